@@ -1,0 +1,58 @@
+/**
+ * Builds the Fastify application on an open database: used by src/main.ts and by
+ * the tests, with the same options.
+ */
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Authenticator } from './auth/authenticator.ts'
+import type { Config } from './config.ts'
+import type { Database } from './db/client.ts'
+import { createDomain, type Domain } from './domain/index.ts'
+import actorPlugin from './http/actor.ts'
+import healthRoutes from './http/health.ts'
+
+export interface AppDependencies {
+  config: Config
+  db: Database
+  logger?: FastifyServerOptions['logger']
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    domain: Domain
+    config: Config
+  }
+}
+
+export async function buildApp ({ config, db, logger }: AppDependencies) {
+  const app = Fastify({
+    logger: logger ?? {
+      level: config.LOG_LEVEL,
+      // Never write credentials to the log: not the headers, not ?api_key= in the URL.
+      serializers: {
+        req: (request: { method: string, url: string, ip?: string, id?: string }) =>
+          ({ method: request.method, url: redactUrl(request.url), remoteAddress: request.ip, id: request.id })
+      }
+    },
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const domain = createDomain(db.prisma)
+  const authenticator = new Authenticator(domain.credentials, {
+    maxFailures: config.LOGIN_MAX_FAILURES,
+    windowSeconds: config.LOGIN_WINDOW_SECONDS,
+    cacheSeconds: config.CREDENTIAL_CACHE_SECONDS
+  })
+  app.decorate('domain', domain)
+  app.decorate('config', config)
+  await app.register(actorPlugin, { authenticator })
+  await app.register(healthRoutes, { db })
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>
+
+function redactUrl (url: string): string {
+  return url.replace(/([?&]api_key=)[^&]*/gi, '$1[redacted]')
+}

@@ -1,0 +1,26 @@
+/**
+ * Creates the first administrator from MOBYLE_ADMIN_USERNAME and
+ * MOBYLE_ADMIN_PASSWORD when the database has none, and registers
+ * MOBYLE_ADMIN_API_KEY for it when given.
+ */
+import { systemActor } from '../domain/actor.ts'
+import type { Domain } from '../domain/index.ts'
+
+export interface BootstrapAdmin {
+  username?: string
+  password?: string
+  apiKey?: string
+}
+
+/** Returns the username created, or null when an administrator already existed or none was configured. */
+export async function bootstrapAdmin (domain: Domain, admin: BootstrapAdmin): Promise<string | null> {
+  if (admin.username === undefined || admin.password === undefined) return null
+  if (await domain.credentials.hasActiveAdmin()) return null
+  const user = await domain.users.create(systemActor, {
+    username: admin.username, password: admin.password, is_admin: true
+  })
+  if (admin.apiKey !== undefined) {
+    await domain.apiKeys.create(systemActor, user.id, { label: 'MOBYLE_ADMIN_API_KEY' }, admin.apiKey)
+  }
+  return user.username
+}

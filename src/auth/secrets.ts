@@ -1,0 +1,67 @@
+/**
+ * Password hashing (scrypt, with its parameters stored in the hash so they can be
+ * raised later) and API key generation and digests.
+ */
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+
+const scryptParams = { N: 16384, r: 8, p: 1, keylen: 32 }
+
+function scryptAsync (password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, { ...options, maxmem: 64 * 1024 * 1024 }, (error, key) => {
+      if (error !== null) reject(error)
+      else resolve(key)
+    })
+  })
+}
+
+/** `scrypt$N$r$p$salt$hash`, base64url parts. */
+export async function hashPassword (password: string): Promise<string> {
+  const { N, r, p, keylen } = scryptParams
+  const salt = randomBytes(16)
+  const key = await scryptAsync(password, salt, keylen, { N, r, p })
+  return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$')
+}
+
+export async function verifyPassword (password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split('$')
+  if (scheme !== 'scrypt' || hash === undefined || salt === undefined) return false
+  const expected = Buffer.from(hash, 'base64url')
+  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length, {
+    N: Number(n), r: Number(r), p: Number(p)
+  })
+  return timingSafeEqual(actual, expected)
+}
+
+/**
+ * A hash of a password nobody has, checked when the username is unknown so that a
+ * failed login costs the same time whether or not the user exists.
+ */
+let decoyHash: Promise<string> | undefined
+export function decoyPasswordHash (): Promise<string> {
+  decoyHash ??= hashPassword(randomBytes(16).toString('hex'))
+  return decoyHash
+}
+
+export const apiKeyPrefix = 'm2_'
+
+/** A new API key: 32 random bytes, recognisable by its prefix. */
+export function generateApiKey (): string {
+  return apiKeyPrefix + randomBytes(32).toString('base64url')
+}
+
+/** API keys are long random secrets, so SHA-256 is enough to store them safely. */
+export function apiKeyDigest (key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex')
+}
+
+/** The start of a key, kept in clear so that a user can tell its keys apart. */
+export function apiKeyHint (key: string): string {
+  return key.slice(0, Math.min(10, Math.floor(key.length / 3)))
+}
+
+export function constantTimeEqual (a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8')
+  const right = Buffer.from(b, 'utf8')
+  return left.length === right.length && timingSafeEqual(left, right)
+}

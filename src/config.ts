@@ -1,0 +1,69 @@
+/**
+ * Configuration from environment variables, validated once at start-up. A bad
+ * value stops the process with a message naming the variable.
+ */
+import Type, { type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+const Integer = (options: { minimum: number, maximum: number, default: number, description: string }) =>
+  Type.Integer(options)
+
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on.' }),
+  PORT: Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port to listen on (0 picks a free one).' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Directory of the embedded database (PGlite).' }),
+  DATABASE_URL: Type.Optional(Type.String({
+    pattern: '^postgres(ql)?://',
+    description: 'A PostgreSQL server (postgres://user:pass@host:5432/db); when unset, the embedded database is used.'
+  })),
+  MIGRATE_ON_START: Type.Boolean({ default: false, description: 'Apply pending migrations to PostgreSQL at start (the embedded database always is).' }),
+  DATABASE_POOL_SIZE: Integer({ minimum: 1, maximum: 500, default: 10, description: 'Connections kept to PostgreSQL.' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  BODY_LIMIT: Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body, in bytes.' }),
+  CORS_ORIGINS: Type.String({ default: '', description: 'Comma-separated origins allowed by CORS; empty allows none, * allows any.' }),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'Take the client address from X-Forwarded-For.' }),
+  LOGIN_MAX_FAILURES: Integer({ minimum: 1, maximum: 1000, default: 5, description: 'Failed logins allowed per username or address within the window.' }),
+  LOGIN_WINDOW_SECONDS: Integer({ minimum: 1, maximum: 86400, default: 600, description: 'The login throttle window.' }),
+  CREDENTIAL_CACHE_SECONDS: Integer({ minimum: 0, maximum: 3600, default: 60, description: 'How long a verified password is remembered (0 disables).' }),
+  MOBYLE_ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  MOBYLE_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
+  MOBYLE_ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 20, maxLength: 200 }))
+})
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Reads the configuration from `env`; throws ConfigError naming each bad variable. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw))
+  if (Value.Check(ConfigSchema, converted)) {
+    const config = converted as Config
+    if ((config.MOBYLE_ADMIN_USERNAME === undefined) !== (config.MOBYLE_ADMIN_PASSWORD === undefined)) {
+      throw new ConfigError('MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD must be set together')
+    }
+    if (config.MOBYLE_ADMIN_API_KEY !== undefined && config.MOBYLE_ADMIN_USERNAME === undefined) {
+      throw new ConfigError('MOBYLE_ADMIN_API_KEY needs MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD')
+    }
+    return config
+  }
+  const problems = new Map<string, string>()
+  for (const error of Value.Errors(ConfigSchema, converted)) {
+    const name = error.instancePath.replace(/^\//, '')
+    if (!problems.has(name)) {
+      problems.set(name, `${name}=${JSON.stringify(env[name] ?? '')}: ${error.message}`)
+    }
+  }
+  throw new ConfigError(`invalid configuration: ${[...problems.values()].join('; ')}`)
+}
+
+export function corsOrigins (config: Config): string[] {
+  return config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== '')
+}

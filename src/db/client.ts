@@ -1,0 +1,89 @@
+/**
+ * Opens the database: the embedded PGlite under DATA_DIR, or a PostgreSQL server
+ * through a connection pool when DATABASE_URL is set. Both go through Prisma
+ * driver adapters, so the rest of the code cannot tell them apart.
+ */
+import { mkdir } from 'node:fs/promises'
+import { PGlite } from '@electric-sql/pglite'
+import { PrismaPg } from '@prisma/adapter-pg'
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
+import pg from 'pg'
+import { PrismaPGlite } from 'pglite-prisma-adapter'
+import { PrismaClient } from '../generated/prisma/client.ts'
+
+export interface DatabaseOptions {
+  /** postgres://… — a real server; otherwise the embedded database. */
+  url?: string
+  /** Directory of the embedded database; `memory://` keeps it in memory. */
+  dataDir?: string
+  poolSize?: number
+}
+
+export interface Database {
+  kind: 'pglite' | 'postgresql'
+  prisma: PrismaClient
+  /** The adapter factory, for the schema engine (migrations). */
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory
+  /** Answers whether the database takes a query. */
+  ping: () => Promise<void>
+  close: () => Promise<void>
+}
+
+export async function openDatabase (options: DatabaseOptions): Promise<Database> {
+  if (options.url !== undefined) {
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
+    const adapterFactory = new PrismaPg(pool)
+    const prisma = new PrismaClient({ adapter: adapterFactory })
+    return {
+      kind: 'postgresql',
+      prisma,
+      adapterFactory,
+      ping: async () => { await pool.query('SELECT 1') },
+      close: async () => {
+        await prisma.$disconnect()
+        await pool.end()
+      }
+    }
+  }
+  const dataDir = options.dataDir ?? './data'
+  if (!dataDir.includes('://')) await mkdir(dataDir, { recursive: true })
+  const client = new PGlite(dataDir)
+  await client.waitReady
+  const adapterFactory = new ScriptAwaitingPGlite(client)
+  const prisma = new PrismaClient({ adapter: adapterFactory })
+  return {
+    kind: 'pglite',
+    prisma,
+    adapterFactory,
+    ping: async () => { await client.query('SELECT 1') },
+    close: async () => {
+      await prisma.$disconnect()
+      await client.close()
+    }
+  }
+}
+
+/**
+ * pglite-prisma-adapter 0.7 starts `executeScript` without awaiting it, so a
+ * failing migration script looks applied to the schema engine (and the error
+ * surfaces later as an unhandled rejection). This factory hands out adapters whose
+ * `executeScript` waits for the script and reports its failure.
+ */
+class ScriptAwaitingPGlite extends PrismaPGlite {
+  constructor (private readonly pglite: PGlite) {
+    super(pglite)
+  }
+
+  override async connect (): Promise<SqlDriverAdapter> {
+    const adapter = await super.connect()
+    const fallible = adapter as SqlDriverAdapter & { onError: (error: unknown) => never }
+    adapter.executeScript = async (script: string) => {
+      try {
+        await this.pglite.exec(script)
+      } catch (error) {
+        fallible.onError(error)
+      }
+    }
+    return adapter
+  }
+}

@@ -1,0 +1,73 @@
+import { assertNotRefused, isAdmin, type Actor } from './actor.ts'
+import { refuse } from './common.ts'
+import { NotFound } from './errors.ts'
+import { ApiKeyCreate, validate } from './schemas.ts'
+import { apiKeyDigest, apiKeyHint, generateApiKey } from '../auth/secrets.ts'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+
+export interface ApiKeyView {
+  id: number
+  userId: number
+  label: string
+  /** The first characters of the key. */
+  hint: string
+  createdAt: Date
+  lastUsedAt: Date | null
+  revokedAt: Date | null
+}
+
+const resource = 'apikey'
+const select = { id: true, userId: true, label: true, hint: true, createdAt: true, lastUsedAt: true, revokedAt: true }
+
+/** A user's API keys: the user itself and administrators manage them. */
+export class ApiKeys {
+  constructor (private readonly db: PrismaClient) {}
+
+  private async owner (actor: Actor, userRef: number | string): Promise<number> {
+    assertNotRefused(actor)
+    const user = await this.db.user.findFirst({
+      where: { ...(typeof userRef === 'number' ? { id: userRef } : { username: userRef }), retiredAt: null },
+      select: { id: true }
+    })
+    if (user === null) throw new NotFound('user', userRef)
+    if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === user.id)) {
+      refuse(actor, 'API keys are managed by their user and by administrators')
+    }
+    return user.id
+  }
+
+  async list (actor: Actor, userRef: number | string): Promise<ApiKeyView[]> {
+    const userId = await this.owner(actor, userRef)
+    return await this.db.apiKey.findMany({ where: { userId }, select, orderBy: { id: 'asc' } })
+  }
+
+  /**
+   * Issues a key and returns its secret, which is stored only as a digest and can
+   * never be shown again. `secret` lets the bootstrap register a key chosen by the operator.
+   */
+  async create (actor: Actor, userRef: number | string, input: unknown, secret: string = generateApiKey()):
+  Promise<{ key: ApiKeyView, secret: string }> {
+    const userId = await this.owner(actor, userRef)
+    const data = validate(resource, ApiKeyCreate, input)
+    const key = await this.db.$transaction(async (tx) => {
+      await tx.user.update({ where: { id: userId }, data: { credentialVersion: { increment: 1 } } })
+      return await tx.apiKey.create({
+        data: { userId, label: data.label ?? '', digest: apiKeyDigest(secret), hint: apiKeyHint(secret) },
+        select
+      })
+    })
+    return { key, secret }
+  }
+
+  /** Revokes a key for good; revoking it twice is harmless. */
+  async revoke (actor: Actor, userRef: number | string, keyId: number): Promise<ApiKeyView> {
+    const userId = await this.owner(actor, userRef)
+    const key = await this.db.apiKey.findFirst({ where: { id: keyId, userId }, select })
+    if (key === null) throw new NotFound(resource, keyId)
+    if (key.revokedAt !== null) return key
+    return await this.db.$transaction(async (tx) => {
+      await tx.user.update({ where: { id: userId }, data: { credentialVersion: { increment: 1 } } })
+      return await tx.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() }, select })
+    })
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The one error vocabulary of the domain. Each face maps `code` to its own form
+ * (HTTP status + problem JSON, XML-RPC fault, JSON-RPC error) in a single table.
+ */
+export type DomainErrorCode =
+  | 'not_found'
+  | 'conflict'
+  | 'forbidden'
+  | 'unauthenticated'
+  | 'invalid'
+  | 'too_many_attempts'
+
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode
+}
+
+/** An item that does not exist, or that the actor may not know exists. */
+export class NotFound extends DomainError {
+  readonly code = 'not_found'
+  constructor (readonly resource: string, readonly key: string | number) {
+    super(`no such ${resource} ${key}`)
+  }
+}
+
+/** A unique key already taken, or a state that forbids the change. */
+export class Conflict extends DomainError {
+  readonly code = 'conflict'
+  constructor (message: string, readonly resource?: string, readonly field?: string) {
+    super(message)
+  }
+}
+
+/** The actor is known but not allowed; `status` is set when the account itself is refused. */
+export class Forbidden extends DomainError {
+  readonly code = 'forbidden'
+  constructor (
+    message: string,
+    readonly status?: 'suspended' | 'pending',
+    readonly statusMessage?: string
+  ) {
+    super(message)
+  }
+}
+
+/** Missing or wrong credentials; never says whether the username exists. */
+export class Unauthenticated extends DomainError {
+  readonly code = 'unauthenticated'
+  constructor (message = 'Invalid login') {
+    super(message)
+  }
+}
+
+export interface InvalidField {
+  /** The property at fault, e.g. `email` or `members/2`. */
+  field: string
+  message: string
+}
+
+/** Input that breaks a rule of the model (type, enum, length, format, reference). */
+export class Invalid extends DomainError {
+  readonly code = 'invalid'
+  constructor (readonly resource: string, readonly fields: InvalidField[]) {
+    super(fields.map((f) => `${f.field}: ${f.message}`).join('; ') + ` (${resource})`)
+  }
+
+  static field (resource: string, field: string, message: string): Invalid {
+    return new Invalid(resource, [{ field, message }])
+  }
+}
+
+/** The login throttle refused the attempt; retry after `retryAfterSeconds`. */
+export class TooManyAttempts extends DomainError {
+  readonly code = 'too_many_attempts'
+  constructor (readonly retryAfterSeconds: number) {
+    super(`Logins occurring too fast. Please wait: ${retryAfterSeconds} seconds.`)
+  }
+}
+
+export function isDomainError (error: unknown): error is DomainError {
+  return error instanceof DomainError
+}

@@ -1,0 +1,184 @@
+import { assertNotRefused, isAdmin, requireAdmin, type Actor } from './actor.ts'
+import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { Conflict, Invalid, NotFound } from './errors.ts'
+import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+
+export interface GroupMemberView { id: number, username: string }
+
+export interface GroupView {
+  id: number
+  name: string
+  active: boolean
+  description: string
+  /** Sorted by username. */
+  members: GroupMemberView[]
+  retired: boolean
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface GroupFilter {
+  ids?: number[]
+  name?: TextMatch
+  description?: TextMatch
+  active?: boolean
+  /** Groups having the user of this id as a member. */
+  member?: number
+  includeRetired?: boolean
+}
+
+/** A group by id, or by name. */
+export type GroupRef = number | string
+
+const resource = 'group'
+const include = {
+  members: { select: { user: { select: { id: true, username: true } } }, orderBy: { user: { username: 'asc' } } }
+} satisfies Prisma.GroupInclude
+type GroupRow = Prisma.GroupGetPayload<{ include: typeof include }>
+
+function view (row: GroupRow): GroupView {
+  return {
+    id: row.id,
+    name: row.name,
+    active: row.active,
+    description: row.description,
+    members: row.members.map((m) => m.user),
+    retired: row.retiredAt !== null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt
+  }
+}
+
+export class Groups {
+  constructor (private readonly db: PrismaClient) {}
+
+  /** Listing groups is for administrators. */
+  async list (actor: Actor, filter: GroupFilter = {}, page?: Page): Promise<Listing<GroupView>> {
+    requireAdmin(actor, 'listing groups')
+    const window = paging(page)
+    const where: Prisma.GroupWhereInput = {
+      id: filter.ids === undefined ? undefined : { in: filter.ids },
+      name: textWhere(filter.name),
+      description: textWhere(filter.description),
+      active: filter.active,
+      members: filter.member === undefined ? undefined : { some: { userId: filter.member } },
+      retiredAt: filter.includeRetired === true ? undefined : null
+    }
+    const [rows, total] = await Promise.all([
+      this.db.group.findMany({ where, include, orderBy: { name: 'asc' }, ...window }),
+      this.db.group.count({ where })
+    ])
+    return listing(rows.map(view), total, window)
+  }
+
+  /** A group is visible to administrators and to its members. */
+  async get (actor: Actor, ref: GroupRef, options: { includeRetired?: boolean } = {}): Promise<GroupView> {
+    assertNotRefused(actor)
+    const row = await this.db.group.findUnique({ where: refWhere(ref), include })
+    if (row === null) throw new NotFound(resource, ref)
+    if (!isAdmin(actor) && !(actor.kind === 'user' && row.members.some((m) => m.user.id === actor.id))) {
+      refuse(actor, 'a group is visible to its members and to administrators')
+    }
+    if (row.retiredAt !== null && options.includeRetired !== true) throw new NotFound(resource, ref)
+    return view(row)
+  }
+
+  async create (actor: Actor, input: unknown): Promise<GroupView> {
+    requireAdmin(actor, 'creating groups')
+    const { members, ...data } = validate(resource, GroupCreate, input)
+    const memberIds = await this.resolveMembers(members)
+    const taken = await this.db.group.findUnique({ where: { name: data.name }, select: { id: true } })
+    if (taken !== null) throw new Conflict(`group with key "${data.name}" exists`, resource, 'name')
+    const row = await guardUnique(resource, data.name, () => this.db.group.create({
+      data: { ...data, members: { create: (memberIds ?? []).map((userId) => ({ userId })) } },
+      include
+    }))
+    return view(row)
+  }
+
+  /** Changes the group; `members`, when given, replaces the whole membership. */
+  async update (actor: Actor, ref: GroupRef, input: unknown): Promise<Updated<GroupView>> {
+    requireAdmin(actor, 'changing groups')
+    const { members, ...data } = validate(resource, GroupUpdate, input)
+    const current = await this.get(actor, ref, { includeRetired: true })
+    const memberIds = await this.resolveMembers(members)
+    const changed = changedFields(current, data)
+    const currentIds = current.members.map((m) => m.id).sort((a, b) => a - b)
+    const membersChanged = memberIds !== undefined && memberIds.join(',') !== currentIds.join(',')
+    if (membersChanged) changed.push('members')
+    if (changed.length === 0) return { item: current, changed }
+    if (data.name !== undefined && data.name !== current.name) {
+      const taken = await this.db.group.findUnique({ where: { name: data.name }, select: { id: true } })
+      if (taken !== null) throw new Conflict(`group with key "${data.name}" exists`, resource, 'name')
+    }
+    const row = await guardUnique(resource, data.name ?? current.name, () => this.db.group.update({
+      where: { id: current.id },
+      data: {
+        ...data,
+        members: membersChanged ? { deleteMany: {}, create: memberIds.map((userId) => ({ userId })) } : undefined
+      },
+      include
+    }))
+    return { item: view(row), changed }
+  }
+
+  async delete (actor: Actor, ref: GroupRef): Promise<GroupView> {
+    requireAdmin(actor, 'deleting groups')
+    const current = await this.get(actor, ref, { includeRetired: true })
+    await this.db.group.delete({ where: { id: current.id } })
+    return current
+  }
+
+  async setRetired (actor: Actor, ref: GroupRef, retired: boolean): Promise<GroupView> {
+    requireAdmin(actor, retired ? 'retiring groups' : 'restoring groups')
+    const current = await this.get(actor, ref, { includeRetired: true })
+    const row = await this.db.group.update({
+      where: { id: current.id }, data: { retiredAt: retired ? new Date() : null }, include
+    })
+    return view(row)
+  }
+
+  /** Adds a member; `added` is false when the user already was one. */
+  async addMember (actor: Actor, ref: GroupRef, userRef: number | string): Promise<{ group: GroupView, user: GroupMemberView, added: boolean }> {
+    requireAdmin(actor, 'changing group members')
+    const group = await this.get(actor, ref)
+    const user = await this.findUser(userRef)
+    const already = group.members.some((m) => m.id === user.id)
+    if (!already) await this.db.groupMember.create({ data: { groupId: group.id, userId: user.id } })
+    return { group: already ? group : await this.get(actor, group.id), user, added: !already }
+  }
+
+  /** Removes a member; `removed` is false when the user was not one. */
+  async removeMember (actor: Actor, ref: GroupRef, userRef: number | string): Promise<{ group: GroupView, user: GroupMemberView, removed: boolean }> {
+    requireAdmin(actor, 'changing group members')
+    const group = await this.get(actor, ref)
+    const user = await this.findUser(userRef)
+    const { count } = await this.db.groupMember.deleteMany({ where: { groupId: group.id, userId: user.id } })
+    return { group: count === 0 ? group : await this.get(actor, group.id), user, removed: count > 0 }
+  }
+
+  private async findUser (ref: number | string): Promise<GroupMemberView> {
+    const user = await this.db.user.findFirst({
+      where: { ...(typeof ref === 'number' ? { id: ref } : { username: ref }), retiredAt: null },
+      select: { id: true, username: true }
+    })
+    if (user === null) throw new NotFound('user', ref)
+    return user
+  }
+
+  private async resolveMembers (usernames: string[] | undefined): Promise<number[] | undefined> {
+    if (usernames === undefined) return undefined
+    const unique = [...new Set(usernames)]
+    const users = await this.db.user.findMany({
+      where: { username: { in: unique }, retiredAt: null }, select: { id: true, username: true }
+    })
+    const missing = unique.filter((name) => !users.some((u) => u.username === name))
+    if (missing.length > 0) throw Invalid.field(resource, 'members', `no such user ${missing.join(', ')}`)
+    return users.map((u) => u.id).sort((a, b) => a - b)
+  }
+}
+
+function refWhere (ref: GroupRef): Prisma.GroupWhereUniqueInput {
+  return typeof ref === 'number' ? { id: ref } : { name: ref }
+}

@@ -1,0 +1,345 @@
+import { assertNotRefused, isAdmin, requireAdmin, requireUser, type Actor } from './actor.ts'
+import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { Conflict, Invalid, NotFound } from './errors.ts'
+import { atLeast, standingIn, standingInclude, visibleServices, type ProjectStanding } from './permissions.ts'
+import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
+import { formatFullName, parseFullName } from './services.ts'
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+
+export interface ProjectMemberView { id: number, username: string, role: ProjectRole }
+export interface ProjectGroupView { id: number, name: string, role: ProjectRole }
+export interface ProjectServiceView { id: number, name: string, fullName: string }
+export interface JobView { id: number, name: string, status: string, service: string | null, createdAt: Date }
+export interface DataView { id: number, name: string, description: string, createdAt: Date }
+
+export interface ProjectView {
+  id: number
+  name: string
+  description: string
+  owner: number
+  ownerUsername: string
+  /** Direct members' ids by role, ascending. */
+  managers: number[]
+  contributors: number[]
+  watchers: number[]
+  members: ProjectMemberView[]
+  groups: ProjectGroupView[]
+  services: ProjectServiceView[]
+  jobs: JobView[]
+  data: DataView[]
+  /** Favorite services, by full name. */
+  favorites: ProjectServiceView[]
+  /** The caller's own standing in the project, if any. */
+  standing: ProjectStanding | null
+  retired: boolean
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface ProjectFilter {
+  ids?: number[]
+  name?: TextMatch
+  description?: TextMatch
+  /** The owner's id. */
+  owner?: number | number[]
+  /** Projects this user (id) owns or is a direct member of. */
+  member?: number
+  includeRetired?: boolean
+}
+
+/** A project by id, or by name. */
+export type ProjectRef = number | string
+
+const resource = 'project'
+
+const serviceSelect = {
+  id: true, name: true, project: { select: { name: true } }, server: { select: { name: true } }
+} satisfies Prisma.ServiceSelect
+type ServiceRow = Prisma.ServiceGetPayload<{ select: typeof serviceSelect }>
+
+const include = {
+  ...standingInclude,
+  owner: { select: { username: true } },
+  members: { select: { userId: true, role: true, user: { select: { username: true } } }, orderBy: { userId: 'asc' } },
+  groupGrants: {
+    select: {
+      role: true,
+      group: { select: { id: true, name: true, active: true, retiredAt: true, members: { select: { userId: true } } } }
+    },
+    orderBy: { groupId: 'asc' }
+  },
+  services: { where: { retiredAt: null }, select: serviceSelect, orderBy: { name: 'asc' } },
+  jobs: { select: { id: true, name: true, status: true, createdAt: true, service: { select: serviceSelect } }, orderBy: { id: 'asc' } },
+  data: { orderBy: { id: 'asc' } },
+  favorites: { select: { service: { select: serviceSelect } }, orderBy: { serviceId: 'asc' } }
+} satisfies Prisma.ProjectInclude
+type ProjectRow = Prisma.ProjectGetPayload<{ include: typeof include }>
+
+function serviceView (s: ServiceRow): ProjectServiceView {
+  return { id: s.id, name: s.name, fullName: formatFullName(s.name, s.project?.name, s.server.name) }
+}
+
+function view (row: ProjectRow, actor: Actor): ProjectView {
+  const idsWith = (role: ProjectRole): number[] => row.members.filter((m) => m.role === role).map((m) => m.userId)
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    owner: row.ownerId,
+    ownerUsername: row.owner.username,
+    managers: idsWith('manager'),
+    contributors: idsWith('contributor'),
+    watchers: idsWith('watcher'),
+    members: row.members.map((m) => ({ id: m.userId, username: m.user.username, role: m.role })),
+    groups: row.groupGrants.map((g) => ({ id: g.group.id, name: g.group.name, role: g.role })),
+    services: row.services.map(serviceView),
+    jobs: row.jobs.map((j) => ({
+      id: j.id, name: j.name, status: j.status, service: j.service === null ? null : serviceView(j.service).fullName, createdAt: j.createdAt
+    })),
+    data: row.data.map((d) => ({ id: d.id, name: d.name, description: d.description, createdAt: d.createdAt })),
+    favorites: row.favorites.map((f) => serviceView(f.service)),
+    standing: standingIn(row, actor) ?? null,
+    retired: row.retiredAt !== null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt
+  }
+}
+
+export class Projects {
+  constructor (private readonly db: PrismaClient) {}
+
+  /** Listing all projects is for administrators; users reach theirs through their user record. */
+  async list (actor: Actor, filter: ProjectFilter = {}, page?: Page): Promise<Listing<ProjectView>> {
+    requireAdmin(actor, 'listing projects')
+    const window = paging(page)
+    const where: Prisma.ProjectWhereInput = {
+      id: filter.ids === undefined ? undefined : { in: filter.ids },
+      name: textWhere(filter.name),
+      description: textWhere(filter.description),
+      ownerId: filter.owner === undefined ? undefined : Array.isArray(filter.owner) ? { in: filter.owner } : filter.owner,
+      ...(filter.member === undefined
+        ? {}
+        : { OR: [{ ownerId: filter.member }, { members: { some: { userId: filter.member } } }] }),
+      retiredAt: filter.includeRetired === true ? undefined : null
+    }
+    const [rows, total] = await Promise.all([
+      this.db.project.findMany({ where, include, orderBy: { id: 'asc' }, ...window }),
+      this.db.project.count({ where })
+    ])
+    return listing(rows.map((row) => view(row, actor)), total, window)
+  }
+
+  /** A project is visible to its owner, members (directly or through an active group) and administrators. */
+  async get (actor: Actor, ref: ProjectRef, options: { includeRetired?: boolean } = {}): Promise<ProjectView> {
+    return view(await this.find(actor, ref, options.includeRetired === true), actor)
+  }
+
+  private async find (actor: Actor, ref: ProjectRef, includeRetired: boolean, needed: ProjectStanding = 'watcher'): Promise<ProjectRow> {
+    assertNotRefused(actor)
+    const row = await this.db.project.findUnique({ where: refWhere(ref), include })
+    if (row === null || (row.retiredAt !== null && !includeRetired)) throw new NotFound(resource, ref)
+    if (!isAdmin(actor) && !atLeast(standingIn(row, actor), needed)) {
+      refuse(actor, needed === 'watcher'
+        ? 'a project is visible to its members and to administrators'
+        : `this needs the ${needed} role in project ${row.name}`)
+    }
+    return row
+  }
+
+  /** Any active user may create a project and owns it; administrators may name another owner. */
+  async create (actor: Actor, input: unknown): Promise<ProjectView> {
+    const user = requireUser(actor, 'creating projects')
+    const data = validate(resource, ProjectCreate, input)
+    let ownerId = user.id
+    if (data.owner !== undefined && data.owner !== user.username) {
+      requireAdmin(actor, 'creating a project for another user')
+      ownerId = await this.userId(data.owner, 'owner')
+    }
+    await this.assertNameFree(data.name)
+    const row = await guardUnique(resource, data.name, () => this.db.project.create({
+      data: { name: data.name, description: data.description, ownerId },
+      include
+    }))
+    return view(row, actor)
+  }
+
+  /** The owner (or an administrator) renames, describes or hands over the project. */
+  async update (actor: Actor, ref: ProjectRef, input: unknown): Promise<Updated<ProjectView>> {
+    const data = validate(resource, ProjectUpdate, input)
+    const row = await this.find(actor, ref, isAdmin(actor), 'owner')
+    const current = view(row, actor)
+    const changed = changedFields(current, { name: data.name, description: data.description })
+    let ownerId: number | undefined
+    if (data.owner !== undefined && data.owner !== current.ownerUsername) {
+      ownerId = await this.userId(data.owner, 'owner')
+      changed.push('owner')
+    }
+    if (changed.length === 0) return { item: current, changed }
+    if (data.name !== undefined && data.name !== current.name) await this.assertNameFree(data.name)
+    const updated = await guardUnique(resource, data.name ?? current.name, () => this.db.$transaction(async (tx) => {
+      // The new owner's membership role is subsumed by ownership.
+      if (ownerId !== undefined) await tx.projectMember.deleteMany({ where: { projectId: row.id, userId: ownerId } })
+      return await tx.project.update({
+        where: { id: row.id },
+        data: { name: data.name, description: data.description, ownerId },
+        include
+      })
+    }))
+    return { item: view(updated, actor), changed }
+  }
+
+  /** Deletes the project with its services, jobs, data and favorites. */
+  async delete (actor: Actor, ref: ProjectRef): Promise<ProjectView> {
+    const row = await this.find(actor, ref, true, 'owner')
+    await this.db.project.delete({ where: { id: row.id } })
+    return view(row, actor)
+  }
+
+  async setRetired (actor: Actor, ref: ProjectRef, retired: boolean): Promise<ProjectView> {
+    const row = await this.find(actor, ref, true, 'owner')
+    const updated = await this.db.project.update({
+      where: { id: row.id }, data: { retiredAt: retired ? new Date() : null }, include
+    })
+    return view(updated, actor)
+  }
+
+  /**
+   * Gives a user a role in the project, or removes it (`role` null). Owners and
+   * managers manage membership; `previous` is the role the user had.
+   */
+  async setMember (actor: Actor, ref: ProjectRef, userRef: number | string, role: ProjectRole | null):
+  Promise<{ project: ProjectView, member: { id: number, username: string }, previous: ProjectRole | null }> {
+    const row = await this.find(actor, ref, false, 'manager')
+    assertRole(role)
+    const user = await this.db.user.findFirst({ where: { ...userRefWhere(userRef), retiredAt: null }, select: { id: true, username: true } })
+    if (user === null) throw new NotFound('user', userRef)
+    if (user.id === row.ownerId) throw new Conflict(`user ${user.username} owns project ${row.name}`, resource)
+    const previous = row.members.find((m) => m.userId === user.id)?.role ?? null
+    if (role === null) {
+      await this.db.projectMember.deleteMany({ where: { projectId: row.id, userId: user.id } })
+    } else {
+      await this.db.projectMember.upsert({
+        where: { projectId_userId: { projectId: row.id, userId: user.id } },
+        create: { projectId: row.id, userId: user.id, role },
+        update: { role }
+      })
+    }
+    return { project: await this.get(actor, row.id), member: user, previous }
+  }
+
+  /** Grants a group a role in the project, or revokes it (`role` null). */
+  async setGroupGrant (actor: Actor, ref: ProjectRef, groupRef: number | string, role: ProjectRole | null):
+  Promise<{ project: ProjectView, group: { id: number, name: string }, previous: ProjectRole | null }> {
+    const row = await this.find(actor, ref, false, 'manager')
+    assertRole(role)
+    const group = await this.db.group.findFirst({
+      where: { ...(typeof groupRef === 'number' ? { id: groupRef } : { name: groupRef }), retiredAt: null },
+      select: { id: true, name: true }
+    })
+    if (group === null) throw new NotFound('group', groupRef)
+    const previous = row.groupGrants.find((g) => g.group.id === group.id)?.role ?? null
+    if (role === null) {
+      await this.db.projectGroupGrant.deleteMany({ where: { projectId: row.id, groupId: group.id } })
+    } else {
+      await this.db.projectGroupGrant.upsert({
+        where: { projectId_groupId: { projectId: row.id, groupId: group.id } },
+        create: { projectId: row.id, groupId: group.id, role },
+        update: { role }
+      })
+    }
+    return { project: await this.get(actor, row.id), group, previous }
+  }
+
+  /** Contributors and above mark a service they can see as a favorite; `added` is false when it already was. */
+  async addFavorite (actor: Actor, ref: ProjectRef, serviceFullName: string): Promise<{ project: ProjectView, added: boolean }> {
+    const row = await this.find(actor, ref, false, 'contributor')
+    const serviceId = await this.serviceId(actor, serviceFullName, 'service')
+    const already = row.favorites.some((f) => f.service.id === serviceId)
+    if (!already) await this.db.favorite.create({ data: { projectId: row.id, serviceId } })
+    return { project: await this.get(actor, row.id), added: !already }
+  }
+
+  async removeFavorite (actor: Actor, ref: ProjectRef, serviceFullName: string): Promise<{ project: ProjectView, removed: boolean }> {
+    const row = await this.find(actor, ref, false, 'contributor')
+    const favorite = row.favorites.find((f) => serviceView(f.service).fullName === serviceFullName)
+    if (favorite === undefined) throw new NotFound('favorite', serviceFullName)
+    await this.db.favorite.delete({ where: { projectId_serviceId: { projectId: row.id, serviceId: favorite.service.id } } })
+    return { project: await this.get(actor, row.id), removed: true }
+  }
+
+  /** Records a job reference in the project (contributors and above). */
+  async addJob (actor: Actor, ref: ProjectRef, input: unknown): Promise<JobView> {
+    const row = await this.find(actor, ref, false, 'contributor')
+    const data = validate('job', JobCreate, input)
+    const serviceId = data.service === undefined ? null : await this.serviceId(actor, data.service, 'service')
+    const job = await this.db.job.create({
+      data: { projectId: row.id, name: data.name, status: data.status, serviceId },
+      select: include.jobs.select
+    })
+    return { id: job.id, name: job.name, status: job.status, service: job.service === null ? null : serviceView(job.service).fullName, createdAt: job.createdAt }
+  }
+
+  async removeJob (actor: Actor, ref: ProjectRef, jobId: number): Promise<void> {
+    const row = await this.find(actor, ref, false, 'contributor')
+    const { count } = await this.db.job.deleteMany({ where: { id: jobId, projectId: row.id } })
+    if (count === 0) throw new NotFound('job', jobId)
+  }
+
+  /** Records a data item in the project (contributors and above). */
+  async addData (actor: Actor, ref: ProjectRef, input: unknown): Promise<DataView> {
+    const row = await this.find(actor, ref, false, 'contributor')
+    const data = validate('data', DataCreate, input)
+    const item = await this.db.dataItem.create({ data: { projectId: row.id, ...data } })
+    return { id: item.id, name: item.name, description: item.description, createdAt: item.createdAt }
+  }
+
+  async removeData (actor: Actor, ref: ProjectRef, dataId: number): Promise<void> {
+    const row = await this.find(actor, ref, false, 'contributor')
+    const { count } = await this.db.dataItem.deleteMany({ where: { id: dataId, projectId: row.id } })
+    if (count === 0) throw new NotFound('data', dataId)
+  }
+
+  private async assertNameFree (name: string): Promise<void> {
+    const taken = await this.db.project.findUnique({ where: { name }, select: { id: true } })
+    if (taken !== null) throw new Conflict(`project with key "${name}" exists`, resource, 'name')
+  }
+
+  private async userId (username: string, field: string): Promise<number> {
+    const user = await this.db.user.findFirst({ where: { username, retiredAt: null }, select: { id: true } })
+    if (user === null) throw Invalid.field(resource, field, `no such user ${username}`)
+    return user.id
+  }
+
+  private async serviceId (actor: Actor, fullName: string, field: string): Promise<number> {
+    const parts = parseFullName(fullName)
+    if (parts === undefined) throw Invalid.field(resource, field, `"${fullName}" is not a service full name`)
+    const service = await this.db.service.findFirst({
+      where: {
+        AND: [visibleServices(actor)],
+        name: parts.name,
+        server: { name: parts.server },
+        ...(parts.project === undefined ? { projectId: null } : { project: { name: parts.project } }),
+        retiredAt: null
+      },
+      select: { id: true }
+    })
+    if (service === null) throw Invalid.field(resource, field, `no such service ${fullName}`)
+    return service.id
+  }
+}
+
+const roles: readonly ProjectRole[] = ['manager', 'contributor', 'watcher']
+
+function assertRole (role: ProjectRole | null): void {
+  if (role !== null && !roles.includes(role)) {
+    throw Invalid.field(resource, 'role', `must be one of ${roles.join(', ')}`)
+  }
+}
+
+function refWhere (ref: ProjectRef): Prisma.ProjectWhereUniqueInput {
+  return typeof ref === 'number' ? { id: ref } : { name: ref }
+}
+
+function userRefWhere (ref: number | string): Prisma.UserWhereInput {
+  return typeof ref === 'number' ? { id: ref } : { username: ref }
+}

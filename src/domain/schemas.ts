@@ -1,0 +1,157 @@
+/**
+ * Input and output shapes of the domain, as TypeBox schemas. The domain validates
+ * every input against them; the REST face reuses them for request bodies and the
+ * OpenAPI document, and the RPC faces for their method tables.
+ */
+import Type, { type Static, type TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+import { Invalid, type InvalidField } from './errors.ts'
+
+/** Keys that appear in paths and in `service::project::server` full names. */
+export const Name = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+  description: 'Letters, digits, dot, underscore and hyphen; starts with a letter or digit.'
+})
+export const Username = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._@+-]*$',
+  description: 'Letters, digits and . _ @ + -; starts with a letter or digit.'
+})
+export const Email = Type.String({ maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'An e-mail address.' })
+export const HttpUrl = Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$', description: 'An http or https URL.' })
+export const Description = Type.String({ maxLength: 4000 })
+export const PersonName = Type.String({ maxLength: 100 })
+export const Password = Type.String({ minLength: 1, maxLength: 1024 })
+export const StatusMessage = Type.String({ maxLength: 1000 })
+
+export const ServiceType = Type.Enum(['program', 'workflow', 'widget'])
+export const UserType = Type.Enum(['authenticated', 'anonymous'])
+export const AuthenticationType = Type.Enum(['local', 'ldap'])
+export const UserStatus = Type.Enum(['active', 'suspended', 'pending'])
+export const ProjectRole = Type.Enum(['manager', 'contributor', 'watcher'])
+export type ProjectRole = Static<typeof ProjectRole>
+
+const strict = { additionalProperties: false }
+
+export const ServerCreate = Type.Object({
+  name: Name,
+  url: HttpUrl,
+  active: Type.Optional(Type.Boolean()),
+  description: Type.Optional(Description)
+}, strict)
+export const ServerUpdate = Type.Partial(ServerCreate, strict)
+
+export const ServiceCreate = Type.Object({
+  name: Name,
+  server: Name,
+  project: Type.Optional(Name),
+  type: ServiceType,
+  exported: Type.Optional(Type.Boolean()),
+  disabled: Type.Optional(Type.Boolean()),
+  description: Type.Optional(Description)
+}, strict)
+/** A service stays on its server and in its project; those are part of its key. */
+export const ServiceUpdate = Type.Object({
+  name: Type.Optional(Name),
+  type: Type.Optional(ServiceType),
+  exported: Type.Optional(Type.Boolean()),
+  disabled: Type.Optional(Type.Boolean()),
+  description: Type.Optional(Description)
+}, strict)
+
+const userProfile = {
+  email: Type.Optional(Type.Union([Email, Type.Null()])),
+  firstname: Type.Optional(PersonName),
+  lastname: Type.Optional(PersonName),
+  password: Type.Optional(Password)
+}
+const userAdministration = {
+  type: Type.Optional(UserType),
+  authentication_type: Type.Optional(AuthenticationType),
+  ldap_dn: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()])),
+  status: Type.Optional(UserStatus),
+  status_message: Type.Optional(Type.Union([StatusMessage, Type.Null()])),
+  is_admin: Type.Optional(Type.Boolean())
+}
+export const UserCreate = Type.Object({ username: Username, ...userProfile, ...userAdministration }, strict)
+export const UserUpdate = Type.Object({ username: Type.Optional(Username), ...userProfile, ...userAdministration }, strict)
+/** What a user may change on its own record; the rest is for administrators. */
+export const selfEditableUserFields = ['email', 'firstname', 'lastname', 'password'] as const
+
+export const GroupCreate = Type.Object({
+  name: Name,
+  active: Type.Optional(Type.Boolean()),
+  description: Type.Optional(Description),
+  members: Type.Optional(Type.Array(Username, { maxItems: 10000 }))
+}, strict)
+export const GroupUpdate = Type.Partial(GroupCreate, strict)
+
+export const ProjectCreate = Type.Object({
+  name: Name,
+  description: Type.Optional(Description),
+  /** Administrators may create a project on someone's behalf; others own what they create. */
+  owner: Type.Optional(Username)
+}, strict)
+export const ProjectUpdate = Type.Partial(ProjectCreate, strict)
+
+export const JobCreate = Type.Object({
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+  service: Type.Optional(Type.String({ maxLength: 400, description: 'The service full name.' })),
+  status: Type.Optional(Type.String({ minLength: 1, maxLength: 50 }))
+}, strict)
+export const DataCreate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.Optional(Description)
+}, strict)
+
+export const ApiKeyCreate = Type.Object({
+  label: Type.Optional(Type.String({ maxLength: 200 }))
+}, strict)
+
+/** Paging shared by every collection. */
+export const Page = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0 }))
+}, strict)
+export type Page = Static<typeof Page>
+export const defaultPageSize = 100
+
+/**
+ * Checks `value` against `schema` and returns it typed, or throws `Invalid`
+ * listing every failing field (one message per field).
+ */
+export function validate<T extends TSchema> (resource: string, schema: T, value: unknown): Static<T> {
+  if (Value.Check(schema, value)) return value as Static<T>
+  const fields = new Map<string, string>()
+  for (const error of Value.Errors(schema, value)) {
+    if (error.keyword === 'boolean' && error.message === 'schema is false') continue
+    const field = describePath(error.instancePath, error.keyword, error.params)
+    if (fields.has(field)) continue
+    fields.set(field, describeError(error.keyword, error.params, error.message))
+  }
+  throw new Invalid(resource, [...fields].map(([field, message]): InvalidField => ({ field, message })))
+}
+
+function describePath (instancePath: string, keyword: string, params: Record<string, unknown>): string {
+  const path = instancePath.replace(/^\//, '')
+  if (keyword === 'additionalProperties' && Array.isArray(params.additionalProperties)) {
+    return [path, params.additionalProperties[0]].filter((p) => p !== '').join('/')
+  }
+  if (keyword === 'required' && Array.isArray(params.requiredProperties)) {
+    return [path, params.requiredProperties[0]].filter((p) => p !== '').join('/')
+  }
+  return path === '' ? '(body)' : path
+}
+
+function describeError (keyword: string, params: Record<string, unknown>, message: string): string {
+  switch (keyword) {
+    case 'additionalProperties': return 'is not a known property'
+    case 'required': return 'is required'
+    case 'enum': return `must be one of ${(params.allowedValues as unknown[]).join(', ')}`
+    case 'anyOf': return 'has the wrong type'
+    default: return message
+  }
+}

@@ -1,0 +1,133 @@
+import { requireAdmin, type Actor } from './actor.ts'
+import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { Conflict, NotFound } from './errors.ts'
+import { visibleServices } from './permissions.ts'
+import { ServerCreate, ServerUpdate, validate, type Page } from './schemas.ts'
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { Static } from 'typebox'
+
+export interface ServerView {
+  id: number
+  name: string
+  url: string
+  active: boolean
+  description: string
+  /** Names of the services on this server that the actor can see, sorted, each once. */
+  services: string[]
+  retired: boolean
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface ServerFilter {
+  ids?: number[]
+  name?: TextMatch
+  url?: TextMatch
+  description?: TextMatch
+  active?: boolean
+  includeRetired?: boolean
+}
+
+/** A server by id, or by its name (its key). */
+export type ServerRef = number | string
+
+type ServerInput = Static<typeof ServerCreate>
+const resource = 'server'
+
+export class Servers {
+  constructor (private readonly db: PrismaClient) {}
+
+  private include (actor: Actor) {
+    return {
+      services: { where: { retiredAt: null, ...visibleServices(actor) }, select: { name: true } }
+    } satisfies Prisma.ServerInclude
+  }
+
+  private view (row: Prisma.ServerGetPayload<{ include: { services: { select: { name: true } } } }>): ServerView {
+    return {
+      id: row.id,
+      name: row.name,
+      url: row.url,
+      active: row.active,
+      description: row.description,
+      services: [...new Set(row.services.map((s) => s.name))].sort(),
+      retired: row.retiredAt !== null,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt
+    }
+  }
+
+  private where (filter: ServerFilter): Prisma.ServerWhereInput {
+    return {
+      id: filter.ids === undefined ? undefined : { in: filter.ids },
+      name: textWhere(filter.name),
+      url: textWhere(filter.url),
+      description: textWhere(filter.description),
+      active: filter.active,
+      retiredAt: filter.includeRetired === true ? undefined : null
+    }
+  }
+
+  /** Servers are public: anyone, anonymous included, may list them. */
+  async list (actor: Actor, filter: ServerFilter = {}, page?: Page): Promise<Listing<ServerView>> {
+    const window = paging(page)
+    const where = this.where(filter)
+    const [rows, total] = await Promise.all([
+      this.db.server.findMany({ where, include: this.include(actor), orderBy: { name: 'asc' }, ...window }),
+      this.db.server.count({ where })
+    ])
+    return listing(rows.map((row) => this.view(row)), total, window)
+  }
+
+  async get (actor: Actor, ref: ServerRef, options: { includeRetired?: boolean } = {}): Promise<ServerView> {
+    const row = await this.db.server.findUnique({ where: refWhere(ref), include: this.include(actor) })
+    if (row === null || (row.retiredAt !== null && options.includeRetired !== true)) throw new NotFound(resource, ref)
+    return this.view(row)
+  }
+
+  async create (actor: Actor, input: unknown): Promise<ServerView> {
+    requireAdmin(actor, 'creating servers')
+    const data: ServerInput = validate(resource, ServerCreate, input)
+    const taken = await this.db.server.findUnique({ where: { name: data.name }, select: { id: true } })
+    if (taken !== null) throw new Conflict(`server with key "${data.name}" exists`, resource, 'name')
+    const row = await guardUnique(resource, data.name, () =>
+      this.db.server.create({ data, include: this.include(actor) }))
+    return this.view(row)
+  }
+
+  async update (actor: Actor, ref: ServerRef, input: unknown): Promise<Updated<ServerView>> {
+    requireAdmin(actor, 'changing servers')
+    const data = validate(resource, ServerUpdate, input)
+    const current = await this.get(actor, ref, { includeRetired: true })
+    const changed = changedFields(current, data)
+    if (data.name !== undefined && data.name !== current.name) {
+      const taken = await this.db.server.findUnique({ where: { name: data.name }, select: { id: true } })
+      if (taken !== null) throw new Conflict(`server with key "${data.name}" exists`, resource, 'name')
+    }
+    if (changed.length === 0) return { item: current, changed }
+    const row = await guardUnique(resource, data.name ?? current.name, () =>
+      this.db.server.update({ where: { id: current.id }, data, include: this.include(actor) }))
+    return { item: this.view(row), changed }
+  }
+
+  /** Deletes the server and, with it, every service it hosts. */
+  async delete (actor: Actor, ref: ServerRef): Promise<ServerView> {
+    requireAdmin(actor, 'deleting servers')
+    const current = await this.get(actor, ref, { includeRetired: true })
+    await this.db.server.delete({ where: { id: current.id } })
+    return current
+  }
+
+  async setRetired (actor: Actor, ref: ServerRef, retired: boolean): Promise<ServerView> {
+    requireAdmin(actor, retired ? 'retiring servers' : 'restoring servers')
+    const current = await this.get(actor, ref, { includeRetired: true })
+    const row = await this.db.server.update({
+      where: { id: current.id }, data: { retiredAt: retired ? new Date() : null }, include: this.include(actor)
+    })
+    return this.view(row)
+  }
+}
+
+function refWhere (ref: ServerRef): Prisma.ServerWhereUniqueInput {
+  return typeof ref === 'number' ? { id: ref } : { name: ref }
+}

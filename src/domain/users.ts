@@ -1,0 +1,223 @@
+import { assertNotRefused, isAdmin, requireAdmin, type Actor } from './actor.ts'
+import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { Conflict, Forbidden, NotFound } from './errors.ts'
+import { selfEditableUserFields, UserCreate, UserUpdate, validate, type Page } from './schemas.ts'
+import { hashPassword } from '../auth/secrets.ts'
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { Static } from 'typebox'
+
+export interface UserView {
+  id: number
+  username: string
+  email: string | null
+  firstname: string
+  lastname: string
+  type: 'authenticated' | 'anonymous'
+  authentication_type: 'local' | 'ldap'
+  ldap_dn: string | null
+  status: 'active' | 'suspended' | 'pending'
+  status_message: string | null
+  is_admin: boolean
+  /** Names of the user's groups, sorted. */
+  groups: string[]
+  /** Ids of the projects the user owns or is a member of, ascending. */
+  projects: number[]
+  retired: boolean
+  createdAt: Date
+  lastLoginAt: Date | null
+}
+
+export interface UserFilter {
+  ids?: number[]
+  username?: TextMatch
+  email?: TextMatch
+  firstname?: TextMatch
+  lastname?: TextMatch
+  type?: UserView['type']
+  authentication_type?: UserView['authentication_type']
+  status?: UserView['status'] | Array<UserView['status']>
+  is_admin?: boolean
+  /** Members of the group of this name. */
+  group?: string
+  includeRetired?: boolean
+}
+
+/** A user by id, or by username. */
+export type UserRef = number | string
+
+const resource = 'user'
+const include = {
+  groups: { where: { group: { retiredAt: null } }, select: { group: { select: { name: true } } } },
+  ownedProjects: { where: { retiredAt: null }, select: { id: true } },
+  memberships: { where: { project: { retiredAt: null } }, select: { projectId: true } }
+} satisfies Prisma.UserInclude
+type UserRow = Prisma.UserGetPayload<{ include: typeof include }>
+
+function view (row: UserRow): UserView {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    firstname: row.firstname,
+    lastname: row.lastname,
+    type: row.type,
+    authentication_type: row.authenticationType,
+    ldap_dn: row.ldapDn,
+    status: row.status,
+    status_message: row.statusMessage,
+    is_admin: row.isAdmin,
+    groups: row.groups.map((g) => g.group.name).sort(),
+    projects: [...new Set([...row.ownedProjects.map((p) => p.id), ...row.memberships.map((m) => m.projectId)])].sort((a, b) => a - b),
+    retired: row.retiredAt !== null,
+    createdAt: row.createdAt,
+    lastLoginAt: row.lastLoginAt
+  }
+}
+
+type UserInput = Static<typeof UserUpdate>
+
+/** Maps API field names onto columns; hashes a new password; bumps the credential version when it must. */
+async function columns (data: UserInput): Promise<Prisma.UserUpdateInput> {
+  const out: Prisma.UserUpdateInput = {
+    username: data.username,
+    email: data.email,
+    firstname: data.firstname,
+    lastname: data.lastname,
+    type: data.type,
+    authenticationType: data.authentication_type,
+    ldapDn: data.ldap_dn,
+    status: data.status,
+    statusMessage: data.status_message,
+    isAdmin: data.is_admin
+  }
+  if (data.password !== undefined) out.passwordHash = await hashPassword(data.password)
+  return out
+}
+
+const credentialFields = new Set(['password', 'status', 'is_admin', 'username'])
+
+export class Users {
+  constructor (private readonly db: PrismaClient) {}
+
+  /** Listing users is for administrators. */
+  async list (actor: Actor, filter: UserFilter = {}, page?: Page): Promise<Listing<UserView>> {
+    requireAdmin(actor, 'listing users')
+    const window = paging(page)
+    const where: Prisma.UserWhereInput = {
+      id: filter.ids === undefined ? undefined : { in: filter.ids },
+      username: textWhere(filter.username),
+      email: textWhere(filter.email),
+      firstname: textWhere(filter.firstname),
+      lastname: textWhere(filter.lastname),
+      type: filter.type,
+      authenticationType: filter.authentication_type,
+      status: filter.status === undefined ? undefined : Array.isArray(filter.status) ? { in: filter.status } : filter.status,
+      isAdmin: filter.is_admin,
+      groups: filter.group === undefined ? undefined : { some: { group: { name: filter.group } } },
+      retiredAt: filter.includeRetired === true ? undefined : null
+    }
+    const [rows, total] = await Promise.all([
+      this.db.user.findMany({ where, include, orderBy: { id: 'asc' }, ...window }),
+      this.db.user.count({ where })
+    ])
+    return listing(rows.map(view), total, window)
+  }
+
+  /** A user record is visible to the user itself and to administrators. */
+  async get (actor: Actor, ref: UserRef, options: { includeRetired?: boolean } = {}): Promise<UserView> {
+    assertNotRefused(actor)
+    const row = await this.db.user.findUnique({ where: refWhere(ref), include })
+    if (row === null) throw new NotFound(resource, ref)
+    if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === row.id)) {
+      refuse(actor, 'a user record is visible to the user itself and to administrators')
+    }
+    if (row.retiredAt !== null && options.includeRetired !== true) throw new NotFound(resource, ref)
+    return view(row)
+  }
+
+  /** The id of the user with this username, for administrators and for the user itself. */
+  async lookup (actor: Actor, username: string): Promise<number> {
+    return (await this.get(actor, username)).id
+  }
+
+  async create (actor: Actor, input: unknown): Promise<UserView> {
+    requireAdmin(actor, 'creating users')
+    const data = validate(resource, UserCreate, input)
+    await this.assertKeysFree(data)
+    const { username, ...rest } = await columns(data)
+    const row = await guardUnique(resource, data.username, () => this.db.user.create({
+      data: { ...(rest as Prisma.UserCreateInput), username: username as string },
+      include
+    }))
+    return view(row)
+  }
+
+  async update (actor: Actor, ref: UserRef, input: unknown): Promise<Updated<UserView>> {
+    assertNotRefused(actor)
+    const data = validate(resource, UserUpdate, input)
+    const current = await this.get(actor, ref, { includeRetired: isAdmin(actor) })
+    if (!isAdmin(actor)) {
+      const allowed = new Set<string>(selfEditableUserFields)
+      const refused = Object.keys(data).filter((key) => !allowed.has(key))
+      if (refused.length > 0) throw new Forbidden(`changing ${refused.join(', ')} is for administrators`)
+    }
+    const changed = changedFields(current, data).filter((key) => key !== 'password')
+    if (data.password !== undefined) changed.push('password')
+    if (changed.length === 0) return { item: current, changed }
+    await this.assertKeysFree(data, current)
+    if (current.is_admin && (data.is_admin === false || (data.status !== undefined && data.status !== 'active'))) {
+      await this.assertAnotherAdmin(current.id)
+    }
+    const update = await columns(data)
+    if (changed.some((key) => credentialFields.has(key))) update.credentialVersion = { increment: 1 }
+    const row = await guardUnique(resource, data.username ?? current.username, () =>
+      this.db.user.update({ where: { id: current.id }, data: update, include }))
+    return { item: view(row), changed }
+  }
+
+  /** Deletes a user; refused while the user owns projects (transfer or delete them first). */
+  async delete (actor: Actor, ref: UserRef): Promise<UserView> {
+    requireAdmin(actor, 'deleting users')
+    const current = await this.get(actor, ref, { includeRetired: true })
+    if (current.is_admin) await this.assertAnotherAdmin(current.id)
+    const owned = await this.db.project.count({ where: { ownerId: current.id } })
+    if (owned > 0) throw new Conflict(`user ${current.username} owns ${owned} project(s); transfer or delete them first`, resource)
+    await this.db.user.delete({ where: { id: current.id } })
+    return current
+  }
+
+  async setRetired (actor: Actor, ref: UserRef, retired: boolean): Promise<UserView> {
+    requireAdmin(actor, retired ? 'retiring users' : 'restoring users')
+    const current = await this.get(actor, ref, { includeRetired: true })
+    if (retired && current.is_admin) await this.assertAnotherAdmin(current.id)
+    const row = await this.db.user.update({
+      where: { id: current.id },
+      data: { retiredAt: retired ? new Date() : null, credentialVersion: { increment: 1 } },
+      include
+    })
+    return view(row)
+  }
+
+  private async assertKeysFree (data: { username?: string, email?: string | null }, current?: UserView): Promise<void> {
+    if (data.username !== undefined && data.username !== current?.username) {
+      const taken = await this.db.user.findUnique({ where: { username: data.username }, select: { id: true } })
+      if (taken !== null) throw new Conflict(`user with key "${data.username}" exists`, resource, 'username')
+    }
+    if (data.email !== undefined && data.email !== null && data.email !== current?.email) {
+      const taken = await this.db.user.findUnique({ where: { email: data.email }, select: { id: true } })
+      if (taken !== null) throw new Conflict(`user with email "${data.email}" exists`, resource, 'email')
+    }
+  }
+
+  /** Keeps the server manageable: the last active administrator cannot be removed or demoted. */
+  private async assertAnotherAdmin (userId: number): Promise<void> {
+    const others = await this.db.user.count({
+      where: { isAdmin: true, status: 'active', retiredAt: null, id: { not: userId } }
+    })
+    if (others === 0) throw new Conflict('the last active administrator cannot be removed, demoted or suspended', resource)
+  }
+}
+
+function refWhere (ref: UserRef): Prisma.UserWhereUniqueInput {
+  return typeof ref === 'number' ? { id: ref } : { username: ref }
+}

@@ -1,0 +1,49 @@
+import t from 'tap'
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { openDatabase } from '../../src/db/client.ts'
+import { applyMigrations, pendingMigrations } from '../../src/db/migrate.ts'
+import { migrationsDir } from '../../src/db/schema-engine.ts'
+import { databaseKinds, freshDatabase } from '../helper.ts'
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: migrations are applied once and recorded by Prisma's engine`, async (t) => {
+    const db = await freshDatabase(t, kind)
+    t.same(await pendingMigrations(db), [])
+    t.same(await applyMigrations(db), [], 'a second run applies nothing')
+    const rows = await db.prisma.$queryRawUnsafe<Array<{ migration_name: string, finished_at: Date | null }>>(
+      'SELECT migration_name, finished_at FROM "_prisma_migrations"'
+    )
+    t.ok(rows.length >= 1)
+    t.ok(rows.every((row) => row.finished_at !== null))
+  })
+
+  t.test(`${kind}: a failing migration leaves the database as it was`, async (t) => {
+    const db = await freshDatabase(t, kind)
+    const dir = await mkdtemp(join(tmpdir(), 'migrations-'))
+    await cp(migrationsDir, dir, { recursive: true })
+    await mkdir(join(dir, '29990101000000_broken'))
+    await writeFile(join(dir, '29990101000000_broken', 'migration.sql'),
+      'CREATE TABLE "half_done" (id INT);\nALTER TABLE "no_such_table" ADD COLUMN x INT;\n')
+    const dirUrl = pathToFileURL(dir + '/')
+    await t.rejects(applyMigrations(db, dirUrl), { name: 'MigrationError' })
+    const table = await db.prisma.$queryRawUnsafe<Array<{ name: string | null }>>("SELECT to_regclass('half_done')::text AS name")
+    t.equal(table[0]?.name, null, 'the first statement of the failed migration was rolled back')
+    t.same(await pendingMigrations(db, dirUrl), ['29990101000000_broken'], 'the failed attempt is not recorded')
+    await t.rejects(applyMigrations(db, dirUrl), { name: 'MigrationError' }, 'the next run tries again and fails the same way')
+  })
+}
+
+t.test('the embedded database keeps its data across restarts', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pglite-'))
+  const first = await openDatabase({ dataDir })
+  t.ok((await applyMigrations(first)).length >= 1, 'first start creates the schema')
+  await first.prisma.server.create({ data: { name: 'kept', url: 'http://kept.example' } })
+  await first.close()
+  const second = await openDatabase({ dataDir })
+  t.teardown(() => second.close())
+  t.same(await applyMigrations(second), [], 'second start applies nothing')
+  t.equal((await second.prisma.server.findUnique({ where: { name: 'kept' } }))?.url, 'http://kept.example')
+})
