@@ -22,7 +22,7 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT: Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body, in bytes.' }),
   CORS_ORIGINS: Type.String({ default: '', description: 'Comma-separated origins allowed by CORS; empty allows none, * allows any.' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'Take the client address from X-Forwarded-For.' }),
-  LOGIN_MAX_FAILURES: Integer({ minimum: 1, maximum: 1000, default: 5, description: 'Failed logins allowed per username or address within the window.' }),
+  LOGIN_MAX_FAILURES: Integer({ minimum: 1, maximum: 1000, default: 4, description: 'Failed logins allowed per username or address within the window.' }),
   LOGIN_WINDOW_SECONDS: Integer({ minimum: 1, maximum: 86400, default: 600, description: 'The login throttle window.' }),
   CREDENTIAL_CACHE_SECONDS: Integer({ minimum: 0, maximum: 3600, default: 60, description: 'How long a verified password is remembered (0 disables).' }),
   MOBYLE_ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
