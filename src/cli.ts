@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util'
 import { text } from 'node:stream/consumers'
 import { ConfigError, loadConfig } from './config.ts'
 import { openDatabase, type Database } from './db/client.ts'
-import { applyMigrations, MigrationError } from './db/migrate.ts'
+import { applyMigrations, MigrationError, prepareDatabase } from './db/migrate.ts'
 import { createDomain } from './domain/index.ts'
 import { systemActor } from './domain/actor.ts'
 import { isDomainError } from './domain/errors.ts'
@@ -60,6 +60,7 @@ async function run (
   values: { password?: string, 'password-stdin'?: boolean, email?: string, admin?: boolean, label?: string },
   out: (line: string) => void, stdin: NodeJS.ReadableStream
 ): Promise<void> {
+  if (command !== 'migrate') await prepareDatabase(db, { migrate: false })
   const domain = createDomain(db.prisma)
   const username = (): string => {
     if (args[0] === undefined) throw new UsageError(`${command} needs a username`)

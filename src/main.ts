@@ -6,7 +6,7 @@ import { buildApp } from './app.ts'
 import { bootstrapAdmin } from './auth/bootstrap.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
-import { applyMigrations, MigrationError, pendingMigrations } from './db/migrate.ts'
+import { MigrationError, prepareDatabase } from './db/migrate.ts'
 
 function fail (message: string): never {
   process.stderr.write(`mobyle2-server: ${message}\n`)
@@ -25,15 +25,7 @@ const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_D
   .catch((error: Error) => fail(`cannot open the database: ${error.message}`))
 
 try {
-  if (db.kind === 'pglite' || config.MIGRATE_ON_START) {
-    await applyMigrations(db)
-  } else {
-    const pending = await pendingMigrations(db)
-    if (pending.length > 0) {
-      await db.close()
-      fail(`the database lacks migrations ${pending.join(', ')}: run \`npm run db:migrate\` (or set MIGRATE_ON_START=true)`)
-    }
-  }
+  await prepareDatabase(db, { migrate: config.MIGRATE_ON_START })
 } catch (error) {
   await db.close().catch(() => {})
   if (error instanceof MigrationError) fail(error.message)

@@ -23,14 +23,20 @@ export async function hashPassword (password: string): Promise<string> {
   return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$')
 }
 
+/** False for a wrong password, and for a stored hash that is damaged or of an unknown scheme. */
 export async function verifyPassword (password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$')
   if (scheme !== 'scrypt' || hash === undefined || salt === undefined) return false
   const expected = Buffer.from(hash, 'base64url')
-  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length, {
-    N: Number(n), r: Number(r), p: Number(p)
-  })
-  return timingSafeEqual(actual, expected)
+  if (expected.length < 16) return false
+  try {
+    const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length, {
+      N: Number(n), r: Number(r), p: Number(p)
+    })
+    return timingSafeEqual(actual, expected)
+  } catch {
+    return false
+  }
 }
 
 /**

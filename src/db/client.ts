@@ -32,7 +32,7 @@ export interface Database {
 export async function openDatabase (options: DatabaseOptions): Promise<Database> {
   if (options.url !== undefined) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
-    const adapterFactory = new PrismaPg(pool)
+    const adapterFactory = new AtomicScriptPg(pool)
     const prisma = new PrismaClient({ adapter: adapterFactory })
     return {
       kind: 'postgresql',
@@ -75,15 +75,38 @@ class ScriptAwaitingPGlite extends PrismaPGlite {
   }
 
   override async connect (): Promise<SqlDriverAdapter> {
-    const adapter = await super.connect()
-    const fallible = adapter as SqlDriverAdapter & { onError: (error: unknown) => never }
-    adapter.executeScript = async (script: string) => {
-      try {
-        await this.pglite.exec(script)
-      } catch (error) {
-        fallible.onError(error)
-      }
-    }
-    return adapter
+    return runScriptsWith(await super.connect(), (script) => this.pglite.exec(script))
   }
+}
+
+/**
+ * @prisma/adapter-pg 7 splits a migration script on every `;` and runs the pieces
+ * one by one, so a failing migration leaves its first statements applied (and
+ * breaks on a `;` inside a string). This factory sends the whole script as one
+ * simple-protocol query, which PostgreSQL runs as a single implicit transaction.
+ */
+class AtomicScriptPg extends PrismaPg {
+  constructor (private readonly pool: pg.Pool) {
+    super(pool)
+  }
+
+  override async connect (): Promise<Awaited<ReturnType<PrismaPg['connect']>>> {
+    return runScriptsWith(await super.connect(), (script) => this.pool.query(script))
+  }
+}
+
+/**
+ * Replaces the adapter's `executeScript` with `run`, keeping the adapter's own
+ * translation of database errors (its `onError`) so the schema engine reads them.
+ */
+function runScriptsWith<T extends SqlDriverAdapter> (adapter: T, run: (script: string) => Promise<unknown>): T {
+  const translate = (adapter as unknown as { onError: (error: unknown) => never }).onError.bind(adapter)
+  adapter.executeScript = async (script: string) => {
+    try {
+      await run(script)
+    } catch (error) {
+      translate(error)
+    }
+  }
+  return adapter
 }

@@ -59,3 +59,19 @@ export async function pendingMigrations (db: Database, dir: URL = migrationsDir)
   const done = new Set(applied.map((row) => row.migration_name))
   return migrationDirectories.map((m) => m.path).filter((name) => !done.has(name))
 }
+
+/**
+ * Makes the database ready for the server: the embedded database is migrated on
+ * the spot; a PostgreSQL server is migrated only when `migrate` is set (operators
+ * usually run `npm run db:migrate`), and otherwise must have nothing pending.
+ */
+export async function prepareDatabase (db: Database, options: { migrate: boolean }): Promise<void> {
+  // Reading the history is cheap; loading the schema engine is not.
+  const pending = await pendingMigrations(db)
+  if (pending.length === 0) return
+  if (db.kind === 'pglite' || options.migrate) {
+    await applyMigrations(db)
+  } else {
+    throw new MigrationError(`the database lacks migrations ${pending.join(', ')}: run \`npm run db:migrate\` (or set MIGRATE_ON_START=true)`)
+  }
+}

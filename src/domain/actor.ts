@@ -1,4 +1,4 @@
-import { Forbidden } from './errors.ts'
+import { Forbidden, Unauthenticated } from './errors.ts'
 
 export type UserStatus = 'active' | 'suspended' | 'pending'
 
@@ -37,14 +37,23 @@ export function isAdmin (actor: Actor): boolean {
   return actor.kind === 'user' && actor.isAdmin && actor.status === 'active'
 }
 
+/**
+ * A refusal: anonymous callers are told to authenticate (they may be allowed once
+ * they do), known users are told they are not allowed.
+ */
+export function refuse (actor: Actor, message: string): never {
+  if (actor.kind === 'anonymous') throw new Unauthenticated('authentication required')
+  throw new Forbidden(message)
+}
+
 export function requireAdmin (actor: Actor, what: string): void {
   assertNotRefused(actor)
-  if (!isAdmin(actor)) throw new Forbidden(`${what} is for administrators`)
+  if (!isAdmin(actor)) refuse(actor, `${what} is for administrators`)
 }
 
 export function requireUser (actor: Actor, what: string): UserActor {
   assertNotRefused(actor)
-  if (actor.kind !== 'user') throw new Forbidden(`${what} needs an authenticated user`)
+  if (actor.kind !== 'user') refuse(actor, `${what} needs an authenticated user`)
   return actor
 }
 

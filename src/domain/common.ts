@@ -1,5 +1,4 @@
-import type { Actor } from './actor.ts'
-import { Conflict, Forbidden, Unauthenticated } from './errors.ts'
+import { Conflict } from './errors.ts'
 import { defaultPageSize, type Page } from './schemas.ts'
 import { Prisma } from '../generated/prisma/client.ts'
 
@@ -18,14 +17,7 @@ export function listing<T> (items: T[], total: number, page: { take: number, ski
   return { items, total, limit: page.take, offset: page.skip }
 }
 
-/**
- * A refusal: anonymous callers are told to authenticate (they may be allowed once
- * they do), known users are told they are not allowed.
- */
-export function refuse (actor: Actor, message: string): never {
-  if (actor.kind === 'anonymous') throw new Unauthenticated('authentication required')
-  throw new Forbidden(message)
-}
+export { refuse } from './actor.ts'
 
 /** Matches a string field, for filters: an exact value, any of several, or a case-insensitive substring. */
 export type TextMatch = string | string[] | { contains: string }

@@ -1,0 +1,111 @@
+import t from 'tap'
+import { Authenticator } from '../../src/auth/authenticator.ts'
+import { readCredentials, type PresentedCredentials } from '../../src/auth/credentials.ts'
+import { systemActor } from '../../src/domain/actor.ts'
+import { createDomain } from '../../src/domain/index.ts'
+import { databaseKinds, freshDatabase } from '../helper.ts'
+
+const basic = (username: string, password: string): PresentedCredentials => ({ kind: 'basic', username, password })
+const options = { maxFailures: 4, windowSeconds: 600, cacheSeconds: 60 }
+
+t.test('credentials are read from every supported place', async (t) => {
+  const encoded = Buffer.from('alice:pa:ss').toString('base64')
+  t.same(readCredentials({ headers: { authorization: `Basic ${encoded}` } }), { kind: 'basic', username: 'alice', password: 'pa:ss' })
+  t.same(readCredentials({ headers: { authorization: 'Bearer k1' } }), { kind: 'apiKey', key: 'k1' })
+  t.same(readCredentials({ headers: { 'x-api-key': 'k2' } }), { kind: 'apiKey', key: 'k2' })
+  t.same(readCredentials({ headers: {}, query: { api_key: 'k3' } }), { kind: 'apiKey', key: 'k3' })
+  t.same(readCredentials({ headers: {} }), { kind: 'none' })
+  t.equal(readCredentials({ headers: { authorization: 'Digest abc' } }).kind, 'malformed')
+  t.equal(readCredentials({ headers: { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` } }).kind, 'malformed')
+})
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: authentication`, async (t) => {
+    const db = await freshDatabase(t, kind)
+    const domain = createDomain(db.prisma)
+    await domain.users.create(systemActor, { username: 'alice', password: 'right password' })
+    await domain.users.create(systemActor, { username: 'sus', password: 'right password', status: 'suspended', status_message: 'why' })
+    const { secret } = await domain.apiKeys.create(systemActor, 'alice', { label: 'script' })
+    const auth = (): Authenticator => new Authenticator(domain.credentials, options)
+
+    t.test('each form of credentials, good and bad', async (t) => {
+      const a = auth()
+      t.match(await a.authenticate(basic('alice', 'right password'), '10.0.0.1'), { kind: 'user', username: 'alice' })
+      t.match(await a.authenticate({ kind: 'apiKey', key: secret }, '10.0.0.1'), { kind: 'user', username: 'alice' })
+      t.match(await a.authenticate(basic('alice', secret), '10.0.0.1'), { kind: 'user', username: 'alice' }, 'a key as the Basic password')
+      t.same(await a.authenticate({ kind: 'none' }, '10.0.0.1'), { kind: 'anonymous' })
+      await t.rejects(a.authenticate(basic('alice', 'wrong'), '10.0.0.2'), { code: 'unauthenticated', message: 'Invalid login' })
+      await t.rejects(a.authenticate(basic('nobody', 'wrong'), '10.0.0.3'), { code: 'unauthenticated', message: 'Invalid login' },
+        'an unknown username fails exactly like a wrong password')
+      await t.rejects(a.authenticate({ kind: 'apiKey', key: 'm2_forged' }, '10.0.0.4'), { code: 'unauthenticated' })
+      await t.rejects(a.authenticate(basic('sus', secret), '10.0.0.5'), { code: 'unauthenticated' },
+        "alice's key is no password of another user")
+      await t.rejects(a.authenticate({ kind: 'malformed', reason: 'x' }, '10.0.0.6'), { code: 'unauthenticated' })
+      t.match(await a.authenticate(basic('sus', 'right password'), '10.0.0.7'),
+        { kind: 'user', status: 'suspended', statusMessage: 'why' }, 'refusing a suspended account is the domain\'s business')
+    })
+
+    t.test('a revoked key and a retired user are refused', async (t) => {
+      const { key, secret: other } = await domain.apiKeys.create(systemActor, 'alice', {})
+      await domain.apiKeys.revoke(systemActor, 'alice', key.id)
+      await t.rejects(auth().authenticate({ kind: 'apiKey', key: other }, '10.1.0.1'), { code: 'unauthenticated' })
+      await domain.users.create(systemActor, { username: 'gone', password: 'pw' })
+      await domain.users.setRetired(systemActor, 'gone', true)
+      await t.rejects(auth().authenticate(basic('gone', 'pw'), '10.1.0.2'), { code: 'unauthenticated' })
+    })
+
+    t.test('the throttle refuses the fifth attempt, even with the right password, in every process', async (t) => {
+      await domain.users.create(systemActor, { username: 'target', password: 'right password' })
+      const first = auth()
+      for (let i = 0; i < 4; i++) {
+        await t.rejects(first.authenticate(basic('target', `guess ${i}`), `10.2.0.${i}`), { code: 'unauthenticated' })
+      }
+      const second = auth()
+      const error = await second.authenticate(basic('target', 'right password'), '10.2.1.1').catch((e: unknown) => e) as
+        { code: string, retryAfterSeconds: number, message: string }
+      t.equal(error.code, 'too_many_attempts', 'another process sharing the database refuses too')
+      t.ok(error.retryAfterSeconds > 590 && error.retryAfterSeconds <= 600, `retry after ${error.retryAfterSeconds}s`)
+      t.match(error.message, /^Logins occurring too fast\. Please wait: \d+ seconds\.$/)
+      t.match(await second.authenticate(basic('alice', 'right password'), '10.2.1.1'), { username: 'alice' },
+        'other usernames from other addresses are not affected')
+    })
+
+    t.test('the throttle counts failures per address too', async (t) => {
+      const a = auth()
+      for (let i = 0; i < 4; i++) {
+        await t.rejects(a.authenticate(basic(`user${i}`, 'x'), '10.3.0.1'), { code: 'unauthenticated' })
+      }
+      await t.rejects(a.authenticate(basic('alice', 'right password'), '10.3.0.1'), { code: 'too_many_attempts' })
+      await t.rejects(a.authenticate({ kind: 'apiKey', key: secret }, '10.3.0.1'), { code: 'too_many_attempts' })
+    })
+
+    t.test('a verified password is remembered until the credentials change', async (t) => {
+      await domain.users.create(systemActor, { username: 'cached', password: 'first' })
+      const a = auth()
+      await a.authenticate(basic('cached', 'first'), '10.4.0.1')
+      // Change the stored hash behind the domain's back: the credential version stays,
+      // so the remembered password is still accepted, which shows no hash was checked.
+      await db.prisma.user.update({ where: { username: 'cached' }, data: { passwordHash: 'scrypt$1$1$1$AA$AA' } })
+      t.match(await a.authenticate(basic('cached', 'first'), '10.4.0.1'), { username: 'cached' })
+      await domain.users.update(systemActor, 'cached', { password: 'second' })
+      await t.rejects(a.authenticate(basic('cached', 'first'), '10.4.0.2'), { code: 'unauthenticated' },
+        'a password change is seen at once')
+      t.match(await a.authenticate(basic('cached', 'second'), '10.4.0.2'), { username: 'cached' })
+      await domain.users.update(systemActor, 'cached', { status: 'suspended' })
+      t.match(await a.authenticate(basic('cached', 'second'), '10.4.0.2'), { status: 'suspended' }, 'a status change is seen at once')
+      const uncached = new Authenticator(domain.credentials, { ...options, cacheSeconds: 0 })
+      await uncached.authenticate(basic('cached', 'second'), '10.4.0.3')
+      await db.prisma.user.update({ where: { username: 'cached' }, data: { passwordHash: 'scrypt$1$1$1$AA$AA' } })
+      await t.rejects(uncached.authenticate(basic('cached', 'second'), '10.4.0.3'), { code: 'unauthenticated' },
+        'with the cache off every request is verified')
+    })
+
+    t.test('last login and last use are recorded', async (t) => {
+      const user = await domain.users.get(systemActor, 'alice')
+      t.ok(user.lastLoginAt instanceof Date)
+      const keys = await domain.apiKeys.list(systemActor, 'alice')
+      t.ok(keys[0]?.lastUsedAt instanceof Date)
+      t.notOk(JSON.stringify(keys).includes(secret), 'listings never hold the secret')
+    })
+  })
+}
