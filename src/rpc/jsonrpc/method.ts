@@ -56,23 +56,35 @@ export function checkArguments (method: RpcMethod, args: Record<string, unknown>
     throw new ProtocolError('invalid_params', `Missing non optional \`${missing}\` arg in JSON DATA`, { missing })
   }
   if (Value.Check(method.params, args)) return
-  const problems = new Map<string, string>()
-  for (const error of Value.Errors(method.params, args)) {
-    const name = error.instancePath.split('/')[1]
-    if (name === undefined || problems.has(name)) continue
-    problems.set(name, describeValueError(error.keyword, error.params, error.message))
-  }
-  const fields = [...problems].map(([field, message]) => ({ field, message }))
+  const fields = Object.entries(args)
+    .map(([field, value]) => ({ field, message: valueProblem(method.params.properties[field] as TSchema, value) }))
+    .filter((problem): problem is { field: string, message: string } => problem.message !== undefined)
   throw new ProtocolError('invalid_params',
     `Invalid ${fields.map((f) => `\`${f.field}\` arg (${f.message})`).join(', ')} in JSON DATA`,
     { fields })
 }
 
-function describeValueError (keyword: string, params: Record<string, unknown>, message: string): string {
-  switch (keyword) {
-    case 'enum': return `must be one of ${(params.allowedValues as unknown[]).join(', ')}`
-    case 'anyOf': return 'has the wrong type'
-    default: return message
+/** What is wrong with one argument's value, or undefined when nothing is. */
+function valueProblem (schema: TSchema, value: unknown): string | undefined {
+  // A union (an id or a name, a string or null) is judged by the branch of the value's own type.
+  const branches = (schema as { anyOf?: TSchema[] }).anyOf
+  if (branches !== undefined) {
+    const fitting = branches.find((branch) => typeFits((branch as { type?: string }).type, value))
+    if (fitting === undefined) return `must be ${branches.map((branch) => (branch as { type?: string }).type).join(' or ')}`
+    return valueProblem(fitting, value)
+  }
+  const [error] = Value.Errors(schema, value)
+  if (error === undefined) return undefined
+  return error.keyword === 'enum' ? `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}` : error.message
+}
+
+function typeFits (type: string | undefined, value: unknown): boolean {
+  switch (type) {
+    case 'integer': return typeof value === 'number'
+    case 'null': return value === null
+    case 'array': return Array.isArray(value)
+    case 'object': return typeof value === 'object' && value !== null && !Array.isArray(value)
+    default: return typeof value === type
   }
 }
 
