@@ -54,7 +54,9 @@ export default async function jsonRpcFace (app: FastifyInstance, { authenticator
   })
 
   for (const path of [endpointPath, '/openrpc.json']) {
-    app.get(path, { schema: { hide: true } }, async (_request, reply) =>
-      await reply.type('application/json').send(JSON.stringify(description)))
+    app.get(path, { schema: { hide: true } }, async (request, reply) => {
+      const servers = [{ name: 'this server', url: `${request.protocol}://${request.host}${endpointPath}` }]
+      return await reply.type('application/json').send(JSON.stringify({ ...description, servers }))
+    })
   }
 }

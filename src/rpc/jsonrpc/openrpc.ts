@@ -1,6 +1,7 @@
 /**
  * The machine-readable description of the JSON-RPC face: an OpenRPC document
- * generated from the method table's TypeBox schemas.
+ * generated from the method table's TypeBox schemas. The plugin adds `servers`,
+ * which depends on the address the document is fetched from.
  * @see {@link https://spec.open-rpc.org/}
  */
 import { errorCodes } from './errors.ts'
@@ -31,7 +32,6 @@ export function openRpcDocument (methods: readonly RpcMethod[], version: string)
         'same methods, at POST /_admin/api. In JSON-RPC 2.0 the API key goes in params.api_key (named params) or ' +
         'in the X-API-Key or Authorization header.'
     },
-    servers: [{ name: 'this server', url: '/_admin/api' }],
     methods: methods.map((method) => ({
       name: method.name,
       summary: method.summary,
