@@ -5,10 +5,16 @@
 import t from 'tap'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
-import metaSchema from '@open-rpc/meta-schema'
+import { createRequire } from 'node:module'
 import { build, databaseKinds } from '../../helper.ts'
 import { argumentNames, requiredArguments } from '../../../src/rpc/jsonrpc/method.ts'
 import { methodList } from '../../../src/rpc/jsonrpc/methods/index.ts'
+
+// Both packages are CommonJS with the schema as `exports.default`, which an ESM
+// default import would wrap once more.
+const require = createRequire(import.meta.url)
+const openRpcMetaSchema: unknown = require('@open-rpc/meta-schema').default
+const jsonSchemaMetaSchema: unknown = require('@json-schema-tools/meta-schema').default
 
 for (const kind of databaseKinds) {
   t.test(kind, async (t) => {
@@ -19,10 +25,19 @@ for (const kind of databaseKinds) {
     const document = response.json()
 
     t.test('valid against the OpenRPC meta-schema', async (t) => {
-      // The meta-schema names its own dialect by a URL ajv does not know; it is draft-07.
-      const { $schema: _dialect, ...schema } = metaSchema as unknown as Record<string, unknown>
+      // Both meta-schemas name their dialect by a URL ajv does not know (they are
+      // draft-07); the OpenRPC one refers to the JSON Schema one for every `schema`.
+      const withoutDialect = (schema: unknown): Record<string, unknown> => {
+        const { $schema: _dialect, ...rest } = schema as Record<string, unknown>
+        return rest
+      }
       const ajv = new Ajv({ strict: false, allErrors: true })
       addFormats.default(ajv)
+      // It refers to the JSON Schema meta-schema both with and without a trailing slash.
+      const { $id: jsonSchemaId, ...anonymousJsonSchema } = withoutDialect(jsonSchemaMetaSchema)
+      ajv.addSchema({ $id: String(jsonSchemaId), ...anonymousJsonSchema })
+      ajv.addSchema(anonymousJsonSchema, String(jsonSchemaId).replace(/\/$/, ''))
+      const schema = withoutDialect(openRpcMetaSchema)
       const validate = ajv.compile(schema)
       t.ok(validate(document), JSON.stringify(validate.errors, null, 2))
       t.notOk(validate({ ...document, methods: [{ name: 'broken', params: [{ name: 'no-schema' }] }] }), 'the meta-schema does reject a broken document')
