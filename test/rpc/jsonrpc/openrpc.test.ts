@@ -5,6 +5,7 @@
 import t from 'tap'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
+import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { build, databaseKinds } from '../../helper.ts'
 import { argumentNames, requiredArguments } from '../../../src/rpc/jsonrpc/method.ts'
@@ -58,6 +59,11 @@ for (const kind of databaseKinds) {
       const again = await app.inject({ method: 'GET', url: '/openrpc.json', headers: { host: 'rpc.example.org:8080' } })
       t.same(again.json(), document)
       t.same(document.servers, [{ name: 'this server', url: 'http://rpc.example.org:8080/_admin/api' }])
+    })
+
+    t.test('docs/jsonrpc.md lists every method', async (t) => {
+      const docs = await readFile(new URL('../../../docs/jsonrpc.md', import.meta.url), 'utf8')
+      for (const method of methodList) t.match(docs, `\n| \`${method.name}\` |`, method.name)
     })
   })
 }

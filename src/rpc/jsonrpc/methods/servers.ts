@@ -104,7 +104,7 @@ export const serverMethods = [
   }),
   defineMethod({
     name: 'update_service',
-    summary: 'Changes a service; it stays on its server and in its project.',
+    summary: 'Changes a service, which stays on its server and in its project: server-level (administrators) or a project\'s (its owner and managers).',
     params: Type.Object({
       serviceid: ServiceId,
       name: Type.Optional(Name),
@@ -121,7 +121,7 @@ export const serverMethods = [
   }),
   defineMethod({
     name: 'delete_service',
-    summary: 'Deletes a service.',
+    summary: 'Deletes a service: server-level (administrators) or a project\'s (its owner and managers).',
     params: Type.Object({ serviceid: ServiceId }),
     result: Deleted,
     run: async (domain, actor, { serviceid }) => {
