@@ -187,8 +187,8 @@ function namedArguments (method: RpcMethod, params: unknown): { args: JsonObject
   if (Array.isArray(params)) {
     const names = argumentNames(method)
     if (params.length > names.length) {
-      throw new ProtocolError('invalid_params',
-        `Too many params: ${method.name} takes ${names.length} (${names.join(', ')}), ${params.length} were sent`)
+      const takes = names.length === 0 ? 'no params' : `${names.length} (${names.join(', ')})`
+      throw new ProtocolError('invalid_params', `Too many params: ${method.name} takes ${takes}, ${params.length} were sent`)
     }
     return { args: Object.fromEntries(params.map((value, index) => [names[index]!, value])) }
   }

@@ -72,6 +72,7 @@ for (const kind of databaseKinds) {
       const basic = clientFor(url, { authorization: `Basic ${Buffer.from('watcher:password-of-watcher').toString('base64')}` }).client
       t.match(await basic.request('get_user', { userid: 'watcher' }), { username: 'watcher' }, 'and Basic')
       await rejects(t, client.request('get_repo', ['proj', 'extra']), { code: errorCodes.invalid_params, message: 'Too many params: get_repo takes 1 (repoid), 2 were sent' })
+      await rejects(t, client.request('get_servers', [1]), { code: errorCodes.invalid_params, message: 'Too many params: get_servers takes no params, 1 were sent' })
     })
 
     t.test('anonymous callers meet the domain\'s rules', async (t) => {
