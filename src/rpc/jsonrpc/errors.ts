@@ -3,7 +3,7 @@
  * RhodeCode `error` and to a JSON-RPC 2.0 error object. The messages are the same
  * in both dialects; 2.0 adds a code and structured `data`.
  */
-import { isDomainError, type DomainError, type DomainErrorCode, type NotFound, type TooManyAttempts } from '../../domain/errors.ts'
+import { isDomainError, type DomainError, type DomainErrorCode, type Invalid, type NotFound, type TooManyAttempts } from '../../domain/errors.ts'
 
 /** The errors of the protocol itself, raised by the envelope and the argument check. */
 export type ProtocolErrorKind = 'parse' | 'invalid_request' | 'method_not_found' | 'invalid_params' | 'invalid_key' | 'unavailable'
@@ -68,7 +68,7 @@ function describeDomainError (error: DomainError): DescribedError {
       }
     }
     case 'invalid':
-      return { code, message: `Invalid input: ${error.message}`, data: { ...data, fields: 'fields' in error ? error.fields : [] }, internal: false }
+      return { code, message: `Invalid input: ${error.message}`, data: { ...data, fields: (error as Invalid).fields }, internal: false }
     case 'conflict':
       return { code, message: error.message, data, internal: false }
   }
