@@ -1,0 +1,135 @@
+/**
+ * RhodeCode's repository methods, over the domain's projects. Repository
+ * permissions are project roles: read ↔ watcher, write ↔ contributor,
+ * admin ↔ manager; `repository.none` removes the role.
+ */
+import Type from 'typebox'
+import { NotFound } from '../../../domain/errors.ts'
+import { Description, Name } from '../../../domain/schemas.ts'
+import { ProtocolError } from '../errors.ts'
+import { defineMethod, everything, orNull } from '../method.ts'
+import { projectNodes, renderRepo, RepoNode, RepoObject, RepositoryPermission, roleFor } from '../objects.ts'
+import { UsersGroupId } from './groups.ts'
+import { UserId } from './users.ts'
+
+/** A project by id (a number) or by name (a string), as RhodeCode's `repoid`. */
+const RepoId = Type.Union([Type.Integer({ minimum: 1 }), Name], { description: 'The project id, or its name.' })
+const Done = Type.Object({ msg: Type.String(), success: Type.Boolean() })
+
+export const repositoryMethods = [
+  defineMethod({
+    name: 'get_repo',
+    summary: 'A project by id or name, with its members and their permissions; null when there is none.',
+    params: Type.Object({ repoid: RepoId }),
+    result: Type.Union([RepoObject, Type.Null()]),
+    run: async (domain, actor, { repoid }) => {
+      const project = await orNull(domain.projects.get(actor, repoid))
+      return project === null ? null : renderRepo(project, true)
+    }
+  }),
+  defineMethod({
+    name: 'get_repos',
+    summary: 'Every project (administrators).',
+    params: Type.Object({}),
+    result: Type.Array(RepoObject),
+    run: async (domain, actor) => (await everything((page) => domain.projects.list(actor, {}, page))).map((p) => renderRepo(p))
+  }),
+  defineMethod({
+    name: 'get_repo_nodes',
+    summary: 'The project\'s services, jobs and data as the directories `services`, `jobs` and `data` and their files.',
+    params: Type.Object({
+      repoid: RepoId,
+      revision: Type.String({ maxLength: 200, description: 'Accepted for RhodeCode clients; projects have no revisions.' }),
+      root_path: Type.String({ maxLength: 1000, description: 'The directory to list: "" or "/" for all, or services, jobs, data.' }),
+      ret_type: Type.Optional(Type.Enum(['all', 'files', 'dirs'], { default: 'all' }))
+    }),
+    result: Type.Array(RepoNode),
+    run: async (domain, actor, { repoid, root_path: rootPath, ret_type: retType = 'all' }) => {
+      const project = await domain.projects.get(actor, repoid)
+      const root = rootPath.replace(/^\/+|\/+$/g, '')
+      const nodes = projectNodes(project)
+      if (root !== '' && !nodes.some((node) => node.name === root && node.type === 'dir')) throw new NotFound('path', rootPath)
+      return nodes
+        .filter((node) => root === '' || node.name.startsWith(`${root}/`))
+        .filter((node) => retType === 'all' || (retType === 'files') === (node.type === 'file'))
+    }
+  }),
+  defineMethod({
+    name: 'create_repo',
+    summary: 'Creates a project owned by the caller, or by `owner` (administrators).',
+    params: Type.Object({
+      repo_name: Name,
+      owner: Type.Optional(UserId),
+      repo_type: Type.Optional(Type.String({ maxLength: 20, description: 'Accepted for RhodeCode clients; every project is of type mobyle.' })),
+      description: Type.Optional(Description),
+      private: Type.Optional(Type.Boolean({ description: 'Accepted for RhodeCode clients; projects are always private.' })),
+      clone_uri: Type.Optional(Type.Null({ description: 'Projects cannot be cloned: only null is accepted.' })),
+      landing_rev: Type.Optional(Type.String({ maxLength: 200, description: 'Accepted for RhodeCode clients; projects have no revisions.' }))
+    }),
+    result: Type.Object({ id: Type.Integer(), msg: Type.String(), repo: RepoObject }),
+    run: async (domain, actor, { repo_name: name, owner, description }) => {
+      const ownerName = typeof owner === 'number' ? (await domain.users.get(actor, owner)).username : owner
+      const project = await domain.projects.create(actor, { name, description, owner: ownerName })
+      return { id: project.id, msg: `Created new repository \`${project.name}\``, repo: renderRepo(project) }
+    }
+  }),
+  defineMethod({
+    name: 'delete_repo',
+    summary: 'Deletes a project with its services, jobs and data (its owner, administrators).',
+    params: Type.Object({ repoid: RepoId }),
+    result: Done,
+    run: async (domain, actor, { repoid }) => {
+      const project = await domain.projects.delete(actor, repoid)
+      return { msg: `Deleted repository \`${project.name}\``, success: true }
+    }
+  }),
+  defineMethod({
+    name: 'grant_user_permission',
+    summary: 'Gives a user a role in a project (its owner and managers, administrators).',
+    params: Type.Object({ repoid: RepoId, userid: UserId, perm: RepositoryPermission }),
+    result: Done,
+    run: async (domain, actor, { repoid, userid, perm }) => {
+      const { project, member } = await domain.projects.setMember(actor, repoid, userid, roleFor(perm))
+      return { msg: `Granted perm: \`${perm}\` for user: \`${member.username}\` in repo: \`${project.name}\``, success: true }
+    }
+  }),
+  defineMethod({
+    name: 'revoke_user_permission',
+    summary: 'Removes a user\'s role in a project (its owner and managers, administrators).',
+    params: Type.Object({ repoid: RepoId, userid: UserId }),
+    result: Done,
+    run: async (domain, actor, { repoid, userid }) => {
+      const { project, member } = await domain.projects.setMember(actor, repoid, userid, null)
+      return { msg: `Revoked perm for user: \`${member.username}\` in repo: \`${project.name}\``, success: true }
+    }
+  }),
+  defineMethod({
+    name: 'grant_users_group_permission',
+    summary: 'Gives a users group a role in a project (its owner and managers, administrators).',
+    params: Type.Object({ repoid: RepoId, usersgroupid: UsersGroupId, perm: RepositoryPermission }),
+    result: Done,
+    run: async (domain, actor, { repoid, usersgroupid, perm }) => {
+      const { project, group } = await domain.projects.setGroupGrant(actor, repoid, usersgroupid, roleFor(perm))
+      return { msg: `Granted perm: \`${perm}\` for group: \`${group.name}\` in repo: \`${project.name}\``, success: true }
+    }
+  }),
+  defineMethod({
+    name: 'revoke_users_group_permission',
+    summary: 'Removes a users group\'s role in a project (its owner and managers, administrators).',
+    params: Type.Object({ repoid: RepoId, usersgroupid: UsersGroupId }),
+    result: Done,
+    run: async (domain, actor, { repoid, usersgroupid }) => {
+      const { project, group } = await domain.projects.setGroupGrant(actor, repoid, usersgroupid, null)
+      return { msg: `Revoked perm for group: \`${group.name}\` in repo: \`${project.name}\``, success: true }
+    }
+  }),
+  defineMethod({
+    name: 'pull',
+    summary: 'RhodeCode\'s pull from a remote: not available, this server does not federate projects yet.',
+    params: Type.Object({ repoid: RepoId }),
+    result: Type.String(),
+    run: async (_domain, _actor, { repoid }) => {
+      throw new ProtocolError('unavailable', `pull is not available: this server does not pull \`${repoid}\` from remote servers (federation is not implemented yet)`)
+    }
+  })
+]

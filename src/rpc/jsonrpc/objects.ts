@@ -1,0 +1,235 @@
+/**
+ * The objects JSON-RPC methods return, in RhodeCode's shapes where RhodeCode has
+ * one (users, users groups, repositories) and in the REST shapes for this domain's
+ * own resources (servers, services). Each schema is published in the OpenRPC
+ * document; each render function turns a domain view into it.
+ */
+import Type, { type Static } from 'typebox'
+import type { GroupView } from '../../domain/groups.ts'
+import type { ProjectView } from '../../domain/projects.ts'
+import type { ProjectRole } from '../../domain/schemas.ts'
+import type { ServerView } from '../../domain/servers.ts'
+import type { ServiceView } from '../../domain/services.ts'
+import type { UserView } from '../../domain/users.ts'
+
+const Id = Type.Integer({ minimum: 1 })
+const Timestamp = Type.String({ format: 'date-time' })
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+
+/** RhodeCode's repository permissions, from the weakest; `repository.none` means no role. */
+export const RepositoryPermission = Type.Enum(['repository.none', 'repository.read', 'repository.write', 'repository.admin'])
+export type RepositoryPermission = Static<typeof RepositoryPermission>
+
+const permissionOfRole: Record<ProjectRole | 'owner', RepositoryPermission> = {
+  watcher: 'repository.read',
+  contributor: 'repository.write',
+  manager: 'repository.admin',
+  owner: 'repository.admin'
+}
+const roleOfPermission: Record<RepositoryPermission, ProjectRole | null> = {
+  'repository.none': null,
+  'repository.read': 'watcher',
+  'repository.write': 'contributor',
+  'repository.admin': 'manager'
+}
+export function roleFor (permission: RepositoryPermission): ProjectRole | null {
+  return roleOfPermission[permission]
+}
+
+export const UserObject = Type.Object({
+  id: Id,
+  user_id: Id,
+  username: Type.String(),
+  firstname: Type.String(),
+  lastname: Type.String(),
+  email: Nullable(Type.String()),
+  /** RhodeCode's additional addresses; this server keeps one per user. */
+  emails: Type.Array(Type.String()),
+  active: Type.Boolean(),
+  admin: Type.Boolean(),
+  ldap_dn: Nullable(Type.String()),
+  last_login: Nullable(Timestamp),
+  status: Type.Enum(['active', 'suspended', 'pending']),
+  status_message: Nullable(Type.String()),
+  groups: Type.Array(Type.String()),
+  permissions: Type.Optional(Type.Object({
+    global: Type.Array(Type.String()),
+    repositories: Type.Record(Type.String(), RepositoryPermission),
+    repositories_groups: Type.Record(Type.String(), Type.String())
+  }))
+})
+export type UserObject = Static<typeof UserObject>
+
+export function renderUser (user: UserView): UserObject {
+  return {
+    id: user.id,
+    user_id: user.id,
+    username: user.username,
+    firstname: user.firstname,
+    lastname: user.lastname,
+    email: user.email,
+    emails: user.email === null ? [] : [user.email],
+    active: user.status === 'active',
+    admin: user.is_admin,
+    ldap_dn: user.ldap_dn,
+    last_login: user.lastLoginAt?.toISOString() ?? null,
+    status: user.status,
+    status_message: user.status_message,
+    groups: user.groups
+  }
+}
+
+/** The user's permission in each of the given projects it owns or belongs to, RhodeCode's `permissions`. */
+export function renderPermissions (user: UserView, projects: ProjectView[]): NonNullable<UserObject['permissions']> {
+  const repositories: Record<string, RepositoryPermission> = {}
+  for (const project of projects) {
+    const roles: Array<ProjectRole | 'owner'> = [
+      ...(project.owner === user.id ? ['owner' as const] : []),
+      ...project.members.filter((m) => m.id === user.id).map((m) => m.role),
+      ...project.groups.filter((g) => user.groups.includes(g.name)).map((g) => g.role)
+    ]
+    const strongest = roles.map((role) => permissionOfRole[role]).sort((a, b) => rank(b) - rank(a))[0]
+    if (strongest !== undefined) repositories[project.name] = strongest
+  }
+  return {
+    global: user.is_admin ? ['hg.admin'] : ['hg.create.repository'],
+    repositories,
+    repositories_groups: {}
+  }
+}
+
+function rank (permission: RepositoryPermission): number {
+  return RepositoryPermission.enum.indexOf(permission)
+}
+
+const MemberUser = Type.Object({ id: Id, user_id: Id, username: Type.String() })
+
+export const UsersGroupObject = Type.Object({
+  id: Id,
+  users_group_id: Id,
+  group_name: Type.String(),
+  active: Type.Boolean(),
+  description: Type.String(),
+  members: Type.Array(MemberUser)
+})
+export type UsersGroupObject = Static<typeof UsersGroupObject>
+
+export function renderUsersGroup (group: GroupView): UsersGroupObject {
+  return {
+    id: group.id,
+    users_group_id: group.id,
+    group_name: group.name,
+    active: group.active,
+    description: group.description,
+    members: group.members.map((m) => ({ id: m.id, user_id: m.id, username: m.username }))
+  }
+}
+
+const RepoMember = Type.Union([
+  Type.Object({ type: Type.Literal('user'), id: Id, user_id: Id, username: Type.String(), permission: RepositoryPermission }),
+  Type.Object({ type: Type.Literal('users_group'), id: Id, users_group_id: Id, group_name: Type.String(), permission: RepositoryPermission })
+])
+
+export const RepoObject = Type.Object({
+  id: Id,
+  repo_id: Id,
+  repo_name: Type.String(),
+  /** Projects are no version-control repositories: always `mobyle`. */
+  repo_type: Type.Literal('mobyle'),
+  description: Type.String(),
+  /** Always null: projects are not cloned. */
+  clone_uri: Type.Null(),
+  /** Always true: a project is visible to its members and administrators only. */
+  private: Type.Literal(true),
+  created_on: Timestamp,
+  /** Always null: projects have no revisions. */
+  landing_rev: Type.Null(),
+  /** Always null: projects are not forked. */
+  fork_of: Type.Null(),
+  /** The owner's username. */
+  owner: Type.String(),
+  members: Type.Optional(Type.Array(RepoMember))
+})
+export type RepoObject = Static<typeof RepoObject>
+
+/** A project as a RhodeCode repository; `members` (owner first) only when asked, as get_repo does. */
+export function renderRepo (project: ProjectView, withMembers = false): RepoObject {
+  const repo: RepoObject = {
+    id: project.id,
+    repo_id: project.id,
+    repo_name: project.name,
+    repo_type: 'mobyle',
+    description: project.description,
+    clone_uri: null,
+    private: true,
+    created_on: project.createdAt.toISOString(),
+    landing_rev: null,
+    fork_of: null,
+    owner: project.ownerUsername
+  }
+  if (withMembers) {
+    repo.members = [
+      { type: 'user', id: project.owner, user_id: project.owner, username: project.ownerUsername, permission: permissionOfRole.owner },
+      ...project.members.map((m) => ({ type: 'user' as const, id: m.id, user_id: m.id, username: m.username, permission: permissionOfRole[m.role] })),
+      ...project.groups.map((g) => ({ type: 'users_group' as const, id: g.id, users_group_id: g.id, group_name: g.name, permission: permissionOfRole[g.role] }))
+    ]
+  }
+  return repo
+}
+
+export const RepoNode = Type.Object({
+  /** The node's path in the project: `services`, `services/<full name>`, `jobs/<id>`, `data/<id>`. */
+  name: Type.String(),
+  type: Type.Enum(['dir', 'file'])
+})
+export type RepoNode = Static<typeof RepoNode>
+
+/** The project's services, jobs and data as a tree of three directories. */
+export function projectNodes (project: ProjectView): RepoNode[] {
+  const directory = (name: string, children: string[]): RepoNode[] =>
+    [{ name, type: 'dir' }, ...children.map((child): RepoNode => ({ name: `${name}/${child}`, type: 'file' }))]
+  return [
+    ...directory('services', project.services.map((s) => s.fullName)),
+    ...directory('jobs', project.jobs.map((j) => String(j.id))),
+    ...directory('data', project.data.map((d) => String(d.id)))
+  ]
+}
+
+export const ServerObject = Type.Object({
+  name: Type.String(),
+  url: Type.String(),
+  services: Type.Array(Type.String()),
+  active: Type.Boolean(),
+  description: Type.String()
+})
+export type ServerObject = Static<typeof ServerObject>
+
+export function renderServer (server: ServerView): ServerObject {
+  return { name: server.name, url: server.url, services: server.services, active: server.active, description: server.description }
+}
+
+export const ServiceObject = Type.Object({
+  name: Type.String(),
+  server: Type.String(),
+  /** Absent for a server-level service. */
+  project: Type.Optional(Type.String()),
+  type: Type.Enum(['program', 'workflow', 'widget']),
+  exported: Type.Boolean(),
+  disabled: Type.Boolean(),
+  authorized: Type.Boolean(),
+  description: Type.String()
+})
+export type ServiceObject = Static<typeof ServiceObject>
+
+export function renderService (service: ServiceView): ServiceObject {
+  return {
+    name: service.name,
+    server: service.server,
+    ...(service.project === undefined ? {} : { project: service.project }),
+    type: service.type,
+    exported: service.exported,
+    disabled: service.disabled,
+    authorized: service.authorized,
+    description: service.description
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Real clients against a listening server: RhodeCode's documented curl call, and
+ * a Python script using only the standard library.
+ */
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { databaseKinds } from '../../helper.ts'
+import { world } from './fixture.ts'
+
+const run = promisify(execFile)
+const pythonClient = fileURLToPath(new URL('./rhodecode_client.py', import.meta.url))
+
+for (const kind of databaseKinds) {
+  t.test(kind, async (t) => {
+    const w = await world(t, kind)
+    const server = await w.app.listen({ host: '127.0.0.1', port: 0 })
+    const url = `${server}/_admin/api`
+
+    t.test('curl, as RhodeCode documents it', async (t) => {
+      /** Runs the command line through the shell, exactly as a user would type it. */
+      const curl = async (body: string, options = ''): Promise<string> =>
+        (await run('sh', ['-c', `curl -s ${options} ${url} -X POST -H 'content-type:text/plain' --data-binary '${body}'`])).stdout
+
+      // RhodeCode 1.2's example, word for word but the key: its controller since 1.4 wants an id.
+      const seed = await curl(`{"api_key":"${w.keys.admin}","method":"pull","args":{"repo":"CPython"}}`)
+      t.same(JSON.parse(seed), { id: null, result: null, error: 'Incorrect JSON query missing \'id\'' })
+
+      const pull = await curl(`{"id":1,"api_key":"${w.keys.admin}","method":"pull","args":{"repoid":"proj"}}`)
+      t.match(JSON.parse(pull), { id: 1, result: null, error: /^pull is not available/ })
+
+      const withHeaders = await curl(`{"id":"x","api_key":"${w.keys.watcher}","method":"get_repo","args":{"repoid":"proj"}}`, '-i')
+      const [head = '', body = ''] = withHeaders.split('\r\n\r\n')
+      t.match(head, /^HTTP\/1\.1 200 OK\r\n/)
+      t.match(head, /\r\ncontent-type: application\/json/i)
+      t.match(JSON.parse(body), { id: 'x', result: { repo_name: 'proj', owner: 'owner' }, error: null })
+
+      const wrongKey = await curl('{"id":2,"api_key":"nope","method":"get_users","args":{}}')
+      t.same(JSON.parse(wrongKey), { id: 2, result: null, error: 'Invalid API KEY' })
+    })
+
+    t.test('a Python script with urllib', async (t) => {
+      const { stdout } = await run('python3', [pythonClient, url, w.keys.stranger])
+      const [created, granted, repo, nodes, missing] = JSON.parse(stdout)
+      for (const exchange of [created, granted, repo, nodes, missing]) {
+        t.equal(exchange.status, 200)
+        t.match(exchange.content_type, /^application\/json/)
+      }
+      t.match(created.response, { id: 1, error: null, result: { msg: 'Created new repository `from-python`', repo: { owner: 'stranger' } } })
+      t.same(granted.response, { id: 2, error: null, result: { msg: 'Granted perm: `repository.read` for user: `watcher` in repo: `from-python`', success: true } })
+      t.same(repo.response.result.members.map((m: any) => [m.username, m.permission]),
+        [['stranger', 'repository.admin'], ['watcher', 'repository.read']])
+      t.same(nodes.response.result.map((n: any) => n.name), ['services', 'jobs', 'data'])
+      t.same(missing.response, { id: 5, result: null, error: 'Missing non optional `userid` arg in JSON DATA' })
+    })
+  })
+}
