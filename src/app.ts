@@ -10,6 +10,7 @@ import type { Database } from './db/client.ts'
 import { createDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
+import xmlrpcFace from './rpc/xmlrpc/index.ts'
 
 export interface AppDependencies {
   config: Config
@@ -48,6 +49,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   app.decorate('config', config)
   await app.register(actorPlugin, { authenticator })
   await app.register(healthRoutes, { db })
+  await app.register(xmlrpcFace)
   return app
 }
 
