@@ -43,6 +43,7 @@ export interface PropertySpec<V> {
   nullable?: boolean
 }
 
+/** `V` is the domain's view of an item; the table of all classes holds them as `ClassSpec<any>`. */
 export interface ClassSpec<V = any> {
   name: ClassName
   /** The key property, unique per item: lookup() and list() use it. */
@@ -250,7 +251,7 @@ const projectLink: PropertySpec<{ projectId: number }> = {
 }
 
 /** Splits the project off a job or data input: the domain takes it as a separate argument. */
-function inProject (input: Record<string, unknown>): { project: string | number, rest: Record<string, unknown> } {
+function inProject (input: Record<string, unknown>): { project: string, rest: Record<string, unknown> } {
   const { project: projectKey, ...rest } = input
   if (typeof projectKey !== 'string') throw new Fault(FaultCode.invalidValue, 'you must provide the "project" property.')
   return { project: projectKey, rest }

@@ -90,7 +90,8 @@ function parseTree (xml: string, maxDepth: number): Element {
   parser.on('text', addText)
   parser.on('cdata', addText)
   try {
-    parser.write(xml).close()
+    // A byte-order mark is legal before the declaration; the string is already decoded.
+    parser.write(xml.replace(/^\uFEFF/, '')).close()
   } catch (error) {
     if (error instanceof MalformedRequest) throw error
     throw new MalformedRequest(error instanceof Error ? error.message : String(error))

@@ -19,9 +19,10 @@ interface Verb {
   maxArgs: number
   /** Argument names, for the wrong-arguments message. */
   usage: string
-  run: (ctx: CallContext, args: XmlRpcValue[]) => Promise<Renderable>
+  run: (ctx: DispatchContext, args: XmlRpcValue[]) => Promise<Renderable>
 }
 
+/** The caller and the domain, and the request's logger for unexpected errors. */
 export interface DispatchContext extends CallContext {
   log: FastifyBaseLogger
 }
@@ -269,7 +270,7 @@ const systemVerbs: Record<string, Verb> = {
     minArgs: 1,
     maxArgs: 1,
     usage: 'system.multicall(calls)',
-    run: async (ctx, args) => await multicall(ctx as DispatchContext, args[0]!)
+    run: async (ctx, args) => await multicall(ctx, args[0]!)
   }
 }
 

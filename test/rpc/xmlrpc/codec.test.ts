@@ -67,6 +67,7 @@ t.test('reads what clients send', async (t) => {
     new Date('2026-11-23T07:33:24Z'), new Date('2026-11-23T07:33:24Z'), null, [], Object.create(null), 'é<&'
   ])
   t.same(decodeMethodCall('<methodCall><methodName>schema</methodName></methodCall>'), { methodName: 'schema', params: [] })
+  t.same(decodeMethodCall('\uFEFF<?xml version="1.0"?><methodCall><methodName>schema</methodName></methodCall>').methodName, 'schema', 'a byte-order mark')
 })
 
 t.test('refuses malformed documents', async (t) => {
