@@ -5,7 +5,7 @@
  * @see {@link https://www.roundup-tracker.org/docs/xmlrpc.html}
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { NotFound } from '../../domain/errors.ts'
+import { Conflict, NotFound } from '../../domain/errors.ts'
 import type { Renderable, XmlRpcStruct, XmlRpcValue } from './codec.ts'
 import { classes, classNamed, describeType, parseDesignator, type CallContext, type ClassSpec } from './classes.ts'
 import { Fault, FaultCode, toFault } from './faults.ts'
@@ -93,7 +93,7 @@ const verbs: Record<string, Verb> = {
       if (keyField !== undefined && (input[keyField] === undefined || input[keyField] === null)) {
         throw new Fault(FaultCode.invalidValue, `you must provide the "${cls.key}" property.`)
       }
-      const created = await cls.create(ctx, input)
+      const created = await roundupKeyConflict(cls, input, async () => await cls.create!(ctx, input))
       return created.secret === undefined ? String(created.id) : { id: String(created.id), secret: created.secret }
     }
   },
@@ -107,7 +107,7 @@ const verbs: Record<string, Verb> = {
       const { cls, id } = parseDesignator(stringArg(args, 0, 'set', 'designator'))
       if (cls.update === undefined) throw new Fault(FaultCode.notSupported, `items of class ${cls.name} cannot be changed`)
       const input = await parseAssignments(cls, args.slice(1), ctx)
-      const { item, changed } = await cls.update(ctx, id, input)
+      const { item, changed } = await roundupKeyConflict(cls, input, async () => await cls.update!(ctx, id, input))
       const result: Record<string, Renderable> = {}
       for (const field of changed) {
         const name = Object.keys(cls.properties).find((prop) => cls.properties[prop]!.write === field) ?? field
@@ -163,6 +163,19 @@ const verbs: Record<string, Verb> = {
       await cls.setRetired(ctx, id, name === 'retire')
       return null
     }
+  }
+}
+
+/** A taken key, in Roundup's words: `node with key "bob" exists`. */
+async function roundupKeyConflict<T> (cls: ClassSpec, input: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    const keyField = cls.key === undefined ? undefined : cls.properties[cls.key]?.write
+    if (error instanceof Conflict && keyField !== undefined && error.field === keyField && typeof input[keyField] === 'string') {
+      throw new Fault(FaultCode.conflict, `node with key "${input[keyField]}" exists`)
+    }
+    throw error
   }
 }
 

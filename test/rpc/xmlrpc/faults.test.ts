@@ -27,7 +27,8 @@ const cases: Array<[name: string, method: string, params: unknown[], expected: E
   ['create without key', 'create', ['user', 'firstname=x'], [400, 'you must provide the "username" property.']],
   ['create argument without =', 'create', ['user', 'username'], [-32602, 'argument "username" not propname=value']],
   ['create non-string argument', 'create', ['user', 12], [-32602, 'argument "12" not propname=value']],
-  ['create duplicate key', 'create', ['user', 'username=admin'], [409, /with key "admin" exists/]],
+  ['create duplicate key', 'create', ['user', 'username=admin'], [409, 'node with key "admin" exists']],
+  ['rename to a taken key', 'set', ['project1', 'name=other'], [409, 'node with key "other" exists']],
   ['create bad link key', 'create', ['service', 'name=x', 'server=nosuchserver', 'type=program'], [400, "property server: 'nosuchserver' is not a server."]],
   ['create bad link id', 'create', ['service', 'name=x', 'server=99', 'type=program'], [400, "property server: '99' is not a server."]],
   ['create bad multilink', 'create', ['group', 'name=g', 'members=admin,nobody'], [400, "property members: 'nobody' is not a user."]],
@@ -70,6 +71,7 @@ for (const kind of databaseKinds) {
     await domain.users.create(systemActor, { username: 'admin', password: 'secret', is_admin: true })
     await domain.servers.create(systemActor, { name: 'bio', url: 'http://bio.example.org' })
     const project = await domain.projects.create(systemActor, { name: 'phylo', owner: 'admin' })
+    await domain.projects.create(systemActor, { name: 'other', owner: 'admin' })
     await domain.projects.addJob(systemActor, project.id, { name: 'run1' })
     await domain.apiKeys.create(systemActor, 'admin', { label: 'key' })
     const url = await listen(app)

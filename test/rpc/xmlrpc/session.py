@@ -72,6 +72,30 @@ step('list_methods', 'system.listMethods')
 step('method_help', 'system.methodHelp', 'filter')
 step('method_signature', 'system.methodSignature', 'lookup')
 
+# Every verb on every class.
+classes = ['server', 'service', 'user', 'group', 'project', 'job', 'data', 'apikey']
+for name in classes:
+    step('every_list_' + name, 'list', name)
+    step('every_list_id_' + name, 'list', name, 'id')
+    step('every_filter_' + name, 'filter', name, None, {})
+    step('every_display_' + name, 'display', name + '1')
+for name, key in [('server', 'bio'), ('group', 'lab'), ('project', 'phylo'), ('user', 'bob')]:
+    step('every_lookup_' + name, 'lookup', name, key)
+step('every_set_server', 'set', 'server1', 'description=BLAST host')
+step('every_set_project', 'set', 'project1', 'description=phylogenies', 'owner=1')
+step('every_set_group', 'set', 'group1', 'active=no')
+step('every_set_apikey', 'set', 'apikey1', 'label=renamed')
+step('every_filter_server_url', 'filter', 'server', None, {'url': 'BIO.example'})
+step('every_filter_project_owner', 'filter', 'project', None, {'owner': 'admin'})
+step('every_filter_job_service', 'filter', 'job', None, {'service': 'blast::phylo::bio'})
+step('every_filter_data_name', 'filter', 'data', None, {'name': 'FASTA'})
+step('every_filter_apikey_label', 'filter', 'apikey', None, {'label': 'scr'})
+for name, designator in [('server', 'server1'), ('group', 'group1'), ('project', 'project1'), ('user', 'user2')]:
+    step('every_retire_' + name, 'action', 'retire', designator)
+    step('every_list_retired_' + name, 'list', name)
+    step('every_restore_' + name, 'action', 'restore', designator)
+    step('every_list_restored_' + name, 'list', name)
+
 # The new user's key works as a Basic password and as X-API-Key.
 key = steps['create_apikey']['result']['secret']
 base = sys.argv[1].split('@', 1)[1]

@@ -112,6 +112,42 @@ for (const kind of databaseKinds) {
     t.match(result('method_help'), /filter\(classname/)
     t.same(result('method_signature'), [['string', 'string', 'string']])
 
+    const every: Record<string, { list: string[], ids: string[] }> = {
+      server: { list: ['bio'], ids: ['1'] },
+      service: { list: ['blast::phylo::bio', 'clustal::bio'], ids: ['1', '2'] },
+      user: { list: ['admin', 'bob'], ids: ['1', '2'] },
+      group: { list: ['lab'], ids: ['1'] },
+      project: { list: ['phylo'], ids: ['1'] },
+      job: { list: ['run1'], ids: ['1'] },
+      data: { list: ['seqs.fasta'], ids: ['1'] },
+      apikey: { list: ['script'], ids: ['1'] }
+    }
+    for (const [name, expected] of Object.entries(every)) {
+      t.same(result(`every_list_${name}`), expected.list, `list('${name}')`)
+      t.same(result(`every_list_id_${name}`), expected.ids, `list('${name}', 'id')`)
+      t.same(result(`every_filter_${name}`), expected.ids, `filter('${name}', None, {})`)
+      t.equal(typeof result(`every_display_${name}`), 'object', `display('${name}1')`)
+    }
+    t.equal(result('every_lookup_server'), '1')
+    t.equal(result('every_lookup_group'), '1')
+    t.equal(result('every_lookup_project'), '1')
+    t.equal(result('every_lookup_user'), '2')
+    t.same(result('every_set_server'), { description: 'BLAST host' })
+    t.same(result('every_set_project'), { description: 'phylogenies', owner: '1' })
+    t.same(result('every_set_group'), { active: false })
+    t.same(steps.every_set_apikey, { fault: [405, 'items of class apikey cannot be changed'] })
+    t.same(result('every_filter_server_url'), ['1'])
+    t.same(result('every_filter_project_owner'), ['1'])
+    t.same(result('every_filter_job_service'), ['1'])
+    t.same(result('every_filter_data_name'), ['1'])
+    t.same(result('every_filter_apikey_label'), ['1'])
+    for (const [name, remaining] of Object.entries({ server: [], group: [], project: [], user: ['admin'] })) {
+      t.equal(result(`every_retire_${name}`), null)
+      t.same(result(`every_list_retired_${name}`), remaining, `a retired ${name} drops out of list`)
+      t.equal(result(`every_restore_${name}`), null)
+      t.same(result(`every_list_restored_${name}`), every[name]!.list, `a restored ${name} is back`)
+    }
+
     t.equal(result('apikey_header'), '1', 'an API key in X-API-Key authenticates')
     t.equal(result('apikey_basic'), '1', 'an API key as the Basic password authenticates')
     t.equal(result('apikey_revoke'), null)
