@@ -257,6 +257,17 @@ function inProject (input: Record<string, unknown>): { project: string, rest: Re
   return { project: projectKey, rest }
 }
 
+/** A job names its service by full name; the link shows its id, or nothing once the service is gone from view. */
+async function serviceId ({ actor, domain }: CallContext, fullName: string | null): Promise<string | null> {
+  if (fullName === null) return null
+  try {
+    return String((await domain.services.get(actor, fullName, { includeRetired: true })).id)
+  } catch (error) {
+    if (error instanceof NotFound) return null
+    throw error
+  }
+}
+
 const jobs = inProjects((p) => p.jobs, 'job')
 const job: ClassSpec<InProject<JobView>> = {
   name: 'job',
@@ -265,11 +276,7 @@ const job: ClassSpec<InProject<JobView>> = {
     project: projectLink,
     name: plain(text, 'name'),
     status: plain(text, 'status'),
-    service: {
-      type: link('service'),
-      read: async (view, { actor, domain }) => view.service === null ? null : String((await domain.services.get(actor, view.service)).id),
-      write: 'service'
-    },
+    service: { type: link('service'), read: async (view, ctx) => await serviceId(ctx, view.service), write: 'service' },
     creation: plain(date, 'createdAt', { readOnly: true })
   },
   id: (view) => view.id,

@@ -96,6 +96,10 @@ for name, designator in [('server', 'server1'), ('group', 'group1'), ('project',
     step('every_restore_' + name, 'action', 'restore', designator)
     step('every_list_restored_' + name, 'list', name)
 
+step('retire_job_service', 'action', 'retire', 'service1')
+step('job_with_retired_service', 'display', 'job1', 'service')
+step('restore_job_service', 'action', 'restore', 'service1')
+
 # The new user's key works as a Basic password and as X-API-Key.
 key = steps['create_apikey']['result']['secret']
 base = sys.argv[1].split('@', 1)[1]

@@ -148,6 +148,8 @@ for (const kind of databaseKinds) {
       t.same(result(`every_list_restored_${name}`), every[name]!.list, `a restored ${name} is back`)
     }
 
+    t.same(result('job_with_retired_service'), { service: '1' }, 'a job still links to its retired service')
+
     t.equal(result('apikey_header'), '1', 'an API key in X-API-Key authenticates')
     t.equal(result('apikey_basic'), '1', 'an API key as the Basic password authenticates')
     t.equal(result('apikey_revoke'), null)
