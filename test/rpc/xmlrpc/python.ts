@@ -13,7 +13,7 @@ export type Outcome = { result: any } | { fault: [number, string] } | { http: [n
 
 export async function runPython (script: string, args: string[], stdin?: string): Promise<Record<string, Outcome>> {
   const output = await new Promise<string>((resolve, reject) => {
-    const child = execFile('python3', [script, ...args], { cwd: here, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile('python3', ['-B', script, ...args], { cwd: here, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error !== null) reject(new Error(`${script} failed: ${stderr}`))
       else resolve(stdout)
     })
