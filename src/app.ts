@@ -11,6 +11,7 @@ import { createDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
 import jsonRpcFace from './rpc/jsonrpc/index.ts'
+import xmlrpcFace from './rpc/xmlrpc/index.ts'
 
 export interface AppDependencies {
   config: Config
@@ -50,6 +51,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   await app.register(actorPlugin, { authenticator })
   await app.register(healthRoutes, { db })
   await app.register(jsonRpcFace, { authenticator })
+  await app.register(xmlrpcFace)
   return app
 }
 

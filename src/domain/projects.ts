@@ -1,7 +1,7 @@
 import { assertNotRefused, isAdmin, requireAdmin, requireUser, type Actor } from './actor.ts'
 import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
-import { atLeast, standingIn, standingInclude, visibleServices, type ProjectStanding } from './permissions.ts'
+import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, parseFullName } from './services.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
@@ -111,17 +111,20 @@ export class Projects {
   /** Listing all projects is for administrators; users reach theirs through their user record. */
   async list (actor: Actor, filter: ProjectFilter = {}, page?: Page): Promise<Listing<ProjectView>> {
     requireAdmin(actor, 'listing projects')
+    return await this.findMany(actor, projectWhere(filter), page)
+  }
+
+  /**
+   * The projects the actor can see (its own, those it is a member of directly or
+   * through an active group; administrators all of them); none for anonymous callers.
+   */
+  async listVisible (actor: Actor, filter: ProjectFilter = {}, page?: Page): Promise<Listing<ProjectView>> {
+    assertNotRefused(actor)
+    return await this.findMany(actor, { AND: [visibleProjects(actor), projectWhere(filter)] }, page)
+  }
+
+  private async findMany (actor: Actor, where: Prisma.ProjectWhereInput, page?: Page): Promise<Listing<ProjectView>> {
     const window = paging(page)
-    const where: Prisma.ProjectWhereInput = {
-      id: filter.ids === undefined ? undefined : { in: filter.ids },
-      name: textWhere(filter.name),
-      description: textWhere(filter.description),
-      ownerId: filter.owner === undefined ? undefined : Array.isArray(filter.owner) ? { in: filter.owner } : filter.owner,
-      ...(filter.member === undefined
-        ? {}
-        : { OR: [{ ownerId: filter.member }, { members: { some: { userId: filter.member } } }] }),
-      retiredAt: filter.includeRetired === true ? undefined : null
-    }
     const [rows, total] = await Promise.all([
       this.db.project.findMany({ where, include, orderBy: { id: 'asc' }, ...window }),
       this.db.project.count({ where })
@@ -333,6 +336,19 @@ const roles: readonly ProjectRole[] = ['manager', 'contributor', 'watcher']
 function assertRole (role: ProjectRole | null): void {
   if (role !== null && !roles.includes(role)) {
     throw Invalid.field(resource, 'role', `must be one of ${roles.join(', ')}`)
+  }
+}
+
+function projectWhere (filter: ProjectFilter): Prisma.ProjectWhereInput {
+  return {
+    id: filter.ids === undefined ? undefined : { in: filter.ids },
+    name: textWhere(filter.name),
+    description: textWhere(filter.description),
+    ownerId: filter.owner === undefined ? undefined : Array.isArray(filter.owner) ? { in: filter.owner } : filter.owner,
+    ...(filter.member === undefined
+      ? {}
+      : { OR: [{ ownerId: filter.member }, { members: { some: { userId: filter.member } } }] }),
+    retiredAt: filter.includeRetired === true ? undefined : null
   }
 }
 

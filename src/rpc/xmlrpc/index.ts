@@ -1,0 +1,48 @@
+/**
+ * The XML-RPC face: `POST /xmlrpc`, speaking Roundup's dialect. Like Roundup, it
+ * answers every call with HTTP 200 and a methodResponse (a fault for any error,
+ * authentication failures included); only requests that never reach the
+ * dispatcher get an HTTP error: a body that is not XML (415) or too large (413).
+ * @see {@link https://www.roundup-tracker.org/docs/xmlrpc.html}
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify'
+// For the `hide` schema option, which keeps this route out of the OpenAPI document.
+import type {} from '@fastify/swagger'
+import { assertNotRefused, type Actor } from '../../domain/actor.ts'
+import { decodeMethodCall, encodeFault, encodeResponse } from './codec.ts'
+import { toFault } from './faults.ts'
+import { dispatch } from './verbs.ts'
+
+const xmlMediaTypes = ['text/xml', 'application/xml']
+
+export default async function xmlrpcFace (app: FastifyInstance): Promise<void> {
+  // Only XML bodies reach the handler: Fastify answers 415 for any other type,
+  // which also keeps HTML forms (a cross-site request's only means) out.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(xmlMediaTypes, { parseAs: 'string' }, (_request, body, done) => { done(null, body) })
+
+  app.post('/xmlrpc', { schema: { hide: true } }, async (request, reply) => {
+    void reply.type('text/xml; charset=utf-8')
+    let actor: Actor
+    try {
+      actor = await request.actor()
+      // A suspended or pending account is refused whatever it asks, as Roundup refuses its login.
+      assertNotRefused(actor)
+    } catch (error) {
+      return fault(reply, error, request.log)
+    }
+    try {
+      const call = decodeMethodCall(typeof request.body === 'string' ? request.body : '')
+      const result = await dispatch({ actor, domain: app.domain, log: request.log }, call.methodName, call.params)
+      return encodeResponse(result)
+    } catch (error) {
+      return fault(reply, error, request.log)
+    }
+  })
+}
+
+function fault (reply: FastifyReply, error: unknown, log: FastifyInstance['log']): string {
+  const { faultCode, message, retryAfterSeconds } = toFault(error, log)
+  if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds))
+  return encodeFault(faultCode, message)
+}

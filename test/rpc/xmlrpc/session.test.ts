@@ -1,0 +1,158 @@
+/**
+ * Roundup's sample session, and every verb on every class, driven by Python's
+ * xmlrpc.client against a real server on each database.
+ */
+import t from 'tap'
+import { systemActor } from '../../../src/domain/index.ts'
+import { build, databaseKinds } from '../../helper.ts'
+import { listen, runPython } from './python.ts'
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: Roundup's sample session through Python's xmlrpc.client`, async (t) => {
+    const { app, domain } = await build(t, { kind })
+    await domain.users.create(systemActor, { username: 'admin', password: 'secret', is_admin: true })
+    const url = await listen(app)
+    const steps = await runPython('session.py', [url.replace('http://', 'http://admin:secret@')])
+    const result = (name: string): any => {
+      const step = steps[name]
+      t.ok(step !== undefined && 'result' in step, `${name} succeeds`, { found: step })
+      return step !== undefined && 'result' in step ? step.result : undefined
+    }
+
+    const schema = result('schema')
+    t.same(Object.keys(schema).sort(), ['apikey', 'data', 'group', 'job', 'project', 'server', 'service', 'user'])
+    t.same(schema.server, [
+      ['active', '<roundup.hyperdb.Boolean>'], ['activity', '<roundup.hyperdb.Date>'], ['creation', '<roundup.hyperdb.Date>'],
+      ['description', '<roundup.hyperdb.String>'], ['name', '<roundup.hyperdb.String>'], ['url', '<roundup.hyperdb.String>']
+    ])
+    t.match(schema.user, [['authentication_type', '<roundup.hyperdb.String>']])
+    t.same(schema.user.find((p: string[]) => p[0] === 'password'), ['password', '<roundup.hyperdb.Password>'])
+    t.same(schema.user.find((p: string[]) => p[0] === 'groups'), ['groups', '<roundup.hyperdb.Multilink to "group">'])
+    t.same(schema.service.find((p: string[]) => p[0] === 'server'), ['server', '<roundup.hyperdb.Link to "server">'])
+    for (const properties of Object.values(schema) as string[][][]) {
+      const names = properties.map((p) => p[0]!)
+      t.same(names, [...names].sort(), 'properties are sorted')
+    }
+
+    t.same(result('list_user'), ['admin'])
+    t.same(result('list_user_id'), ['1'])
+    const user1 = result('display_user1')
+    t.equal(user1.username, 'admin')
+    t.equal(user1.is_admin, true)
+    t.equal(user1.email, null)
+    t.same(user1.groups, [])
+    t.notOk('password' in user1, 'display never shows the password')
+    t.match(user1.creation, { dateTime: /^\d{8}T\d\d:\d\d:\d\d$/ }, 'dates are dateTime.iso8601')
+    t.same(result('display_user1_some'), { is_admin: true, username: 'admin' })
+    t.same(result('set_user1'), { firstname: 'Ada', lastname: 'Admin' })
+    t.same(result('set_user1_again'), {}, 'setting the same value changes nothing')
+    t.same(result('set_user1_nothing'), {})
+    t.same(result('display_user1_after'), { firstname: 'Ada', lastname: 'Admin' })
+
+    t.equal(result('create_server'), '1')
+    t.equal(result('create_user'), '2')
+    t.equal(result('create_project'), '1')
+    t.equal(result('create_service'), '1')
+    t.equal(result('create_server_service'), '2')
+    t.equal(result('create_group'), '1')
+    t.equal(result('create_job'), '1')
+    t.equal(result('create_data'), '1')
+    const created = result('create_apikey')
+    t.equal(created.id, '1')
+    t.match(created.secret, /^\S{20,}$/)
+
+    t.same(result('list_service'), ['blast::phylo::bio', 'clustal::bio'])
+    t.same(result('list_service_server'), ['1', '1'])
+    t.match(result('display_service1'), {
+      fullname: 'blast::phylo::bio', name: 'blast', server: '1', project: '1', type: 'program', exported: false, disabled: false
+    })
+    const service2 = await domain.services.get(systemActor, 2)
+    t.equal(service2.exported, true, 'exported=1 was parsed as a boolean')
+    t.match(result('display_project1'), {
+      name: 'phylo', description: 'trees', owner: '2', services: ['1'], jobs: ['1'], data: ['1'], managers: [], favorites: []
+    })
+    t.same(result('display_group1').members, ['1', '2'])
+    t.match(result('display_job1'), { project: '1', name: 'run1', service: '1', status: 'submitted' })
+    t.match(result('display_data1'), { project: '1', name: 'seqs.fasta', description: 'input' })
+    const key = result('display_apikey1')
+    t.match(key, { label: 'script', user: '1', revoked: null })
+    t.notOk('secret' in key, 'the secret is shown only once, by create')
+    t.ok(created.secret.startsWith(key.hint))
+    t.same(result('list_apikey'), ['script'])
+
+    t.same(result('filter_adm'), ['1'])
+    t.same(result('filter_ids'), ['1'])
+    t.same(result('filter_ids_other'), [])
+    t.same(result('filter_ids_empty'), [])
+    t.same(result('filter_any'), ['1', '2'])
+    t.same(result('filter_sort_desc'), ['2', '1'])
+    t.same(result('filter_link_key'), ['1', '2'])
+    t.same(result('filter_link_id'), ['1'])
+    t.same(result('filter_multilink'), ['1'])
+    t.same(result('filter_bool'), ['2'])
+    t.equal(result('lookup_admin'), '1')
+    t.equal(result('lookup_service'), '2')
+
+    t.same(result('set_service'), { description: 'aligner', disabled: true })
+    t.same(result('set_group_members'), { members: ['1'] })
+    t.same(result('set_password'), { password: '<secret>' }, 'a changed password is reported, never shown')
+
+    t.equal(result('retire_server_service'), null)
+    t.same(result('list_after_retire'), ['blast::phylo::bio'])
+    t.same(result('filter_after_retire'), ['1'])
+    t.same(result('display_retired'), { name: 'clustal' }, 'a retired item can still be displayed')
+    t.equal(result('restore_server_service'), null)
+    t.same(result('list_after_restore'), ['blast::phylo::bio', 'clustal::bio'])
+
+    t.same(result('multicall'), [['1'], { faultCode: 404, faultString: 'no such user 999' }, [['bio']]])
+    t.same(result('list_methods'), [
+      'action', 'create', 'display', 'filter', 'list', 'lookup', 'schema', 'set',
+      'system.listMethods', 'system.methodHelp', 'system.methodSignature', 'system.multicall'
+    ])
+    t.match(result('method_help'), /filter\(classname/)
+    t.same(result('method_signature'), [['string', 'string', 'string']])
+
+    const every: Record<string, { list: string[], ids: string[] }> = {
+      server: { list: ['bio'], ids: ['1'] },
+      service: { list: ['blast::phylo::bio', 'clustal::bio'], ids: ['1', '2'] },
+      user: { list: ['admin', 'bob'], ids: ['1', '2'] },
+      group: { list: ['lab'], ids: ['1'] },
+      project: { list: ['phylo'], ids: ['1'] },
+      job: { list: ['run1'], ids: ['1'] },
+      data: { list: ['seqs.fasta'], ids: ['1'] },
+      apikey: { list: ['script'], ids: ['1'] }
+    }
+    for (const [name, expected] of Object.entries(every)) {
+      t.same(result(`every_list_${name}`), expected.list, `list('${name}')`)
+      t.same(result(`every_list_id_${name}`), expected.ids, `list('${name}', 'id')`)
+      t.same(result(`every_filter_${name}`), expected.ids, `filter('${name}', None, {})`)
+      t.equal(typeof result(`every_display_${name}`), 'object', `display('${name}1')`)
+    }
+    t.equal(result('every_lookup_server'), '1')
+    t.equal(result('every_lookup_group'), '1')
+    t.equal(result('every_lookup_project'), '1')
+    t.equal(result('every_lookup_user'), '2')
+    t.same(result('every_set_server'), { description: 'BLAST host' })
+    t.same(result('every_set_project'), { description: 'phylogenies', owner: '1' })
+    t.same(result('every_set_group'), { active: false })
+    t.same(steps.every_set_apikey, { fault: [405, 'items of class apikey cannot be changed'] })
+    t.same(result('every_filter_server_url'), ['1'])
+    t.same(result('every_filter_project_owner'), ['1'])
+    t.same(result('every_filter_job_service'), ['1'])
+    t.same(result('every_filter_data_name'), ['1'])
+    t.same(result('every_filter_apikey_label'), ['1'])
+    for (const [name, remaining] of Object.entries({ server: [], group: [], project: [], user: ['admin'] })) {
+      t.equal(result(`every_retire_${name}`), null)
+      t.same(result(`every_list_retired_${name}`), remaining, `a retired ${name} drops out of list`)
+      t.equal(result(`every_restore_${name}`), null)
+      t.same(result(`every_list_restored_${name}`), every[name]!.list, `a restored ${name} is back`)
+    }
+
+    t.same(result('job_with_retired_service'), { service: '1' }, 'a job still links to its retired service')
+
+    t.equal(result('apikey_header'), '1', 'an API key in X-API-Key authenticates')
+    t.equal(result('apikey_basic'), '1', 'an API key as the Basic password authenticates')
+    t.equal(result('apikey_revoke'), null)
+    t.same(steps.apikey_revoked_header, { fault: [401, 'Invalid login'] }, 'a revoked key no longer works')
+  })
+}
