@@ -10,6 +10,7 @@ import type { Database } from './db/client.ts'
 import { createDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
+import restFace from './rest/index.ts'
 
 export interface AppDependencies {
   config: Config
@@ -35,7 +36,9 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
       }
     },
     bodyLimit: config.BODY_LIMIT,
-    trustProxy: config.TRUST_PROXY
+    trustProxy: config.TRUST_PROXY,
+    // The mobyle2 API spells collections both ways: /servers/ and /servers.
+    routerOptions: { ignoreTrailingSlash: true }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const domain = createDomain(db.prisma)
@@ -48,6 +51,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   app.decorate('config', config)
   await app.register(actorPlugin, { authenticator })
   await app.register(healthRoutes, { db })
+  await app.register(restFace)
   return app
 }
 
