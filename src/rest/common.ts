@@ -5,6 +5,7 @@
 import Type, { type TSchema } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Listing } from '../domain/common.ts'
+import { NotFound } from '../domain/errors.ts'
 import { Page } from '../domain/schemas.ts'
 
 /** Users, projects, jobs and data are numbered; the spec writes the number as 11 zero-padded digits. */
@@ -21,6 +22,15 @@ export const IdParam = Type.String({
   pattern: `^[0-9]{1,${idDigits}}$`,
   description: 'An id: 11 zero-padded digits (as listed) or the plain number.'
 })
+
+/** Ids are 32-bit integers in the database: a larger number names nothing. */
+const largestId = 2 ** 31 - 1
+
+export function parseId (resource: string, text: string): number {
+  const id = Number(text)
+  if (!Number.isSafeInteger(id) || id > largestId) throw new NotFound(resource, text)
+  return id
+}
 
 export const Timestamp = Type.String({ format: 'date-time' })
 

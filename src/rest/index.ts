@@ -13,7 +13,11 @@ import { Problem } from './common.ts'
 import { etagHook } from './etag.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { openapiOptions } from './openapi.ts'
+import groupRoutes, { GroupRepresentation } from './groups.ts'
+import projectRoutes, { projectSchemas } from './projects.ts'
 import serverRoutes, { ServerRepresentation } from './servers.ts'
+import serviceRoutes, { ServiceRepresentation } from './services.ts'
+import userRoutes, { ApiKeyRepresentation, UserRepresentation } from './users.ts'
 import { validatorCompiler } from './validation.ts'
 
 export const exposedHeaders = ['Location', 'ETag', 'Link', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate']
@@ -25,8 +29,9 @@ async function resources (app: FastifyInstance): Promise<void> {
   app.addHook('onSend', etagHook)
   // Shared schemas are added here, beside the validator compiler: a plugin that adds
   // its own schemas gets Fastify's default compiler back.
-  for (const schema of [Problem, ServerRepresentation]) app.addSchema(schema)
-  await app.register(serverRoutes)
+  const schemas = [Problem, ServerRepresentation, ServiceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ...projectSchemas]
+  for (const schema of schemas) app.addSchema(schema)
+  for (const routes of [serverRoutes, serviceRoutes, userRoutes, groupRoutes, projectRoutes]) await app.register(routes)
 }
 
 export default fp(async function restFace (app: FastifyInstance) {
