@@ -1,4 +1,4 @@
-import { requireAdmin, type Actor } from './actor.ts'
+import { assertNotRefused, requireAdmin, type Actor } from './actor.ts'
 import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, NotFound } from './errors.ts'
 import { visibleServices } from './permissions.ts'
@@ -68,8 +68,9 @@ export class Servers {
     }
   }
 
-  /** Servers are public: anyone, anonymous included, may list them. */
+  /** Servers are public: anyone, anonymous included, may list them (suspended and pending accounts excepted). */
   async list (actor: Actor, filter: ServerFilter = {}, page?: Page): Promise<Listing<ServerView>> {
+    assertNotRefused(actor)
     const window = paging(page)
     const where = this.where(filter)
     const [rows, total] = await Promise.all([
@@ -80,6 +81,7 @@ export class Servers {
   }
 
   async get (actor: Actor, ref: ServerRef, options: { includeRetired?: boolean } = {}): Promise<ServerView> {
+    assertNotRefused(actor)
     const row = await this.db.server.findUnique({ where: refWhere(ref), include: this.include(actor) })
     if (row === null || (row.retiredAt !== null && options.includeRetired !== true)) throw new NotFound(resource, ref)
     return this.view(row)
