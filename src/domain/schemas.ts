@@ -92,8 +92,8 @@ export const GroupUpdate = Type.Partial(GroupCreate, strict)
 export const ProjectCreate = Type.Object({
   name: Name,
   description: Type.Optional(Description),
-  /** Administrators may create a project on someone's behalf; others own what they create. */
-  owner: Type.Optional(Username)
+  /** Administrators may create a project on someone's behalf; others own what they create. By username or id. */
+  owner: Type.Optional(Type.Union([Username, Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 })]))
 }, strict)
 export const ProjectUpdate = Type.Partial(ProjectCreate, strict)
 

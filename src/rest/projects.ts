@@ -6,11 +6,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import type { Actor } from '../domain/actor.ts'
-import { Invalid, isDomainError, NotFound } from '../domain/errors.ts'
+import { NotFound } from '../domain/errors.ts'
 import type { DataView, JobView, ProjectView } from '../domain/projects.ts'
 import { DataCreate, Description, JobCreate, Name, ProjectRole } from '../domain/schemas.ts'
-import type { Domain } from '../domain/index.ts'
 import { collection, formatId, IdParam, IdString, NoContent, omitEmpty, paging, parseId, problems, Timestamp } from './common.ts'
 import { FullName } from './services.ts'
 
@@ -68,7 +66,7 @@ function renderData (data: DataView) {
 
 export const projectSchemas = [ProjectRepresentation, JobRepresentation, DataRepresentation]
 
-/** The owner is written as the user's id, as read; the domain takes a username. */
+/** The owner is written as the user's id, as read. */
 const ProjectCreateBody = Type.Object({
   name: Name,
   description: Type.Optional(Description),
@@ -77,14 +75,10 @@ const ProjectCreateBody = Type.Object({
 const ProjectUpdateBody = Type.Partial(ProjectCreateBody, { additionalProperties: false })
 const RoleBody = Type.Object({ role: ProjectRole }, { additionalProperties: false })
 
-async function ownerUsername (domain: Domain, actor: Actor, owner: string | undefined): Promise<string | undefined> {
-  if (owner === undefined) return undefined
-  try {
-    return (await domain.users.get(actor, parseId('user', owner))).username
-  } catch (error) {
-    if (isDomainError(error) && error.code === 'not_found') throw Invalid.field('project', 'owner', `no such user ${owner}`)
-    throw error
-  }
+/** The domain takes the owner by id as a number. */
+function ownerInput (body: { owner?: string }) {
+  const { owner, ...rest } = body
+  return owner === undefined ? rest : { ...rest, owner: Number(owner) }
 }
 
 const tags = ['projects']
@@ -128,9 +122,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref('Project'), ...problems(403, 409, 413, 415) }
     }
   }, async (request, reply) => {
-    const actor = await request.actor()
-    const { owner, ...rest } = request.body
-    const project = await domain.projects.create(actor, omitEmpty({ ...rest, owner: await ownerUsername(domain, actor, owner) }))
+    const project = await domain.projects.create(await request.actor(), ownerInput(request.body))
     return await reply.code(201).header('location', `/projects/${formatId(project.id)}`).send(renderProject(project))
   })
 
@@ -143,10 +135,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Ref('Project'), ...problems(403, 404, 409, 413, 415) }
     }
   }, async (request) => {
-    const actor = await request.actor()
-    const { owner, ...rest } = request.body
-    const { item } = await domain.projects.update(actor, projectId(request.params.id),
-      omitEmpty({ ...rest, owner: await ownerUsername(domain, actor, owner) }))
+    const { item } = await domain.projects.update(await request.actor(), projectId(request.params.id), ownerInput(request.body))
     return renderProject(item)
   })
 

@@ -29,6 +29,7 @@ export interface ProblemBody {
   account_status?: string
   status_message?: string
   request_id?: string
+  retry_after?: number
 }
 
 /** The problem document of a response, after checking it is one with this status. */
