@@ -1,7 +1,9 @@
-/** Writes openapi.yaml from the REST routes: `npm run openapi`. */
+/** Writes openapi.yaml from the REST routes, then the client types from it: `npm run openapi`. */
 import { writeFile } from 'node:fs/promises'
 import { generateOpenapiYaml } from '../src/rest/document.ts'
+import { clientTypesPath, generateClientTypes, openapiPath } from './openapi-client.ts'
 
-const target = new URL('../openapi.yaml', import.meta.url)
-await writeFile(target, await generateOpenapiYaml())
-process.stdout.write(`wrote ${target.pathname}\n`)
+await writeFile(openapiPath, await generateOpenapiYaml())
+process.stdout.write(`wrote ${openapiPath.pathname}\n`)
+await writeFile(clientTypesPath, await generateClientTypes())
+process.stdout.write(`wrote ${clientTypesPath.pathname}\n`)
