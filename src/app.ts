@@ -10,6 +10,7 @@ import type { Database } from './db/client.ts'
 import { createDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
+import { frameworkErrorHandler } from './rest/errors.ts'
 import restFace from './rest/index.ts'
 
 export interface AppDependencies {
@@ -38,7 +39,8 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     // The mobyle2 API spells collections both ways: /servers/ and /servers.
-    routerOptions: { ignoreTrailingSlash: true }
+    routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors']
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const domain = createDomain(db.prisma)

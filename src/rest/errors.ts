@@ -116,3 +116,8 @@ export async function errorHandler (error: FastifyError, request: FastifyRequest
 export async function notFoundHandler (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   return await sendProblem(request, reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`)
 }
+
+/** Errors Fastify meets before routing (a broken URL escape, an over-long parameter), as problems too. */
+export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void sendProblem(request, reply, error.statusCode ?? 400, error.message)
+}

@@ -80,7 +80,7 @@ t.test('a browser on another origin uses the API, and Swagger UI lists the opera
   const page = await context.newPage()
 
   await page.goto(`${pageOrigin}/`)
-  const results = await page.evaluate(() => (window as unknown as { results: Promise<Record<string, any>> }).results)
+  const results = await page.evaluate(() => (globalThis as unknown as { results: Promise<Record<string, any>> }).results)
   t.equal(results.list.status, 200)
   t.equal(results.list.total, '0', 'X-Total-Count is exposed to the page')
   t.match(results.list.etag, /^"/, 'ETag is exposed to the page')
