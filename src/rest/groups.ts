@@ -23,6 +23,7 @@ const memberParams = Type.Object({ name: Name, userId: IdParam })
 const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/groups', {
     schema: {
+      operationId: 'listGroups',
       tags,
       summary: 'List the groups (administrators)',
       querystring: Type.Object({
@@ -41,11 +42,12 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/groups/:name', {
-    schema: { tags, summary: 'Read a group (its members and administrators)', params, response: { 200: Type.Ref('Group'), ...problems(403, 404) } }
+    schema: { operationId: 'readGroup', tags, summary: 'Read a group (its members and administrators)', params, response: { 200: Type.Ref('Group'), ...problems(403, 404) } }
   }, async (request) => renderGroup(await app.domain.groups.get(await request.actor(), request.params.name)))
 
   app.post('/groups', {
     schema: {
+      operationId: 'createGroup',
       tags, summary: 'Create a group (administrators)', body: GroupCreate,
       response: { 201: Type.Ref('Group'), ...problems(403, 409, 413, 415) }
     }
@@ -56,6 +58,7 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.patch('/groups/:name', {
     schema: {
+      operationId: 'updateGroup',
       tags,
       summary: 'Change a group; members, when given, replaces the membership (administrators)',
       params,
@@ -68,21 +71,21 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/groups/:name', {
-    schema: { tags, summary: 'Delete a group (administrators)', params, response: { 204: NoContent, ...problems(403, 404) } }
+    schema: { operationId: 'deleteGroup', tags, summary: 'Delete a group (administrators)', params, response: { 204: NoContent, ...problems(403, 404) } }
   }, async (request, reply) => {
     await app.domain.groups.delete(await request.actor(), request.params.name)
     return await reply.code(204).send(null)
   })
 
   app.put('/groups/:name/members/:userId', {
-    schema: { tags, summary: 'Add a member (administrators)', params: memberParams, response: { 200: Type.Ref('Group'), ...problems(403, 404) } }
+    schema: { operationId: 'addGroupMember', tags, summary: 'Add a member (administrators)', params: memberParams, response: { 200: Type.Ref('Group'), ...problems(403, 404) } }
   }, async (request) => {
     const { group } = await app.domain.groups.addMember(await request.actor(), request.params.name, parseId('user', request.params.userId))
     return renderGroup(group)
   })
 
   app.delete('/groups/:name/members/:userId', {
-    schema: { tags, summary: 'Remove a member (administrators)', params: memberParams, response: { 204: NoContent, ...problems(403, 404) } }
+    schema: { operationId: 'removeGroupMember', tags, summary: 'Remove a member (administrators)', params: memberParams, response: { 204: NoContent, ...problems(403, 404) } }
   }, async (request, reply) => {
     const { user, removed } = await app.domain.groups.removeMember(await request.actor(), request.params.name,
       parseId('user', request.params.userId))

@@ -20,7 +20,7 @@ import serviceRoutes, { ServiceRepresentation } from './services.ts'
 import userRoutes, { ApiKeyRepresentation, UserRepresentation } from './users.ts'
 import { validatorCompiler } from './validation.ts'
 
-export const exposedHeaders = ['Location', 'ETag', 'Link', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate']
+const exposedHeaders = ['Location', 'ETag', 'Link', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate']
 
 async function resources (app: FastifyInstance): Promise<void> {
   app.setValidatorCompiler(validatorCompiler)

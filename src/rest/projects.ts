@@ -90,6 +90,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/projects', {
     schema: {
+      operationId: 'listProjects',
       tags,
       summary: 'List the projects (administrators)',
       querystring: Type.Object({
@@ -111,11 +112,12 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/projects/:id', {
-    schema: { tags, summary: 'Read a project (members and administrators)', params, response: { 200: Type.Ref('Project'), ...problems(403, 404) } }
+    schema: { operationId: 'readProject', tags, summary: 'Read a project (members and administrators)', params, response: { 200: Type.Ref('Project'), ...problems(403, 404) } }
   }, async (request) => renderProject(await domain.projects.get(await request.actor(), projectId(request.params.id))))
 
   app.post('/projects', {
     schema: {
+      operationId: 'createProject',
       tags,
       summary: 'Create a project, owned by the caller (administrators may name another owner)',
       body: ProjectCreateBody,
@@ -128,6 +130,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.patch('/projects/:id', {
     schema: {
+      operationId: 'updateProject',
       tags,
       summary: 'Rename, describe or hand over a project (its owner)',
       params,
@@ -140,7 +143,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/projects/:id', {
-    schema: { tags, summary: 'Delete a project with its services, jobs and data (its owner)', params, response: { 204: NoContent, ...problems(403, 404) } }
+    schema: { operationId: 'deleteProject', tags, summary: 'Delete a project with its services, jobs and data (its owner)', params, response: { 204: NoContent, ...problems(403, 404) } }
   }, async (request, reply) => {
     await domain.projects.delete(await request.actor(), projectId(request.params.id))
     return await reply.code(204).send(null)
@@ -149,6 +152,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const memberParams = Type.Object({ id: IdParam, userId: IdParam })
   app.put('/projects/:id/members/:userId', {
     schema: {
+      operationId: 'setProjectMember',
       tags, summary: 'Give a user a role in the project (owner and managers)', params: memberParams, body: RoleBody,
       response: { 200: Type.Ref('Project'), ...problems(403, 404, 409, 413, 415) }
     }
@@ -159,7 +163,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/projects/:id/members/:userId', {
-    schema: { tags, summary: "Remove a user's role (owner and managers)", params: memberParams, response: { 204: NoContent, ...problems(403, 404, 409) } }
+    schema: { operationId: 'removeProjectMember', tags, summary: "Remove a user's role (owner and managers)", params: memberParams, response: { 204: NoContent, ...problems(403, 404, 409) } }
   }, async (request, reply) => {
     const { member, previous } = await domain.projects.setMember(await request.actor(), projectId(request.params.id),
       parseId('user', request.params.userId), null)
@@ -170,6 +174,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const groupParams = Type.Object({ id: IdParam, group: Name })
   app.put('/projects/:id/groups/:group', {
     schema: {
+      operationId: 'setProjectGroup',
       tags, summary: 'Grant a group a role in the project (owner and managers)', params: groupParams, body: RoleBody,
       response: { 200: Type.Ref('Project'), ...problems(403, 404, 413, 415) }
     }
@@ -180,7 +185,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/projects/:id/groups/:group', {
-    schema: { tags, summary: "Revoke a group's role (owner and managers)", params: groupParams, response: { 204: NoContent, ...problems(403, 404) } }
+    schema: { operationId: 'removeProjectGroup', tags, summary: "Revoke a group's role (owner and managers)", params: groupParams, response: { 204: NoContent, ...problems(403, 404) } }
   }, async (request, reply) => {
     const { group, previous } = await domain.projects.setGroupGrant(await request.actor(), projectId(request.params.id),
       request.params.group, null)
@@ -191,6 +196,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const favoriteParams = Type.Object({ id: IdParam, fullname: FullName })
   app.put('/projects/:id/favorites/:fullname', {
     schema: {
+      operationId: 'addFavorite',
       tags, summary: 'Mark a service as a favorite (contributors and above)', params: favoriteParams,
       response: { 200: Type.Ref('Project'), ...problems(403, 404) }
     }
@@ -200,7 +206,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/projects/:id/favorites/:fullname', {
-    schema: { tags, summary: 'Unmark a favorite (contributors and above)', params: favoriteParams, response: { 204: NoContent, ...problems(403, 404) } }
+    schema: { operationId: 'removeFavorite', tags, summary: 'Unmark a favorite (contributors and above)', params: favoriteParams, response: { 204: NoContent, ...problems(403, 404) } }
   }, async (request, reply) => {
     await domain.projects.removeFavorite(await request.actor(), projectId(request.params.id), request.params.fullname)
     return await reply.code(204).send(null)
@@ -210,6 +216,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/projects/:id/jobs', {
     schema: {
+      operationId: 'listJobs',
       tags, summary: "List a project's jobs (members)", params,
       response: { 200: Type.Record(IdString, Type.Ref('Job'), { description: 'Jobs keyed by id.' }), ...problems(403, 404) }
     }
@@ -219,7 +226,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/projects/:id/jobs/:itemId', {
-    schema: { tags, summary: 'Read a job reference (members)', params: itemParams, response: { 200: Type.Ref('Job'), ...problems(403, 404) } }
+    schema: { operationId: 'readJob', tags, summary: 'Read a job reference (members)', params: itemParams, response: { 200: Type.Ref('Job'), ...problems(403, 404) } }
   }, async (request) => {
     const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
     const job = project.jobs.find((j) => j.id === parseId('job', request.params.itemId))
@@ -229,6 +236,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/projects/:id/jobs', {
     schema: {
+      operationId: 'createJob',
       tags, summary: 'Record a job reference (contributors and above)', params, body: JobCreate,
       response: { 201: Type.Ref('Job'), ...problems(403, 404, 413, 415) }
     }
@@ -239,7 +247,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/projects/:id/jobs/:itemId', {
-    schema: { tags, summary: 'Remove a job reference (contributors and above)', params: itemParams, response: { 204: NoContent, ...problems(403, 404) } }
+    schema: { operationId: 'deleteJob', tags, summary: 'Remove a job reference (contributors and above)', params: itemParams, response: { 204: NoContent, ...problems(403, 404) } }
   }, async (request, reply) => {
     await domain.projects.removeJob(await request.actor(), projectId(request.params.id), parseId('job', request.params.itemId))
     return await reply.code(204).send(null)
@@ -247,6 +255,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/projects/:id/data', {
     schema: {
+      operationId: 'listData',
       tags, summary: "List a project's data (members)", params,
       response: { 200: Type.Record(IdString, Type.Ref('Data'), { description: 'Data keyed by id.' }), ...problems(403, 404) }
     }
@@ -256,7 +265,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/projects/:id/data/:itemId', {
-    schema: { tags, summary: 'Read a data reference (members)', params: itemParams, response: { 200: Type.Ref('Data'), ...problems(403, 404) } }
+    schema: { operationId: 'readData', tags, summary: 'Read a data reference (members)', params: itemParams, response: { 200: Type.Ref('Data'), ...problems(403, 404) } }
   }, async (request) => {
     const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
     const item = project.data.find((d) => d.id === parseId('data', request.params.itemId))
@@ -266,6 +275,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/projects/:id/data', {
     schema: {
+      operationId: 'createData',
       tags, summary: 'Record a data reference (contributors and above)', params, body: DataCreate,
       response: { 201: Type.Ref('Data'), ...problems(403, 404, 413, 415) }
     }
@@ -276,7 +286,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/projects/:id/data/:itemId', {
-    schema: { tags, summary: 'Remove a data reference (contributors and above)', params: itemParams, response: { 204: NoContent, ...problems(403, 404) } }
+    schema: { operationId: 'deleteData', tags, summary: 'Remove a data reference (contributors and above)', params: itemParams, response: { 204: NoContent, ...problems(403, 404) } }
   }, async (request, reply) => {
     await domain.projects.removeData(await request.actor(), projectId(request.params.id), parseId('data', request.params.itemId))
     return await reply.code(204).send(null)

@@ -24,6 +24,7 @@ const params = Type.Object({ name: Name })
 const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/servers', {
     schema: {
+      operationId: 'listServers',
       tags,
       summary: 'List the servers',
       querystring: Type.Object({
@@ -42,11 +43,12 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/servers/:name', {
-    schema: { tags, summary: 'Read a server', params, response: { 200: Type.Ref('Server'), ...problems(404) } }
+    schema: { operationId: 'readServer', tags, summary: 'Read a server', params, response: { 200: Type.Ref('Server'), ...problems(404) } }
   }, async (request) => renderServer(await app.domain.servers.get(await request.actor(), request.params.name)))
 
   app.post('/servers', {
     schema: {
+      operationId: 'createServer',
       tags, summary: 'Create a server (administrators)', body: ServerCreate,
       response: { 201: Type.Ref('Server'), ...problems(403, 409, 413, 415) }
     }
@@ -57,6 +59,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.patch('/servers/:name', {
     schema: {
+      operationId: 'updateServer',
       tags, summary: 'Change a server (administrators)', params, body: ServerUpdate,
       response: { 200: Type.Ref('Server'), ...problems(403, 404, 409, 413, 415) }
     }
@@ -67,6 +70,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/servers/:name', {
     schema: {
+      operationId: 'deleteServer',
       tags, summary: 'Delete a server and its services (administrators)', params,
       response: { 204: NoContent, ...problems(403, 404) }
     }

@@ -50,6 +50,7 @@ const params = Type.Object({ fullname: FullName })
 const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/services', {
     schema: {
+      operationId: 'listServices',
       tags,
       summary: 'List the services the caller can see',
       querystring: Type.Object({
@@ -75,11 +76,12 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/services/:fullname', {
-    schema: { tags, summary: 'Read a service', params, response: { 200: Type.Ref('Service'), ...problems(403, 404) } }
+    schema: { operationId: 'readService', tags, summary: 'Read a service', params, response: { 200: Type.Ref('Service'), ...problems(403, 404) } }
   }, async (request) => renderService(await app.domain.services.get(await request.actor(), request.params.fullname)))
 
   app.post('/services', {
     schema: {
+      operationId: 'createService',
       tags,
       summary: "Create a service (administrators for server-level services; a project's owner and managers for its services)",
       body: ServiceCreate,
@@ -92,6 +94,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.patch('/services/:fullname', {
     schema: {
+      operationId: 'updateService',
       tags,
       summary: 'Change a service: enable or disable it, export it, rename it',
       params,
@@ -104,7 +107,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/services/:fullname', {
-    schema: { tags, summary: 'Delete a service', params, response: { 204: NoContent, ...problems(403, 404) } }
+    schema: { operationId: 'deleteService', tags, summary: 'Delete a service', params, response: { 204: NoContent, ...problems(403, 404) } }
   }, async (request, reply) => {
     await app.domain.services.delete(await request.actor(), request.params.fullname)
     return await reply.code(204).send(null)

@@ -79,6 +79,7 @@ const params = Type.Object({ id: IdParam })
 const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/users', {
     schema: {
+      operationId: 'listUsers',
       tags,
       summary: 'List the users (administrators)',
       querystring: Type.Object({
@@ -100,11 +101,12 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/users/:id', {
-    schema: { tags, summary: 'Read a user (the user itself or administrators)', params, response: { 200: Type.Ref('User'), ...problems(403, 404) } }
+    schema: { operationId: 'readUser', tags, summary: 'Read a user (the user itself or administrators)', params, response: { 200: Type.Ref('User'), ...problems(403, 404) } }
   }, async (request) => renderUser(await app.domain.users.get(await request.actor(), parseId('user', request.params.id))))
 
   app.post('/users', {
     schema: {
+      operationId: 'createUser',
       tags, summary: 'Create a user (administrators)', body: UserCreate,
       response: { 201: Type.Ref('User'), ...problems(403, 409, 413, 415) }
     }
@@ -115,6 +117,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.patch('/users/:id', {
     schema: {
+      operationId: 'updateUser',
       tags,
       summary: 'Change a user: its own email, names and password; administrators change everything',
       params,
@@ -127,7 +130,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/users/:id', {
-    schema: { tags, summary: 'Delete a user (administrators)', params, response: { 204: NoContent, ...problems(403, 404, 409) } }
+    schema: { operationId: 'deleteUser', tags, summary: 'Delete a user (administrators)', params, response: { 204: NoContent, ...problems(403, 404, 409) } }
   }, async (request, reply) => {
     await app.domain.users.delete(await request.actor(), parseId('user', request.params.id))
     return await reply.code(204).send(null)
@@ -135,6 +138,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/users/:id/api-keys', {
     schema: {
+      operationId: 'listApiKeys',
       tags,
       summary: "List a user's API keys (the user itself or administrators)",
       params,
@@ -147,6 +151,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/users/:id/api-keys', {
     schema: {
+      operationId: 'createApiKey',
       tags,
       summary: 'Issue an API key; its secret is in this answer only',
       params,
@@ -162,6 +167,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/users/:id/api-keys/:keyId', {
     schema: {
+      operationId: 'revokeApiKey',
       tags,
       summary: 'Revoke an API key',
       params: Type.Object({ id: IdParam, keyId: Type.String({ pattern: '^[0-9]{1,11}$' }) }),
