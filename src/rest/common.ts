@@ -71,6 +71,37 @@ export function problems (...statuses: number[]): Record<number, TSchema> {
   } as unknown as TSchema]))
 }
 
+const etagHeader = {
+  ETag: Type.String({ description: 'A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged.' })
+}
+
+/** A successful read, documented with its ETag. */
+export function readResponse<T extends TSchema> (schema: T, description: string): T {
+  return { ...schema, description, headers: etagHeader }
+}
+
+/** A collection page, documented with its count and links. */
+export function listResponse<T extends TSchema> (schema: T): T {
+  return {
+    ...schema,
+    headers: {
+      ...etagHeader,
+      'X-Total-Count': Type.String({ description: 'How many items match, over all pages.' }),
+      Link: Type.String({ description: 'The next and previous pages, when there are: <url>; rel="next", <url>; rel="prev".' })
+    }
+  }
+}
+
+/** A creation, documented with the new item's address. */
+export function createdResponse<T extends TSchema> (schema: T, description: string): T {
+  return { ...schema, description, headers: { Location: Type.String({ description: 'The path of the new item.' }) } }
+}
+
+/** A successful change. */
+export function changedResponse<T extends TSchema> (schema: T, description: string): T {
+  return { ...schema, description }
+}
+
 /** The answer to a successful DELETE. */
 export const NoContent = Type.Null({ description: 'Deleted' })
 

@@ -4,7 +4,9 @@ import Type from 'typebox'
 import { NotFound } from '../domain/errors.ts'
 import type { GroupView } from '../domain/groups.ts'
 import { GroupCreate, GroupUpdate, Name } from '../domain/schemas.ts'
-import { collection, IdParam, NoContent, paging, parseId, problems, QueryBoolean } from './common.ts'
+import {
+  changedResponse, collection, createdResponse, IdParam, listResponse, NoContent, paging, parseId, problems, QueryBoolean, readResponse
+} from './common.ts'
 
 export const GroupRepresentation = Type.Object({
   active: Type.Boolean({ description: "An inactive group grants nothing in projects." }),
@@ -32,7 +34,7 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
         member: Type.Optional(IdParam),
         ...paging
       }, { additionalProperties: false }),
-      response: { 200: Type.Record(Name, Type.Ref('Group'), { description: 'Groups keyed by name.' }), ...problems(403) }
+      response: { 200: listResponse(Type.Record(Name, Type.Ref('Group'), { description: 'Groups keyed by name.' })), ...problems(403) }
     }
   }, async (request, reply) => {
     const { limit, offset, member, ...filter } = request.query
@@ -42,14 +44,14 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/groups/:name', {
-    schema: { operationId: 'readGroup', tags, summary: 'Read a group (its members and administrators)', params, response: { 200: Type.Ref('Group'), ...problems(403, 404) } }
+    schema: { operationId: 'readGroup', tags, summary: 'Read a group (its members and administrators)', params, response: { 200: readResponse(Type.Ref('Group'), 'The group'), ...problems(403, 404) } }
   }, async (request) => renderGroup(await app.domain.groups.get(await request.actor(), request.params.name)))
 
   app.post('/groups', {
     schema: {
       operationId: 'createGroup',
       tags, summary: 'Create a group (administrators)', body: GroupCreate,
-      response: { 201: Type.Ref('Group'), ...problems(403, 409, 413, 415) }
+      response: { 201: createdResponse(Type.Ref('Group'), 'Created'), ...problems(403, 409, 413, 415) }
     }
   }, async (request, reply) => {
     const group = await app.domain.groups.create(await request.actor(), request.body)
@@ -63,7 +65,7 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a group; members, when given, replaces the membership (administrators)',
       params,
       body: GroupUpdate,
-      response: { 200: Type.Ref('Group'), ...problems(403, 404, 409, 413, 415) }
+      response: { 200: changedResponse(Type.Ref('Group'), 'The group, changed'), ...problems(403, 404, 409, 413, 415) }
     }
   }, async (request) => {
     const { item } = await app.domain.groups.update(await request.actor(), request.params.name, request.body)
@@ -78,7 +80,7 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.put('/groups/:name/members/:userId', {
-    schema: { operationId: 'addGroupMember', tags, summary: 'Add a member (administrators)', params: memberParams, response: { 200: Type.Ref('Group'), ...problems(403, 404) } }
+    schema: { operationId: 'addGroupMember', tags, summary: 'Add a member (administrators)', params: memberParams, response: { 200: changedResponse(Type.Ref('Group'), 'The group, changed'), ...problems(403, 404) } }
   }, async (request) => {
     const { group } = await app.domain.groups.addMember(await request.actor(), request.params.name, parseId('user', request.params.userId))
     return renderGroup(group)

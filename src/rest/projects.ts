@@ -9,7 +9,9 @@ import Type from 'typebox'
 import { NotFound } from '../domain/errors.ts'
 import type { DataView, JobView, ProjectView } from '../domain/projects.ts'
 import { DataCreate, Description, JobCreate, Name, ProjectRole } from '../domain/schemas.ts'
-import { collection, formatId, IdParam, IdString, NoContent, omitEmpty, paging, parseId, problems, Timestamp } from './common.ts'
+import {
+  changedResponse, collection, createdResponse, formatId, IdParam, IdString, listResponse, NoContent, omitEmpty, paging, parseId, problems, readResponse, Timestamp
+} from './common.ts'
 import { FullName } from './services.ts'
 
 export const ProjectRepresentation = Type.Object({
@@ -99,7 +101,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
         member: Type.Optional(IdParam),
         ...paging
       }, { additionalProperties: false }),
-      response: { 200: Type.Record(IdString, Type.Ref('Project'), { description: 'Projects keyed by id.' }), ...problems(403) }
+      response: { 200: listResponse(Type.Record(IdString, Type.Ref('Project'), { description: 'Projects keyed by id.' })), ...problems(403) }
     }
   }, async (request, reply) => {
     const { limit, offset, name, owner, member } = request.query
@@ -112,7 +114,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/projects/:id', {
-    schema: { operationId: 'readProject', tags, summary: 'Read a project (members and administrators)', params, response: { 200: Type.Ref('Project'), ...problems(403, 404) } }
+    schema: { operationId: 'readProject', tags, summary: 'Read a project (members and administrators)', params, response: { 200: readResponse(Type.Ref('Project'), 'The project'), ...problems(403, 404) } }
   }, async (request) => renderProject(await domain.projects.get(await request.actor(), projectId(request.params.id))))
 
   app.post('/projects', {
@@ -121,7 +123,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Create a project, owned by the caller (administrators may name another owner)',
       body: ProjectCreateBody,
-      response: { 201: Type.Ref('Project'), ...problems(403, 409, 413, 415) }
+      response: { 201: createdResponse(Type.Ref('Project'), 'Created'), ...problems(403, 409, 413, 415) }
     }
   }, async (request, reply) => {
     const project = await domain.projects.create(await request.actor(), ownerInput(request.body))
@@ -135,7 +137,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Rename, describe or hand over a project (its owner)',
       params,
       body: ProjectUpdateBody,
-      response: { 200: Type.Ref('Project'), ...problems(403, 404, 409, 413, 415) }
+      response: { 200: changedResponse(Type.Ref('Project'), 'The project, changed'), ...problems(403, 404, 409, 413, 415) }
     }
   }, async (request) => {
     const { item } = await domain.projects.update(await request.actor(), projectId(request.params.id), ownerInput(request.body))
@@ -154,7 +156,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'setProjectMember',
       tags, summary: 'Give a user a role in the project (owner and managers)', params: memberParams, body: RoleBody,
-      response: { 200: Type.Ref('Project'), ...problems(403, 404, 409, 413, 415) }
+      response: { 200: changedResponse(Type.Ref('Project'), 'The project, changed'), ...problems(403, 404, 409, 413, 415) }
     }
   }, async (request) => {
     const { project } = await domain.projects.setMember(await request.actor(), projectId(request.params.id),
@@ -176,7 +178,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'setProjectGroup',
       tags, summary: 'Grant a group a role in the project (owner and managers)', params: groupParams, body: RoleBody,
-      response: { 200: Type.Ref('Project'), ...problems(403, 404, 413, 415) }
+      response: { 200: changedResponse(Type.Ref('Project'), 'The project, changed'), ...problems(403, 404, 413, 415) }
     }
   }, async (request) => {
     const { project } = await domain.projects.setGroupGrant(await request.actor(), projectId(request.params.id),
@@ -198,7 +200,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'addFavorite',
       tags, summary: 'Mark a service as a favorite (contributors and above)', params: favoriteParams,
-      response: { 200: Type.Ref('Project'), ...problems(403, 404) }
+      response: { 200: changedResponse(Type.Ref('Project'), 'The project, changed'), ...problems(403, 404) }
     }
   }, async (request) => {
     const { project } = await domain.projects.addFavorite(await request.actor(), projectId(request.params.id), request.params.fullname)
@@ -218,7 +220,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'listJobs',
       tags, summary: "List a project's jobs (members)", params,
-      response: { 200: Type.Record(IdString, Type.Ref('Job'), { description: 'Jobs keyed by id.' }), ...problems(403, 404) }
+      response: { 200: readResponse(Type.Record(IdString, Type.Ref('Job'), { description: 'Jobs keyed by id.' }), 'Jobs keyed by id.'), ...problems(403, 404) }
     }
   }, async (request) => {
     const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
@@ -226,7 +228,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/projects/:id/jobs/:itemId', {
-    schema: { operationId: 'readJob', tags, summary: 'Read a job reference (members)', params: itemParams, response: { 200: Type.Ref('Job'), ...problems(403, 404) } }
+    schema: { operationId: 'readJob', tags, summary: 'Read a job reference (members)', params: itemParams, response: { 200: readResponse(Type.Ref('Job'), 'The job'), ...problems(403, 404) } }
   }, async (request) => {
     const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
     const job = project.jobs.find((j) => j.id === parseId('job', request.params.itemId))
@@ -238,7 +240,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'createJob',
       tags, summary: 'Record a job reference (contributors and above)', params, body: JobCreate,
-      response: { 201: Type.Ref('Job'), ...problems(403, 404, 413, 415) }
+      response: { 201: createdResponse(Type.Ref('Job'), 'Created'), ...problems(403, 404, 413, 415) }
     }
   }, async (request, reply) => {
     const id = projectId(request.params.id)
@@ -257,7 +259,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'listData',
       tags, summary: "List a project's data (members)", params,
-      response: { 200: Type.Record(IdString, Type.Ref('Data'), { description: 'Data keyed by id.' }), ...problems(403, 404) }
+      response: { 200: readResponse(Type.Record(IdString, Type.Ref('Data'), { description: 'Data keyed by id.' }), 'Data keyed by id.'), ...problems(403, 404) }
     }
   }, async (request) => {
     const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
@@ -265,7 +267,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/projects/:id/data/:itemId', {
-    schema: { operationId: 'readData', tags, summary: 'Read a data reference (members)', params: itemParams, response: { 200: Type.Ref('Data'), ...problems(403, 404) } }
+    schema: { operationId: 'readData', tags, summary: 'Read a data reference (members)', params: itemParams, response: { 200: readResponse(Type.Ref('Data'), 'The data'), ...problems(403, 404) } }
   }, async (request) => {
     const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
     const item = project.data.find((d) => d.id === parseId('data', request.params.itemId))
@@ -277,7 +279,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'createData',
       tags, summary: 'Record a data reference (contributors and above)', params, body: DataCreate,
-      response: { 201: Type.Ref('Data'), ...problems(403, 404, 413, 415) }
+      response: { 201: createdResponse(Type.Ref('Data'), 'Created'), ...problems(403, 404, 413, 415) }
     }
   }, async (request, reply) => {
     const id = projectId(request.params.id)

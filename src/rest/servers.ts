@@ -3,7 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Name, ServerCreate, ServerUpdate } from '../domain/schemas.ts'
 import type { ServerView } from '../domain/servers.ts'
-import { collection, NoContent, paging, problems, QueryBoolean } from './common.ts'
+import {
+  changedResponse, collection, createdResponse, listResponse, NoContent, paging, problems, QueryBoolean, readResponse
+} from './common.ts'
 
 export const ServerRepresentation = Type.Object({
   url: Type.String(),
@@ -33,7 +35,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
         active: Type.Optional(QueryBoolean),
         ...paging
       }, { additionalProperties: false }),
-      response: { 200: ServerCollection, ...problems() }
+      response: { 200: listResponse(ServerCollection), ...problems() }
     }
   }, async (request, reply) => {
     const { name, url, active, limit, offset } = request.query
@@ -43,14 +45,14 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/servers/:name', {
-    schema: { operationId: 'readServer', tags, summary: 'Read a server', params, response: { 200: Type.Ref('Server'), ...problems(404) } }
+    schema: { operationId: 'readServer', tags, summary: 'Read a server', params, response: { 200: readResponse(Type.Ref('Server'), 'The server'), ...problems(404) } }
   }, async (request) => renderServer(await app.domain.servers.get(await request.actor(), request.params.name)))
 
   app.post('/servers', {
     schema: {
       operationId: 'createServer',
       tags, summary: 'Create a server (administrators)', body: ServerCreate,
-      response: { 201: Type.Ref('Server'), ...problems(403, 409, 413, 415) }
+      response: { 201: createdResponse(Type.Ref('Server'), 'Created'), ...problems(403, 409, 413, 415) }
     }
   }, async (request, reply) => {
     const server = await app.domain.servers.create(await request.actor(), request.body)
@@ -61,7 +63,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'updateServer',
       tags, summary: 'Change a server (administrators)', params, body: ServerUpdate,
-      response: { 200: Type.Ref('Server'), ...problems(403, 404, 409, 413, 415) }
+      response: { 200: changedResponse(Type.Ref('Server'), 'The server, changed'), ...problems(403, 404, 409, 413, 415) }
     }
   }, async (request) => {
     const { item } = await app.domain.servers.update(await request.actor(), request.params.name, request.body)

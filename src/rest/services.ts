@@ -8,7 +8,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Name, ServiceCreate, ServiceType, ServiceUpdate } from '../domain/schemas.ts'
 import type { ServiceView } from '../domain/services.ts'
-import { collection, NoContent, omitEmpty, paging, problems, QueryBoolean } from './common.ts'
+import {
+  changedResponse, collection, createdResponse, listResponse, NoContent, omitEmpty, paging, problems, QueryBoolean, readResponse
+} from './common.ts'
 
 // A full name is two or three names (the domain's own pattern, unanchored) joined by ::
 const namePart = (Name as unknown as { pattern: string }).pattern.slice(1, -1)
@@ -63,7 +65,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         disabled: Type.Optional(QueryBoolean),
         ...paging
       }, { additionalProperties: false }),
-      response: { 200: ServiceCollection, ...problems(403) }
+      response: { 200: listResponse(ServiceCollection), ...problems(403) }
     }
   }, async (request, reply) => {
     const { limit, offset, server_level: serverLevel, project, ...filter } = request.query
@@ -76,7 +78,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/services/:fullname', {
-    schema: { operationId: 'readService', tags, summary: 'Read a service', params, response: { 200: Type.Ref('Service'), ...problems(403, 404) } }
+    schema: { operationId: 'readService', tags, summary: 'Read a service', params, response: { 200: readResponse(Type.Ref('Service'), 'The service'), ...problems(403, 404) } }
   }, async (request) => renderService(await app.domain.services.get(await request.actor(), request.params.fullname)))
 
   app.post('/services', {
@@ -85,7 +87,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: "Create a service (administrators for server-level services; a project's owner and managers for its services)",
       body: ServiceCreate,
-      response: { 201: Type.Ref('Service'), ...problems(403, 409, 413, 415) }
+      response: { 201: createdResponse(Type.Ref('Service'), 'Created'), ...problems(403, 409, 413, 415) }
     }
   }, async (request, reply) => {
     const service = await app.domain.services.create(await request.actor(), request.body)
@@ -99,7 +101,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a service: enable or disable it, export it, rename it',
       params,
       body: ServiceUpdate,
-      response: { 200: Type.Ref('Service'), ...problems(403, 404, 409, 413, 415) }
+      response: { 200: changedResponse(Type.Ref('Service'), 'The service, changed'), ...problems(403, 404, 409, 413, 415) }
     }
   }, async (request) => {
     const { item } = await app.domain.services.update(await request.actor(), request.params.fullname, request.body)

@@ -10,7 +10,9 @@ import {
   ApiKeyCreate, AuthenticationType, Email, Name, UserCreate, UserStatus, UserType, UserUpdate, Username
 } from '../domain/schemas.ts'
 import type { UserView } from '../domain/users.ts'
-import { collection, formatId, IdParam, parseId, IdString, NoContent, omitEmpty, paging, problems, QueryBoolean, Timestamp } from './common.ts'
+import {
+  changedResponse, collection, createdResponse, formatId, IdParam, IdString, listResponse, NoContent, omitEmpty, paging, parseId, problems, QueryBoolean, readResponse, Timestamp
+} from './common.ts'
 
 export const UserRepresentation = Type.Object({
   username: Type.String(),
@@ -92,7 +94,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
         group: Type.Optional(Name),
         ...paging
       }, { additionalProperties: false }),
-      response: { 200: UserCollection, ...problems(403) }
+      response: { 200: listResponse(UserCollection), ...problems(403) }
     }
   }, async (request, reply) => {
     const { limit, offset, ...filter } = request.query
@@ -101,14 +103,14 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/users/:id', {
-    schema: { operationId: 'readUser', tags, summary: 'Read a user (the user itself or administrators)', params, response: { 200: Type.Ref('User'), ...problems(403, 404) } }
+    schema: { operationId: 'readUser', tags, summary: 'Read a user (the user itself or administrators)', params, response: { 200: readResponse(Type.Ref('User'), 'The user'), ...problems(403, 404) } }
   }, async (request) => renderUser(await app.domain.users.get(await request.actor(), parseId('user', request.params.id))))
 
   app.post('/users', {
     schema: {
       operationId: 'createUser',
       tags, summary: 'Create a user (administrators)', body: UserCreate,
-      response: { 201: Type.Ref('User'), ...problems(403, 409, 413, 415) }
+      response: { 201: createdResponse(Type.Ref('User'), 'Created'), ...problems(403, 409, 413, 415) }
     }
   }, async (request, reply) => {
     const user = await app.domain.users.create(await request.actor(), request.body)
@@ -122,7 +124,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a user: its own email, names and password; administrators change everything',
       params,
       body: UserUpdate,
-      response: { 200: Type.Ref('User'), ...problems(403, 404, 409, 413, 415) }
+      response: { 200: changedResponse(Type.Ref('User'), 'The user, changed'), ...problems(403, 404, 409, 413, 415) }
     }
   }, async (request) => {
     const { item } = await app.domain.users.update(await request.actor(), parseId('user', request.params.id), request.body)
@@ -142,7 +144,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: "List a user's API keys (the user itself or administrators)",
       params,
-      response: { 200: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Ref('ApiKey'), { description: 'Keys by id.' }), ...problems(403, 404) }
+      response: { 200: readResponse(Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Ref('ApiKey'), { description: 'Keys by id.' }), 'Keys by id.'), ...problems(403, 404) }
     }
   }, async (request) => {
     const keys = await app.domain.apiKeys.list(await request.actor(), parseId('user', request.params.id))
@@ -156,7 +158,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Issue an API key; its secret is in this answer only',
       params,
       body: ApiKeyCreate,
-      response: { 201: IssuedApiKey, ...problems(403, 404, 413, 415) }
+      response: { 201: createdResponse(IssuedApiKey, 'Created'), ...problems(403, 404, 413, 415) }
     }
   }, async (request, reply) => {
     const { key, secret } = await app.domain.apiKeys.create(await request.actor(), parseId('user', request.params.id), request.body)

@@ -532,6 +532,12 @@ export interface operations {
             /** @description Servers keyed by name. */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
+                    /** @description How many items match, over all pages. */
+                    "X-Total-Count"?: string;
+                    /** @description The next and previous pages, when there are: <url>; rel="next", <url>; rel="prev". */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -589,9 +595,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created */
             201: {
                 headers: {
+                    /** @description The path of the new item. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -675,9 +683,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The server */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -811,7 +821,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The server, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -920,6 +930,12 @@ export interface operations {
             /** @description Services keyed by full name. */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
+                    /** @description How many items match, over all pages. */
+                    "X-Total-Count"?: string;
+                    /** @description The next and previous pages, when there are: <url>; rel="next", <url>; rel="prev". */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -991,9 +1007,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created */
             201: {
                 headers: {
+                    /** @description The path of the new item. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1077,9 +1095,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The service */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1223,7 +1243,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The service, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1331,6 +1351,12 @@ export interface operations {
             /** @description Users keyed by id. */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
+                    /** @description How many items match, over all pages. */
+                    "X-Total-Count"?: string;
+                    /** @description The next and previous pages, when there are: <url>; rel="next", <url>; rel="prev". */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1406,9 +1432,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created */
             201: {
                 headers: {
+                    /** @description The path of the new item. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1492,9 +1520,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The user */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1655,7 +1685,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The user, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1753,6 +1783,8 @@ export interface operations {
             /** @description Keys by id. */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1826,9 +1858,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A new API key, with its secret. */
+            /** @description Created */
             201: {
                 headers: {
+                    /** @description The path of the new item. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1995,6 +2029,12 @@ export interface operations {
             /** @description Groups keyed by name. */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
+                    /** @description How many items match, over all pages. */
+                    "X-Total-Count"?: string;
+                    /** @description The next and previous pages, when there are: <url>; rel="next", <url>; rel="prev". */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2060,9 +2100,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created */
             201: {
                 headers: {
+                    /** @description The path of the new item. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2146,9 +2188,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The group */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2290,7 +2334,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The group, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2387,7 +2431,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The group, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2532,6 +2576,12 @@ export interface operations {
             /** @description Projects keyed by id. */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
+                    /** @description How many items match, over all pages. */
+                    "X-Total-Count"?: string;
+                    /** @description The next and previous pages, when there are: <url>; rel="next", <url>; rel="prev". */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2597,9 +2647,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created */
             201: {
                 headers: {
+                    /** @description The path of the new item. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2683,9 +2735,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The project */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2827,7 +2881,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The project, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2931,7 +2985,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The project, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3112,7 +3166,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The project, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3268,7 +3322,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The project, changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3407,6 +3461,8 @@ export interface operations {
             /** @description Jobs keyed by id. */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3483,9 +3539,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created */
             201: {
                 headers: {
+                    /** @description The path of the new item. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3571,9 +3629,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The job */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3710,6 +3770,8 @@ export interface operations {
             /** @description Data keyed by id. */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3784,9 +3846,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created */
             201: {
                 headers: {
+                    /** @description The path of the new item. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3872,9 +3936,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The data */
             200: {
                 headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
