@@ -108,6 +108,8 @@ for (const kind of databaseKinds) {
       t.equal(data.statusCode, 201)
       t.equal(data.json().name, 'seqs.fasta')
       const dataUrl = data.headers.location as string
+      t.same((await app.inject({ url: dataUrl, headers: basic('watcher') })).json(), data.json())
+      t.same((await app.inject({ url: `${url}/data`, headers: basic('watcher') })).json(), { [dataUrl.split('/').pop() ?? '']: data.json() })
       const read = (await app.inject({ url, headers: basic('owner') })).json()
       t.same(read.jobs, [jobUrl.split('/').pop()])
       t.same(read.data, [dataUrl.split('/').pop()])
