@@ -10,6 +10,8 @@ import type { Database } from './db/client.ts'
 import { createDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
+import { frameworkErrorHandler } from './rest/errors.ts'
+import restFace from './rest/index.ts'
 import jsonRpcFace from './rpc/jsonrpc/index.ts'
 import xmlrpcFace from './rpc/xmlrpc/index.ts'
 
@@ -37,7 +39,10 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
       }
     },
     bodyLimit: config.BODY_LIMIT,
-    trustProxy: config.TRUST_PROXY
+    trustProxy: config.TRUST_PROXY,
+    // The mobyle2 API spells collections both ways: /servers/ and /servers.
+    routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors']
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const domain = createDomain(db.prisma)
@@ -50,6 +55,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   app.decorate('config', config)
   await app.register(actorPlugin, { authenticator })
   await app.register(healthRoutes, { db })
+  await app.register(restFace)
   await app.register(jsonRpcFace, { authenticator })
   await app.register(xmlrpcFace)
   return app

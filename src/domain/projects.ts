@@ -154,7 +154,7 @@ export class Projects {
     const user = requireUser(actor, 'creating projects')
     const data = validate(resource, ProjectCreate, input)
     let ownerId = user.id
-    if (data.owner !== undefined && data.owner !== user.username) {
+    if (data.owner !== undefined && data.owner !== user.username && data.owner !== user.id) {
       requireAdmin(actor, 'creating a project for another user')
       ownerId = await this.userId(data.owner, 'owner')
     }
@@ -173,7 +173,7 @@ export class Projects {
     const current = view(row, actor)
     const changed = changedFields(current, { name: data.name, description: data.description })
     let ownerId: number | undefined
-    if (data.owner !== undefined && data.owner !== current.ownerUsername) {
+    if (data.owner !== undefined && data.owner !== current.ownerUsername && data.owner !== current.owner) {
       ownerId = await this.userId(data.owner, 'owner')
       changed.push('owner')
     }
@@ -307,9 +307,9 @@ export class Projects {
     if (taken !== null) throw new Conflict(`project with key "${name}" exists`, resource, 'name')
   }
 
-  private async userId (username: string, field: string): Promise<number> {
-    const user = await this.db.user.findFirst({ where: { username, retiredAt: null }, select: { id: true } })
-    if (user === null) throw Invalid.field(resource, field, `no such user ${username}`)
+  private async userId (ref: string | number, field: string): Promise<number> {
+    const user = await this.db.user.findFirst({ where: { ...userRefWhere(ref), retiredAt: null }, select: { id: true } })
+    if (user === null) throw Invalid.field(resource, field, `no such user ${ref}`)
     return user.id
   }
 

@@ -92,8 +92,8 @@ export const GroupUpdate = Type.Partial(GroupCreate, strict)
 export const ProjectCreate = Type.Object({
   name: Name,
   description: Type.Optional(Description),
-  /** Administrators may create a project on someone's behalf; others own what they create. */
-  owner: Type.Optional(Username)
+  /** Administrators may create a project on someone's behalf; others own what they create. By username or id. */
+  owner: Type.Optional(Type.Union([Username, Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 })]))
 }, strict)
 export const ProjectUpdate = Type.Partial(ProjectCreate, strict)
 
@@ -125,14 +125,31 @@ export const defaultPageSize = 100
  */
 export function validate<T extends TSchema> (resource: string, schema: T, value: unknown): Static<T> {
   if (Value.Check(schema, value)) return value as Static<T>
+  throw new Invalid(resource, describeErrors(Value.Errors(schema, value)))
+}
+
+/** A schema validation error, as TypeBox (and ajv) report it. */
+export interface SchemaError {
+  keyword: string
+  instancePath: string
+  params: Record<string, unknown>
+  message?: string
+}
+
+/**
+ * Turns schema validation errors into one message per failing field, named the
+ * same way whoever validated: the domain, or a face validating a request first.
+ */
+export function describeErrors (errors: Iterable<SchemaError>): InvalidField[] {
   const fields = new Map<string, string>()
-  for (const error of Value.Errors(schema, value)) {
-    if (error.keyword === 'boolean' && error.message === 'schema is false') continue
+  for (const error of errors) {
+    const message = error.message ?? 'is invalid'
+    if (error.keyword === 'boolean' && message === 'schema is false') continue
     const field = describePath(error.instancePath, error.keyword, error.params)
     if (fields.has(field)) continue
-    fields.set(field, describeError(error.keyword, error.params, error.message))
+    fields.set(field, describeError(error.keyword, error.params, message))
   }
-  throw new Invalid(resource, [...fields].map(([field, message]): InvalidField => ({ field, message })))
+  return [...fields].map(([field, message]) => ({ field, message }))
 }
 
 function describePath (instancePath: string, keyword: string, params: Record<string, unknown>): string {

@@ -68,7 +68,7 @@ export class Servers {
     }
   }
 
-  /** Servers are public: anyone, anonymous included, may list them. */
+  /** Servers are public: anyone, anonymous included, may list them (suspended and pending accounts excepted). */
   async list (actor: Actor, filter: ServerFilter = {}, page?: Page): Promise<Listing<ServerView>> {
     assertNotRefused(actor)
     const window = paging(page)

@@ -1,0 +1,144 @@
+/**
+ * What every REST resource shares: identifiers as the spec writes them, the
+ * problem document, error responses for the OpenAPI document, paging.
+ */
+import Type, { type TSchema } from 'typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Listing } from '../domain/common.ts'
+import { NotFound } from '../domain/errors.ts'
+import { Page } from '../domain/schemas.ts'
+
+/** Users, projects, jobs and data are numbered; the spec writes the number as 11 zero-padded digits. */
+export const idDigits = 11
+
+export function formatId (id: number): string {
+  return String(id).padStart(idDigits, '0')
+}
+
+export const IdString = Type.String({ pattern: `^[0-9]{${idDigits}}$`, description: 'An id, as 11 zero-padded digits.' })
+
+/** An id in a path: the 11-digit form, or the plain number. */
+export const IdParam = Type.String({
+  pattern: `^[0-9]{1,${idDigits}}$`,
+  description: 'An id: 11 zero-padded digits (as listed) or the plain number.'
+})
+
+/** Ids are 32-bit integers in the database: a larger number names nothing. */
+const largestId = 2 ** 31 - 1
+
+export function parseId (resource: string, text: string): number {
+  const id = Number(text)
+  if (!Number.isSafeInteger(id) || id > largestId) throw new NotFound(resource, text)
+  return id
+}
+
+export const Timestamp = Type.String({ format: 'date-time' })
+
+export const Problem = Type.Object({
+  type: Type.String({ description: 'A URI naming the kind of problem.' }),
+  title: Type.String(),
+  status: Type.Integer({ description: 'The HTTP status code.' }),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String({ description: 'The request path.' })),
+  request_id: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), {
+    description: 'The failing fields of an invalid request or a conflicting key.'
+  })),
+  account_status: Type.Optional(Type.Enum(['suspended', 'pending'], { description: 'Why a known account is refused.' })),
+  status_message: Type.Optional(Type.String({ description: "The administrators' message to a refused account." })),
+  retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying to log in again.' }))
+}, { $id: 'Problem', title: 'Problem', description: 'An RFC 9457 problem document.' })
+
+export const problemMediaType = 'application/problem+json'
+
+const problemDescriptions: Record<number, string> = {
+  400: 'Invalid parameters, query or body',
+  401: 'Credentials missing (and needed) or wrong',
+  403: 'The caller is known but not allowed',
+  404: 'No such item',
+  409: 'The key is taken, or the state forbids the change',
+  413: 'The body is too large',
+  415: 'The body is not JSON',
+  429: 'Too many failed logins; retry later'
+}
+
+/** Error responses of a route, for the OpenAPI document; every route may answer 400, 401 and 429. */
+export function problems (...statuses: number[]): Record<number, TSchema> {
+  const all = [...new Set([400, 401, 429, ...statuses])].sort()
+  return Object.fromEntries(all.map((status) => [status, {
+    description: problemDescriptions[status] ?? 'Error',
+    content: { [problemMediaType]: { schema: Type.Ref('Problem') } }
+  } as unknown as TSchema]))
+}
+
+const etagHeader = {
+  ETag: Type.String({ description: 'A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged.' })
+}
+
+/** A successful read, documented with its ETag. */
+export function readResponse<T extends TSchema> (schema: T, description: string): T {
+  return { ...schema, description, headers: etagHeader }
+}
+
+/** A collection page, documented with its count and links. */
+export function listResponse<T extends TSchema> (schema: T): T {
+  return {
+    ...schema,
+    headers: {
+      ...etagHeader,
+      'X-Total-Count': Type.String({ description: 'How many items match, over all pages.' }),
+      Link: Type.String({ description: 'The next and previous pages, when there are: <url>; rel="next", <url>; rel="prev".' })
+    }
+  }
+}
+
+/** A creation, documented with the new item's address. */
+export function createdResponse<T extends TSchema> (schema: T, description: string): T {
+  return { ...schema, description, headers: { Location: Type.String({ description: 'The path of the new item.' }) } }
+}
+
+/** A successful change. */
+export function changedResponse<T extends TSchema> (schema: T, description: string): T {
+  return { ...schema, description }
+}
+
+/** The answer to a successful DELETE. */
+export const NoContent = Type.Null({ description: 'Deleted' })
+
+/** Paging, shared by every collection: the domain's own limits. */
+export const paging = Page.properties
+
+/** Booleans in query strings are written true or false. */
+export const QueryBoolean = Type.Boolean()
+
+/**
+ * A collection answer: the items keyed as the spec keys them, the total count in
+ * `X-Total-Count`, and the neighbouring pages in `Link`.
+ */
+export function collection<T, R> (request: FastifyRequest, reply: FastifyReply, listing: Listing<T>,
+  key: (item: T) => string, render: (item: T) => R): Record<string, R> {
+  void reply.header('x-total-count', String(listing.total))
+  const links = pageLinks(request.url, listing)
+  if (links !== '') void reply.header('link', links)
+  return Object.fromEntries(listing.items.map((item) => [key(item), render(item)]))
+}
+
+function pageLinks (url: string, listing: Listing<unknown>): string {
+  const parsed = new URL(url, 'http://localhost')
+  // Credentials sent in the query stay out of the links.
+  parsed.searchParams.delete('api_key')
+  const link = (offset: number, rel: string): string => {
+    parsed.searchParams.set('limit', String(listing.limit))
+    parsed.searchParams.set('offset', String(offset))
+    return `<${parsed.pathname}${parsed.search}>; rel="${rel}"`
+  }
+  const links: string[] = []
+  if (listing.offset + listing.limit < listing.total) links.push(link(listing.offset + listing.limit, 'next'))
+  if (listing.offset > 0) links.push(link(Math.max(0, listing.offset - listing.limit), 'prev'))
+  return links.join(', ')
+}
+
+/** Drops the keys whose value is undefined or null: the spec omits empty fields rather than writing null. */
+export function omitEmpty<T extends Record<string, unknown>> (record: T): T {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined && value !== null)) as T
+}

@@ -1,0 +1,53 @@
+/**
+ * The REST face: the mobyle2 HTTP API (`/servers`, `/services`, `/users`,
+ * `/groups`, `/projects`), its OpenAPI document and Swagger UI at `/docs`, CORS
+ * for browsers, and problem documents for every error.
+ */
+import cors from '@fastify/cors'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { corsOrigins } from '../config.ts'
+import { Problem } from './common.ts'
+import { etagHook } from './etag.ts'
+import { errorHandler, notFoundHandler } from './errors.ts'
+import { openapiOptions } from './openapi.ts'
+import groupRoutes, { GroupRepresentation } from './groups.ts'
+import projectRoutes, { projectSchemas } from './projects.ts'
+import serverRoutes, { ServerRepresentation } from './servers.ts'
+import serviceRoutes, { ServiceRepresentation } from './services.ts'
+import userRoutes, { ApiKeyRepresentation, UserRepresentation } from './users.ts'
+import { validatorCompiler } from './validation.ts'
+
+const exposedHeaders = ['Location', 'ETag', 'Link', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate']
+
+async function resources (app: FastifyInstance): Promise<void> {
+  app.setValidatorCompiler(validatorCompiler)
+  // JSON only: a body sent as text/plain is refused (415), not parsed as a string.
+  app.removeContentTypeParser('text/plain')
+  app.addHook('onSend', etagHook)
+  // Shared schemas are added here, beside the validator compiler: a plugin that adds
+  // its own schemas gets Fastify's default compiler back.
+  const schemas = [Problem, ServerRepresentation, ServiceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ...projectSchemas]
+  for (const schema of schemas) app.addSchema(schema)
+  for (const routes of [serverRoutes, serviceRoutes, userRoutes, groupRoutes, projectRoutes]) await app.register(routes)
+}
+
+export default fp(async function restFace (app: FastifyInstance) {
+  const origins = corsOrigins(app.config)
+  if (origins.length > 0) {
+    await app.register(cors, {
+      origin: origins.includes('*') ? '*' : origins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-None-Match'],
+      exposedHeaders,
+      maxAge: 600
+    })
+  }
+  await app.register(swagger, openapiOptions())
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+  await app.register(resources)
+}, { name: 'rest', dependencies: ['actor'] })

@@ -1,0 +1,148 @@
+import t from 'tap'
+import { systemActor } from '../../src/domain/index.ts'
+import { build, databaseKinds } from '../helper.ts'
+import { basic, id11, problemOf, seedProjectWorld } from './fixtures.ts'
+
+const roles = ['admin', 'owner', 'manager', 'contributor', 'watcher', 'stranger', 'anonymous', 'suspended', 'pending'] as const
+type Role = typeof roles[number]
+
+function headersOf (role: Role): Record<string, string> {
+  return role === 'anonymous' ? {} : basic(role)
+}
+
+/** What a refusal looks like for each caller that is refused. */
+function refusal (role: Role): number {
+  return role === 'anonymous' ? 401 : 403
+}
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: /projects`, async (t) => {
+    const { app, domain } = await build(t, { kind })
+    const { ids, project } = await seedProjectWorld(domain)
+    const url = `/projects/${id11(project)}`
+    await domain.services.create(systemActor, { name: 'blast', server: 'main', type: 'program' })
+    await domain.groups.create(systemActor, { name: 'team', members: ['stranger'] })
+
+    t.test('reading: members and administrators', async (t) => {
+      for (const role of roles) {
+        const response = await app.inject({ url, headers: headersOf(role) })
+        if (['admin', 'owner', 'manager', 'contributor', 'watcher'].includes(role)) {
+          t.equal(response.statusCode, 200, role)
+        } else {
+          const problem = problemOf(response, refusal(role))
+          if (role === 'suspended' || role === 'pending') t.equal(problem.account_status, role)
+        }
+      }
+      t.same((await app.inject({ url, headers: basic('watcher') })).json(), {
+        name: 'lab',
+        description: 'the lab',
+        owner: id11(ids.owner),
+        managers: [id11(ids.manager)],
+        contributors: [id11(ids.contributor)],
+        watchers: [id11(ids.watcher)],
+        groups: {},
+        services: [],
+        jobs: [],
+        data: []
+      })
+      const list = await app.inject({ url: '/projects', headers: basic('admin') })
+      t.same(Object.keys(list.json()), [id11(project)])
+      problemOf(await app.inject({ url: '/projects', headers: basic('owner') }), 403)
+      t.same(Object.keys((await app.inject({ url: `/projects?member=${id11(ids.watcher)}`, headers: basic('admin') })).json()), [id11(project)])
+      t.same((await app.inject({ url: `/projects?owner=${ids.stranger}`, headers: basic('admin') })).json(), {})
+      problemOf(await app.inject({ url: '/projects/99999', headers: basic('admin') }), 404)
+      problemOf(await app.inject({ url: '/projects/99999999999', headers: basic('admin') }), 404)
+    })
+
+    t.test('membership and group grants: owner and managers', async (t) => {
+      for (const role of roles) {
+        const response = await app.inject({
+          method: 'PUT', url: `${url}/members/${id11(ids.stranger)}`, headers: headersOf(role), payload: { role: 'watcher' }
+        })
+        if (['admin', 'owner', 'manager'].includes(role)) {
+          t.equal(response.statusCode, 200, role)
+          t.ok(response.json().watchers.includes(id11(ids.stranger)))
+          t.equal((await app.inject({ method: 'DELETE', url: `${url}/members/${id11(ids.stranger)}`, headers: headersOf(role) })).statusCode, 204)
+        } else {
+          problemOf(response, refusal(role))
+        }
+      }
+      problemOf(await app.inject({ method: 'DELETE', url: `${url}/members/${id11(ids.stranger)}`, headers: basic('owner') }), 404)
+      problemOf(await app.inject({ method: 'PUT', url: `${url}/members/${id11(ids.owner)}`, headers: basic('manager'), payload: { role: 'watcher' } }), 409)
+      problemOf(await app.inject({ method: 'PUT', url: `${url}/members/${id11(ids.stranger)}`, headers: basic('owner'), payload: { role: 'boss' } }), 400)
+      problemOf(await app.inject({ method: 'PUT', url: `${url}/members/99999`, headers: basic('owner'), payload: { role: 'watcher' } }), 404)
+
+      const granted = await app.inject({ method: 'PUT', url: `${url}/groups/team`, headers: basic('manager'), payload: { role: 'contributor' } })
+      t.equal(granted.statusCode, 200)
+      t.same(granted.json().groups, { team: 'contributor' })
+      t.equal((await app.inject({ url, headers: basic('stranger') })).statusCode, 200, 'the group grant lets its members in')
+      problemOf(await app.inject({ method: 'PUT', url: `${url}/groups/team`, headers: basic('contributor'), payload: { role: 'manager' } }), 403)
+      t.equal((await app.inject({ method: 'DELETE', url: `${url}/groups/team`, headers: basic('owner') })).statusCode, 204)
+      problemOf(await app.inject({ method: 'DELETE', url: `${url}/groups/team`, headers: basic('owner') }), 404)
+      problemOf(await app.inject({ url, headers: basic('stranger') }), 403)
+    })
+
+    t.test('favorites, jobs and data: contributors and above', async (t) => {
+      for (const role of roles) {
+        const response = await app.inject({ method: 'PUT', url: `${url}/favorites/blast::main`, headers: headersOf(role) })
+        if (['admin', 'owner', 'manager', 'contributor'].includes(role)) {
+          t.same(response.json().favorites, ['blast::main'], role)
+          t.equal((await app.inject({ method: 'DELETE', url: `${url}/favorites/blast::main`, headers: headersOf(role) })).statusCode, 204)
+        } else {
+          problemOf(response, role === 'watcher' ? 403 : refusal(role))
+        }
+      }
+      problemOf(await app.inject({ method: 'PUT', url: `${url}/favorites/nothing::main`, headers: basic('owner') }), 400)
+
+      const job = await app.inject({
+        method: 'POST', url: `${url}/jobs`, headers: basic('contributor'), payload: { name: 'run 1', service: 'blast::main', status: 'running' }
+      })
+      t.equal(job.statusCode, 201)
+      const jobUrl = job.headers.location as string
+      t.match(jobUrl, new RegExp(`^${url}/jobs/\\d{11}$`))
+      t.same((await app.inject({ url: jobUrl, headers: basic('watcher') })).json(), { ...job.json() })
+      t.same(Object.keys((await app.inject({ url: `${url}/jobs`, headers: basic('watcher') })).json()), [jobUrl.split('/').pop()])
+      problemOf(await app.inject({ method: 'POST', url: `${url}/jobs`, headers: basic('watcher'), payload: { name: 'no' } }), 403)
+
+      const data = await app.inject({ method: 'POST', url: `${url}/data`, headers: basic('owner'), payload: { name: 'seqs.fasta' } })
+      t.equal(data.statusCode, 201)
+      t.equal(data.json().name, 'seqs.fasta')
+      const dataUrl = data.headers.location as string
+      t.same((await app.inject({ url: dataUrl, headers: basic('watcher') })).json(), data.json())
+      t.same((await app.inject({ url: `${url}/data`, headers: basic('watcher') })).json(), { [dataUrl.split('/').pop() ?? '']: data.json() })
+      const read = (await app.inject({ url, headers: basic('owner') })).json()
+      t.same(read.jobs, [jobUrl.split('/').pop()])
+      t.same(read.data, [dataUrl.split('/').pop()])
+      problemOf(await app.inject({ method: 'DELETE', url: dataUrl, headers: basic('watcher') }), 403)
+      t.equal((await app.inject({ method: 'DELETE', url: dataUrl, headers: basic('contributor') })).statusCode, 204)
+      t.equal((await app.inject({ method: 'DELETE', url: jobUrl, headers: basic('contributor') })).statusCode, 204)
+      problemOf(await app.inject({ url: jobUrl, headers: basic('owner') }), 404)
+      problemOf(await app.inject({ url: `${url}/data`, headers: basic('stranger') }), 403)
+    })
+
+    t.test('creating, changing and deleting projects', async (t) => {
+      const created = await app.inject({ method: 'POST', url: '/projects', headers: basic('stranger'), payload: { name: 'mine' } })
+      t.equal(created.statusCode, 201)
+      t.equal(created.json().owner, id11(ids.stranger))
+      const mine = created.headers.location as string
+      problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('owner'), payload: { name: 'mine' } }), 409)
+      problemOf(await app.inject({ method: 'POST', url: '/projects', payload: { name: 'anon' } }), 401)
+      problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('pending'), payload: { name: 'p' } }), 403)
+      problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('owner'), payload: { name: 'theirs', owner: id11(ids.watcher) } }), 403)
+      const forWatcher = await app.inject({ method: 'POST', url: '/projects', headers: basic('admin'), payload: { name: 'theirs', owner: id11(ids.watcher) } })
+      t.equal(forWatcher.json().owner, id11(ids.watcher))
+      const noOwner = problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('admin'), payload: { name: 'x', owner: '99999' } }), 400)
+      t.same(noOwner.errors, [{ field: 'owner', message: 'no such user 99999' }])
+
+      problemOf(await app.inject({ method: 'PATCH', url, headers: basic('manager'), payload: { description: 'no' } }), 403)
+      const renamed = await app.inject({ method: 'PATCH', url, headers: basic('owner'), payload: { description: 'our lab' } })
+      t.equal(renamed.json().description, 'our lab')
+      const handed = await app.inject({ method: 'PATCH', url: mine, headers: basic('stranger'), payload: { owner: id11(ids.owner) } })
+      t.equal(handed.statusCode, 200)
+      t.equal(handed.json().owner, id11(ids.owner))
+      problemOf(await app.inject({ method: 'DELETE', url: mine, headers: basic('stranger') }), 403)
+      t.equal((await app.inject({ method: 'DELETE', url: mine, headers: basic('owner') })).statusCode, 204)
+      problemOf(await app.inject({ url: mine, headers: basic('admin') }), 404)
+    })
+  })
+}
