@@ -1,0 +1,127 @@
+/**
+ * One scenario through three faces: for every role, REST, XML-RPC (through
+ * Python's xmlrpc.client) and JSON-RPC ask the same questions of the same data
+ * and must agree. This is the proof that the faces are thin.
+ */
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { systemActor } from '../src/domain/actor.ts'
+import { build, databaseKinds } from './helper.ts'
+import { password, roles, seed, type Role } from './fixtures.ts'
+
+type Who = Role | 'anonymous'
+type Outcome = 'ok' | 'unauthenticated' | 'forbidden' | 'not_found'
+
+const restOutcome: Record<number, Outcome> = { 200: 'ok', 201: 'ok', 204: 'ok', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' }
+const xmlrpcOutcome: Record<number, Outcome> = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' }
+const jsonrpcOutcome: Record<number, Outcome> = { [-32001]: 'unauthenticated', [-32003]: 'forbidden', [-32004]: 'not_found' }
+
+const restId = (id: number): string => String(id).padStart(11, '0')
+
+async function askXmlRpc (base: string, who: Who, calls: unknown[][]): Promise<Array<{ ok?: unknown, fault?: number }>> {
+  const url = new URL('/xmlrpc', base)
+  if (who !== 'anonymous') {
+    url.username = who
+    url.password = encodeURIComponent(password)
+  }
+  const child = spawn('python3', ['-B', 'test/conformance_xmlrpc.py'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  child.stdin.end(JSON.stringify({ url: url.toString(), calls }))
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  if (code !== 0) throw new Error(`python exited with ${code}`)
+  return JSON.parse(out)
+}
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: REST, XML-RPC and JSON-RPC agree for every role`, async (t) => {
+    const { app, domain } = await build(t, { kind })
+    const s = await seed(domain)
+    const keys: Partial<Record<Role, string>> = {}
+    for (const role of roles) keys[role] = (await domain.apiKeys.create(systemActor, role, { label: 'conformance' })).secret
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    const editable = await domain.services.get(systemActor, 'assembly::genomics::pasteur')
+    const people = [s.users.admin.id, s.users.owner.id, s.users.watcher.id, s.users.outsider.id]
+    const projects = [s.projectId, s.otherProjectId]
+
+    for (const who of [...roles, 'anonymous'] as Who[]) {
+      const basic = who === 'anonymous' ? {} : { authorization: `Basic ${Buffer.from(`${who}:${password}`).toString('base64')}` }
+
+      const rest = async (method: string, path: string, body?: unknown): Promise<{ outcome: Outcome, json: unknown }> => {
+        const response = await fetch(new URL(path, base), {
+          method,
+          headers: { ...basic, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body)
+        })
+        const outcome = restOutcome[response.status]
+        if (outcome === undefined) throw new Error(`${method} ${path}: unexpected ${response.status} ${await response.text()}`)
+        return { outcome, json: response.status === 204 ? null : await response.json() }
+      }
+      let sequence = 0
+      const jsonrpc = async (method: string, params: Record<string, unknown>): Promise<{ outcome: Outcome, result: unknown }> => {
+        const key = who === 'anonymous' ? {} : { 'x-api-key': keys[who]! }
+        const response = await fetch(new URL('/_admin/api', base), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...key },
+          body: JSON.stringify({ jsonrpc: '2.0', id: ++sequence, method, params })
+        })
+        const answer = await response.json() as { result?: unknown, error?: { code: number, message: string } }
+        if (answer.error === undefined) return { outcome: 'ok', result: answer.result }
+        const outcome = jsonrpcOutcome[answer.error.code]
+        if (outcome === undefined) throw new Error(`${method}: unexpected error ${JSON.stringify(answer.error)}`)
+        return { outcome, result: null }
+      }
+
+      const xml = await askXmlRpc(base, who, [
+        ...people.map((id) => ['display', `user${id}`, 'username']),
+        ...projects.map((id) => ['display', `project${id}`, 'name']),
+        ['list', 'service'],
+        ['create', 'server', `name=xmlrpc-${who}`, 'url=http://x.example.org'],
+        ['set', `service${editable.id}`, `description=xmlrpc ${who}`]
+      ])
+      const xmlOutcome = (answer: { ok?: unknown, fault?: number } | undefined): Outcome => {
+        if (answer === undefined) throw new Error('missing answer')
+        if (answer.fault === undefined) return 'ok'
+        const outcome = xmlrpcOutcome[answer.fault]
+        if (outcome === undefined) throw new Error(`unexpected fault ${JSON.stringify(answer)}`)
+        return outcome
+      }
+
+      const faces: Record<'rest' | 'xmlrpc' | 'jsonrpc', Record<string, unknown>> = { rest: {}, xmlrpc: {}, jsonrpc: {} }
+      for (const [i, id] of people.entries()) {
+        faces.rest[`see user ${id}`] = (await rest('GET', `/users/${restId(id)}`)).outcome
+        faces.xmlrpc[`see user ${id}`] = xmlOutcome(xml[i])
+        const got = await jsonrpc('get_user', { userid: id })
+        faces.jsonrpc[`see user ${id}`] = got.outcome
+      }
+      for (const [i, id] of projects.entries()) {
+        faces.rest[`see project ${id}`] = (await rest('GET', `/projects/${restId(id)}`)).outcome
+        faces.xmlrpc[`see project ${id}`] = xmlOutcome(xml[people.length + i])
+        faces.jsonrpc[`see project ${id}`] = (await jsonrpc('get_repo', { repoid: id })).outcome
+      }
+      const listed = await rest('GET', '/services/')
+      faces.rest['services listed'] = listed.outcome === 'ok' ? Object.keys(listed.json as object).sort() : listed.outcome
+      const xmlList = xml[people.length + projects.length]
+      faces.xmlrpc['services listed'] = xmlList?.fault === undefined ? (xmlList?.ok as string[]).slice().sort() : xmlOutcome(xmlList)
+      const rpcList = await jsonrpc('get_services', {})
+      faces.jsonrpc['services listed'] = rpcList.outcome === 'ok'
+        ? (rpcList.result as Array<{ name: string, project?: string, server: string }>)
+            .map((svc) => [svc.name, svc.project, svc.server].filter((p) => p !== undefined).join('::')).sort()
+        : rpcList.outcome
+      faces.rest['create server'] = (await rest('POST', '/servers', { name: `rest-${who}`, url: 'http://x.example.org' })).outcome
+      faces.xmlrpc['create server'] = xmlOutcome(xml[people.length + projects.length + 1])
+      faces.jsonrpc['create server'] = (await jsonrpc('create_server', { name: `jsonrpc-${who}`, url: 'http://x.example.org' })).outcome
+      faces.rest['change project service'] = (await rest('PATCH', `/services/${encodeURIComponent(editable.fullName)}`, { description: `rest ${who}` })).outcome
+      faces.xmlrpc['change project service'] = xmlOutcome(xml[people.length + projects.length + 2])
+      faces.jsonrpc['change project service'] = (await jsonrpc('update_service', { serviceid: editable.fullName, description: `jsonrpc ${who}` })).outcome
+
+      t.same(faces.xmlrpc, faces.rest, `${who}: XML-RPC answers as REST does`)
+      t.same(faces.jsonrpc, faces.rest, `${who}: JSON-RPC answers as REST does`)
+      if (who === 'owner') {
+        t.match(faces.rest, { 'change project service': 'ok', 'create server': 'forbidden', [`see project ${s.otherProjectId}`]: 'forbidden' },
+          'the answers are the domain rules, not a blanket yes or no')
+      }
+      if (who === 'suspended') t.equal(faces.rest[`see user ${s.users.admin.id}`], 'forbidden')
+    }
+  })
+}
