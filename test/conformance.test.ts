@@ -45,12 +45,12 @@ for (const kind of databaseKinds) {
     const projects = [s.projectId, s.otherProjectId]
 
     for (const who of [...roles, 'anonymous'] as Who[]) {
-      const basic = who === 'anonymous' ? {} : { authorization: `Basic ${Buffer.from(`${who}:${password}`).toString('base64')}` }
+      const basic: Record<string, string> = who === 'anonymous' ? {} : { authorization: `Basic ${Buffer.from(`${who}:${password}`).toString('base64')}` }
 
       const rest = async (method: string, path: string, body?: unknown): Promise<{ outcome: Outcome, json: unknown }> => {
         const response = await fetch(new URL(path, base), {
           method,
-          headers: { ...basic, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: body === undefined ? basic : { ...basic, 'content-type': 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body)
         })
         const outcome = restOutcome[response.status]
@@ -59,7 +59,7 @@ for (const kind of databaseKinds) {
       }
       let sequence = 0
       const jsonrpc = async (method: string, params: Record<string, unknown>): Promise<{ outcome: Outcome, result: unknown }> => {
-        const key = who === 'anonymous' ? {} : { 'x-api-key': keys[who]! }
+        const key: Record<string, string> = who === 'anonymous' ? {} : { 'x-api-key': keys[who]! }
         const response = await fetch(new URL('/_admin/api', base), {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...key },
