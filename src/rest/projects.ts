@@ -5,7 +5,8 @@
  * add favorites, jobs and data; members read.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
+import Type, { type TSchema } from 'typebox'
+import type { Actor } from '../domain/actor.ts'
 import { NotFound } from '../domain/errors.ts'
 import type { DataView, JobView, ProjectView } from '../domain/projects.ts'
 import { DataCreate, Description, JobCreate, Name, ProjectRole } from '../domain/schemas.ts'
@@ -67,6 +68,20 @@ function renderData (data: DataView) {
 }
 
 export const projectSchemas = [ProjectRepresentation, JobRepresentation, DataRepresentation]
+
+/** What differs between the job and the data references of a project. */
+interface References<T extends { id: number }> {
+  segment: string
+  noun: string
+  plural: string
+  /** Also the `$id` of its representation. */
+  singular: string
+  body: TSchema
+  items: (project: ProjectView) => T[]
+  render: (item: T) => unknown
+  add: (actor: Actor, projectId: number, body: unknown) => Promise<T>
+  remove: (actor: Actor, projectId: number, itemId: number) => Promise<void>
+}
 
 /** The owner is written as the user's id, as read. */
 const ProjectCreateBody = Type.Object({
@@ -216,83 +231,63 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const itemParams = Type.Object({ id: IdParam, itemId: IdParam })
 
-  app.get('/projects/:id/jobs', {
-    schema: {
-      operationId: 'listJobs',
-      tags, summary: "List a project's jobs (members)", params,
-      response: { 200: readResponse(Type.Record(IdString, Type.Ref('Job'), { description: 'Jobs keyed by id.' }), 'Jobs keyed by id.'), ...problems(403, 404) }
-    }
-  }, async (request) => {
-    const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
-    return Object.fromEntries(project.jobs.map((job) => [formatId(job.id), renderJob(job)]))
+  referenceRoutes<JobView>({
+    segment: 'jobs', noun: 'job', plural: 'Jobs', singular: 'Job', body: JobCreate,
+    items: (project) => project.jobs,
+    render: renderJob,
+    add: async (actor, id, body) => await domain.projects.addJob(actor, id, body),
+    remove: async (actor, id, itemId) => { await domain.projects.removeJob(actor, id, itemId) }
+  })
+  referenceRoutes<DataView>({
+    segment: 'data', noun: 'data', plural: 'Data', singular: 'Data', body: DataCreate,
+    items: (project) => project.data,
+    render: renderData,
+    add: async (actor, id, body) => await domain.projects.addData(actor, id, body),
+    remove: async (actor, id, itemId) => { await domain.projects.removeData(actor, id, itemId) }
   })
 
-  app.get('/projects/:id/jobs/:itemId', {
-    schema: { operationId: 'readJob', tags, summary: 'Read a job reference (members)', params: itemParams, response: { 200: readResponse(Type.Ref('Job'), 'The job'), ...problems(403, 404) } }
-  }, async (request) => {
-    const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
-    const job = project.jobs.find((j) => j.id === parseId('job', request.params.itemId))
-    if (job === undefined) throw new NotFound('job', request.params.itemId)
-    return renderJob(job)
-  })
+  /** Job and data references share one shape: list, read, record and remove, within a project. */
+  function referenceRoutes<T extends { id: number }> (ref: References<T>): void {
+    const { segment, noun, plural, singular } = ref
+    app.get(`/projects/:id/${segment}`, {
+      schema: {
+        operationId: `list${plural}`,
+        tags, summary: `List a project's ${segment} (members)`, params,
+        response: { 200: readResponse(Type.Record(IdString, Type.Ref(singular), { description: `${plural} keyed by id.` }), `${plural} keyed by id.`), ...problems(403, 404) }
+      }
+    }, async (request) => {
+      const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
+      return Object.fromEntries(ref.items(project).map((item) => [formatId(item.id), ref.render(item)]))
+    })
 
-  app.post('/projects/:id/jobs', {
-    schema: {
-      operationId: 'createJob',
-      tags, summary: 'Record a job reference (contributors and above)', params, body: JobCreate,
-      response: { 201: createdResponse(Type.Ref('Job'), 'Created'), ...problems(403, 404, 413, 415) }
-    }
-  }, async (request, reply) => {
-    const id = projectId(request.params.id)
-    const job = await domain.projects.addJob(await request.actor(), id, request.body)
-    return await reply.code(201).header('location', `/projects/${formatId(id)}/jobs/${formatId(job.id)}`).send(renderJob(job))
-  })
+    app.get(`/projects/:id/${segment}/:itemId`, {
+      schema: { operationId: `read${singular}`, tags, summary: `Read a ${noun} reference (members)`, params: itemParams, response: { 200: readResponse(Type.Ref(singular), `The ${noun}`), ...problems(403, 404) } }
+    }, async (request) => {
+      const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
+      const item = ref.items(project).find((i) => i.id === parseId(noun, request.params.itemId))
+      if (item === undefined) throw new NotFound(noun, request.params.itemId)
+      return ref.render(item)
+    })
 
-  app.delete('/projects/:id/jobs/:itemId', {
-    schema: { operationId: 'deleteJob', tags, summary: 'Remove a job reference (contributors and above)', params: itemParams, response: { 204: NoContent, ...problems(403, 404) } }
-  }, async (request, reply) => {
-    await domain.projects.removeJob(await request.actor(), projectId(request.params.id), parseId('job', request.params.itemId))
-    return await reply.code(204).send(null)
-  })
+    app.post(`/projects/:id/${segment}`, {
+      schema: {
+        operationId: `create${singular}`,
+        tags, summary: `Record a ${noun} reference (contributors and above)`, params, body: ref.body,
+        response: { 201: createdResponse(Type.Ref(singular), 'Created'), ...problems(403, 404, 413, 415) }
+      }
+    }, async (request, reply) => {
+      const id = projectId(request.params.id)
+      const item = await ref.add(await request.actor(), id, request.body)
+      return await reply.code(201).header('location', `/projects/${formatId(id)}/${segment}/${formatId(item.id)}`).send(ref.render(item))
+    })
 
-  app.get('/projects/:id/data', {
-    schema: {
-      operationId: 'listData',
-      tags, summary: "List a project's data (members)", params,
-      response: { 200: readResponse(Type.Record(IdString, Type.Ref('Data'), { description: 'Data keyed by id.' }), 'Data keyed by id.'), ...problems(403, 404) }
-    }
-  }, async (request) => {
-    const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
-    return Object.fromEntries(project.data.map((item) => [formatId(item.id), renderData(item)]))
-  })
-
-  app.get('/projects/:id/data/:itemId', {
-    schema: { operationId: 'readData', tags, summary: 'Read a data reference (members)', params: itemParams, response: { 200: readResponse(Type.Ref('Data'), 'The data'), ...problems(403, 404) } }
-  }, async (request) => {
-    const project = await domain.projects.get(await request.actor(), projectId(request.params.id))
-    const item = project.data.find((d) => d.id === parseId('data', request.params.itemId))
-    if (item === undefined) throw new NotFound('data', request.params.itemId)
-    return renderData(item)
-  })
-
-  app.post('/projects/:id/data', {
-    schema: {
-      operationId: 'createData',
-      tags, summary: 'Record a data reference (contributors and above)', params, body: DataCreate,
-      response: { 201: createdResponse(Type.Ref('Data'), 'Created'), ...problems(403, 404, 413, 415) }
-    }
-  }, async (request, reply) => {
-    const id = projectId(request.params.id)
-    const item = await domain.projects.addData(await request.actor(), id, request.body)
-    return await reply.code(201).header('location', `/projects/${formatId(id)}/data/${formatId(item.id)}`).send(renderData(item))
-  })
-
-  app.delete('/projects/:id/data/:itemId', {
-    schema: { operationId: 'deleteData', tags, summary: 'Remove a data reference (contributors and above)', params: itemParams, response: { 204: NoContent, ...problems(403, 404) } }
-  }, async (request, reply) => {
-    await domain.projects.removeData(await request.actor(), projectId(request.params.id), parseId('data', request.params.itemId))
-    return await reply.code(204).send(null)
-  })
+    app.delete(`/projects/:id/${segment}/:itemId`, {
+      schema: { operationId: `delete${singular}`, tags, summary: `Remove a ${noun} reference (contributors and above)`, params: itemParams, response: { 204: NoContent, ...problems(403, 404) } }
+    }, async (request, reply) => {
+      await ref.remove(await request.actor(), projectId(request.params.id), parseId(noun, request.params.itemId))
+      return await reply.code(204).send(null)
+    })
+  }
 }
 
 export default projectRoutes
