@@ -74,9 +74,9 @@ const scenarios: Scenario[] = [
     name: 'create server-level service',
     method: 'create',
     params: (role) => ['service', `name=s-${role}`, 'server=bio', 'type=program'],
-    expect: { admin: anyResult, others: fault(403), ...refused }
+    expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused }
   },
-  { name: 'list users', method: 'list', params: () => ['user'], expect: { admin: anyResult, others: fault(403), ...refused } },
+  { name: 'list users', method: 'list', params: () => ['user'], expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused } },
   {
     name: 'display own user',
     method: 'display',
@@ -105,10 +105,10 @@ const scenarios: Scenario[] = [
     name: 'create project',
     method: 'create',
     params: (role) => ['project', `name=p-${role}`],
-    expect: { others: anyResult, anonymous: fault(403), ...refused }
+    expect: { others: anyResult, anonymous: fault(401), ...refused }
   },
-  { name: 'create apikey', method: 'create', params: () => ['apikey', 'label=mine'], expect: { others: anyResult, anonymous: fault(403), ...refused } },
-  { name: 'list groups', method: 'list', params: () => ['group'], expect: { admin: ok(['lab']), others: fault(403), ...refused } },
+  { name: 'create apikey', method: 'create', params: () => ['apikey', 'label=mine'], expect: { others: anyResult, anonymous: fault(401), ...refused } },
+  { name: 'list groups', method: 'list', params: () => ['group'], expect: { admin: ok(['lab']), others: fault(403), anonymous: fault(401), ...refused } },
   {
     name: 'display group',
     method: 'display',
@@ -119,7 +119,7 @@ const scenarios: Scenario[] = [
     name: 'create server',
     method: 'create',
     params: (role) => ['server', `name=srv-${role}`, 'url=http://srv.example.org'],
-    expect: { admin: anyResult, others: fault(403), ...refused }
+    expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused }
   }
 ]
 
