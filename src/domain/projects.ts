@@ -166,10 +166,15 @@ export class Projects {
     return view(row, actor)
   }
 
-  /** The owner (or an administrator) renames, describes or hands over the project. */
+  /**
+   * The owner (or an administrator) renames, describes or hands over the project;
+   * owners and managers replace the holders of a role (`managers`, `contributors`,
+   * `watchers`). Everything given is written in one transaction, or nothing is.
+   */
   async update (actor: Actor, ref: ProjectRef, input: unknown): Promise<Updated<ProjectView>> {
     const data = validate(resource, ProjectUpdate, input)
-    const row = await this.find(actor, ref, isAdmin(actor), 'owner')
+    const ownersOnly = data.name !== undefined || data.description !== undefined || data.owner !== undefined
+    const row = await this.find(actor, ref, isAdmin(actor), ownersOnly ? 'owner' : 'manager')
     const current = view(row, actor)
     const changed = changedFields(current, { name: data.name, description: data.description })
     let ownerId: number | undefined
@@ -177,11 +182,25 @@ export class Projects {
       ownerId = await this.userId(data.owner, 'owner')
       changed.push('owner')
     }
+    const roster = await this.newRoster(current, data, ownerId ?? current.owner)
+    for (const role of roles) {
+      if (roster.holders(role).join() !== current[`${role}s`].join()) changed.push(`${role}s`)
+    }
     if (changed.length === 0) return { item: current, changed }
     if (data.name !== undefined && data.name !== current.name) await this.assertNameFree(data.name)
     const updated = await guardUnique(resource, data.name ?? current.name, () => this.db.$transaction(async (tx) => {
       // The new owner's membership role is subsumed by ownership.
       if (ownerId !== undefined) await tx.projectMember.deleteMany({ where: { projectId: row.id, userId: ownerId } })
+      const leaving = current.members.filter((m) => !roster.roles.has(m.id)).map((m) => m.id)
+      if (leaving.length > 0) await tx.projectMember.deleteMany({ where: { projectId: row.id, userId: { in: leaving } } })
+      for (const [userId, role] of roster.roles) {
+        if (current.members.some((m) => m.id === userId && m.role === role)) continue
+        await tx.projectMember.upsert({
+          where: { projectId_userId: { projectId: row.id, userId } },
+          create: { projectId: row.id, userId, role },
+          update: { role }
+        })
+      }
       return await tx.project.update({
         where: { id: row.id },
         data: { name: data.name, description: data.description, ownerId },
@@ -189,6 +208,30 @@ export class Projects {
       })
     }))
     return { item: view(updated, actor), changed }
+  }
+
+  /** The direct members after an update: each role given replaces that role's holders. */
+  private async newRoster (current: ProjectView, data: { managers?: Array<string | number>, contributors?: Array<string | number>, watchers?: Array<string | number> }, ownerId: number):
+  Promise<{ roles: Map<number, ProjectRole>, holders: (role: ProjectRole) => number[] }> {
+    const next = new Map(current.members.filter((m) => m.id !== ownerId).map((m) => [m.id, m.role]))
+    const given = roles.filter((role) => data[`${role}s`] !== undefined)
+    for (const role of given) for (const [userId, held] of next) if (held === role) next.delete(userId)
+    const placed = new Map<number, ProjectRole>()
+    for (const role of given) {
+      const field = `${role}s` as const
+      for (const userRef of data[field]!) {
+        const userId = await this.userId(userRef, field)
+        if (userId === ownerId) throw new Conflict(`the owner of project ${current.name} cannot also be one of its ${field}`, resource, field)
+        const other = placed.get(userId)
+        if (other !== undefined && other !== role) throw Invalid.field(resource, field, `user ${userRef} is also listed among the ${other}s`)
+        placed.set(userId, role)
+        next.set(userId, role)
+      }
+    }
+    return {
+      roles: next,
+      holders: (role) => [...next].filter(([, held]) => held === role).map(([userId]) => userId).sort((a, b) => a - b)
+    }
   }
 
   /** Deletes the project with its services, jobs, data and favorites. */

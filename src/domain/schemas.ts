@@ -89,13 +89,21 @@ export const GroupCreate = Type.Object({
 }, strict)
 export const GroupUpdate = Type.Partial(GroupCreate, strict)
 
+const UserRef = Type.Union([Username, Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 })])
 export const ProjectCreate = Type.Object({
   name: Name,
   description: Type.Optional(Description),
   /** Administrators may create a project on someone's behalf; others own what they create. By username or id. */
-  owner: Type.Optional(Type.Union([Username, Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 })]))
+  owner: Type.Optional(UserRef)
 }, strict)
-export const ProjectUpdate = Type.Partial(ProjectCreate, strict)
+/** The direct members holding one role, by username or id; the list replaces them. */
+const RoleHolders = Type.Optional(Type.Array(UserRef, { maxItems: 10000 }))
+export const ProjectUpdate = Type.Object({
+  ...Type.Partial(ProjectCreate).properties,
+  managers: RoleHolders,
+  contributors: RoleHolders,
+  watchers: RoleHolders
+}, strict)
 
 export const JobCreate = Type.Object({
   name: Type.Optional(Type.String({ maxLength: 200 })),

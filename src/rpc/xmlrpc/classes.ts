@@ -41,6 +41,12 @@ export interface PropertySpec<V> {
   write?: string
   /** An empty `prop=` clears it to null rather than to an empty string. */
   nullable?: boolean
+  /**
+   * Linked items are handed to the domain as written (ids as numbers, keys as
+   * strings) for it to resolve: a project manager names members whose user
+   * records it may not read.
+   */
+  resolvedByDomain?: boolean
 }
 
 /** `V` is the domain's view of an item; the table of all classes holds them as `ClassSpec<any>`. */
@@ -206,9 +212,9 @@ const project: ClassSpec<ProjectView> = {
     name: plain(text, 'name'),
     description: plain(text, 'description'),
     owner: { type: link('user'), read: (view) => String(view.owner), write: 'owner' },
-    managers: { type: multilink('user'), read: (view) => ids(view.managers) },
-    contributors: { type: multilink('user'), read: (view) => ids(view.contributors) },
-    watchers: { type: multilink('user'), read: (view) => ids(view.watchers) },
+    managers: { type: multilink('user'), read: (view) => ids(view.managers), write: 'managers', resolvedByDomain: true },
+    contributors: { type: multilink('user'), read: (view) => ids(view.contributors), write: 'contributors', resolvedByDomain: true },
+    watchers: { type: multilink('user'), read: (view) => ids(view.watchers), write: 'watchers', resolvedByDomain: true },
     groups: { type: multilink('group'), read: (view) => ids(view.groups.map((g) => g.id)) },
     services: { type: multilink('service'), read: (view) => ids(view.services.map((s) => s.id)) },
     favorites: { type: multilink('service'), read: (view) => ids(view.favorites.map((s) => s.id)) },

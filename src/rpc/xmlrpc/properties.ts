@@ -66,6 +66,7 @@ async function parseValue (ctx: CallContext, name: string, property: PropertySpe
       return value === '' ? null : await linkedKey(ctx, name, type.to, value.trim())
     case 'Multilink': {
       const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '')
+      if (property.resolvedByDomain === true) return items.map((item) => idPattern.test(item) ? Number(item) : item)
       return await Promise.all(items.map(async (item) => await linkedKey(ctx, name, type.to, item)))
     }
     default:
