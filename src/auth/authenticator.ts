@@ -19,6 +19,8 @@ export interface AuthenticatorOptions {
   cacheSize?: number
 }
 
+const keyTouchIntervalMs = 60_000
+
 interface Remembered { userId: number, credentialVersion: number, expires: number }
 
 export class Authenticator {
@@ -30,6 +32,8 @@ export class Authenticator {
   private readonly remembered = new Map<string, Remembered>()
   private readonly cacheKey = randomBytes(32)
   private lastSweep = 0
+  /** When this process last recorded each key's use: the database needs it once a minute, not per request. */
+  private readonly keyTouched = new Map<number, number>()
 
   constructor (private readonly store: Credentials, private readonly options: AuthenticatorOptions) {}
 
@@ -54,7 +58,7 @@ export class Authenticator {
       await this.fail(null, address)
       throw new Unauthenticated()
     }
-    await this.store.touchApiKey(found.keyId)
+    await this.touchKey(found.keyId)
     return actorFor(found.user)
   }
 
@@ -87,11 +91,19 @@ export class Authenticator {
     }
     const byKey = user === null ? null : await this.lookupKey(password)
     if (byKey !== null && byKey.user.id === user?.id) {
-      await this.store.touchApiKey(byKey.keyId)
+      await this.touchKey(byKey.keyId)
       return actorFor(byKey.user)
     }
     await this.fail(username, address)
     throw new Unauthenticated()
+  }
+
+  private async touchKey (keyId: number): Promise<void> {
+    const now = Date.now()
+    if (now - (this.keyTouched.get(keyId) ?? 0) < keyTouchIntervalMs) return
+    if (this.keyTouched.size >= (this.options.cacheSize ?? 10_000)) this.keyTouched.clear()
+    this.keyTouched.set(keyId, now)
+    await this.store.touchApiKey(keyId)
   }
 
   private async assertNotThrottled (username: string | null, address: string | null): Promise<void> {
