@@ -233,3 +233,6 @@ export function renderService (service: ServiceView): ServiceObject {
     description: service.description
   }
 }
+
+/** RhodeCode's answer to a membership or permission change: whether it changed anything, and what. */
+export const SuccessMessage = Type.Object({ msg: Type.String(), success: Type.Boolean() })

@@ -2,13 +2,11 @@
 import Type from 'typebox'
 import { Name } from '../../../domain/schemas.ts'
 import { defineMethod, everything, orNull } from '../method.ts'
-import { renderUsersGroup, UsersGroupObject } from '../objects.ts'
+import { renderUsersGroup, SuccessMessage, UsersGroupObject } from '../objects.ts'
 import { UserId } from './users.ts'
 
 /** A group by id (a number) or by name (a string), as RhodeCode's `usersgroupid`. */
 export const UsersGroupId = Type.Union([Type.Integer({ minimum: 1 }), Name], { description: 'The users group id, or its name.' })
-
-const MembershipResult = Type.Object({ success: Type.Boolean(), msg: Type.String() })
 
 export const groupMethods = [
   defineMethod({
@@ -45,7 +43,7 @@ export const groupMethods = [
     name: 'add_user_to_users_group',
     summary: 'Adds a user to a users group; success is false when it already is a member (administrators).',
     params: Type.Object({ usersgroupid: UsersGroupId, userid: UserId }),
-    result: MembershipResult,
+    result: SuccessMessage,
     run: async (domain, actor, { usersgroupid, userid }) => {
       const { group, user, added } = await domain.groups.addMember(actor, usersgroupid, userid)
       return {
@@ -58,7 +56,7 @@ export const groupMethods = [
     name: 'remove_user_from_users_group',
     summary: 'Removes a user from a users group; success is false when it was no member (administrators).',
     params: Type.Object({ usersgroupid: UsersGroupId, userid: UserId }),
-    result: MembershipResult,
+    result: SuccessMessage,
     run: async (domain, actor, { usersgroupid, userid }) => {
       const { group, user, removed } = await domain.groups.removeMember(actor, usersgroupid, userid)
       return {

@@ -8,13 +8,12 @@ import { NotFound } from '../../../domain/errors.ts'
 import { Description, Name } from '../../../domain/schemas.ts'
 import { ProtocolError } from '../errors.ts'
 import { defineMethod, everything, orNull } from '../method.ts'
-import { projectNodes, renderRepo, RepoNode, RepoObject, RepositoryPermission, roleFor } from '../objects.ts'
+import { projectNodes, renderRepo, RepoNode, RepoObject, RepositoryPermission, roleFor, SuccessMessage } from '../objects.ts'
 import { UsersGroupId } from './groups.ts'
 import { UserId } from './users.ts'
 
 /** A project by id (a number) or by name (a string), as RhodeCode's `repoid`. */
 const RepoId = Type.Union([Type.Integer({ minimum: 1 }), Name], { description: 'The project id, or its name.' })
-const Done = Type.Object({ msg: Type.String(), success: Type.Boolean() })
 
 export const repositoryMethods = [
   defineMethod({
@@ -77,7 +76,7 @@ export const repositoryMethods = [
     name: 'delete_repo',
     summary: 'Deletes a project with its services, jobs and data (its owner, administrators).',
     params: Type.Object({ repoid: RepoId }),
-    result: Done,
+    result: SuccessMessage,
     run: async (domain, actor, { repoid }) => {
       const project = await domain.projects.delete(actor, repoid)
       return { msg: `Deleted repository \`${project.name}\``, success: true }
@@ -87,7 +86,7 @@ export const repositoryMethods = [
     name: 'grant_user_permission',
     summary: 'Gives a user a role in a project (its owner and managers, administrators).',
     params: Type.Object({ repoid: RepoId, userid: UserId, perm: RepositoryPermission }),
-    result: Done,
+    result: SuccessMessage,
     run: async (domain, actor, { repoid, userid, perm }) => {
       const { project, member } = await domain.projects.setMember(actor, repoid, userid, roleFor(perm))
       return { msg: `Granted perm: \`${perm}\` for user: \`${member.username}\` in repo: \`${project.name}\``, success: true }
@@ -97,7 +96,7 @@ export const repositoryMethods = [
     name: 'revoke_user_permission',
     summary: 'Removes a user\'s role in a project (its owner and managers, administrators).',
     params: Type.Object({ repoid: RepoId, userid: UserId }),
-    result: Done,
+    result: SuccessMessage,
     run: async (domain, actor, { repoid, userid }) => {
       const { project, member } = await domain.projects.setMember(actor, repoid, userid, null)
       return { msg: `Revoked perm for user: \`${member.username}\` in repo: \`${project.name}\``, success: true }
@@ -107,7 +106,7 @@ export const repositoryMethods = [
     name: 'grant_users_group_permission',
     summary: 'Gives a users group a role in a project (its owner and managers, administrators).',
     params: Type.Object({ repoid: RepoId, usersgroupid: UsersGroupId, perm: RepositoryPermission }),
-    result: Done,
+    result: SuccessMessage,
     run: async (domain, actor, { repoid, usersgroupid, perm }) => {
       const { project, group } = await domain.projects.setGroupGrant(actor, repoid, usersgroupid, roleFor(perm))
       return { msg: `Granted perm: \`${perm}\` for group: \`${group.name}\` in repo: \`${project.name}\``, success: true }
@@ -117,7 +116,7 @@ export const repositoryMethods = [
     name: 'revoke_users_group_permission',
     summary: 'Removes a users group\'s role in a project (its owner and managers, administrators).',
     params: Type.Object({ repoid: RepoId, usersgroupid: UsersGroupId }),
-    result: Done,
+    result: SuccessMessage,
     run: async (domain, actor, { repoid, usersgroupid }) => {
       const { project, group } = await domain.projects.setGroupGrant(actor, repoid, usersgroupid, null)
       return { msg: `Revoked perm for group: \`${group.name}\` in repo: \`${project.name}\``, success: true }
