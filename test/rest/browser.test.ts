@@ -1,24 +1,16 @@
 /**
- * A real browser (Debian's chromium, driven by playwright-core) loads a page from
- * one origin that calls the API on another: CORS preflight, credentials in the
- * Authorization header, exposed headers and problem documents all work as a web
- * client sees them; and Swagger UI at /docs lists the operations.
- *
- * CI must install the browser: `apt-get install -y chromium`.
+ * A real browser (headless Chromium, driven by playwright-core; test/browser.ts
+ * says which one) loads a page from one origin that calls the API on another:
+ * CORS preflight, credentials in the Authorization header, exposed headers and
+ * problem documents all work as a web client sees them; and Swagger UI at /docs
+ * lists the operations.
  */
 import t from 'tap'
-import { access, mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { chromium } from 'playwright-core'
+import { launchChromium } from '../browser.ts'
 import { build } from '../helper.ts'
 import { password, seedUser } from './fixtures.ts'
-
-const executablePath = '/usr/bin/chromium'
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 /** What the page does in the browser, against the API at `api`; it leaves its findings in window.results. */
 function pageScript (api: string, authorization: string): string {
@@ -49,13 +41,6 @@ function listen (server: Server): Promise<number> {
 }
 
 t.test('a browser on another origin uses the API, and Swagger UI lists the operations', async (t) => {
-  try {
-    await access(executablePath)
-  } catch {
-    t.fail(`${executablePath} is missing: install Debian's browser with \`apt-get install -y chromium\``)
-    return
-  }
-
   let apiOrigin = ''
   const authorization = `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`
   const pages = createServer((request, response) => {
@@ -71,13 +56,7 @@ t.test('a browser on another origin uses the API, and Swagger UI lists the opera
   await app.listen({ host: '127.0.0.1', port: 0 })
   apiOrigin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
 
-  const userDataDir = await mkdtemp(join(tmpdir(), 'mobyle2-chromium-'))
-  const context = await chromium.launchPersistentContext(userDataDir, { executablePath, args: chromiumArgs, headless: true })
-  t.teardown(async () => {
-    await context.close()
-    await rm(userDataDir, { recursive: true, force: true })
-  })
-  const page = await context.newPage()
+  const page = await (await launchChromium(t)).newPage()
 
   await page.goto(`${pageOrigin}/`)
   const results = await page.evaluate(() => (globalThis as unknown as { results: Promise<Record<string, any>> }).results)
