@@ -10,6 +10,7 @@ import type { Database } from './db/client.ts'
 import { createDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
+import homeRoutes from './http/home.ts'
 import { frameworkErrorHandler } from './rest/errors.ts'
 import restFace from './rest/index.ts'
 import jsonRpcFace from './rpc/jsonrpc/index.ts'
@@ -30,14 +31,7 @@ declare module 'fastify' {
 
 export async function buildApp ({ config, db, logger }: AppDependencies) {
   const app = Fastify({
-    logger: logger ?? {
-      level: config.LOG_LEVEL,
-      // Never write credentials to the log: not the headers, not ?api_key= in the URL.
-      serializers: {
-        req: (request: { method: string, url: string, ip?: string, id?: string }) =>
-          ({ method: request.method, url: redactUrl(request.url), remoteAddress: request.ip, id: request.id })
-      }
-    },
+    logger: logger ?? await loggerOptions(config),
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     // The mobyle2 API spells collections both ways: /servers/ and /servers.
@@ -55,6 +49,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   app.decorate('config', config)
   await app.register(actorPlugin, { authenticator })
   await app.register(healthRoutes, { db })
+  await app.register(homeRoutes)
   await app.register(restFace)
   await app.register(jsonRpcFace, { authenticator })
   await app.register(xmlrpcFace)
@@ -62,6 +57,20 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>
+
+async function loggerOptions (config: Config): Promise<FastifyServerOptions['logger']> {
+  const pretty = config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true)
+  return {
+    level: config.LOG_LEVEL,
+    // Never write credentials to the log: not the headers, not ?api_key= in the URL.
+    serializers: {
+      req: (request: { method: string, url: string, ip?: string, id?: string }) =>
+        ({ method: request.method, url: redactUrl(request.url), remoteAddress: request.ip, id: request.id })
+    },
+    // Synchronous, in this thread: the last lines before an exit are not lost.
+    ...(pretty ? { stream: (await import('pino-pretty')).default({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) } : {})
+  }
+}
 
 function redactUrl (url: string): string {
   return url.replace(/([?&]api_key=)[^&]*/gi, '$1[redacted]')

@@ -1,6 +1,5 @@
 /**
- * Administration from the command line, on the configured database (DATABASE_URL
- * or the embedded one under DATA_DIR), acting as the server itself.
+ * Administration from the command line, acting as the server itself.
  *
  *   mobyle2-admin migrate
  *   mobyle2-admin create-user <username> [--password P | --password-stdin] [--email E] [--admin]
@@ -8,27 +7,33 @@
  *   mobyle2-admin issue-key <username> [--label L]
  *   mobyle2-admin list-keys <username>
  *   mobyle2-admin revoke-key <username> <key-id>
+ *
+ * With DATABASE_URL every process is an equal client of PostgreSQL, so the
+ * command runs here. The embedded database belongs to one process at a time: when
+ * a server owns DATA_DIR the command is sent to it over its control socket, and
+ * otherwise this process takes the directory for the length of the command.
  */
 import { parseArgs } from 'node:util'
 import { text } from 'node:stream/consumers'
-import { ConfigError, loadConfig } from './config.ts'
-import { openDatabase, type Database } from './db/client.ts'
-import { applyMigrations, MigrationError, prepareDatabase } from './db/migrate.ts'
+import { commandNames, runAdminCommand, usage, UsageError, type AdminCommand, type AdminOutput } from './admin/commands.ts'
+import { CommandRefused, ControlUnavailable, sendAdminCommand } from './admin/control.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { openDatabase } from './db/client.ts'
+import { DataDirLocked, liveHolder } from './db/data-dir-lock.ts'
+import { MigrationError, prepareDatabase } from './db/migrate.ts'
 import { createDomain } from './domain/index.ts'
-import { systemActor } from './domain/actor.ts'
 import { isDomainError } from './domain/errors.ts'
 
-const usage = `usage: mobyle2-admin <command> [arguments]
-  migrate                                   apply pending database migrations
-  create-user <username> [--password P | --password-stdin] [--email E] [--admin]
-  set-password <username> [--password P | --password-stdin]
-  issue-key <username> [--label L]          print a new API key (shown only once)
-  list-keys <username>
-  revoke-key <username> <key-id>`
+/** How long to wait for a server that is starting, or for another command holding the directory. */
+const patienceMs = 15_000
 
-class UsageError extends Error {}
+export interface CliStreams {
+  out: (line: string) => void
+  err: (line: string) => void
+  stdin: NodeJS.ReadableStream
+}
 
-export async function runCli (argv: string[], out: (line: string) => void, stdin: NodeJS.ReadableStream = process.stdin): Promise<void> {
+export async function runCli (argv: string[], streams: CliStreams): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -43,86 +48,67 @@ export async function runCli (argv: string[], out: (line: string) => void, stdin
   })
   const [command, ...args] = positionals
   if (values.help === true || command === undefined) {
-    out(usage)
+    streams.out(usage)
     return
   }
-  const config = loadConfig()
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 })
+  // Before any database is opened or any server asked.
+  if (!commandNames.includes(command)) throw new UsageError(`unknown command ${command}`)
+  const password = values['password-stdin'] === true ? (await text(streams.stdin)).replace(/\r?\n$/, '') : values.password
+  const request: AdminCommand = {
+    command,
+    args,
+    options: { password, email: values.email, admin: values.admin, label: values.label }
+  }
+  const output = await execute(loadConfig(), request)
+  output.stdout.forEach(streams.out)
+  output.stderr.forEach(streams.err)
+}
+
+async function execute (config: Config, request: AdminCommand): Promise<AdminOutput> {
+  if (config.DATABASE_URL !== undefined) return await runHere(config, request)
+  const deadline = Date.now() + patienceMs
+  for (;;) {
+    const holder = await liveHolder(config.DATA_DIR)
+    try {
+      if (holder?.role === 'server') return await sendAdminCommand(holder.socket, request)
+      return await runHere(config, request)
+    } catch (error) {
+      // A server that is still opening its database has the lock but not yet its socket;
+      // a server may also take the directory between our look and our open.
+      const serverBusy = error instanceof ControlUnavailable || (error instanceof DataDirLocked && error.holder.role === 'server')
+      if (!serverBusy || Date.now() >= deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+}
+
+async function runHere (config: Config, request: AdminCommand): Promise<AdminOutput> {
+  const db = await openDatabase({
+    url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2, role: 'cli', lockWaitMs: patienceMs
+  })
   try {
-    await run(db, command, args, values, out, stdin)
+    if (request.command !== 'migrate') await prepareDatabase(db, { migrate: false })
+    return await runAdminCommand({ db, domain: createDomain(db.prisma) }, request)
   } finally {
     await db.close()
   }
 }
 
-async function run (
-  db: Database, command: string, args: string[],
-  values: { password?: string, 'password-stdin'?: boolean, email?: string, admin?: boolean, label?: string },
-  out: (line: string) => void, stdin: NodeJS.ReadableStream
-): Promise<void> {
-  if (command !== 'migrate') await prepareDatabase(db, { migrate: false })
-  const domain = createDomain(db.prisma)
-  const username = (): string => {
-    if (args[0] === undefined) throw new UsageError(`${command} needs a username`)
-    return args[0]
+/** Why the command failed, as the user should read it; null for an unexpected error. */
+function explain (error: unknown): string | null {
+  if (error instanceof UsageError || (error instanceof CommandRefused && error.usage)) return `${(error as Error).message}\n${usage}`
+  if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) return `${error.message}\n${usage}`
+  if (error instanceof ConfigError || error instanceof MigrationError || error instanceof DataDirLocked ||
+    error instanceof CommandRefused || error instanceof ControlUnavailable || isDomainError(error)) {
+    return `mobyle2-admin: ${(error as Error).message}`
   }
-  const password = async (): Promise<string | undefined> => {
-    if (values['password-stdin'] === true) return (await text(stdin)).replace(/\r?\n$/, '')
-    return values.password
-  }
-  switch (command) {
-    case 'migrate': {
-      const applied = await applyMigrations(db)
-      out(applied.length === 0 ? 'no pending migrations' : `applied ${applied.join(', ')}`)
-      return
-    }
-    case 'create-user': {
-      const user = await domain.users.create(systemActor, {
-        username: username(), password: await password(), email: values.email, is_admin: values.admin === true
-      })
-      out(`created user ${user.username} (id ${user.id})`)
-      return
-    }
-    case 'set-password': {
-      const secret = await password()
-      if (secret === undefined) throw new UsageError('set-password needs --password or --password-stdin')
-      const { item } = await domain.users.update(systemActor, username(), { password: secret })
-      out(`password of ${item.username} changed`)
-      return
-    }
-    case 'issue-key': {
-      const { key, secret } = await domain.apiKeys.create(systemActor, username(), { label: values.label })
-      out(secret)
-      process.stderr.write(`key ${key.id} issued to ${username()}; it is not shown again\n`)
-      return
-    }
-    case 'list-keys': {
-      for (const key of await domain.apiKeys.list(systemActor, username())) {
-        const state = key.revokedAt === null ? 'active' : `revoked ${key.revokedAt.toISOString()}`
-        out(`${key.id}\t${key.hint}…\t${key.label}\t${state}`)
-      }
-      return
-    }
-    case 'revoke-key': {
-      const id = Number(args[1])
-      if (!Number.isInteger(id) || id <= 0) throw new UsageError('revoke-key needs a username and a numeric key id')
-      await domain.apiKeys.revoke(systemActor, username(), id)
-      out(`key ${id} revoked`)
-      return
-    }
-    default:
-      throw new UsageError(`unknown command ${command}`)
-  }
+  return null
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.env.MOBYLE2_CLI === '1') {
-  runCli(process.argv.slice(2), (line) => process.stdout.write(line + '\n')).catch((error: unknown) => {
-    if (error instanceof UsageError) process.stderr.write(`${error.message}\n${usage}\n`)
-    else if (error instanceof ConfigError || error instanceof MigrationError || isDomainError(error)) {
-      process.stderr.write(`mobyle2-admin: ${(error as Error).message}\n`)
-    } else if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
-      process.stderr.write(`${error.message}\n${usage}\n`)
-    } else process.stderr.write(`mobyle2-admin: ${(error as Error).stack ?? String(error)}\n`)
+  const write = (stream: NodeJS.WritableStream) => (line: string) => stream.write(line + '\n')
+  runCli(process.argv.slice(2), { out: write(process.stdout), err: write(process.stderr), stdin: process.stdin }).catch((error: unknown) => {
+    process.stderr.write(`${explain(error) ?? `mobyle2-admin: ${(error as Error).stack ?? String(error)}`}\n`)
     process.exitCode = 1
   })
 }

@@ -2,10 +2,13 @@
  * Process entry: configuration → database → migrations → bootstrap → listen,
  * and a graceful shutdown on SIGINT/SIGTERM.
  */
+import { runAdminCommand } from './admin/commands.ts'
+import { serveAdminCommands } from './admin/control.ts'
 import { buildApp } from './app.ts'
 import { bootstrapAdmin } from './auth/bootstrap.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
+import { DataDirLocked } from './db/data-dir-lock.ts'
 import { MigrationError, prepareDatabase } from './db/migrate.ts'
 
 function fail (message: string): never {
@@ -21,8 +24,9 @@ try {
   throw error
 }
 
-const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE })
-  .catch((error: Error) => fail(`cannot open the database: ${error.message}`))
+// An admin command holding DATA_DIR finishes in moments; another server is refused at once.
+const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, lockWaitMs: 15_000 })
+  .catch((error: Error) => fail(error instanceof DataDirLocked ? error.message : `cannot open the database: ${error.message}`))
 
 try {
   await prepareDatabase(db, { migrate: config.MIGRATE_ON_START })
@@ -33,7 +37,13 @@ try {
 }
 
 const app = await buildApp({ config, db })
-app.addHook('onClose', async () => { await db.close() })
+const control = db.lock === null
+  ? null
+  : await serveAdminCommands(db.lock.socket, async (command) => await runAdminCommand({ db, domain: app.domain }, command), app.log)
+app.addHook('onClose', async () => {
+  await control?.close()
+  await db.close()
+})
 
 const created = await bootstrapAdmin(app.domain, {
   username: config.MOBYLE_ADMIN_USERNAME,
@@ -41,6 +51,7 @@ const created = await bootstrapAdmin(app.domain, {
   apiKey: config.MOBYLE_ADMIN_API_KEY
 })
 if (created !== null) app.log.info({ username: created }, 'created the first administrator')
+else if (!await app.domain.credentials.hasActiveAdmin()) app.log.warn(noAdministratorHint(config))
 
 let closing = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -60,4 +71,11 @@ try {
 } catch (error) {
   await app.close()
   fail(`cannot listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}`)
+}
+
+/** The one line a first run needs: nobody can log in yet, and the two ways to fix that. */
+function noAdministratorHint (config: Config): string {
+  const database = config.DATABASE_URL === undefined ? '' : ' with the same DATABASE_URL'
+  return 'no active administrator yet: restart with MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD set, ' +
+    `or run \`npm run cli -- create-user <name> --admin --password-stdin\`${database} (it works while the server runs)`
 }

@@ -1,55 +1,98 @@
-import t from 'tap'
-import { spawn } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+/**
+ * The admin command line as its binary: on its own, on the embedded database;
+ * beside a running server, whose next request sees each command's effect; and on
+ * a PostgreSQL server shared with a running server.
+ */
+import t, { type Test } from 'tap'
 import { Authenticator } from '../src/auth/authenticator.ts'
 import { openDatabase } from '../src/db/client.ts'
 import { createDomain } from '../src/domain/index.ts'
-
-async function cli (dataDir: string, args: string[], input?: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, ['bin/mobyle2-admin.mjs', ...args], {
-    env: { ...process.env, DATA_DIR: dataDir }, stdio: ['pipe', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-  child.stdin.end(input ?? '')
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
-  return { code, stdout, stderr }
-}
+import { emptyPostgresDatabase, tempDir } from './helper.ts'
+import { basic, cli, listeningServer } from './processes.ts'
 
 t.test('the admin command line manages users and keys', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'mobyle2-cli-'))
-  t.match(await cli(dataDir, ['migrate']), { code: 0, stdout: /applied \d+_init/ })
-  t.match(await cli(dataDir, ['create-user', 'alice', '--password', 'first pass', '--email', 'alice@example.org', '--admin']),
+  const env = { DATA_DIR: await tempDir(t, 'mobyle2-cli-') }
+  t.match(await cli(env, ['migrate']), { code: 0, stdout: /applied \d+_init/ })
+  t.match(await cli(env, ['create-user', 'alice', '--password', 'first pass', '--email', 'alice@example.org', '--admin']),
     { code: 0, stdout: /created user alice \(id 1\)/ })
-  t.match(await cli(dataDir, ['set-password', 'alice', '--password-stdin'], 'second pass\n'), { code: 0, stdout: /password of alice changed/ })
-  const issued = await cli(dataDir, ['issue-key', 'alice', '--label', 'laptop'])
+  t.match(await cli(env, ['set-password', 'alice', '--password-stdin'], 'second pass\n'), { code: 0, stdout: /password of alice changed/ })
+  const issued = await cli(env, ['issue-key', 'alice', '--label', 'laptop'])
   t.equal(issued.code, 0)
   const key = issued.stdout.trim()
   t.match(key, /^m2_[A-Za-z0-9_-]{43}$/, 'the key alone on stdout, for scripts')
-  t.match(await cli(dataDir, ['list-keys', 'alice']), { code: 0, stdout: /^1\tm2_\S+…\tlaptop\tactive$/m })
-  t.notMatch((await cli(dataDir, ['list-keys', 'alice'])).stdout, key, 'the secret is never shown again')
+  t.match(await cli(env, ['list-keys', 'alice']), { code: 0, stdout: /^1\tm2_\S+…\tlaptop\tactive$/m })
+  t.notMatch((await cli(env, ['list-keys', 'alice'])).stdout, key, 'the secret is never shown again')
 
-  const db = await openDatabase({ dataDir })
+  const db = await openDatabase({ dataDir: env.DATA_DIR })
   const auth = new Authenticator(createDomain(db.prisma).credentials, { maxFailures: 4, windowSeconds: 600, cacheSeconds: 0 })
   t.match(await auth.authenticate({ kind: 'apiKey', key }, null), { username: 'alice', isAdmin: true })
   t.match(await auth.authenticate({ kind: 'basic', username: 'alice', password: 'second pass' }, null), { username: 'alice' })
   await db.close()
 
-  t.match(await cli(dataDir, ['revoke-key', 'alice', '1']), { code: 0, stdout: /key 1 revoked/ })
-  t.match(await cli(dataDir, ['list-keys', 'alice']), { stdout: /\trevoked / })
+  t.match(await cli(env, ['revoke-key', 'alice', '1']), { code: 0, stdout: /key 1 revoked/ })
+  t.match(await cli(env, ['list-keys', 'alice']), { stdout: /\trevoked / })
 })
 
 t.test('bad input exits non-zero with a clear message', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'mobyle2-cli-'))
-  t.match(await cli(dataDir, ['frobnicate']), { code: 1, stderr: /unknown command frobnicate/ })
-  t.match(await cli(dataDir, ['create-user']), { code: 1, stderr: /needs a username/ })
-  t.match(await cli(dataDir, ['create-user', 'bad name']), { code: 1, stderr: /username: must match pattern/ })
-  t.match(await cli(dataDir, ['revoke-key', 'nobody', 'x']), { code: 1, stderr: /numeric key id/ })
-  t.match(await cli(dataDir, ['issue-key', 'nobody']), { code: 1, stderr: /no such user nobody/ })
-  const help = await cli(dataDir, [])
+  const env = { DATA_DIR: await tempDir(t, 'mobyle2-cli-') }
+  t.match(await cli(env, ['frobnicate']), { code: 1, stderr: /unknown command frobnicate/ })
+  t.match(await cli(env, ['create-user']), { code: 1, stderr: /needs a username/ })
+  t.match(await cli(env, ['create-user', 'bad name']), { code: 1, stderr: /username: must match pattern/ })
+  t.match(await cli(env, ['revoke-key', 'nobody', 'x']), { code: 1, stderr: /numeric key id/ })
+  t.match(await cli(env, ['issue-key', 'nobody']), { code: 1, stderr: /no such user nobody/ })
+  t.match(await cli(env, ['create-user', 'x', '--colour']), { code: 1, stderr: /Unknown option '--colour'/ })
+  const help = await cli(env, [])
   t.match(help, { code: 0, stdout: /usage: mobyle2-admin/ })
 })
+
+/** Every command, run while `server` serves the same database, seen by its very next request. */
+async function commandsBesideServer (t: Test, env: Record<string, string>, server: { url: string }): Promise<void> {
+  const get = async (path: string, headers: Record<string, string>): Promise<number> =>
+    (await fetch(`${server.url}${path}`, { headers })).status
+
+  t.equal(await get('/users/', basic('root', 'first pass')), 401, 'root does not exist yet')
+  t.match(await cli(env, ['create-user', 'root', '--password-stdin', '--admin'], 'first pass\n'), { code: 0, stdout: /created user root \(id \d+\)/ })
+  t.equal(await get('/users/', basic('root', 'first pass')), 200, 'the server knows root at once')
+
+  t.match(await cli(env, ['set-password', 'root', '--password', 'second pass']), { code: 0, stdout: /password of root changed/ })
+  t.equal(await get('/users/', basic('root', 'first pass')), 401, 'the old password is refused at once')
+  t.equal(await get('/users/', basic('root', 'second pass')), 200)
+
+  const issued = await cli(env, ['issue-key', 'root', '--label', 'script'])
+  t.match(issued, { code: 0, stderr: /issued to root; it is not shown again/ })
+  const key = issued.stdout.trim()
+  t.equal(await get('/users/', { 'x-api-key': key }), 200, 'the new key works at once')
+  const listed = await cli(env, ['list-keys', 'root'])
+  const id = /^(\d+)\t.*\tscript\tactive$/m.exec(listed.stdout)?.[1]
+  t.ok(id, 'list-keys shows the key')
+  t.match(await cli(env, ['revoke-key', 'root', id!]), { code: 0, stdout: `key ${id!} revoked` })
+  t.equal(await get('/users/', { 'x-api-key': key }), 401, 'the revoked key is refused at once')
+
+  t.match(await cli(env, ['migrate']), { code: 0, stdout: /no pending migrations/ })
+  t.match(await cli(env, ['create-user', 'root']), { code: 1, stderr: /mobyle2-admin: .*root/ }, 'a domain refusal reads the same as without a server')
+  t.match(await cli(env, ['frobnicate']), { code: 1, stderr: /unknown command frobnicate\nusage: mobyle2-admin/ })
+}
+
+t.test('beside a running server on the embedded database, every command goes through the server', async (t) => {
+  const env = { DATA_DIR: await tempDir(t, 'mobyle2-cli-server-') }
+  const server = await listeningServer(t, env)
+  await commandsBesideServer(t, env, server)
+  t.match(server.output(), /"command":"create-user","args":\["root"\],"msg":"administrative command"/, 'the server ran the commands')
+  t.notMatch(server.output(), /first pass|second pass/, 'and logged no password')
+
+  server.child.kill('SIGTERM')
+  t.equal(await server.exited, 0)
+  const restarted = await listeningServer(t, env)
+  t.equal((await fetch(`${restarted.url}/users/`, { headers: basic('root', 'second pass') })).status, 200,
+    'what the command line did survives a restart')
+})
+
+const serverUrl = process.env.TEST_DATABASE_URL
+t.test('on PostgreSQL, the command line and a running server share the database',
+  { skip: serverUrl === undefined ? 'TEST_DATABASE_URL is not set' : false }, async (t) => {
+    const env = { DATABASE_URL: await emptyPostgresDatabase(t) }
+    t.match(await cli(env, ['migrate']), { code: 0, stdout: /applied \d+_init/ })
+    const server = await listeningServer(t, env)
+    await commandsBesideServer(t, env, server)
+    t.notMatch(server.output(), /administrative command/, 'the command line used PostgreSQL itself')
+  })

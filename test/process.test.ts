@@ -2,47 +2,15 @@
  * The server as `npm start` runs it: a real process on the embedded database.
  */
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
-
-interface Running { child: ChildProcess, output: () => string, exited: Promise<number | null> }
-
-function start (env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, output: () => output, exited }
-}
-
-async function waitUntilListening (running: Running): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (running.output().includes('Server listening')) return
-    if (running.child.exitCode !== null) throw new Error(`server exited: ${running.output()}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`server did not start: ${running.output()}`)
-}
+import { emptyPostgresDatabase, tempDir } from './helper.ts'
+import { freePort, listeningServer, startServer as start, waitUntilListening } from './processes.ts'
 
 t.test('first start creates the database and the administrator, the next reuses them', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'mobyle2-data-'))
+  const dataDir = await tempDir(t, 'mobyle2-data-')
   const port = String(await freePort())
   const env = { DATA_DIR: dataDir, PORT: port, MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'first-secret' }
 
@@ -80,23 +48,13 @@ t.test('an unreachable PostgreSQL server stops the process with the reason', asy
 
 const serverUrl = process.env.TEST_DATABASE_URL
 t.test('on PostgreSQL, the server refuses to start while migrations are pending', { skip: serverUrl === undefined ? 'TEST_DATABASE_URL is not set' : false }, async (t) => {
-  const pg = (await import('pg')).default
-  const name = `mobyle2_proc_${Date.now()}`
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  t.teardown(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
-  })
-  const url = new URL(serverUrl!)
-  url.pathname = `/${name}`
-  const refused = start({ DATABASE_URL: url.toString(), PORT: String(await freePort()) })
+  const url = await emptyPostgresDatabase(t)
+  const refused = start({ DATABASE_URL: url, PORT: String(await freePort()) })
   t.equal(await refused.exited, 1)
   t.match(refused.output(), /lacks migrations .*npm run db:migrate/)
 
   const migrate = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], {
-    env: { ...process.env, DATABASE_URL: url.toString() }, stdio: ['ignore', 'pipe', 'pipe']
+    env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
   migrate.stdout.on('data', (c: Buffer) => { out += c.toString() })
@@ -104,10 +62,62 @@ t.test('on PostgreSQL, the server refuses to start while migrations are pending'
   t.match(out, /applied \d+_init/)
 
   const port = String(await freePort())
-  const started = start({ DATABASE_URL: url.toString(), PORT: port })
+  const started = start({ DATABASE_URL: url, PORT: port })
   t.teardown(() => started.child.kill('SIGKILL'))
   await waitUntilListening(started)
   t.same(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { status: 'ok', database: 'postgresql' })
   started.child.kill('SIGTERM')
   t.equal(await started.exited, 0)
+})
+
+t.test('a first run explains itself: how to get in, what is where', async (t) => {
+  const dataDir = await tempDir(t, 'mobyle2-first-')
+  const server = await listeningServer(t, { DATA_DIR: dataDir })
+  const lines = server.output().trim().split('\n').map((line) => JSON.parse(line) as { level: number, msg: string })
+  const hint = lines.filter((line) => line.msg.includes('no active administrator'))
+  t.equal(hint.length, 1, 'one line, in the JSON log (standard output is not a terminal)')
+  t.equal(hint[0]?.level, 40, 'at warn level')
+  t.match(hint[0]?.msg, /MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD/)
+  t.match(hint[0]?.msg, 'npm run cli -- create-user <name> --admin --password-stdin')
+
+  const index = await fetch(`${server.url}/`)
+  t.equal(index.status, 200)
+  t.match(index.headers.get('vary'), /Accept/)
+  const body = await index.json() as { name: string, version: string, links: Record<string, { href: string }> }
+  t.match(body, { name: 'mobyle2-server', version: /^\d+\.\d+\.\d+/ })
+  t.same(Object.values(body.links).map((link) => link.href), ['/docs', '/docs/json', '/servers/', '/services/', '/xmlrpc', '/_admin/api'])
+  for (const { href } of Object.values(body.links).filter((link) => link.href !== '/xmlrpc' && link.href !== '/_admin/api')) {
+    t.equal((await fetch(`${server.url}${href}`)).status, 200, `${href} is there`)
+  }
+  const page = await fetch(`${server.url}/`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } })
+  t.match(page.headers.get('content-type'), /^text\/html/)
+  t.match(await page.text(), '<a href="/services/">')
+
+  const withAdmin = await listeningServer(t, { DATA_DIR: await tempDir(t, 'mobyle2-first-'), MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret' })
+  t.notMatch(withAdmin.output(), /no active administrator/, 'no hint once there is an administrator')
+})
+
+t.test('logs are readable lines on a terminal and with LOG_FORMAT=pretty, JSON otherwise', async (t) => {
+  const pretty = await listeningServer(t, { DATA_DIR: 'memory://', LOG_FORMAT: 'pretty' })
+  t.match(pretty.output(), /WARN.*no active administrator/)
+  t.notMatch(pretty.output(), /"level":/)
+
+  // A terminal of its own, from Python's standard library: LOG_FORMAT's default looks at standard output.
+  const dataDir = await tempDir(t, 'mobyle2-tty-')
+  const port = String(await freePort())
+  const terminal = spawn('python3', ['-c', 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)',
+    process.execPath, '--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', DATA_DIR: dataDir, PORT: port }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let output = ''
+  terminal.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  t.teardown(() => terminal.kill('SIGKILL'))
+  for (let i = 0; i < 600 && !output.includes('Server listening'); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.match(output, /INFO.*Server listening/)
+  t.notMatch(output, /"level":/)
+  const { pid } = JSON.parse(await readFile(join(dataDir, 'mobyle2.lock'), 'utf8')) as { pid: number }
+  process.kill(pid, 'SIGTERM')
+  t.equal((await once(terminal, 'exit'))[0], 0)
+
+  const bad = start({ LOG_FORMAT: 'colourful' })
+  t.equal(await bad.exited, 1)
+  t.match(bad.output(), /LOG_FORMAT="colourful"/)
 })

@@ -10,6 +10,7 @@ import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@p
 import pg from 'pg'
 import { PrismaPGlite } from 'pglite-prisma-adapter'
 import { PrismaClient } from '../generated/prisma/client.ts'
+import { lockDataDir, type LockHolder, type LockRole } from './data-dir-lock.ts'
 
 export interface DatabaseOptions {
   /** postgres://… — a real server; otherwise the embedded database. */
@@ -17,6 +18,10 @@ export interface DatabaseOptions {
   /** Directory of the embedded database; `memory://` keeps it in memory. */
   dataDir?: string
   poolSize?: number
+  /** Who takes the embedded database's directory lock: a server (the default) or the command line. */
+  role?: LockRole
+  /** How long to wait for a command-line process holding the directory. */
+  lockWaitMs?: number
 }
 
 export interface Database {
@@ -24,6 +29,8 @@ export interface Database {
   prisma: PrismaClient
   /** The adapter factory, for the schema engine (migrations). */
   adapterFactory: SqlMigrationAwareDriverAdapterFactory
+  /** This process's lock on the embedded database's directory; null for PostgreSQL and memory://. */
+  lock: LockHolder | null
   /** Answers whether the database takes a query. */
   ping: () => Promise<void>
   close: () => Promise<void>
@@ -38,6 +45,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
       kind: 'postgresql',
       prisma,
       adapterFactory,
+      lock: null,
       ping: async () => { await pool.query('SELECT 1') },
       close: async () => {
         await prisma.$disconnect()
@@ -46,19 +54,32 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     }
   }
   const dataDir = options.dataDir ?? './data'
-  if (!dataDir.includes('://')) await mkdir(dataDir, { recursive: true })
-  const client = new PGlite(dataDir)
-  await client.waitReady
+  const inMemory = dataDir.includes('://')
+  if (!inMemory) await mkdir(dataDir, { recursive: true })
+  const lock = inMemory ? null : await lockDataDir(dataDir, options.role ?? 'server', { waitMs: options.lockWaitMs })
+  let client: PGlite
+  try {
+    client = new PGlite(dataDir)
+    await client.waitReady
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
   const adapterFactory = new ScriptAwaitingPGlite(client)
   const prisma = new PrismaClient({ adapter: adapterFactory })
   return {
     kind: 'pglite',
     prisma,
     adapterFactory,
+    lock: lock?.holder ?? null,
     ping: async () => { await client.query('SELECT 1') },
     close: async () => {
-      await prisma.$disconnect()
-      await client.close()
+      try {
+        await prisma.$disconnect()
+        await client.close()
+      } finally {
+        lock?.release()
+      }
     }
   }
 }

@@ -1,12 +1,11 @@
 import t from 'tap'
-import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { cp, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { openDatabase } from '../../src/db/client.ts'
 import { applyMigrations, pendingMigrations } from '../../src/db/migrate.ts'
 import { migrationsDir } from '../../src/db/schema-engine.ts'
-import { databaseKinds, freshDatabase } from '../helper.ts'
+import { databaseKinds, freshDatabase, tempDir } from '../helper.ts'
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: migrations are applied once and recorded by Prisma's engine`, async (t) => {
@@ -22,7 +21,7 @@ for (const kind of databaseKinds) {
 
   t.test(`${kind}: a failing migration leaves the database as it was`, async (t) => {
     const db = await freshDatabase(t, kind)
-    const dir = await mkdtemp(join(tmpdir(), 'migrations-'))
+    const dir = await tempDir(t, 'migrations-')
     await cp(migrationsDir, dir, { recursive: true })
     await mkdir(join(dir, '29990101000000_broken'))
     await writeFile(join(dir, '29990101000000_broken', 'migration.sql'),
@@ -37,7 +36,7 @@ for (const kind of databaseKinds) {
 }
 
 t.test('the embedded database keeps its data across restarts', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'pglite-'))
+  const dataDir = await tempDir(t, 'pglite-')
   const first = await openDatabase({ dataDir })
   t.ok((await applyMigrations(first)).length >= 1, 'first start creates the schema')
   await first.prisma.server.create({ data: { name: 'kept', url: 'http://kept.example' } })

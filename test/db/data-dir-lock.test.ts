@@ -1,0 +1,132 @@
+/**
+ * The embedded database's directory lock: held against other holders, taken over
+ * only from holders that are provably gone, and won by exactly one of several
+ * processes racing for a stale lock.
+ */
+import t, { type Test } from 'tap'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFile, writeFile } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
+import { tempDir } from '../helper.ts'
+import { controlSocketPath, DataDirLocked, liveHolder, lockDataDir, lockFilePath, type LockHolder } from '../../src/db/data-dir-lock.ts'
+
+
+/** A lock file as another process would have left it. */
+async function plant (dir: string, holder: Partial<LockHolder>): Promise<void> {
+  const base = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((id) => id.trim(), () => null)
+  await writeFile(lockFilePath(dir), JSON.stringify({
+    pid: 1, role: 'server', host: hostname(), bootId: base, startTime: null, socket: controlSocketPath(dir), since: new Date().toISOString(), ...holder
+  }))
+}
+
+/** A process that has exited: its pid is free. */
+async function deadPid (): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''])
+  await once(child, 'exit')
+  return child.pid!
+}
+
+/** A process that lives until the test ends. */
+function livePid (t: Test): number {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'])
+  t.teardown(() => child.kill('SIGKILL'))
+  return child.pid!
+}
+
+async function startTimeOf (pid: number): Promise<string> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!
+}
+
+t.test('a held directory is refused, with the holder named, until it is released', async (t) => {
+  const dir = await tempDir(t, 'mobyle2-lock-')
+  const lock = await lockDataDir(dir, 'server')
+  t.match(JSON.parse(await readFile(lockFilePath(dir), 'utf8')), { pid: process.pid, role: 'server', socket: controlSocketPath(dir) })
+  const refused = await lockDataDir(dir, 'server').catch((error: unknown) => error)
+  t.type(refused, DataDirLocked)
+  t.match((refused as Error).message, `the embedded database ${dir} is in use by a mobyle2 server (pid ${process.pid}`)
+  t.match(await liveHolder(dir), { pid: process.pid })
+  lock.release()
+  lock.release()
+  t.equal(await liveHolder(dir), null)
+  await t.rejects(readFile(lockFilePath(dir)), { code: 'ENOENT' })
+  const again = await lockDataDir(dir, 'cli')
+  again.release()
+})
+
+t.test('a lock whose holder is gone is taken over', async (t) => {
+  const cases: Array<[string, () => Promise<Partial<LockHolder>>]> = [
+    ['a dead pid', async () => ({ pid: await deadPid() })],
+    ['this pid, from an earlier life (a restarted container)', async () => ({ pid: process.pid })],
+    ['a live pid now used by another process', async () => ({ pid: livePid(t), startTime: '1' })],
+    ['another boot', async () => ({ pid: livePid(t), bootId: 'a-boot-long-gone' })],
+    ['an unreadable lock file', async () => ({ pid: 'garbage' as unknown as number })]
+  ]
+  for (const [why, holder] of cases) {
+    const dir = await tempDir(t, 'mobyle2-lock-')
+    await plant(dir, await holder())
+    const lock = await lockDataDir(dir, 'server')
+    t.equal(lock.holder.pid, process.pid, why)
+    t.match(JSON.parse(await readFile(lockFilePath(dir), 'utf8')), { pid: process.pid })
+    lock.release()
+  }
+})
+
+t.test('a live holder is respected', async (t) => {
+  const pid = livePid(t)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const dir = await tempDir(t, 'mobyle2-lock-')
+  await plant(dir, { pid, startTime: await startTimeOf(pid) })
+  await t.rejects(lockDataDir(dir, 'server'), { name: 'DataDirLocked', holder: { pid } })
+
+  const remote = await tempDir(t, 'mobyle2-lock-')
+  await plant(remote, { pid: 4242, host: 'elsewhere.example' })
+  await t.rejects(lockDataDir(remote, 'server'), {
+    message: new RegExp(`pid 4242 on host elsewhere\\.example.*remove ${lockFilePath(remote).replace(/[.]/g, '\\.')}`)
+  }, 'a holder on another host cannot be checked from here: the message says how to clear it')
+})
+
+t.test('a command-line holder is waited for; a server holder is not', async (t) => {
+  const dir = await tempDir(t, 'mobyle2-lock-')
+  const cliLock = await lockDataDir(dir, 'cli')
+  setTimeout(() => cliLock.release(), 300)
+  const lock = await lockDataDir(dir, 'server', { waitMs: 5000 })
+  t.equal(lock.holder.role, 'server')
+  const startedAt = Date.now()
+  await t.rejects(lockDataDir(dir, 'cli', { waitMs: 5000 }), { name: 'DataDirLocked', holder: { role: 'server' } })
+  t.ok(Date.now() - startedAt < 1000, 'refused at once')
+  lock.release()
+})
+
+t.test('of processes racing for one stale lock, exactly one wins', async (t) => {
+  const dir = await tempDir(t, 'mobyle2-lock-')
+  await plant(dir, { pid: await deadPid() })
+  const racer = `
+    import { lockDataDir } from './src/db/data-dir-lock.ts'
+    // Start together, once every racer has loaded.
+    await new Promise((resolve) => setTimeout(resolve, Number(process.argv[2]) - Date.now()))
+    try {
+      await lockDataDir(process.argv[1], 'cli')
+      process.stdout.write('won')
+      setTimeout(() => {}, 2000)
+    } catch (error) {
+      process.stdout.write(error.name)
+    }`
+  const startAt = String(Date.now() + 4000)
+  const racers = Array.from({ length: 6 }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', racer, dir, startAt])
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    return once(child, 'exit').then(() => out)
+  })
+  const outcomes = (await Promise.all(racers)).sort()
+  t.same(outcomes, ['DataDirLocked', 'DataDirLocked', 'DataDirLocked', 'DataDirLocked', 'DataDirLocked', 'won'])
+})
+
+t.test('the control socket sits in the directory unless its path is too long for a socket address', async (t) => {
+  t.equal(controlSocketPath('/srv/mobyle2'), '/srv/mobyle2/mobyle2.sock')
+  const deep = `/srv/${'x'.repeat(120)}`
+  t.match(controlSocketPath(deep), new RegExp(`^${tmpdir()}/mobyle2-[0-9a-f]{16}\\.sock$`))
+  t.equal(controlSocketPath(deep), controlSocketPath(deep + '/'), 'the same directory gives the same socket')
+})
