@@ -43,6 +43,9 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   const authenticator = new Authenticator(domain.credentials, {
     maxFailures: config.LOGIN_MAX_FAILURES,
     windowSeconds: config.LOGIN_WINDOW_SECONDS,
+    maxAddressFailures: config.LOGIN_MAX_ADDRESS_FAILURES,
+    usernameSlowAfter: config.LOGIN_USERNAME_SLOW_AFTER,
+    usernameMaxDelaySeconds: config.LOGIN_USERNAME_MAX_DELAY_SECONDS,
     cacheSeconds: config.CREDENTIAL_CACHE_SECONDS
   })
   app.decorate('domain', domain)

@@ -26,8 +26,22 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT: Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body, in bytes.' }),
   CORS_ORIGINS: Type.String({ default: '', description: 'Comma-separated origins allowed by CORS; empty allows none, * allows any.' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'Take the client address from X-Forwarded-For.' }),
-  LOGIN_MAX_FAILURES: Integer({ minimum: 1, maximum: 1000, default: 4, description: 'Failed logins allowed per username or address within the window.' }),
-  LOGIN_WINDOW_SECONDS: Integer({ minimum: 1, maximum: 86400, default: 600, description: 'The login throttle window.' }),
+  LOGIN_MAX_FAILURES: Integer({
+    minimum: 1, maximum: 1000, default: 4,
+    description: 'Failed logins allowed per username from one client address within the window; then that username\'s password attempts from that address are refused.'
+  }),
+  LOGIN_MAX_ADDRESS_FAILURES: Integer({
+    minimum: 1, maximum: 100000, default: 20,
+    description: 'Failed logins (any usernames, and invalid API keys) allowed from one client address within the window; then password attempts from that address are refused (valid API keys are still accepted).'
+  }),
+  LOGIN_USERNAME_SLOW_AFTER: Integer({
+    minimum: 1, maximum: 100000, default: 20,
+    description: 'Failed logins per username from all addresses within the window after which each attempt for it must wait 1, 2, 4 ... seconds after its last failure (slowed, never locked).'
+  }),
+  LOGIN_USERNAME_MAX_DELAY_SECONDS: Integer({
+    minimum: 1, maximum: 3600, default: 60, description: 'The longest wait the username-wide slowing asks for.'
+  }),
+  LOGIN_WINDOW_SECONDS: Integer({ minimum: 1, maximum: 86400, default: 600, description: 'The login throttle window: how long a failed login counts.' }),
   CREDENTIAL_CACHE_SECONDS: Integer({ minimum: 0, maximum: 3600, default: 60, description: 'How long a verified password is remembered (0 disables).' }),
   MOBYLE_ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   MOBYLE_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),

@@ -1,18 +1,41 @@
 /**
- * Turns presented credentials into an Actor, for every face. Failed logins go
- * through one throttle kept in the database, so all faces and all server
- * processes sharing a PostgreSQL database count them together.
+ * Turns presented credentials into an Actor, for every face, and decides the
+ * login throttle. Failures are kept in the database, so all faces and all server
+ * processes sharing a PostgreSQL database count them together. The throttle guards
+ * passwords, which people choose and can be guessed:
+ *
+ * - per username and address: `maxFailures` failures within the window refuse that
+ *   username's password attempts from that address (the guesser's own address,
+ *   never the real user's elsewhere) until the oldest leaves the window;
+ * - per address: `maxAddressFailures` failures of any usernames (and invalid API
+ *   keys) refuse password attempts from that address, higher so that one typo-prone
+ *   member of a lab behind one NAT does not lock out the others;
+ * - per username, every address: after `usernameSlowAfter` failures within the
+ *   window each attempt must wait 1, 2, 4 … seconds (at most `usernameMaxDelaySeconds`)
+ *   after the username's last failure. This slows guessing spread over many
+ *   addresses without ever locking the account: the right password from a fresh
+ *   address is accepted once that short wait has passed.
+ *
+ * A valid API key is accepted before any of this, whichever way it is sent (a
+ * 256-bit random key cannot be guessed); only an invalid key counts, against its address.
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import { anonymous, type Actor } from '../domain/actor.ts'
-import type { Credentials, LoginRecord } from '../domain/credentials.ts'
+import type { Credentials, FailureCounts, LoginRecord } from '../domain/credentials.ts'
 import { TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
 import type { PresentedCredentials } from './credentials.ts'
-import { apiKeyDigest, constantTimeEqual, decoyPasswordHash, verifyPassword } from './secrets.ts'
+import { apiKeyDigest, apiKeyMinLength, constantTimeEqual, decoyPasswordHash, verifyPassword } from './secrets.ts'
 
 export interface AuthenticatorOptions {
+  /** Failures per username from one address within the window. */
   maxFailures: number
   windowSeconds: number
+  /** Failures from one address, all usernames and invalid API keys, within the window (default 20). */
+  maxAddressFailures?: number
+  /** Failures per username from all addresses after which attempts are slowed (default 20). */
+  usernameSlowAfter?: number
+  /** The longest wait the username-wide slowing asks for (default 60). */
+  usernameMaxDelaySeconds?: number
   /** How long a verified password is remembered; 0 verifies every time. */
   cacheSeconds: number
   /** Upper bound on remembered credentials. */
@@ -34,6 +57,8 @@ export class Authenticator {
   private lastSweep = 0
   /** When this process last recorded each key's use: the database needs it once a minute, not per request. */
   private readonly keyTouched = new Map<number, number>()
+  /** Password checks under way, by credentials and address. */
+  private readonly checking = new Map<string, Promise<LoginRecord>>()
 
   constructor (private readonly store: Credentials, private readonly options: AuthenticatorOptions) {}
 
@@ -51,15 +76,18 @@ export class Authenticator {
     }
   }
 
+  /** A valid key is accepted with no throttle query; an invalid one counts against its address. */
   private async byApiKey (key: string, address: string | null): Promise<Actor> {
-    await this.assertNotThrottled(null, address)
     const found = await this.lookupKey(key)
-    if (found === null) {
-      await this.fail(null, address)
-      throw new Unauthenticated()
+    if (found !== null) {
+      await this.touchKey(found.keyId)
+      return actorFor(found.user)
     }
-    await this.touchKey(found.keyId)
-    return actorFor(found.user)
+    const counts = await this.store.loginFailures(null, address, this.options.windowSeconds)
+    this.assertAllowed(null, counts)
+    await this.store.recordFailure(null, address, this.options.windowSeconds)
+    await this.sweep()
+    throw new Unauthenticated()
   }
 
   private async lookupKey (key: string): Promise<{ keyId: number, user: LoginRecord } | null> {
@@ -70,31 +98,67 @@ export class Authenticator {
 
   /**
    * Checks a username and password; the password may also be one of the user's
-   * API keys, so that scripts speaking Basic need not hold a password.
+   * API keys, so that scripts speaking Basic need not hold a password. A key is
+   * tried first and, when valid, accepted whatever the throttle says.
    */
   private async byPassword (username: string, password: string, address: string | null): Promise<Actor> {
-    await this.assertNotThrottled(username, address)
+    const { windowSeconds } = this.options
+    if (password.length >= apiKeyMinLength) {
+      const byKey = await this.lookupKey(password)
+      if (byKey !== null && byKey.user.username === username) {
+        await this.touchKey(byKey.keyId)
+        return actorFor(byKey.user)
+      }
+    }
     const cacheKey = this.digest(username, password)
     const remembered = this.recall(cacheKey)
     if (remembered !== undefined) {
-      const user = await this.store.byId(remembered.userId)
+      // A remembered password is the right one, so the throttle is asked first: a
+      // refused guesser must not learn that a guess was right.
+      const [counts, user] = await Promise.all([
+        this.store.loginFailures(username, address, windowSeconds),
+        this.store.byId(remembered.userId)
+      ])
+      this.assertAllowed(username, counts)
       if (user !== null && user.credentialVersion === remembered.credentialVersion) return actorFor(user)
       this.remembered.delete(cacheKey)
+    }
+    // The same credentials from the same address already being checked (a client's
+    // burst of parallel requests) share that check: one attempt, one answer.
+    const flightKey = `${cacheKey}\0${address ?? ''}`
+    const inFlight = this.checking.get(flightKey)
+    if (inFlight !== undefined) return actorFor(await inFlight)
+    const check = this.checkPassword(username, password, address, cacheKey)
+    this.checking.set(flightKey, check)
+    try {
+      return actorFor(await check)
+    } finally {
+      this.checking.delete(flightKey)
+    }
+  }
+
+  private async checkPassword (username: string, password: string, address: string | null, cacheKey: string): Promise<LoginRecord> {
+    const { windowSeconds } = this.options
+    // The attempt is recorded as a failure before the password is checked, so that
+    // parallel guesses (from one address or many) count against each other.
+    const attempt = await this.store.recordFailure(username, address, windowSeconds)
+    try {
+      this.assertAllowed(username, attempt.before)
+    } catch (error) {
+      await this.store.forgetFailure(attempt.id)
+      throw error
     }
     const user = await this.store.byUsername(username)
     // Hash even when the user does not exist, so timing does not tell.
     const passwordOk = await verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash())
     if (user !== null && user.passwordHash !== null && passwordOk) {
+      // Its own attempt and this username's earlier typos from this address are forgiven.
+      await this.store.forgetPairFailures(username, address)
       this.remember(cacheKey, user)
       await this.store.touchLogin(user.id)
-      return actorFor(user)
+      return user
     }
-    const byKey = user === null ? null : await this.lookupKey(password)
-    if (byKey !== null && byKey.user.id === user?.id) {
-      await this.touchKey(byKey.keyId)
-      return actorFor(byKey.user)
-    }
-    await this.fail(username, address)
+    await this.sweep()
     throw new Unauthenticated()
   }
 
@@ -106,24 +170,34 @@ export class Authenticator {
     await this.store.touchApiKey(keyId)
   }
 
-  private async assertNotThrottled (username: string | null, address: string | null): Promise<void> {
+  /**
+   * Throws TooManyAttempts when these failures refuse a password attempt (or, with
+   * no username, an invalid API key), with the seconds until one would be allowed.
+   */
+  private assertAllowed (username: string | null, counts: FailureCounts): void {
     const { maxFailures, windowSeconds } = this.options
-    const now = Date.now()
-    const since = new Date(now - windowSeconds * 1000)
-    const { byUsername, byAddress } = await this.store.recentFailures(username, address, since)
-    const limited = [byUsername, byAddress].filter((f) => f.count >= maxFailures && f.oldest !== null)
-    if (limited.length === 0) return
-    // Attempts resume when the oldest failure in the window ages out.
-    const freeAt = Math.max(...limited.map((f) => f.oldest!.getTime() + windowSeconds * 1000))
-    throw new TooManyAttempts(Math.max(1, Math.ceil((freeAt - now) / 1000)))
+    const maxAddressFailures = this.options.maxAddressFailures ?? 20
+    const slowAfter = this.options.usernameSlowAfter ?? 20
+    const maxDelayMs = (this.options.usernameMaxDelaySeconds ?? 60) * 1000
+    const windowMs = windowSeconds * 1000
+    const waits: number[] = []
+    const { pair, address, username: byName, now } = counts
+    if (username !== null && pair.count >= maxFailures && pair.oldest !== null) waits.push(pair.oldest + windowMs - now)
+    if (address.count >= maxAddressFailures && address.oldest !== null) waits.push(address.oldest + windowMs - now)
+    if (username !== null && byName.count >= slowAfter && byName.latest !== null) {
+      const delayMs = Math.min(maxDelayMs, 1000 * 2 ** Math.min(30, byName.count - slowAfter))
+      waits.push(byName.latest + delayMs - now)
+    }
+    const waitMs = Math.max(0, ...waits)
+    if (waitMs > 0) throw new TooManyAttempts(Math.max(1, Math.ceil(waitMs / 1000)))
   }
 
-  private async fail (username: string | null, address: string | null): Promise<void> {
-    await this.store.recordFailure(username, address)
+  /** Now and then, deletes the failures that have left the window. */
+  private async sweep (): Promise<void> {
     const now = Date.now()
     if (now - this.lastSweep > this.options.windowSeconds * 1000) {
       this.lastSweep = now
-      await this.store.forgetFailuresBefore(new Date(now - this.options.windowSeconds * 1000))
+      await this.store.forgetFailuresOlderThan(this.options.windowSeconds)
     }
   }
 

@@ -71,3 +71,6 @@ export function constantTimeEqual (a: string, b: string): boolean {
   const right = Buffer.from(b, 'utf8')
   return left.length === right.length && timingSafeEqual(left, right)
 }
+
+/** No API key is shorter (MOBYLE_ADMIN_API_KEY has at least 20 characters; generated keys 46). */
+export const apiKeyMinLength = 20

@@ -2,7 +2,7 @@
  * What authentication reads and writes: login records, API key digests and the
  * shared login-failure log. Only src/auth calls this module; it decides nothing.
  */
-import type { PrismaClient } from '../generated/prisma/client.ts'
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { UserStatus } from './actor.ts'
 
 export interface LoginRecord {
@@ -17,6 +17,60 @@ export interface LoginRecord {
 
 const loginSelect = {
   id: true, username: true, passwordHash: true, isAdmin: true, status: true, statusMessage: true, credentialVersion: true
+}
+
+/**
+ * Failed logins within the window, as the login throttle weighs them. Times are
+ * milliseconds since the epoch on the database's clock, which every process shares.
+ */
+export interface FailureCounts {
+  now: number
+  /** This username from this address. */
+  pair: { count: number, oldest: number | null }
+  /** Every attempt from this address: any username, and invalid API keys. */
+  address: { count: number, oldest: number | null }
+  /** This username from every address. */
+  username: { count: number, latest: number | null }
+}
+
+interface FailureRow {
+  now: number
+  pair_count: number
+  pair_oldest: number | null
+  address_count: number
+  address_oldest: number | null
+  username_count: number
+  username_latest: number | null
+}
+
+// Stored as the columns allow; every query fits its arguments the same way.
+const fitUsername = (username: string | null): string | null => username?.slice(0, 100) ?? null
+const fitAddress = (address: string | null): string | null => address?.slice(0, 64) ?? null
+
+// `at` is a UTC timestamp without a time zone, as Prisma writes them.
+const epochMs = (column: Prisma.Sql): Prisma.Sql => Prisma.sql`(extract(epoch from ${column}) * 1000)::float8`
+
+function aggregates (username: string | null, address: string | null): Prisma.Sql {
+  const pair = Prisma.sql`f.username = ${username} AND f.address = ${address}`
+  return Prisma.sql`
+    ${epochMs(Prisma.sql`(now() AT TIME ZONE 'UTC')`)} AS now,
+    (count(f.id) FILTER (WHERE ${pair}))::int AS pair_count,
+    ${epochMs(Prisma.sql`min(f.at) FILTER (WHERE ${pair})`)} AS pair_oldest,
+    (count(f.id) FILTER (WHERE f.address = ${address}))::int AS address_count,
+    ${epochMs(Prisma.sql`min(f.at) FILTER (WHERE f.address = ${address})`)} AS address_oldest,
+    (count(f.id) FILTER (WHERE f.username = ${username}))::int AS username_count,
+    ${epochMs(Prisma.sql`max(f.at) FILTER (WHERE f.username = ${username})`)} AS username_latest`
+}
+
+function countsOf (row: FailureRow | undefined): FailureCounts {
+  const n = (value: unknown): number => Number(value ?? 0)
+  const time = (value: unknown): number | null => value === null || value === undefined ? null : Number(value)
+  return {
+    now: row === undefined ? Date.now() : n(row.now),
+    pair: { count: n(row?.pair_count), oldest: time(row?.pair_oldest) },
+    address: { count: n(row?.address_count), oldest: time(row?.address_oldest) },
+    username: { count: n(row?.username_count), latest: time(row?.username_latest) }
+  }
 }
 
 /** Writing "last used" on every request would turn reads into writes; once a minute is enough. */
@@ -58,29 +112,53 @@ export class Credentials {
     })
   }
 
-  async recordFailure (username: string | null, address: string | null): Promise<void> {
-    await this.db.loginFailure.create({ data: { username: username?.slice(0, 100), address: address?.slice(0, 64) } })
+  /**
+   * The failures in the last `windowSeconds` that the login throttle weighs (see
+   * src/auth/authenticator.ts); with `before`, only those recorded before that one.
+   */
+  async loginFailures (username: string | null, address: string | null, windowSeconds: number, before?: bigint):
+  Promise<FailureCounts> {
+    const u = fitUsername(username)
+    const a = fitAddress(address)
+    const rows = await this.db.$queryRaw<FailureRow[]>`
+      SELECT ${aggregates(u, a)}
+      FROM login_failure f
+      WHERE f.at >= (now() AT TIME ZONE 'UTC') - make_interval(secs => ${windowSeconds}::float8)
+        AND (f.username = ${u} OR f.address = ${a})
+        ${before === undefined ? Prisma.empty : Prisma.sql`AND f.id < ${before}`}`
+    return countsOf(rows[0])
   }
 
-  /** Failures since `since` for the username and for the address, with the oldest of each. */
-  async recentFailures (username: string | null, address: string | null, since: Date):
-  Promise<{ byUsername: { count: number, oldest: Date | null }, byAddress: { count: number, oldest: Date | null } }> {
-    const summarise = async (where: { username: string } | { address: string } | null) => {
-      if (where === null) return { count: 0, oldest: null }
-      const result = await this.db.loginFailure.aggregate({
-        where: { ...where, at: { gte: since } }, _count: { _all: true }, _min: { at: true }
-      })
-      return { count: result._count._all, oldest: result._min.at }
-    }
-    const [byUsername, byAddress] = await Promise.all([
-      summarise(username === null ? null : { username }),
-      summarise(address === null ? null : { address })
-    ])
-    return { byUsername, byAddress }
+  /**
+   * Records a failed attempt now, before its password is checked, then returns its
+   * id with the failures recorded before it. Two statements, so that the count sees
+   * every attempt already recorded, also those of other processes: parallel guesses
+   * count against each other. An attempt then refused or accepted is taken back
+   * with `forgetFailure` or `forgetPairFailures`.
+   */
+  async recordFailure (username: string | null, address: string | null, windowSeconds: number):
+  Promise<{ id: bigint, before: FailureCounts }> {
+    const u = fitUsername(username)
+    const a = fitAddress(address)
+    const rows = await this.db.$queryRaw<Array<{ id: bigint }>>`
+      INSERT INTO login_failure (username, address, at) VALUES (${u}, ${a}, now() AT TIME ZONE 'UTC') RETURNING id`
+    const id = BigInt(rows[0]!.id)
+    return { id, before: await this.loginFailures(username, address, windowSeconds, id) }
   }
 
-  async forgetFailuresBefore (before: Date): Promise<void> {
-    await this.db.loginFailure.deleteMany({ where: { at: { lt: before } } })
+  async forgetFailure (id: bigint): Promise<void> {
+    await this.db.loginFailure.deleteMany({ where: { id } })
+  }
+
+  /** After a right password: this username's failures from this address no longer count. */
+  async forgetPairFailures (username: string, address: string | null): Promise<void> {
+    await this.db.loginFailure.deleteMany({ where: { username: fitUsername(username), address: fitAddress(address) } })
+  }
+
+  /** Deletes failures older than the window: they no longer count. */
+  async forgetFailuresOlderThan (windowSeconds: number): Promise<void> {
+    await this.db.$executeRaw`
+      DELETE FROM login_failure WHERE at < (now() AT TIME ZONE 'UTC') - make_interval(secs => ${windowSeconds}::float8)`
   }
 
   async hasActiveAdmin (): Promise<boolean> {

@@ -7,6 +7,7 @@ import { databaseKinds, freshDatabase } from '../helper.ts'
 
 const basic = (username: string, password: string): PresentedCredentials => ({ kind: 'basic', username, password })
 const options = { maxFailures: 4, windowSeconds: 600, cacheSeconds: 60 }
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 t.test('credentials are read from every supported place', async (t) => {
   const encoded = Buffer.from('alice:pa:ss').toString('base64')
@@ -54,29 +55,102 @@ for (const kind of databaseKinds) {
       await t.rejects(auth().authenticate(basic('gone', 'pw'), '10.1.0.2'), { code: 'unauthenticated' })
     })
 
-    t.test('the throttle refuses the fifth attempt, even with the right password, in every process', async (t) => {
+    t.test('a username is refused from the address that failed, not from the others, in every process', async (t) => {
       await domain.users.create(systemActor, { username: 'target', password: 'right password' })
       const first = auth()
       for (let i = 0; i < 4; i++) {
-        await t.rejects(first.authenticate(basic('target', `guess ${i}`), `10.2.0.${i}`), { code: 'unauthenticated' })
+        await t.rejects(first.authenticate(basic('target', `guess ${i}`), '10.2.0.9'), { code: 'unauthenticated' })
       }
       const second = auth()
-      const error = await second.authenticate(basic('target', 'right password'), '10.2.1.1').catch((e: unknown) => e) as
+      const error = await second.authenticate(basic('target', 'right password'), '10.2.0.9').catch((e: unknown) => e) as
         { code: string, retryAfterSeconds: number, message: string }
-      t.equal(error.code, 'too_many_attempts', 'another process sharing the database refuses too')
+      t.equal(error.code, 'too_many_attempts', 'another process sharing the database refuses the fifth attempt from that address')
       t.ok(error.retryAfterSeconds > 590 && error.retryAfterSeconds <= 600, `retry after ${error.retryAfterSeconds}s`)
       t.match(error.message, /^Logins occurring too fast\. Please wait: \d+ seconds\.$/)
-      t.match(await second.authenticate(basic('alice', 'right password'), '10.2.1.1'), { username: 'alice' },
-        'other usernames from other addresses are not affected')
+      t.match(await second.authenticate(basic('target', 'right password'), '10.2.1.1'), { username: 'target' },
+        "the stranger's failures do not refuse the right password from another address")
+      t.match(await second.authenticate(basic('alice', 'right password'), '10.2.0.9'), { username: 'alice' },
+        'other usernames from that address are not affected')
+      t.match(await second.authenticate({ kind: 'apiKey', key: secret }, '10.2.0.9'), { username: 'alice' })
     })
 
-    t.test('the throttle counts failures per address too', async (t) => {
+    t.test("the right password forgives that username's typos from that address", async (t) => {
+      await domain.users.create(systemActor, { username: 'typist', password: 'right password' })
       const a = auth()
-      for (let i = 0; i < 4; i++) {
-        await t.rejects(a.authenticate(basic(`user${i}`, 'x'), '10.3.0.1'), { code: 'unauthenticated' })
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 3; i++) await t.rejects(a.authenticate(basic('typist', 'typo'), '10.2.2.1'), { code: 'unauthenticated' })
+        t.match(await a.authenticate(basic('typist', 'right password'), '10.2.2.1'), { username: 'typist' }, `round ${round}`)
       }
-      await t.rejects(a.authenticate(basic('alice', 'right password'), '10.3.0.1'), { code: 'too_many_attempts' })
-      await t.rejects(a.authenticate({ kind: 'apiKey', key: secret }, '10.3.0.1'), { code: 'too_many_attempts' })
+    })
+
+    t.test('the throttle counts failures per address, all usernames and invalid keys together', async (t) => {
+      const a = new Authenticator(domain.credentials, { ...options, maxAddressFailures: 8 })
+      for (let i = 0; i < 7; i++) {
+        await t.rejects(a.authenticate(basic(`user${i % 2}`, 'x'), '10.3.0.1'), { code: 'unauthenticated' })
+      }
+      await t.rejects(a.authenticate(basic('user0', 'x'), '10.3.0.1'), { code: 'too_many_attempts' }, 'user0 has 4 failures from there')
+      t.match(await a.authenticate(basic('alice', 'right password'), '10.3.0.1'), { username: 'alice' },
+        "below the address's limit, other users' right passwords are accepted")
+      await t.rejects(a.authenticate({ kind: 'apiKey', key: 'm2_forged-key-000000000000' }, '10.3.0.1'), { code: 'unauthenticated' },
+        'the eighth failure is an invalid key')
+      await t.rejects(a.authenticate(basic('alice', 'right password'), '10.3.0.1'), { code: 'too_many_attempts' },
+        'at the limit, password attempts from that address are refused')
+      await t.rejects(a.authenticate({ kind: 'apiKey', key: 'm2_forged-key-000000000001' }, '10.3.0.1'), { code: 'too_many_attempts' },
+        'and so are invalid keys')
+      t.match(await a.authenticate({ kind: 'apiKey', key: secret }, '10.3.0.1'), { username: 'alice' }, 'a valid key is accepted')
+      t.match(await a.authenticate(basic('alice', secret), '10.3.0.1'), { username: 'alice' }, 'also as the Basic password')
+      t.match(await a.authenticate(basic('alice', 'right password'), '10.3.0.2'), { username: 'alice' }, 'other addresses are not affected')
+    })
+
+    t.test('a valid key never meets the throttle; a key is no password of another user', async (t) => {
+      const a = auth()
+      for (let i = 0; i < 4; i++) await t.rejects(a.authenticate(basic('alice', 'wrong'), '10.5.0.1'), { code: 'unauthenticated' })
+      await t.rejects(a.authenticate(basic('alice', 'right password'), '10.5.0.1'), { code: 'too_many_attempts' })
+      t.match(await a.authenticate(basic('alice', secret), '10.5.0.1'), { username: 'alice' })
+      await t.rejects(a.authenticate(basic('sus', secret), '10.5.0.2'), { code: 'unauthenticated' })
+    })
+
+    t.test('parallel guesses count against each other', async (t) => {
+      await domain.users.create(systemActor, { username: 'rushed', password: 'right password' })
+      const a = auth()
+      const b = auth()
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+        (i % 2 === 0 ? a : b).authenticate(basic('rushed', `guess ${i}`), '10.6.0.1').catch((e: { code: string }) => e.code)))
+      const checked = results.filter((code) => code === 'unauthenticated').length
+      t.ok(checked <= 4, `${checked} of 12 parallel guesses had their password checked`)
+      t.equal(results.filter((code) => code === 'too_many_attempts').length, 12 - checked)
+    })
+
+    t.test("a client's burst of parallel requests with the right password is one attempt, not a throttle", async (t) => {
+      await domain.users.create(systemActor, { username: 'burst', password: 'right password' })
+      const a = new Authenticator(domain.credentials, { ...options, cacheSeconds: 0 })
+      const results = await Promise.all(Array.from({ length: 20 }, async () =>
+        await a.authenticate(basic('burst', 'right password'), '10.6.1.1').then((actor) => actor.kind, (e: { code: string }) => e.code)))
+      t.same(new Set(results), new Set(['user']), 'all twenty accepted')
+    })
+
+    t.test('failures for one username from many addresses slow its attempts but never lock it', async (t) => {
+      await domain.users.create(systemActor, { username: 'famous', password: 'right password' })
+      const a = new Authenticator(domain.credentials, { ...options, usernameSlowAfter: 6, usernameMaxDelaySeconds: 2 })
+      for (let i = 0; i < 6; i++) {
+        await t.rejects(a.authenticate(basic('famous', 'guess'), `10.7.0.${i}`), { code: 'unauthenticated' })
+      }
+      const slowed = await a.authenticate(basic('famous', 'right password'), '10.7.1.1').catch((e: unknown) => e) as
+        { code: string, retryAfterSeconds: number }
+      t.match(slowed, { code: 'too_many_attempts', retryAfterSeconds: 1 }, 'one second after the sixth failure')
+      await sleep(1100)
+      await t.rejects(a.authenticate(basic('famous', 'guess'), '10.7.0.9'), { code: 'unauthenticated' }, 'a slot opens: one more guess')
+      const longer = await a.authenticate(basic('famous', 'right password'), '10.7.1.1').catch((e: unknown) => e) as
+        { code: string, retryAfterSeconds: number }
+      t.match(longer, { code: 'too_many_attempts', retryAfterSeconds: 2 }, 'the wait doubles, up to the maximum')
+      for (let i = 0; i < 5; i++) {
+        await t.rejects(a.authenticate(basic('famous', 'guess'), `10.7.2.${i}`), { code: 'too_many_attempts' },
+          'refused attempts are not counted')
+      }
+      await sleep(2100)
+      t.match(await a.authenticate(basic('famous', 'right password'), '10.7.1.1'), { username: 'famous' },
+        'the right password from a fresh address gets in after the short wait')
+      t.match(await a.authenticate(basic('alice', 'right password'), '10.7.0.1'), { username: 'alice' }, 'other usernames are not slowed')
     })
 
     t.test('a verified password is remembered until the credentials change', async (t) => {

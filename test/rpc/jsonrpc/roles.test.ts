@@ -107,7 +107,7 @@ const refusedStatus: Partial<Record<Role, string>> = {
 for (const kind of databaseKinds) {
   t.test(kind, async (t) => {
     // Many calls below present a wrong key on purpose: keep the login throttle out of the way.
-    const w = await world(t, kind, { LOGIN_MAX_FAILURES: '1000' })
+    const w = await world(t, kind, { LOGIN_MAX_FAILURES: '1000', LOGIN_MAX_ADDRESS_FAILURES: '100000' })
     await seedProject(w, 'grants')
 
     for (const testCase of cases) {
