@@ -2,6 +2,7 @@ import { assertNotRefused, isAdmin, type Actor } from './actor.ts'
 import { refuse } from './common.ts'
 import { NotFound } from './errors.ts'
 import { ApiKeyCreate, validate } from './schemas.ts'
+import { lockRow, serialized, type Client } from './transactions.ts'
 import { apiKeyDigest, apiKeyHint, generateApiKey } from '../auth/secrets.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 
@@ -23,9 +24,9 @@ const select = { id: true, userId: true, label: true, hint: true, createdAt: tru
 export class ApiKeys {
   constructor (private readonly db: PrismaClient) {}
 
-  private async owner (actor: Actor, userRef: number | string): Promise<number> {
+  private async owner (actor: Actor, userRef: number | string, db: Client = this.db): Promise<number> {
     assertNotRefused(actor)
-    const user = await this.db.user.findFirst({
+    const user = await db.user.findFirst({
       where: { ...(typeof userRef === 'number' ? { id: userRef } : { username: userRef }), retiredAt: null },
       select: { id: true }
     })
@@ -47,9 +48,10 @@ export class ApiKeys {
    */
   async create (actor: Actor, userRef: number | string, input: unknown, secret: string = generateApiKey()):
   Promise<{ key: ApiKeyView, secret: string }> {
-    const userId = await this.owner(actor, userRef)
+    await this.owner(actor, userRef)
     const data = validate(resource, ApiKeyCreate, input)
-    const key = await this.db.$transaction(async (tx) => {
+    const key = await this.locked(userRef, async (tx) => {
+      const userId = await this.owner(actor, userRef, tx)
       await tx.user.update({ where: { id: userId }, data: { credentialVersion: { increment: 1 } } })
       return await tx.apiKey.create({
         data: { userId, label: data.label ?? '', digest: apiKeyDigest(secret), hint: apiKeyHint(secret) },
@@ -59,15 +61,26 @@ export class ApiKeys {
     return { key, secret }
   }
 
-  /** Revokes a key for good; revoking it twice is harmless. */
+  /** Revokes a key for good; revoking it twice is harmless (the key is revoked once, and shown as it was). */
   async revoke (actor: Actor, userRef: number | string, keyId: number): Promise<ApiKeyView> {
-    const userId = await this.owner(actor, userRef)
-    const key = await this.db.apiKey.findFirst({ where: { id: keyId, userId }, select })
-    if (key === null) throw new NotFound(resource, keyId)
-    if (key.revokedAt !== null) return key
-    return await this.db.$transaction(async (tx) => {
+    return await this.locked(userRef, async (tx) => {
+      const userId = await this.owner(actor, userRef, tx)
+      const key = await tx.apiKey.findFirst({ where: { id: keyId, userId }, select })
+      if (key === null) throw new NotFound(resource, keyId)
+      if (key.revokedAt !== null) return key
       await tx.user.update({ where: { id: userId }, data: { credentialVersion: { increment: 1 } } })
       return await tx.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() }, select })
+    })
+  }
+
+  /**
+   * Issues and revocations for one user take turns under the user's row lock
+   * (see transactions.ts), so a key is revoked once and none is lost.
+   */
+  private async locked<T> (userRef: number | string, work: (tx: Client) => Promise<T>): Promise<T> {
+    return await serialized(this.db, `the API keys of user ${userRef}`, async (tx) => {
+      await lockRow(tx, 'user', userRef)
+      return await work(tx)
     })
   }
 }

@@ -30,6 +30,18 @@ export class Conflict extends DomainError {
   }
 }
 
+/**
+ * Another request was changing the same project, group or user, and this one could
+ * not wait its turn (a lock or connection wait ran out, or the database broke a
+ * deadlock). Nothing was written; the same call may simply be sent again.
+ */
+export class Busy extends Conflict {
+  readonly retryable = true
+  constructor (what: string) {
+    super(`${what} is being changed by other requests at the same time; nothing was written, please retry`)
+  }
+}
+
 /** The actor is known but not allowed; `status` is set when the account itself is refused. */
 export class Forbidden extends DomainError {
   readonly code = 'forbidden'

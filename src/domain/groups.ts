@@ -2,6 +2,7 @@ import { assertNotRefused, isAdmin, requireAdmin, type Actor } from './actor.ts'
 import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
+import { lockRow, serialized, type Client } from './transactions.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 
 export interface GroupMemberView { id: number, username: string }
@@ -74,8 +75,12 @@ export class Groups {
 
   /** A group is visible to administrators and to its members. */
   async get (actor: Actor, ref: GroupRef, options: { includeRetired?: boolean } = {}): Promise<GroupView> {
+    return await this.read(actor, ref, options, this.db)
+  }
+
+  private async read (actor: Actor, ref: GroupRef, options: { includeRetired?: boolean }, db: Client): Promise<GroupView> {
     assertNotRefused(actor)
-    const row = await this.db.group.findUnique({ where: refWhere(ref), include })
+    const row = await db.group.findUnique({ where: refWhere(ref), include })
     if (row === null) throw new NotFound(resource, ref)
     if (!isAdmin(actor) && !(actor.kind === 'user' && row.members.some((m) => m.user.id === actor.id))) {
       refuse(actor, 'a group is visible to its members and to administrators')
@@ -101,65 +106,87 @@ export class Groups {
   async update (actor: Actor, ref: GroupRef, input: unknown): Promise<Updated<GroupView>> {
     requireAdmin(actor, 'changing groups')
     const { members, ...data } = validate(resource, GroupUpdate, input)
-    const current = await this.get(actor, ref, { includeRetired: true })
-    const memberIds = await this.resolveMembers(members)
-    const changed = changedFields(current, data)
-    const currentIds = current.members.map((m) => m.id).sort((a, b) => a - b)
-    const membersChanged = memberIds !== undefined && memberIds.join(',') !== currentIds.join(',')
-    if (membersChanged) changed.push('members')
-    if (changed.length === 0) return { item: current, changed }
-    if (data.name !== undefined && data.name !== current.name) {
-      const taken = await this.db.group.findUnique({ where: { name: data.name }, select: { id: true } })
-      if (taken !== null) throw new Conflict(`group with key "${data.name}" exists`, resource, 'name')
-    }
-    const row = await guardUnique(resource, data.name ?? current.name, () => this.db.group.update({
-      where: { id: current.id },
-      data: {
-        ...data,
-        members: membersChanged ? { deleteMany: {}, create: memberIds.map((userId) => ({ userId })) } : undefined
-      },
-      include
+    // Read, compared and rewritten under the group's row lock: concurrent updates take turns.
+    return await guardUnique(resource, data.name ?? String(ref), () => this.locked(ref, async (tx) => {
+      const current = await this.read(actor, ref, { includeRetired: true }, tx)
+      const memberIds = await this.resolveMembers(members, tx)
+      const changed = changedFields(current, data)
+      const currentIds = current.members.map((m) => m.id).sort((a, b) => a - b)
+      const membersChanged = memberIds !== undefined && memberIds.join(',') !== currentIds.join(',')
+      if (membersChanged) changed.push('members')
+      if (changed.length === 0) return { item: current, changed }
+      if (data.name !== undefined && data.name !== current.name) {
+        const taken = await tx.group.findUnique({ where: { name: data.name }, select: { id: true } })
+        if (taken !== null) throw new Conflict(`group with key "${data.name}" exists`, resource, 'name')
+      }
+      const row = await tx.group.update({
+        where: { id: current.id },
+        data: {
+          ...data,
+          members: membersChanged ? { deleteMany: {}, create: memberIds.map((userId) => ({ userId })) } : undefined
+        },
+        include
+      })
+      return { item: view(row), changed }
     }))
-    return { item: view(row), changed }
   }
 
   async delete (actor: Actor, ref: GroupRef): Promise<GroupView> {
     requireAdmin(actor, 'deleting groups')
-    const current = await this.get(actor, ref, { includeRetired: true })
-    await this.db.group.delete({ where: { id: current.id } })
-    return current
+    return await this.locked(ref, async (tx) => {
+      const current = await this.read(actor, ref, { includeRetired: true }, tx)
+      await tx.group.delete({ where: { id: current.id } })
+      return current
+    })
   }
 
   async setRetired (actor: Actor, ref: GroupRef, retired: boolean): Promise<GroupView> {
     requireAdmin(actor, retired ? 'retiring groups' : 'restoring groups')
-    const current = await this.get(actor, ref, { includeRetired: true })
-    const row = await this.db.group.update({
-      where: { id: current.id }, data: { retiredAt: retired ? new Date() : null }, include
+    return await this.locked(ref, async (tx) => {
+      const current = await this.read(actor, ref, { includeRetired: true }, tx)
+      const row = await tx.group.update({
+        where: { id: current.id }, data: { retiredAt: retired ? new Date() : null }, include
+      })
+      return view(row)
     })
-    return view(row)
   }
 
   /** Adds a member; `added` is false when the user already was one. */
   async addMember (actor: Actor, ref: GroupRef, userRef: number | string): Promise<{ group: GroupView, user: GroupMemberView, added: boolean }> {
     requireAdmin(actor, 'changing group members')
-    const group = await this.get(actor, ref)
-    const user = await this.findUser(userRef)
-    const already = group.members.some((m) => m.id === user.id)
-    if (!already) await this.db.groupMember.create({ data: { groupId: group.id, userId: user.id } })
-    return { group: already ? group : await this.get(actor, group.id), user, added: !already }
+    return await this.locked(ref, async (tx) => {
+      const group = await this.read(actor, ref, {}, tx)
+      const user = await this.findUser(userRef, tx)
+      const already = group.members.some((m) => m.id === user.id)
+      if (!already) await tx.groupMember.create({ data: { groupId: group.id, userId: user.id } })
+      return { group: already ? group : await this.read(actor, group.id, {}, tx), user, added: !already }
+    })
   }
 
   /** Removes a member; `removed` is false when the user was not one. */
   async removeMember (actor: Actor, ref: GroupRef, userRef: number | string): Promise<{ group: GroupView, user: GroupMemberView, removed: boolean }> {
     requireAdmin(actor, 'changing group members')
-    const group = await this.get(actor, ref)
-    const user = await this.findUser(userRef)
-    const { count } = await this.db.groupMember.deleteMany({ where: { groupId: group.id, userId: user.id } })
-    return { group: count === 0 ? group : await this.get(actor, group.id), user, removed: count > 0 }
+    return await this.locked(ref, async (tx) => {
+      const group = await this.read(actor, ref, {}, tx)
+      const user = await this.findUser(userRef, tx)
+      const { count } = await tx.groupMember.deleteMany({ where: { groupId: group.id, userId: user.id } })
+      return { group: count === 0 ? group : await this.read(actor, group.id, {}, tx), user, removed: count > 0 }
+    })
   }
 
-  private async findUser (ref: number | string): Promise<GroupMemberView> {
-    const user = await this.db.user.findFirst({
+  /**
+   * Runs a read-modify-write of one group in a transaction holding the group's
+   * row lock (see transactions.ts): writers on one group take turns.
+   */
+  private async locked<T> (ref: GroupRef, work: (tx: Client) => Promise<T>): Promise<T> {
+    return await serialized(this.db, `group ${ref}`, async (tx) => {
+      await lockRow(tx, 'group', ref)
+      return await work(tx)
+    })
+  }
+
+  private async findUser (ref: number | string, db: Client): Promise<GroupMemberView> {
+    const user = await db.user.findFirst({
       where: { ...(typeof ref === 'number' ? { id: ref } : { username: ref }), retiredAt: null },
       select: { id: true, username: true }
     })
@@ -167,10 +194,10 @@ export class Groups {
     return user
   }
 
-  private async resolveMembers (usernames: string[] | undefined): Promise<number[] | undefined> {
+  private async resolveMembers (usernames: string[] | undefined, db: Client = this.db): Promise<number[] | undefined> {
     if (usernames === undefined) return undefined
     const unique = [...new Set(usernames)]
-    const users = await this.db.user.findMany({
+    const users = await db.user.findMany({
       where: { username: { in: unique }, retiredAt: null }, select: { id: true, username: true }
     })
     const missing = unique.filter((name) => !users.some((u) => u.username === name))

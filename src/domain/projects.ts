@@ -4,6 +4,7 @@ import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, parseFullName } from './services.ts'
+import { lockRow, serialized, type Client } from './transactions.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 
 export interface ProjectMemberView { id: number, username: string, role: ProjectRole }
@@ -137,9 +138,9 @@ export class Projects {
     return view(await this.find(actor, ref, options.includeRetired === true), actor)
   }
 
-  private async find (actor: Actor, ref: ProjectRef, includeRetired: boolean, needed: ProjectStanding = 'watcher'): Promise<ProjectRow> {
+  private async find (actor: Actor, ref: ProjectRef, includeRetired: boolean, needed: ProjectStanding = 'watcher', db: Client = this.db): Promise<ProjectRow> {
     assertNotRefused(actor)
-    const row = await this.db.project.findUnique({ where: refWhere(ref), include })
+    const row = await db.project.findUnique({ where: refWhere(ref), include })
     if (row === null || (row.retiredAt !== null && !includeRetired)) throw new NotFound(resource, ref)
     if (!isAdmin(actor) && !atLeast(standingIn(row, actor), needed)) {
       refuse(actor, needed === 'watcher'
@@ -174,21 +175,23 @@ export class Projects {
   async update (actor: Actor, ref: ProjectRef, input: unknown): Promise<Updated<ProjectView>> {
     const data = validate(resource, ProjectUpdate, input)
     const ownersOnly = data.name !== undefined || data.description !== undefined || data.owner !== undefined
-    const row = await this.find(actor, ref, isAdmin(actor), ownersOnly ? 'owner' : 'manager')
-    const current = view(row, actor)
-    const changed = changedFields(current, { name: data.name, description: data.description })
-    let ownerId: number | undefined
-    if (data.owner !== undefined && data.owner !== current.ownerUsername && data.owner !== current.owner) {
-      ownerId = await this.userId(data.owner, 'owner')
-      changed.push('owner')
-    }
-    const roster = await this.newRoster(current, data, ownerId ?? current.owner)
-    for (const role of roles) {
-      if (roster.holders(role).join() !== current[`${role}s`].join()) changed.push(`${role}s`)
-    }
-    if (changed.length === 0) return { item: current, changed }
-    if (data.name !== undefined && data.name !== current.name) await this.assertNameFree(data.name)
-    const updated = await guardUnique(resource, data.name ?? current.name, () => this.db.$transaction(async (tx) => {
+    // The roster is read, compared and rewritten under the project's row lock, so
+    // concurrent updates take turns and each starts from the last one's result.
+    return await guardUnique(resource, data.name ?? String(ref), () => this.locked(ref, async (tx) => {
+      const row = await this.find(actor, ref, isAdmin(actor), ownersOnly ? 'owner' : 'manager', tx)
+      const current = view(row, actor)
+      const changed = changedFields(current, { name: data.name, description: data.description })
+      let ownerId: number | undefined
+      if (data.owner !== undefined && data.owner !== current.ownerUsername && data.owner !== current.owner) {
+        ownerId = await this.userId(data.owner, 'owner', tx)
+        changed.push('owner')
+      }
+      const roster = await this.newRoster(current, data, ownerId ?? current.owner, tx)
+      for (const role of roles) {
+        if (roster.holders(role).join() !== current[`${role}s`].join()) changed.push(`${role}s`)
+      }
+      if (changed.length === 0) return { item: current, changed }
+      if (data.name !== undefined && data.name !== current.name) await this.assertNameFree(data.name, tx)
       // The new owner's membership role is subsumed by ownership.
       if (ownerId !== undefined) await tx.projectMember.deleteMany({ where: { projectId: row.id, userId: ownerId } })
       const leaving = current.members.filter((m) => !roster.roles.has(m.id)).map((m) => m.id)
@@ -201,17 +204,28 @@ export class Projects {
           update: { role }
         })
       }
-      return await tx.project.update({
+      const updated = await tx.project.update({
         where: { id: row.id },
         data: { name: data.name, description: data.description, ownerId },
         include
       })
+      return { item: view(updated, actor), changed }
     }))
-    return { item: view(updated, actor), changed }
+  }
+
+  /**
+   * Runs a read-modify-write of one project in a transaction holding the
+   * project's row lock (see transactions.ts): writers on one project take turns.
+   */
+  private async locked<T> (ref: ProjectRef, work: (tx: Client) => Promise<T>): Promise<T> {
+    return await serialized(this.db, `project ${ref}`, async (tx) => {
+      await lockRow(tx, 'project', ref)
+      return await work(tx)
+    })
   }
 
   /** The direct members after an update: each role given replaces that role's holders. */
-  private async newRoster (current: ProjectView, data: { managers?: Array<string | number>, contributors?: Array<string | number>, watchers?: Array<string | number> }, ownerId: number):
+  private async newRoster (current: ProjectView, data: { managers?: Array<string | number>, contributors?: Array<string | number>, watchers?: Array<string | number> }, ownerId: number, db: Client):
   Promise<{ roles: Map<number, ProjectRole>, holders: (role: ProjectRole) => number[] }> {
     const next = new Map(current.members.filter((m) => m.id !== ownerId).map((m) => [m.id, m.role]))
     const given = roles.filter((role) => data[`${role}s`] !== undefined)
@@ -220,7 +234,7 @@ export class Projects {
     for (const role of given) {
       const field = `${role}s` as const
       for (const userRef of data[field]!) {
-        const userId = await this.userId(userRef, field)
+        const userId = await this.userId(userRef, field, db)
         if (userId === ownerId) throw new Conflict(`the owner of project ${current.name} cannot also be one of its ${field}`, resource, field)
         const other = placed.get(userId)
         if (other !== undefined && other !== role) throw Invalid.field(resource, field, `user ${userRef} is also listed among the ${other}s`)
@@ -236,17 +250,21 @@ export class Projects {
 
   /** Deletes the project with its services, jobs, data and favorites. */
   async delete (actor: Actor, ref: ProjectRef): Promise<ProjectView> {
-    const row = await this.find(actor, ref, true, 'owner')
-    await this.db.project.delete({ where: { id: row.id } })
-    return view(row, actor)
+    return await this.locked(ref, async (tx) => {
+      const row = await this.find(actor, ref, true, 'owner', tx)
+      await tx.project.delete({ where: { id: row.id } })
+      return view(row, actor)
+    })
   }
 
   async setRetired (actor: Actor, ref: ProjectRef, retired: boolean): Promise<ProjectView> {
-    const row = await this.find(actor, ref, true, 'owner')
-    const updated = await this.db.project.update({
-      where: { id: row.id }, data: { retiredAt: retired ? new Date() : null }, include
+    return await this.locked(ref, async (tx) => {
+      const row = await this.find(actor, ref, true, 'owner', tx)
+      const updated = await tx.project.update({
+        where: { id: row.id }, data: { retiredAt: retired ? new Date() : null }, include
+      })
+      return view(updated, actor)
     })
-    return view(updated, actor)
   }
 
   /**
@@ -255,62 +273,74 @@ export class Projects {
    */
   async setMember (actor: Actor, ref: ProjectRef, userRef: number | string, role: ProjectRole | null):
   Promise<{ project: ProjectView, member: { id: number, username: string }, previous: ProjectRole | null }> {
-    const row = await this.find(actor, ref, false, 'manager')
-    assertRole(role)
-    const user = await this.db.user.findFirst({ where: { ...userRefWhere(userRef), retiredAt: null }, select: { id: true, username: true } })
-    if (user === null) throw new NotFound('user', userRef)
-    if (user.id === row.ownerId) throw new Conflict(`user ${user.username} owns project ${row.name}`, resource)
-    const previous = row.members.find((m) => m.userId === user.id)?.role ?? null
-    if (role === null) {
-      await this.db.projectMember.deleteMany({ where: { projectId: row.id, userId: user.id } })
-    } else {
-      await this.db.projectMember.upsert({
-        where: { projectId_userId: { projectId: row.id, userId: user.id } },
-        create: { projectId: row.id, userId: user.id, role },
-        update: { role }
-      })
-    }
-    return { project: await this.get(actor, row.id), member: user, previous }
+    const { projectId, member, previous } = await this.locked(ref, async (tx) => {
+      const row = await this.find(actor, ref, false, 'manager', tx)
+      assertRole(role)
+      const user = await tx.user.findFirst({ where: { ...userRefWhere(userRef), retiredAt: null }, select: { id: true, username: true } })
+      if (user === null) throw new NotFound('user', userRef)
+      if (user.id === row.ownerId) throw new Conflict(`user ${user.username} owns project ${row.name}`, resource)
+      const previous = row.members.find((m) => m.userId === user.id)?.role ?? null
+      if (role === null) {
+        await tx.projectMember.deleteMany({ where: { projectId: row.id, userId: user.id } })
+      } else if (role !== previous) {
+        await tx.projectMember.upsert({
+          where: { projectId_userId: { projectId: row.id, userId: user.id } },
+          create: { projectId: row.id, userId: user.id, role },
+          update: { role }
+        })
+      }
+      return { projectId: row.id, member: user, previous }
+    })
+    return { project: await this.get(actor, projectId), member, previous }
   }
 
   /** Grants a group a role in the project, or revokes it (`role` null). */
   async setGroupGrant (actor: Actor, ref: ProjectRef, groupRef: number | string, role: ProjectRole | null):
   Promise<{ project: ProjectView, group: { id: number, name: string }, previous: ProjectRole | null }> {
-    const row = await this.find(actor, ref, false, 'manager')
-    assertRole(role)
-    const group = await this.db.group.findFirst({
-      where: { ...(typeof groupRef === 'number' ? { id: groupRef } : { name: groupRef }), retiredAt: null },
-      select: { id: true, name: true }
-    })
-    if (group === null) throw new NotFound('group', groupRef)
-    const previous = row.groupGrants.find((g) => g.group.id === group.id)?.role ?? null
-    if (role === null) {
-      await this.db.projectGroupGrant.deleteMany({ where: { projectId: row.id, groupId: group.id } })
-    } else {
-      await this.db.projectGroupGrant.upsert({
-        where: { projectId_groupId: { projectId: row.id, groupId: group.id } },
-        create: { projectId: row.id, groupId: group.id, role },
-        update: { role }
+    const { projectId, group, previous } = await this.locked(ref, async (tx) => {
+      const row = await this.find(actor, ref, false, 'manager', tx)
+      assertRole(role)
+      const group = await tx.group.findFirst({
+        where: { ...(typeof groupRef === 'number' ? { id: groupRef } : { name: groupRef }), retiredAt: null },
+        select: { id: true, name: true }
       })
-    }
-    return { project: await this.get(actor, row.id), group, previous }
+      if (group === null) throw new NotFound('group', groupRef)
+      const previous = row.groupGrants.find((g) => g.group.id === group.id)?.role ?? null
+      if (role === null) {
+        await tx.projectGroupGrant.deleteMany({ where: { projectId: row.id, groupId: group.id } })
+      } else if (role !== previous) {
+        await tx.projectGroupGrant.upsert({
+          where: { projectId_groupId: { projectId: row.id, groupId: group.id } },
+          create: { projectId: row.id, groupId: group.id, role },
+          update: { role }
+        })
+      }
+      return { projectId: row.id, group, previous }
+    })
+    return { project: await this.get(actor, projectId), group, previous }
   }
 
   /** Contributors and above mark a service they can see as a favorite; `added` is false when it already was. */
   async addFavorite (actor: Actor, ref: ProjectRef, serviceFullName: string): Promise<{ project: ProjectView, added: boolean }> {
-    const row = await this.find(actor, ref, false, 'contributor')
-    const serviceId = await this.serviceId(actor, serviceFullName, 'service')
-    const already = row.favorites.some((f) => f.service.id === serviceId)
-    if (!already) await this.db.favorite.create({ data: { projectId: row.id, serviceId } })
-    return { project: await this.get(actor, row.id), added: !already }
+    const { projectId, added } = await this.locked(ref, async (tx) => {
+      const row = await this.find(actor, ref, false, 'contributor', tx)
+      const serviceId = await this.serviceId(actor, serviceFullName, 'service', tx)
+      const already = row.favorites.some((f) => f.service.id === serviceId)
+      if (!already) await tx.favorite.create({ data: { projectId: row.id, serviceId } })
+      return { projectId: row.id, added: !already }
+    })
+    return { project: await this.get(actor, projectId), added }
   }
 
   async removeFavorite (actor: Actor, ref: ProjectRef, serviceFullName: string): Promise<{ project: ProjectView, removed: boolean }> {
-    const row = await this.find(actor, ref, false, 'contributor')
-    const favorite = row.favorites.find((f) => serviceView(f.service).fullName === serviceFullName)
-    if (favorite === undefined) throw new NotFound('favorite', serviceFullName)
-    await this.db.favorite.delete({ where: { projectId_serviceId: { projectId: row.id, serviceId: favorite.service.id } } })
-    return { project: await this.get(actor, row.id), removed: true }
+    const projectId = await this.locked(ref, async (tx) => {
+      const row = await this.find(actor, ref, false, 'contributor', tx)
+      const favorite = row.favorites.find((f) => serviceView(f.service).fullName === serviceFullName)
+      if (favorite === undefined) throw new NotFound('favorite', serviceFullName)
+      await tx.favorite.delete({ where: { projectId_serviceId: { projectId: row.id, serviceId: favorite.service.id } } })
+      return row.id
+    })
+    return { project: await this.get(actor, projectId), removed: true }
   }
 
   /** Records a job reference in the project (contributors and above). */
@@ -345,21 +375,21 @@ export class Projects {
     if (count === 0) throw new NotFound('data', dataId)
   }
 
-  private async assertNameFree (name: string): Promise<void> {
-    const taken = await this.db.project.findUnique({ where: { name }, select: { id: true } })
+  private async assertNameFree (name: string, db: Client = this.db): Promise<void> {
+    const taken = await db.project.findUnique({ where: { name }, select: { id: true } })
     if (taken !== null) throw new Conflict(`project with key "${name}" exists`, resource, 'name')
   }
 
-  private async userId (ref: string | number, field: string): Promise<number> {
-    const user = await this.db.user.findFirst({ where: { ...userRefWhere(ref), retiredAt: null }, select: { id: true } })
+  private async userId (ref: string | number, field: string, db: Client = this.db): Promise<number> {
+    const user = await db.user.findFirst({ where: { ...userRefWhere(ref), retiredAt: null }, select: { id: true } })
     if (user === null) throw Invalid.field(resource, field, `no such user ${ref}`)
     return user.id
   }
 
-  private async serviceId (actor: Actor, fullName: string, field: string): Promise<number> {
+  private async serviceId (actor: Actor, fullName: string, field: string, db: Client = this.db): Promise<number> {
     const parts = parseFullName(fullName)
     if (parts === undefined) throw Invalid.field(resource, field, `"${fullName}" is not a service full name`)
-    const service = await this.db.service.findFirst({
+    const service = await db.service.findFirst({
       where: {
         AND: [visibleServices(actor)],
         name: parts.name,

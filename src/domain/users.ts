@@ -2,6 +2,7 @@ import { assertNotRefused, isAdmin, requireAdmin, type Actor } from './actor.ts'
 import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Forbidden, NotFound } from './errors.ts'
 import { selfEditableUserFields, UserCreate, UserUpdate, validate, type Page } from './schemas.ts'
+import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
 import { hashPassword } from '../auth/secrets.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { Static } from 'typebox'
@@ -165,13 +166,14 @@ export class Users {
     if (data.password !== undefined) changed.push('password')
     if (changed.length === 0) return { item: current, changed }
     await this.assertKeysFree(data, current)
-    if (current.is_admin && (data.is_admin === false || (data.status !== undefined && data.status !== 'active'))) {
-      await this.assertAnotherAdmin(current.id)
-    }
+    const demoting = current.is_admin && (data.is_admin === false || (data.status !== undefined && data.status !== 'active'))
+    if (demoting) await this.assertAnotherAdmin(current.id)
     const update = await columns(data)
     if (changed.some((key) => credentialFields.has(key))) update.credentialVersion = { increment: 1 }
-    const row = await guardUnique(resource, data.username ?? current.username, () =>
-      this.db.user.update({ where: { id: current.id }, data: update, include }))
+    const write = async (db: Client): Promise<UserRow> => await db.user.update({ where: { id: current.id }, data: update, include })
+    const row = await guardUnique(resource, data.username ?? current.username, async () => demoting
+      ? await this.asAdminsAllow(current.id, write)
+      : await write(this.db))
     return { item: view(row), changed }
   }
 
@@ -182,7 +184,9 @@ export class Users {
     if (current.is_admin) await this.assertAnotherAdmin(current.id)
     const owned = await this.db.project.count({ where: { ownerId: current.id } })
     if (owned > 0) throw new Conflict(`user ${current.username} owns ${owned} project(s); transfer or delete them first`, resource)
-    await this.db.user.delete({ where: { id: current.id } })
+    const remove = async (db: Client): Promise<void> => { await db.user.delete({ where: { id: current.id } }) }
+    if (current.is_admin) await this.asAdminsAllow(current.id, remove)
+    else await remove(this.db)
     return current
   }
 
@@ -190,11 +194,12 @@ export class Users {
     requireAdmin(actor, retired ? 'retiring users' : 'restoring users')
     const current = await this.get(actor, ref, { includeRetired: true })
     if (retired && current.is_admin) await this.assertAnotherAdmin(current.id)
-    const row = await this.db.user.update({
+    const write = async (db: Client): Promise<UserRow> => await db.user.update({
       where: { id: current.id },
       data: { retiredAt: retired ? new Date() : null, credentialVersion: { increment: 1 } },
       include
     })
+    const row = retired && current.is_admin ? await this.asAdminsAllow(current.id, write) : await write(this.db)
     return view(row)
   }
 
@@ -209,13 +214,30 @@ export class Users {
     }
   }
 
+  /**
+   * Runs `work` (which takes away administrator `userId`'s powers) holding the
+   * active administrators' row locks, after checking again that another remains:
+   * two such changes take turns, so together they cannot remove the last one.
+   */
+  private async asAdminsAllow<T> (userId: number, work: (tx: Client) => Promise<T>): Promise<T> {
+    return await serialized(this.db, 'the administrators', async (tx) => {
+      const admins = await lockActiveAdmins(tx)
+      if (admins.includes(userId) && admins.length === 1) throw lastAdmin()
+      return await work(tx)
+    })
+  }
+
   /** Keeps the server manageable: the last active administrator cannot be removed or demoted. */
   private async assertAnotherAdmin (userId: number): Promise<void> {
     const others = await this.db.user.count({
       where: { isAdmin: true, status: 'active', retiredAt: null, id: { not: userId } }
     })
-    if (others === 0) throw new Conflict('the last active administrator cannot be removed, demoted or suspended', resource)
+    if (others === 0) throw lastAdmin()
   }
+}
+
+function lastAdmin (): Conflict {
+  return new Conflict('the last active administrator cannot be removed, demoted or suspended', resource)
 }
 
 function refWhere (ref: UserRef): Prisma.UserWhereUniqueInput {
