@@ -5,6 +5,7 @@ import { Projects } from './projects.ts'
 import { Servers } from './servers.ts'
 import { Services } from './services.ts'
 import { Users } from './users.ts'
+import { guardStorage } from './storable.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 
 /** The domain services every face calls; built once per database. */
@@ -18,7 +19,8 @@ export interface Domain {
   credentials: Credentials
 }
 
-export function createDomain (db: PrismaClient): Domain {
+export function createDomain (client: PrismaClient): Domain {
+  const db = guardStorage(client)
   return {
     servers: new Servers(db),
     services: new Services(db),

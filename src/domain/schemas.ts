@@ -6,6 +6,7 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { Invalid, type InvalidField } from './errors.ts'
+import { unstorableText, unstorableTextMessage } from './storable.ts'
 
 /** Keys that appear in paths and in `service::project::server` full names. */
 export const Name = Type.String({
@@ -122,7 +123,7 @@ export const ApiKeyCreate = Type.Object({
 /** Paging shared by every collection. */
 export const Page = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 }))
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 }))
 }, strict)
 export type Page = Static<typeof Page>
 export const defaultPageSize = 100
@@ -132,8 +133,10 @@ export const defaultPageSize = 100
  * listing every failing field (one message per field).
  */
 export function validate<T extends TSchema> (resource: string, schema: T, value: unknown): Static<T> {
-  if (Value.Check(schema, value)) return value as Static<T>
-  throw new Invalid(resource, describeErrors(Value.Errors(schema, value)))
+  if (!Value.Check(schema, value)) throw new Invalid(resource, describeErrors(Value.Errors(schema, value)))
+  const unstorable = unstorableText(value)
+  if (unstorable.length > 0) throw new Invalid(resource, unstorable.map((field) => ({ field, message: unstorableTextMessage })))
+  return value as Static<T>
 }
 
 /** A schema validation error, as TypeBox (and ajv) report it. */

@@ -45,7 +45,9 @@ export async function parseAssignments (cls: ClassSpec, args: XmlRpcValue[], ctx
   const input: Record<string, unknown> = {}
   for (const arg of args) {
     if (typeof arg !== 'string' || !arg.includes('=')) {
-      throw new Fault(FaultCode.wrongArguments, `argument "${typeof arg === 'string' ? arg : String(arg)}" not propname=value`)
+      // Structs decode without a prototype, so String() cannot print them.
+      const shown = typeof arg === 'string' ? arg : typeof arg === 'object' && arg !== null && !(arg instanceof Date) ? JSON.stringify(arg) : String(arg)
+      throw new Fault(FaultCode.wrongArguments, `argument "${shown}" not propname=value`)
     }
     const separator = arg.indexOf('=')
     const name = arg.slice(0, separator).trim()

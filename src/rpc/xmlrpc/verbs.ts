@@ -317,6 +317,9 @@ async function multicall (ctx: DispatchContext, calls: XmlRpcValue): Promise<Ren
   return results
 }
 
+/** Every method name this face answers (the fuzz suite calls each). */
+export const verbNames: readonly string[] = [...Object.keys(verbs), ...Object.keys(systemVerbs)]
+
 /** Runs one method call; throws what the method throws (a Fault, a DomainError, or a bug). */
 export async function dispatch (ctx: DispatchContext, methodName: string, params: XmlRpcValue[]): Promise<Renderable> {
   const verb = verbNamed(methodName)

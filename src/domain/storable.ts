@@ -1,0 +1,76 @@
+/**
+ * What the database cannot store, refused as the domain's own errors so every
+ * face answers in its protocol's form, never as an internal error.
+ *
+ * Two layers: `unstorableText` lets validate() name the field of a string
+ * PostgreSQL refuses (NUL) or would silently alter (an unpaired surrogate) before
+ * any write starts; `guardStorage` is the net under every query, for values no
+ * schema saw (a lookup key, an id past the 32-bit columns): a read that cannot
+ * match anything is NotFound, a write is Invalid.
+ */
+import { NotFound, Invalid } from './errors.ts'
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
+
+// NUL, or a surrogate half without its other half.
+const unstorable = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u
+
+export const unstorableTextMessage = 'must not contain NUL (U+0000) or unpaired surrogate characters'
+
+/** The paths (`a/b/0`) of the strings inside `value` that the database cannot store as they are. */
+export function unstorableText (value: unknown, path = ''): string[] {
+  if (typeof value === 'string') return unstorable.test(value) ? [path === '' ? '(value)' : path] : []
+  if (Array.isArray(value)) return value.flatMap((item, index) => unstorableText(item, join(path, String(index))))
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.entries(value).flatMap(([key, item]) => unstorableText(item, join(path, key)))
+  }
+  return []
+}
+
+function join (path: string, key: string): string {
+  return path === '' ? key : `${path}/${key}`
+}
+
+const readOperations = new Set(['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'count', 'aggregate', 'groupBy'])
+
+/** PostgreSQL's refusals of a value: bad text encoding (22021, 22P05) and numbers out of range (22003). */
+const refusedValueCodes = new Set(['22021', '22P05', '22003'])
+
+/** The Prisma client, with every model query's refusal of a value turned into a domain error. */
+export function guardStorage (prisma: PrismaClient): PrismaClient {
+  const guarded = prisma.$extends({
+    query: {
+      $allModels: {
+        async $allOperations ({ model, operation, args, query }) {
+          try {
+            return await query(args)
+          } catch (error) {
+            const refusal = refusedValue(error)
+            if (refusal === null) throw error
+            const resource = model.charAt(0).toLowerCase() + model.slice(1)
+            if (readOperations.has(operation)) throw new NotFound(resource, refusal.value ?? '(unstorable value)')
+            throw new Invalid(resource, [{ field: refusal.field ?? '(value)', message: refusal.message }])
+          }
+        }
+      }
+    }
+  })
+  // A query extension changes no method's shape: the domain keeps the plain client's type.
+  return guarded as unknown as PrismaClient
+}
+
+interface Refusal { value?: string, field?: string, message: string }
+
+function refusedValue (error: unknown): Refusal | null {
+  if (error instanceof Prisma.PrismaClientValidationError) {
+    // Prisma's own check of a number against a 64-bit column or argument.
+    const fit = /Unable to fit value (\S+) into a 64-bit signed integer for field `(\w+)`/.exec(error.message)
+    return fit === null ? null : { value: fit[1], field: fit[2], message: 'is out of range' }
+  }
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return null
+  const cause = (error.meta?.driverAdapterError as { cause?: { originalCode?: string, originalMessage?: string } } | undefined)?.cause
+  if (cause?.originalCode === undefined || !refusedValueCodes.has(cause.originalCode)) return null
+  if (cause.originalCode === '22003') {
+    return { value: /value "([^"]*)"/.exec(cause.originalMessage ?? '')?.[1], message: 'is out of range' }
+  }
+  return { message: unstorableTextMessage }
+}
