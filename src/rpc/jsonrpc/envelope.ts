@@ -101,7 +101,8 @@ class Exchange {
   async rhodecode (request: unknown): Promise<unknown> {
     if (!isObject(request)) return rhodecodeAnswer(null, null, 'Incorrect JSON query: expected a JSON object')
     const id = request.id ?? null
-    for (const key of ['api_key', 'id', 'method', 'args']) {
+    // RhodeCode 1.2's envelope has no `id` (its controller since 1.4 wants one): a call without it is answered with id null.
+    for (const key of ['api_key', 'method', 'args']) {
       if (!(key in request)) return rhodecodeAnswer(id, null, `Incorrect JSON query missing '${key}'`)
     }
     const name = String(request.method)

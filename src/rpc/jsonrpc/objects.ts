@@ -48,6 +48,8 @@ export const UserObject = Type.Object({
   active: Type.Boolean(),
   admin: Type.Boolean(),
   ldap_dn: Nullable(Type.String()),
+  /** RhodeCode 1.2's name for `ldap_dn`. */
+  ldap: Nullable(Type.String()),
   last_login: Nullable(Timestamp),
   status: Type.Enum(['active', 'suspended', 'pending']),
   status_message: Nullable(Type.String()),
@@ -72,6 +74,7 @@ export function renderUser (user: UserView): UserObject {
     active: user.status === 'active',
     admin: user.is_admin,
     ldap_dn: user.ldap_dn,
+    ldap: user.ldap_dn,
     last_login: user.lastLoginAt?.toISOString() ?? null,
     status: user.status,
     status_message: user.status_message,
@@ -108,6 +111,8 @@ export const UsersGroupObject = Type.Object({
   id: Id,
   users_group_id: Id,
   group_name: Type.String(),
+  /** RhodeCode 1.2's name for `group_name`. */
+  name: Type.String(),
   active: Type.Boolean(),
   description: Type.String(),
   members: Type.Array(MemberUser)
@@ -119,6 +124,7 @@ export function renderUsersGroup (group: GroupView): UsersGroupObject {
     id: group.id,
     users_group_id: group.id,
     group_name: group.name,
+    name: group.name,
     active: group.active,
     description: group.description,
     members: group.members.map((m) => ({ id: m.id, user_id: m.id, username: m.username }))
@@ -127,15 +133,20 @@ export function renderUsersGroup (group: GroupView): UsersGroupObject {
 
 const RepoMember = Type.Union([
   Type.Object({ type: Type.Literal('user'), id: Id, user_id: Id, username: Type.String(), permission: RepositoryPermission }),
-  Type.Object({ type: Type.Literal('users_group'), id: Id, users_group_id: Id, group_name: Type.String(), permission: RepositoryPermission })
+  // `name`: RhodeCode 1.2's name for `group_name`.
+  Type.Object({ type: Type.Literal('users_group'), id: Id, users_group_id: Id, group_name: Type.String(), name: Type.String(), permission: RepositoryPermission })
 ])
 
 export const RepoObject = Type.Object({
   id: Id,
   repo_id: Id,
   repo_name: Type.String(),
+  /** RhodeCode 1.2's name for `repo_name`. */
+  name: Type.String(),
   /** Projects are no version-control repositories: always `mobyle`. */
   repo_type: Type.Literal('mobyle'),
+  /** RhodeCode 1.2's name for `repo_type`. */
+  type: Type.Literal('mobyle'),
   description: Type.String(),
   /** Always null: projects are not cloned. */
   clone_uri: Type.Null(),
@@ -158,7 +169,9 @@ export function renderRepo (project: ProjectView, withMembers = false): RepoObje
     id: project.id,
     repo_id: project.id,
     repo_name: project.name,
+    name: project.name,
     repo_type: 'mobyle',
+    type: 'mobyle',
     description: project.description,
     clone_uri: null,
     private: true,
@@ -171,7 +184,7 @@ export function renderRepo (project: ProjectView, withMembers = false): RepoObje
     repo.members = [
       { type: 'user', id: project.owner, user_id: project.owner, username: project.ownerUsername, permission: permissionOfRole.owner },
       ...project.members.map((m) => ({ type: 'user' as const, id: m.id, user_id: m.id, username: m.username, permission: permissionOfRole[m.role] })),
-      ...project.groups.map((g) => ({ type: 'users_group' as const, id: g.id, users_group_id: g.id, group_name: g.name, permission: permissionOfRole[g.role] }))
+      ...project.groups.map((g) => ({ type: 'users_group' as const, id: g.id, users_group_id: g.id, group_name: g.name, name: g.name, permission: permissionOfRole[g.role] }))
     ]
   }
   return repo

@@ -22,6 +22,15 @@ const applicationErrors = [
   { code: errorCodes.unavailable, message: 'Not available on this server' }
 ]
 
+/** Older RhodeCode versions' argument names, which named params and RhodeCode's envelope accept too. */
+function legacyDescription (method: RpcMethod): string {
+  const versions = (method.legacy ?? []).map(({ version, names }) => {
+    const renamed = Object.entries(names).filter(([name, argument]) => name !== argument)
+    return `RhodeCode ${version}: ${renamed.map(([name, argument]) => `${name} (${argument})`).join(', ')}`
+  })
+  return `Also accepts older names for its params (by name only): ${versions.join('; ')}.`
+}
+
 export function openRpcDocument (methods: readonly RpcMethod[], version: string): Record<string, unknown> {
   return {
     openrpc: '1.3.2',
@@ -35,6 +44,7 @@ export function openRpcDocument (methods: readonly RpcMethod[], version: string)
     methods: methods.map((method) => ({
       name: method.name,
       summary: method.summary,
+      ...(method.legacy === undefined ? {} : { description: legacyDescription(method) }),
       paramStructure: 'either',
       params: argumentNames(method).map((name) => ({
         name,

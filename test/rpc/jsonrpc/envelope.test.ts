@@ -43,11 +43,15 @@ for (const kind of databaseKinds) {
 
     t.test('each missing envelope key, in the controller\'s order', async (t) => {
       const full = { id: 7, api_key: w.keys.admin, method: 'get_users', args: {} }
-      for (const key of ['api_key', 'id', 'method', 'args'] as const) {
+      for (const key of ['api_key', 'method', 'args'] as const) {
         const { [key]: _left, ...rest } = full
         const response = await post(w, call(rest))
-        t.same(response.body, { id: key === 'id' ? null : 7, result: null, error: `Incorrect JSON query missing '${key}'` })
+        t.same(response.body, { id: 7, result: null, error: `Incorrect JSON query missing '${key}'` })
       }
+      const { id: _id, ...withoutId } = full
+      const answer = (await post(w, call(withoutId))).body
+      t.same([answer.id, answer.error, answer.result.length], [null, null, 8], 'RhodeCode 1.2\'s envelope has no id: answered with id null')
+      t.same((await post(w, call({ api_key: w.keys.admin }))).body, { id: null, result: null, error: 'Incorrect JSON query missing \'method\'' })
       t.same((await post(w, call({}))).body, { id: null, result: null, error: 'Incorrect JSON query missing \'api_key\'' })
     })
 

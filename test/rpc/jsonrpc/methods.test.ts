@@ -72,9 +72,11 @@ for (const kind of databaseKinds) {
       t.match(crew.users_group, { id: crew.id, users_group_id: crew.id, group_name: 'crew', active: false, members: [] })
 
       t.same(await ok(t, 'admin', 'add_user_to_users_group', { usersgroupid: 'crew', userid: 'watcher' }),
-        { success: true, msg: 'added member `watcher` to users group `crew`' })
+        { id: w.ids.watcher, success: true, msg: 'added member `watcher` to users group `crew`' })
       t.same(await ok(t, 'admin', 'add_user_to_users_group', { usersgroupid: crew.id, userid: w.ids.watcher }),
-        { success: false, msg: 'User is already in that group' })
+        { id: w.ids.watcher, success: false, msg: 'User is already in that group' })
+      t.same(await ok(t, 'admin', 'add_user_users_group', { usersgroupid: 'crew', userid: 'watcher' }),
+        { id: w.ids.watcher, success: false, msg: 'User is already in that group' }, 'the name the documents send')
       t.same(await ok(t, 'admin', 'remove_user_from_users_group', { usersgroupid: 'crew', userid: 'watcher' }),
         { success: true, msg: 'removed member `watcher` from users group `crew`' })
       t.same(await ok(t, 'admin', 'remove_user_from_users_group', { usersgroupid: 'crew', userid: 'watcher' }),
@@ -134,6 +136,15 @@ for (const kind of databaseKinds) {
       t.same((await ok(t, 'contributor', 'get_user', { userid: 'contributor' })).permissions.repositories, { proj: 'repository.write' })
       t.same(await ok(t, 'stranger', 'revoke_users_group_permission', { repoid: 'mine', usersgroupid: 'team' }),
         { msg: 'Revoked perm for group: `team` in repo: `mine`', success: true })
+
+      t.equal(await ok(t, 'stranger', 'add_user_to_repo', { repo_name: 'mine', user_name: 'watcher', perm: 'repository.read' }), null)
+      t.match((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members, [{ username: 'stranger' }, { username: 'watcher', permission: 'repository.read' }])
+      t.equal(await ok(t, 'stranger', 'add_user_to_repo', { repo_name: 'mine', user_name: 'watcher', perm: null }), null)
+      t.equal(await ok(t, 'admin', 'add_users_group_to_repo', { repo_name: 'mine', group_name: 'team', perm: 'repository.write' }), null)
+      t.same((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members.map((m: any) => [m.type, m.permission]),
+        [['user', 'repository.admin'], ['users_group', 'repository.write']], 'perm null removed the user; the group was granted')
+      t.equal(await ok(t, 'stranger', 'add_users_group_to_repo', { repo_name: 'mine', group_name: 'team', perm: null }), null)
+      t.equal((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members.length, 1)
 
       t.same(await ok(t, 'stranger', 'delete_repo', { repoid: 'mine' }), { msg: 'Deleted repository `mine`', success: true })
       t.equal(await ok(t, 'admin', 'get_repo', { repoid: 'mine' }), null)

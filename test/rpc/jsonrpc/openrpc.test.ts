@@ -61,9 +61,18 @@ for (const kind of databaseKinds) {
       t.same(document.servers, [{ name: 'this server', url: 'http://rpc.example.org:8080/_admin/api' }])
     })
 
-    t.test('the README lists every method', async (t) => {
-      const docs = await readFile(new URL('../../../README.md', import.meta.url), 'utf8')
+    t.test('the README or docs/jsonrpc.md lists every method', async (t) => {
+      const docs = await readFile(new URL('../../../README.md', import.meta.url), 'utf8') +
+        await readFile(new URL('../../../docs/jsonrpc.md', import.meta.url), 'utf8')
       for (const method of methodList) t.match(docs, `\n| \`${method.name}\` |`, method.name)
+    })
+
+    t.test('older RhodeCode names of params are described', async (t) => {
+      const described = document.methods.find((m: any) => m.name === 'add_user_to_users_group')
+      t.equal(described.description, 'Also accepts older names for its params (by name only): ' +
+        'RhodeCode 1.3: group_name (usersgroupid), username (userid); RhodeCode 1.2: group_name (usersgroupid), user_name (userid).')
+      t.same(described.params.map((p: any) => p.name), ['usersgroupid', 'userid'], 'positional params keep the current names only')
+      t.same(document.methods.filter((m: any) => m.name === 'add_user_users_group').length, 1)
     })
   })
 }
