@@ -61,9 +61,14 @@ export function apiKeyDigest (key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex')
 }
 
-/** The start of a key, kept in clear so that a user can tell its keys apart. */
+/**
+ * The start of a key, kept in clear so that a user can tell its keys apart: the
+ * prefix and four characters of a generated key (24 of its 256 random bits), at
+ * most an eighth of a key supplied from outside (MOBYLE_ADMIN_API_KEY).
+ */
 export function apiKeyHint (key: string): string {
-  return key.slice(0, Math.min(10, Math.floor(key.length / 3)))
+  if (key.startsWith(apiKeyPrefix)) return key.slice(0, apiKeyPrefix.length + 4)
+  return key.slice(0, Math.min(4, Math.floor(key.length / 8)))
 }
 
 export function constantTimeEqual (a: string, b: string): boolean {

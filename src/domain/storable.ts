@@ -6,9 +6,10 @@
  * PostgreSQL refuses (NUL) or would silently alter (an unpaired surrogate) before
  * any write starts; `guardStorage` is the net under every query, for values no
  * schema saw (a lookup key, an id past the 32-bit columns): a read that cannot
- * match anything is NotFound, a write is Invalid.
+ * match anything is NotFound, a write is Invalid, and a write whose reference was
+ * removed by a concurrent delete is a Conflict.
  */
-import { NotFound, Invalid } from './errors.ts'
+import { Conflict, Invalid, NotFound } from './errors.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 
 // NUL, or a surrogate half without its other half.
@@ -44,9 +45,11 @@ export function guardStorage (prisma: PrismaClient): PrismaClient {
           try {
             return await query(args)
           } catch (error) {
+            const resource = model.charAt(0).toLowerCase() + model.slice(1)
+            // A write racing the removal of what it refers to (a job added while its project is deleted).
+            if (isForeignKeyViolation(error)) throw new Conflict(`the item this ${resource} refers to was removed meanwhile`, resource)
             const refusal = refusedValue(error)
             if (refusal === null) throw error
-            const resource = model.charAt(0).toLowerCase() + model.slice(1)
             if (readOperations.has(operation)) throw new NotFound(resource, refusal.value ?? '(unstorable value)')
             throw new Invalid(resource, [{ field: refusal.field ?? '(value)', message: refusal.message }])
           }
@@ -56,6 +59,12 @@ export function guardStorage (prisma: PrismaClient): PrismaClient {
   })
   // A query extension changes no method's shape: the domain keeps the plain client's type.
   return guarded as unknown as PrismaClient
+}
+
+function isForeignKeyViolation (error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false
+  const cause = (error.meta?.driverAdapterError as { cause?: { originalCode?: string } } | undefined)?.cause
+  return error.code === 'P2003' || cause?.originalCode === '23503'
 }
 
 interface Refusal { value?: string, field?: string, message: string }

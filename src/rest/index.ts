@@ -26,6 +26,12 @@ async function resources (app: FastifyInstance): Promise<void> {
   app.setValidatorCompiler(validatorCompiler)
   // JSON only: a body sent as text/plain is refused (415), not parsed as a string.
   app.removeContentTypeParser('text/plain')
+  // Many fetch wrappers label every request JSON, a DELETE without a body too: that is no empty JSON document.
+  app.addHook('onRequest', async (request) => {
+    const length = request.headers['content-length']
+    const bodyless = length === '0' || (length === undefined && request.headers['transfer-encoding'] === undefined)
+    if (request.method === 'DELETE' && bodyless) delete request.headers['content-type']
+  })
   app.addHook('onSend', etagHook)
   // Shared schemas are added here, beside the validator compiler: a plugin that adds
   // its own schemas gets Fastify's default compiler back.

@@ -51,7 +51,7 @@ export function renderUser (user: UserView) {
 
 export const ApiKeyRepresentation = Type.Object({
   label: Type.String(),
-  hint: Type.String({ description: 'The first characters of the key.' }),
+  hint: Type.String({ description: 'The prefix and next four characters of the key, to tell keys apart; never enough to use it.' }),
   created: Timestamp,
   last_used: Type.Optional(Timestamp),
   revoked: Type.Optional(Timestamp)

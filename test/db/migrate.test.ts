@@ -46,3 +46,21 @@ t.test('the embedded database keeps its data across restarts', async (t) => {
   t.same(await applyMigrations(second), [], 'second start applies nothing')
   t.equal((await second.prisma.server.findUnique({ where: { name: 'kept' } }))?.url, 'http://kept.example')
 })
+
+t.test('keys issued before hints were shortened keep only the short hint', async (t) => {
+  const db = await openDatabase({ dataDir: 'memory://' })
+  t.teardown(() => db.close())
+  const before = await tempDir(t, 'migrations-')
+  await cp(join(migrationsDir.pathname, '20261123083306_init'), join(before, '20261123083306_init'), { recursive: true })
+  await applyMigrations(db, pathToFileURL(before + '/'))
+  const user = await db.prisma.user.create({ data: { username: 'old' } })
+  await db.prisma.apiKey.createMany({
+    data: [
+      { userId: user.id, digest: 'a'.repeat(64), hint: 'm2_abcdefg' },
+      { userId: user.id, digest: 'b'.repeat(64), hint: 'supplied' }
+    ]
+  })
+  t.same(await applyMigrations(db), ['20261123140000_shorten_api_key_hints'])
+  const hints = (await db.prisma.apiKey.findMany({ orderBy: { id: 'asc' } })).map((key) => key.hint)
+  t.same(hints, ['m2_abcd', 'su'])
+})

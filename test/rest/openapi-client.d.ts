@@ -450,7 +450,7 @@ export interface components {
         /** ApiKey */
         ApiKey: {
             label: string;
-            /** @description The first characters of the key. */
+            /** @description The prefix and next four characters of the key, to tell keys apart; never enough to use it. */
             hint: string;
             /** Format: date-time */
             created: string;

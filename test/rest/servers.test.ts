@@ -33,6 +33,12 @@ for (const kind of databaseKinds) {
       t.equal(deleted.body, '')
       problemOf(await app.inject({ url: '/servers/server1' }), 404)
       problemOf(await app.inject({ method: 'DELETE', url: '/servers/server1', headers: admin }), 404)
+
+      // What many fetch wrappers send: a JSON content type on a DELETE without a body.
+      await domain.servers.create(systemActor, { name: 'labelled', url: 'http://labelled.example' })
+      const labelled = await app.inject({ method: 'DELETE', url: '/servers/labelled', headers: { ...admin, 'content-type': 'application/json' } })
+      t.equal(labelled.statusCode, 204, 'a DELETE labelled JSON with no body is a DELETE')
+      problemOf(await app.inject({ method: 'POST', url: '/servers', headers: { ...admin, 'content-type': 'application/json' } }), 400)
     })
 
     t.test('others read but do not write', async (t) => {
