@@ -91,3 +91,16 @@ for (const kind of databaseKinds) {
     t.equal(health.statusCode, 200)
   })
 }
+
+t.test('ids past the columns on every write that locks its row first', async (t) => {
+  const w = await world(t, 'pglite')
+  for (const [method, args] of [
+    ['delete_repo', { repoid: 2215592461373835 }],
+    ['grant_user_permission', { repoid: 2 ** 31, userid: 'watcher', perm: 'repository.read' }],
+    ['delete_user', { userid: 2 ** 31 }],
+    ['add_user_to_users_group', { usersgroupid: 2 ** 31, userid: 'watcher' }]
+  ] as const) {
+    const answer = await rhodecode(w, w.keys.admin, method, args)
+    t.match(answer, { result: null, error: /does not exist/ }, `${method} ${JSON.stringify(args)}`)
+  }
+})

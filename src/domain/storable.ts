@@ -27,6 +27,11 @@ export function unstorableText (value: unknown, path = ''): string[] {
   return []
 }
 
+/** Whether `id` fits the database's 32-bit id columns (a larger one names nothing). */
+export function storableId (id: number): boolean {
+  return Number.isSafeInteger(id) && id >= -(2 ** 31) && id <= 2 ** 31 - 1
+}
+
 function join (path: string, key: string): string {
   return path === '' ? key : `${path}/${key}`
 }

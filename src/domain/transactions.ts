@@ -20,6 +20,7 @@
  * and deadlocks are first retried here, since nothing was written.
  */
 import { Busy } from './errors.ts'
+import { storableId, unstorableText } from './storable.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 
 export type Client = Prisma.TransactionClient
@@ -79,6 +80,8 @@ const lockQueries = {
  * such row (the caller then reports NotFound as it would anyway).
  */
 export async function lockRow (tx: Client, table: keyof typeof lockQueries, ref: number | string): Promise<number | undefined> {
+  // A raw query has no guard (src/domain/storable.ts): a key no column can hold names no row.
+  if (typeof ref === 'number' ? !storableId(ref) : unstorableText(ref).length > 0) return undefined
   const query = typeof ref === 'number' ? lockQueries[table].id(ref) : lockQueries[table].key(ref)
   const rows = await tx.$queryRaw<Array<{ id: number }>>(query)
   return rows[0]?.id
