@@ -41,8 +41,10 @@ for (const kind of databaseKinds) {
     for (const role of roles) keys[role] = (await domain.apiKeys.create(systemActor, role, { label: 'conformance' })).secret
     const base = await app.listen({ host: '127.0.0.1', port: 0 })
     const editable = await domain.services.get(systemActor, 'assembly::genomics::pasteur')
-    const people = [s.users.admin.id, s.users.owner.id, s.users.watcher.id, s.users.outsider.id]
-    const projects = [s.projectId, s.otherProjectId]
+    // 99999 exists nowhere: the existence column compares every hidden item with it.
+    const missing = 99999
+    const people = [s.users.admin.id, s.users.owner.id, s.users.watcher.id, s.users.outsider.id, missing]
+    const projects = [s.projectId, s.otherProjectId, missing]
 
     for (const who of [...roles, 'anonymous'] as Who[]) {
       const basic: Record<string, string> = who === 'anonymous' ? {} : { authorization: `Basic ${Buffer.from(`${who}:${password}`).toString('base64')}` }
@@ -72,6 +74,9 @@ for (const kind of databaseKinds) {
         return { outcome, result: null }
       }
 
+      // RhodeCode's get_user and get_repo answer null for one that does not exist.
+      const foundOrNot = (got: { outcome: Outcome, result: unknown }): Outcome => got.outcome === 'ok' && got.result === null ? 'not_found' : got.outcome
+
       const xml = await askXmlRpc(base, who, [
         ...people.map((id) => ['display', `user${id}`, 'username']),
         ...projects.map((id) => ['display', `project${id}`, 'name']),
@@ -91,13 +96,12 @@ for (const kind of databaseKinds) {
       for (const [i, id] of people.entries()) {
         faces.rest[`see user ${id}`] = (await rest('GET', `/users/${restId(id)}`)).outcome
         faces.xmlrpc[`see user ${id}`] = xmlOutcome(xml[i])
-        const got = await jsonrpc('get_user', { userid: id })
-        faces.jsonrpc[`see user ${id}`] = got.outcome
+        faces.jsonrpc[`see user ${id}`] = foundOrNot(await jsonrpc('get_user', { userid: id }))
       }
       for (const [i, id] of projects.entries()) {
         faces.rest[`see project ${id}`] = (await rest('GET', `/projects/${restId(id)}`)).outcome
         faces.xmlrpc[`see project ${id}`] = xmlOutcome(xml[people.length + i])
-        faces.jsonrpc[`see project ${id}`] = (await jsonrpc('get_repo', { repoid: id })).outcome
+        faces.jsonrpc[`see project ${id}`] = foundOrNot(await jsonrpc('get_repo', { repoid: id }))
       }
       const listed = await rest('GET', '/services/')
       faces.rest['services listed'] = listed.outcome === 'ok' ? Object.keys(listed.json as object).sort() : listed.outcome
@@ -118,8 +122,18 @@ for (const kind of databaseKinds) {
       t.same(faces.xmlrpc, faces.rest, `${who}: XML-RPC answers as REST does`)
       t.same(faces.jsonrpc, faces.rest, `${who}: JSON-RPC answers as REST does`)
       if (who === 'owner') {
-        t.match(faces.rest, { 'change project service': 'ok', 'create server': 'forbidden', [`see project ${s.otherProjectId}`]: 'forbidden' },
+        t.match(faces.rest, { 'change project service': 'ok', 'create server': 'forbidden', [`see project ${s.otherProjectId}`]: 'not_found' },
           'the answers are the domain rules, not a blanket yes or no')
+      }
+      // The existence column: on every face, what the caller may not see answers as what does not exist.
+      for (const [face, answers] of Object.entries(faces)) {
+        for (const [kind, ids] of [['user', people], ['project', projects]] as const) {
+          const absent = answers[`see ${kind} ${missing}`]
+          for (const id of ids) {
+            const answer = answers[`see ${kind} ${id}`]
+            if (answer !== 'ok') t.equal(answer, absent, `${who}, ${face}: ${kind} ${id} answers as a ${kind} that does not exist`)
+          }
+        }
       }
       if (who === 'suspended') t.equal(faces.rest[`see user ${s.users.admin.id}`], 'forbidden')
     }

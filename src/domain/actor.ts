@@ -1,4 +1,4 @@
-import { Forbidden, Unauthenticated } from './errors.ts'
+import { Forbidden, NotFound, Unauthenticated } from './errors.ts'
 
 export type UserStatus = 'active' | 'suspended' | 'pending'
 
@@ -44,6 +44,14 @@ export function isAdmin (actor: Actor): boolean {
 export function refuse (actor: Actor, message: string): never {
   if (actor.kind === 'anonymous') throw new Unauthenticated('authentication required')
   throw new Forbidden(message)
+}
+
+/**
+ * An item the actor may not see: the very answer an item that does not exist gets,
+ * so that no caller, anonymous or not, learns which ids and names are taken.
+ */
+export function hide (resource: string, ref: string | number): never {
+  throw new NotFound(resource, ref)
 }
 
 export function requireAdmin (actor: Actor, what: string): void {

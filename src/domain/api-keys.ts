@@ -1,5 +1,4 @@
-import { assertNotRefused, isAdmin, type Actor } from './actor.ts'
-import { refuse } from './common.ts'
+import { assertNotRefused, hide, isAdmin, type Actor } from './actor.ts'
 import { NotFound } from './errors.ts'
 import { ApiKeyCreate, validate } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
@@ -31,9 +30,8 @@ export class ApiKeys {
       select: { id: true }
     })
     if (user === null) throw new NotFound('user', userRef)
-    if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === user.id)) {
-      refuse(actor, 'API keys are managed by their user and by administrators')
-    }
+    // Another user's keys: answered as if that user did not exist.
+    if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === user.id)) hide('user', userRef)
     return user.id
   }
 

@@ -1,5 +1,5 @@
-import { assertNotRefused, isAdmin, requireAdmin, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertNotRefused, hide, isAdmin, requireAdmin, type Actor } from './actor.ts'
+import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
@@ -81,11 +81,8 @@ export class Groups {
   private async read (actor: Actor, ref: GroupRef, options: { includeRetired?: boolean }, db: Client): Promise<GroupView> {
     assertNotRefused(actor)
     const row = await db.group.findUnique({ where: refWhere(ref), include })
-    if (row === null) throw new NotFound(resource, ref)
-    if (!isAdmin(actor) && !(actor.kind === 'user' && row.members.some((m) => m.user.id === actor.id))) {
-      refuse(actor, 'a group is visible to its members and to administrators')
-    }
-    if (row.retiredAt !== null && options.includeRetired !== true) throw new NotFound(resource, ref)
+    if (row === null || (row.retiredAt !== null && options.includeRetired !== true)) throw new NotFound(resource, ref)
+    if (!isAdmin(actor) && !(actor.kind === 'user' && row.members.some((m) => m.user.id === actor.id))) hide(resource, ref)
     return view(row)
   }
 

@@ -1,4 +1,4 @@
-import { assertNotRefused, isAdmin, requireAdmin, requireUser, type Actor } from './actor.ts'
+import { assertNotRefused, hide, isAdmin, requireAdmin, requireUser, type Actor } from './actor.ts'
 import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
@@ -142,10 +142,10 @@ export class Projects {
     assertNotRefused(actor)
     const row = await db.project.findUnique({ where: refWhere(ref), include })
     if (row === null || (row.retiredAt !== null && !includeRetired)) throw new NotFound(resource, ref)
-    if (!isAdmin(actor) && !atLeast(standingIn(row, actor), needed)) {
-      refuse(actor, needed === 'watcher'
-        ? 'a project is visible to its members and to administrators'
-        : `this needs the ${needed} role in project ${row.name}`)
+    if (!isAdmin(actor)) {
+      const standing = standingIn(row, actor)
+      if (!atLeast(standing, 'watcher')) hide(resource, ref)
+      if (!atLeast(standing, needed)) refuse(actor, `this needs the ${needed} role in project ${row.name}`)
     }
     return row
   }

@@ -1,5 +1,5 @@
-import { assertNotRefused, isAdmin, requireAdmin, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertNotRefused, hide, isAdmin, requireAdmin, type Actor } from './actor.ts'
+import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Forbidden, NotFound } from './errors.ts'
 import { selfEditableUserFields, UserCreate, UserUpdate, validate, type Page } from './schemas.ts'
 import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
@@ -128,11 +128,8 @@ export class Users {
   async get (actor: Actor, ref: UserRef, options: { includeRetired?: boolean } = {}): Promise<UserView> {
     assertNotRefused(actor)
     const row = await this.db.user.findUnique({ where: refWhere(ref), include })
-    if (row === null) throw new NotFound(resource, ref)
-    if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === row.id)) {
-      refuse(actor, 'a user record is visible to the user itself and to administrators')
-    }
-    if (row.retiredAt !== null && options.includeRetired !== true) throw new NotFound(resource, ref)
+    if (row === null || (row.retiredAt !== null && options.includeRetired !== true)) throw new NotFound(resource, ref)
+    if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === row.id)) hide(resource, ref)
     return view(row)
   }
 

@@ -67,19 +67,19 @@ for (const kind of databaseKinds) {
         groupie: 'forbidden', outsider: 'forbidden', anonymous: 'unauthenticated', ...refused
       })
       t.same(await matrix(s.actors, (a) => domain.users.get(a, s.users.watcher.id)), {
-        admin: 'ok', owner: 'forbidden', manager: 'forbidden', contributor: 'forbidden', watcher: 'ok',
-        groupie: 'forbidden', outsider: 'forbidden', anonymous: 'unauthenticated', ...refused
-      })
+        admin: 'ok', owner: 'not_found', manager: 'not_found', contributor: 'not_found', watcher: 'ok',
+        groupie: 'not_found', outsider: 'not_found', anonymous: 'not_found', ...refused
+      }, 'another user is answered as one that does not exist')
       t.equal(await outcome(() => domain.users.update(s.actors.watcher, s.users.watcher.id, { firstname: 'Wat' })), 'ok')
       t.equal(await outcome(() => domain.users.update(s.actors.watcher, s.users.watcher.id, { is_admin: true })), 'forbidden',
         'a user may not make itself an administrator')
-      t.equal(await outcome(() => domain.users.update(s.actors.watcher, s.users.owner.id, { firstname: 'X' })), 'forbidden')
+      t.equal(await outcome(() => domain.users.update(s.actors.watcher, s.users.owner.id, { firstname: 'X' })), 'not_found')
     })
 
     t.test('projects: visible to members and administrators', async (t) => {
       t.same(await matrix(s.actors, (a) => domain.projects.get(a, s.projectId)), {
         admin: 'ok', owner: 'ok', manager: 'ok', contributor: 'ok', watcher: 'ok', groupie: 'ok',
-        outsider: 'forbidden', anonymous: 'unauthenticated', ...refused
+        outsider: 'not_found', anonymous: 'not_found', ...refused
       })
       t.same(await matrix(s.actors, (a) => domain.projects.list(a)), {
         admin: 'ok', owner: 'forbidden', manager: 'forbidden', contributor: 'forbidden', watcher: 'forbidden',
@@ -97,8 +97,8 @@ for (const kind of databaseKinds) {
     t.test('owners and managers manage members and services; contributors add jobs', async (t) => {
       t.same(await matrix(s.actors, (a) => domain.projects.setMember(a, s.projectId, 'outsider', 'watcher')), {
         admin: 'ok', owner: 'ok', manager: 'ok', contributor: 'forbidden', watcher: 'forbidden', groupie: 'forbidden',
-        outsider: 'forbidden', anonymous: 'unauthenticated', ...refused
-      })
+        outsider: 'forbidden', anonymous: 'not_found', ...refused
+      }, 'the outsider was made a watcher by the calls before its own: it sees the project')
       await domain.projects.setMember(systemActor, s.projectId, 'outsider', null)
       t.same(await matrix(s.actors, (a, who) =>
         domain.services.create(a, { name: `svc-${who}`, server: 'pasteur', project: 'genomics', type: 'program' })), {
@@ -107,7 +107,7 @@ for (const kind of databaseKinds) {
       }, 'a project the caller cannot see is no valid reference')
       t.same(await matrix(s.actors, (a) => domain.projects.addJob(a, s.projectId, { name: 'j' })), {
         admin: 'ok', owner: 'ok', manager: 'ok', contributor: 'ok', watcher: 'forbidden', groupie: 'ok',
-        outsider: 'forbidden', anonymous: 'unauthenticated', ...refused
+        outsider: 'not_found', anonymous: 'not_found', ...refused
       })
       t.same(await matrix(s.actors, (a) => domain.services.update(a, 'blast::pasteur', { description: 'x' })), {
         admin: 'ok', owner: 'forbidden', manager: 'forbidden', contributor: 'forbidden', watcher: 'forbidden', groupie: 'forbidden',

@@ -11,8 +11,13 @@ function headersOf (role: Role): Record<string, string> {
 }
 
 /** What a refusal looks like for each caller that is refused. */
+/**
+ * Suspended and pending accounts are refused everything (403); members lacking a
+ * role are refused (403); to anyone else the project does not exist (404).
+ */
 function refusal (role: Role): number {
-  return role === 'anonymous' ? 401 : 403
+  if (role === 'suspended' || role === 'pending') return 403
+  return ['admin', 'owner', 'manager', 'contributor', 'watcher'].includes(role) ? 403 : 404
 }
 
 for (const kind of databaseKinds) {
@@ -79,7 +84,7 @@ for (const kind of databaseKinds) {
       problemOf(await app.inject({ method: 'PUT', url: `${url}/groups/team`, headers: basic('contributor'), payload: { role: 'manager' } }), 403)
       t.equal((await app.inject({ method: 'DELETE', url: `${url}/groups/team`, headers: basic('owner') })).statusCode, 204)
       problemOf(await app.inject({ method: 'DELETE', url: `${url}/groups/team`, headers: basic('owner') }), 404)
-      problemOf(await app.inject({ url, headers: basic('stranger') }), 403)
+      problemOf(await app.inject({ url, headers: basic('stranger') }), 404) // the grant gone, the project is out of sight again
     })
 
     t.test('favorites, jobs and data: contributors and above', async (t) => {
@@ -117,7 +122,7 @@ for (const kind of databaseKinds) {
       t.equal((await app.inject({ method: 'DELETE', url: dataUrl, headers: basic('contributor') })).statusCode, 204)
       t.equal((await app.inject({ method: 'DELETE', url: jobUrl, headers: basic('contributor') })).statusCode, 204)
       problemOf(await app.inject({ url: jobUrl, headers: basic('owner') }), 404)
-      problemOf(await app.inject({ url: `${url}/data`, headers: basic('stranger') }), 403)
+      problemOf(await app.inject({ url: `${url}/data`, headers: basic('stranger') }), 404)
     })
 
     t.test('creating, changing and deleting projects', async (t) => {
@@ -140,7 +145,7 @@ for (const kind of databaseKinds) {
       const handed = await app.inject({ method: 'PATCH', url: mine, headers: basic('stranger'), payload: { owner: id11(ids.owner) } })
       t.equal(handed.statusCode, 200)
       t.equal(handed.json().owner, id11(ids.owner))
-      problemOf(await app.inject({ method: 'DELETE', url: mine, headers: basic('stranger') }), 403)
+      problemOf(await app.inject({ method: 'DELETE', url: mine, headers: basic('stranger') }), 404) // its former owner no longer sees it
       t.equal((await app.inject({ method: 'DELETE', url: mine, headers: basic('owner') })).statusCode, 204)
       problemOf(await app.inject({ url: mine, headers: basic('admin') }), 404)
     })

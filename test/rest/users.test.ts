@@ -44,8 +44,12 @@ for (const kind of databaseKinds) {
       t.equal(own.statusCode, 200)
       t.equal(own.json().email, 'alice@example.org')
       t.equal((await app.inject({ url: `/users/${aliceId}`, headers: basic('alice') })).statusCode, 200, 'the plain number works too')
-      problemOf(await app.inject({ url: `/users/${id11(adminId)}`, headers: basic('alice') }), 403)
-      problemOf(await app.inject({ url: `/users/${id11(aliceId)}` }), 401)
+      // Another user's record is answered as one that does not exist, to anyone.
+      const hidden = problemOf(await app.inject({ url: `/users/${id11(adminId)}`, headers: basic('alice') }), 404)
+      const missing = problemOf(await app.inject({ url: '/users/00000099999', headers: basic('alice') }), 404)
+      t.same({ ...hidden, detail: '', instance: '' }, { ...missing, detail: '', instance: '' }, 'hidden and missing answer alike')
+      t.equal(hidden.detail, `no such user ${adminId}`)
+      problemOf(await app.inject({ url: `/users/${id11(aliceId)}` }), 404)
 
       const edited = await app.inject({
         method: 'PATCH', url: `/users/${id11(aliceId)}`, headers: basic('alice'), payload: { firstname: 'Alice', email: null }
@@ -57,7 +61,7 @@ for (const kind of databaseKinds) {
         method: 'PATCH', url: `/users/${id11(aliceId)}`, headers: basic('alice'), payload: { is_admin: true }
       }), 403)
       t.match(promote.detail, /is_admin/)
-      problemOf(await app.inject({ method: 'PATCH', url: `/users/${id11(adminId)}`, headers: basic('alice'), payload: { firstname: 'x' } }), 403)
+      problemOf(await app.inject({ method: 'PATCH', url: `/users/${id11(adminId)}`, headers: basic('alice'), payload: { firstname: 'x' } }), 404)
 
       const moved = await app.inject({ method: 'PATCH', url: `/users/${id11(aliceId)}`, headers: basic('alice'), payload: { password: 'new secret' } })
       t.equal(moved.statusCode, 200)
@@ -98,8 +102,8 @@ for (const kind of databaseKinds) {
         t.equal((await app.inject({ url: `/users/${id11(aliceId)}`, headers })).statusCode, 200)
       }
       t.equal((await app.inject({ url: `/users/${id11(aliceId)}?api_key=${key}` })).statusCode, 200, 'api_key is a credential, not an unknown parameter')
-      problemOf(await app.inject({ url, headers: basic('bob') }), 403)
-      problemOf(await app.inject({ method: 'DELETE', url: `${url}/${id}`, headers: basic('bob') }), 403)
+      problemOf(await app.inject({ url, headers: basic('bob') }), 404)
+      problemOf(await app.inject({ method: 'DELETE', url: `${url}/${id}`, headers: basic('bob') }), 404)
       t.equal((await app.inject({ method: 'DELETE', url: `${url}/${id}`, headers: basic('alice') })).statusCode, 204)
       problemOf(await app.inject({ url: `/users/${id11(aliceId)}`, headers: { 'x-api-key': key } }), 401)
       problemOf(await app.inject({ method: 'DELETE', url: `${url}/99999`, headers: basic('alice') }), 404)

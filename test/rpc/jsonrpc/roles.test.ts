@@ -14,8 +14,11 @@ interface Case {
   method: string
   args: (role: Role) => Record<string, unknown>
   allowed: readonly Role[]
-  /** Roles answered otherwise than "Permission denied", e.g. because they cannot see the item. */
-  otherwise?: Partial<Record<Role, RegExp>>
+  /**
+   * Roles answered otherwise than "Permission denied" because they may not see the
+   * item: the answer for one that does not exist (null: `result` and `error` both null).
+   */
+  otherwise?: Partial<Record<Role, RegExp | null>>
   /** Prepares what the role's call works on. */
   setup?: (w: World, role: Role) => Promise<void>
 }
@@ -24,6 +27,9 @@ const active: readonly Role[] = ['admin', 'owner', 'manager', 'contributor', 'wa
 const projectStaff: readonly Role[] = ['admin', 'owner', 'manager']
 const projectMembers: readonly Role[] = [...projectStaff, 'contributor', 'watcher']
 const same = (args: Record<string, unknown>) => () => args
+/** The answer every role in `roles` gets: that of an item that does not exist. */
+const absentFor = (roles: readonly Role[], answer: RegExp | null): Partial<Record<Role, RegExp | null>> =>
+  Object.fromEntries(roles.map((role) => [role, answer]))
 
 /** A project like `proj`: owned by owner, with manager, contributor and watcher in their roles. */
 async function seedProject (w: World, name: string): Promise<void> {
@@ -35,18 +41,33 @@ const cases: Case[] = [
   { method: 'get_users', args: same({}), allowed: ['admin'] },
   { method: 'get_users_groups', args: same({}), allowed: ['admin'] },
   { method: 'get_repos', args: same({}), allowed: ['admin'] },
-  { method: 'get_user', args: same({ userid: 'owner' }), allowed: ['admin', 'owner'] },
-  { method: 'get_users_group', args: same({ usersgroupid: 'team' }), allowed: ['admin', 'contributor'] },
-  { method: 'get_repo', args: same({ repoid: 'proj' }), allowed: projectMembers },
-  { method: 'get_repo_nodes', args: same({ repoid: 'proj', revision: 'tip', root_path: '' }), allowed: projectMembers },
+  {
+    method: 'get_user', args: same({ userid: 'owner' }), allowed: ['admin', 'owner'],
+    otherwise: absentFor(['manager', 'contributor', 'watcher', 'stranger'], null)
+  },
+  {
+    method: 'get_users_group', args: same({ usersgroupid: 'team' }), allowed: ['admin', 'contributor'],
+    otherwise: absentFor(['owner', 'manager', 'watcher', 'stranger'], null)
+  },
+  { method: 'get_repo', args: same({ repoid: 'proj' }), allowed: projectMembers, otherwise: absentFor(['stranger'], null) },
+  {
+    method: 'get_repo_nodes', args: same({ repoid: 'proj', revision: 'tip', root_path: '' }), allowed: projectMembers,
+    otherwise: absentFor(['stranger'], /^repository `proj` does not exist$/)
+  },
   {
     method: 'create_user',
     args: (role) => ({ username: `made-by-${role}`, email: `made-by-${role}@example.org`, password: 'a-password' }),
     allowed: ['admin']
   },
-  { method: 'update_user', args: same({ userid: 'watcher', lastname: 'Changed' }), allowed: ['admin', 'watcher'] },
+  {
+    method: 'update_user', args: same({ userid: 'watcher', lastname: 'Changed' }), allowed: ['admin', 'watcher'],
+    otherwise: absentFor(['owner', 'manager', 'contributor', 'stranger'], /^user `watcher` does not exist$/)
+  },
   // Users change their names and password, not their status.
-  { method: 'update_user', args: same({ userid: 'watcher', active: true }), allowed: ['admin'] },
+  {
+    method: 'update_user', args: same({ userid: 'watcher', active: true }), allowed: ['admin'],
+    otherwise: absentFor(['owner', 'manager', 'contributor', 'stranger'], /^user `watcher` does not exist$/)
+  },
   {
     method: 'delete_user',
     args: (role) => ({ userid: `victim-${role}` }),
@@ -63,12 +84,14 @@ const cases: Case[] = [
     method: 'delete_repo',
     args: (role) => ({ repoid: `doomed-${role}` }),
     allowed: ['admin', 'owner'],
+    otherwise: { stranger: /^repository `doomed-stranger` does not exist$/ },
     setup: async (w, role) => { await seedProject(w, `doomed-${role}`) }
   },
-  { method: 'grant_user_permission', args: same({ repoid: 'grants', userid: 'stranger', perm: 'repository.read' }), allowed: projectStaff },
+  // The stranger holds no role in `grants` until the grant below, which makes it a watcher until the revocation.
+  { method: 'grant_user_permission', args: same({ repoid: 'grants', userid: 'stranger', perm: 'repository.read' }), allowed: projectStaff, otherwise: absentFor(['stranger'], /^repository `grants` does not exist$/) },
   { method: 'revoke_user_permission', args: same({ repoid: 'grants', userid: 'stranger' }), allowed: projectStaff },
-  { method: 'grant_users_group_permission', args: same({ repoid: 'grants', usersgroupid: 'team', perm: 'repository.read' }), allowed: projectStaff },
-  { method: 'revoke_users_group_permission', args: same({ repoid: 'grants', usersgroupid: 'team' }), allowed: projectStaff },
+  { method: 'grant_users_group_permission', args: same({ repoid: 'grants', usersgroupid: 'team', perm: 'repository.read' }), allowed: projectStaff, otherwise: absentFor(['stranger'], /^repository `grants` does not exist$/) },
+  { method: 'revoke_users_group_permission', args: same({ repoid: 'grants', usersgroupid: 'team' }), allowed: projectStaff, otherwise: absentFor(['stranger'], /^repository `grants` does not exist$/) },
   { method: 'create_server', args: (role) => ({ name: `server-${role}`, url: 'https://s.example.org/' }), allowed: ['admin'] },
   { method: 'update_server', args: same({ serverid: 'srv', description: 'changed' }), allowed: ['admin'] },
   {
@@ -122,8 +145,10 @@ for (const kind of databaseKinds) {
             continue
           }
           t.equal(response.result, null, `${role} gets no result`)
-          const expected = refusedStatus[role] ?? testCase.otherwise?.[role] ?? /^Permission denied: /
-          if (typeof expected === 'string') t.equal(response.error, expected, `${role} is refused with its status`)
+          const hidden = testCase.otherwise?.[role]
+          const expected = refusedStatus[role] ?? (hidden === undefined ? /^Permission denied: / : hidden)
+          if (expected === null) t.equal(response.error, null, `${role} is answered as if it did not exist`)
+          else if (typeof expected === 'string') t.equal(response.error, expected, `${role} is refused with its status`)
           else t.match(response.error, expected, `${role} is refused`)
         }
       })

@@ -48,27 +48,28 @@ const scenarios: Scenario[] = [
     name: 'display project',
     method: 'display',
     params: () => ['project1', 'name', 'owner', 'managers', 'contributors', 'watchers'],
-    expect: { others: ok({ name: 'phylo', owner: '2', managers: ['3'], contributors: ['4'], watchers: ['5'] }), outsider: fault(403), anonymous: fault(401), ...refused }
+    expect: { others: ok({ name: 'phylo', owner: '2', managers: ['3'], contributors: ['4'], watchers: ['5'] }), outsider: fault(404), anonymous: fault(404), ...refused }
   },
   {
     name: 'set project',
     method: 'set',
     params: (role) => ['project1', `description=by ${role}`],
     expect: {
-      admin: ok({ description: 'by admin' }), owner: ok({ description: 'by owner' }), others: fault(403), anonymous: fault(401), ...refused
+      admin: ok({ description: 'by admin' }), owner: ok({ description: 'by owner' }), others: fault(403), outsider: fault(404), anonymous: fault(404), ...refused
     }
   },
   {
     name: 'create job',
     method: 'create',
     params: (role) => ['job', 'project=phylo', `name=job by ${role}`],
-    expect: { admin: anyResult, owner: anyResult, manager: anyResult, contributor: anyResult, others: fault(403), anonymous: fault(401), ...refused }
+    // A project the caller may not see is no project: the link fails as for one that does not exist.
+    expect: { admin: anyResult, owner: anyResult, manager: anyResult, contributor: anyResult, others: fault(403), outsider: fault(400), anonymous: fault(400), ...refused }
   },
   {
     name: 'create project service',
     method: 'create',
     params: (role) => ['service', `name=s-${role}`, 'server=bio', 'project=phylo', 'type=program'],
-    expect: { admin: anyResult, owner: anyResult, manager: anyResult, others: fault(403), anonymous: fault(401), ...refused }
+    expect: { admin: anyResult, owner: anyResult, manager: anyResult, others: fault(403), outsider: fault(400), anonymous: fault(400), ...refused }
   },
   {
     name: 'create server-level service',
@@ -81,25 +82,25 @@ const scenarios: Scenario[] = [
     name: 'display own user',
     method: 'display',
     params: (role) => [role === 'anonymous' ? 'user1' : `user${userIds[role]}`, 'username'],
-    expect: { others: anyResult, anonymous: fault(401), ...refused }
+    expect: { others: anyResult, anonymous: fault(404), ...refused }
   },
   {
     name: 'display admin user',
     method: 'display',
     params: () => ['user1', 'username'],
-    expect: { admin: ok({ username: 'admin' }), others: fault(403), anonymous: fault(401), ...refused }
+    expect: { admin: ok({ username: 'admin' }), others: fault(404), ...refused }
   },
   {
     name: 'set own name',
     method: 'set',
     params: (role) => [role === 'anonymous' ? 'user1' : `user${userIds[role]}`, `firstname=${role}`],
-    expect: { others: anyResult, anonymous: fault(401), ...refused }
+    expect: { others: anyResult, anonymous: fault(404), ...refused }
   },
   {
     name: 'make oneself administrator',
     method: 'set',
     params: (role) => [role === 'anonymous' ? 'user1' : `user${userIds[role]}`, 'is_admin=yes'],
-    expect: { admin: ok({}), others: fault(403), anonymous: fault(401), ...refused }
+    expect: { admin: ok({}), others: fault(403), anonymous: fault(404), ...refused }
   },
   {
     name: 'create project',
@@ -113,7 +114,7 @@ const scenarios: Scenario[] = [
     name: 'display group',
     method: 'display',
     params: () => ['group1', 'name'],
-    expect: { admin: ok({ name: 'lab' }), contributor: ok({ name: 'lab' }), others: fault(403), anonymous: fault(401), ...refused }
+    expect: { admin: ok({ name: 'lab' }), contributor: ok({ name: 'lab' }), others: fault(404), ...refused }
   },
   {
     name: 'create server',
@@ -156,6 +157,7 @@ for (const kind of databaseKinds) {
         calls.push({ name: `${scenario.name} as ${role}`, method: scenario.method, params: scenario.params(role), ...credentials(role) })
       }
     }
+    calls.push({ name: 'display project999 as outsider', method: 'display', params: ['project999'], ...credentials('outsider') })
     // Retiring hides a project from everyone until its owner restores it.
     calls.push(
       { name: 'manager retires project', method: 'action', params: ['retire', 'project1'], ...credentials('manager') },
@@ -183,7 +185,8 @@ for (const kind of databaseKinds) {
     t.same(results['display project as suspended'], { fault: [403, 'account suspended is suspended: abuse of resources'] },
       'a suspended user is told its status message')
     t.same(results['schema as pending'], { fault: [403, 'account pending is pending'] })
-    t.match(results['display project as outsider'], { fault: [403, /visible to its members/] })
+    t.same(results['display project as outsider'], { fault: [404, 'no such project 1'] })
+    t.same(results['display project999 as outsider'], { fault: [404, 'no such project 999'] })
     t.match(results['manager retires project'], { fault: [403, /owner role/] })
     t.same(results['owner retires project'], { result: null })
     t.same(results['watcher lists after retire'], { result: ['p-watcher'] })
