@@ -14,11 +14,15 @@ export function atLeast (standing: ProjectStanding | undefined, wanted: ProjectS
   return standing !== undefined && rank[standing] >= rank[wanted]
 }
 
-/** Projects the actor can see: its own, those it is a member of, directly or through an active group. */
+/** Projects the actor can see: administrators all of them, users those they reach, anonymous callers none. */
 export function visibleProjects (actor: Actor): Prisma.ProjectWhereInput {
   if (isAdmin(actor)) return {}
   if (actor.kind === 'anonymous') return { id: { in: [] } }
-  const userId = actor.id
+  return projectsReachedBy(actor.id)
+}
+
+/** Projects the user owns or is a member of, directly or through an active group: where it has a standing. */
+export function projectsReachedBy (userId: number): Prisma.ProjectWhereInput {
   return {
     OR: [
       { ownerId: userId },
@@ -53,16 +57,20 @@ interface ProjectForStanding {
 
 /** The highest standing the actor has in the project, from ownership, membership and group grants. */
 export function standingIn (project: ProjectForStanding, actor: Actor): ProjectStanding | undefined {
-  if (actor.kind !== 'user') return undefined
-  if (project.ownerId === actor.id) return 'owner'
+  return actor.kind === 'user' ? standingOf(project, actor.id) : undefined
+}
+
+/** The highest standing the user has in the project; the rule `projectsReachedBy` selects by. */
+export function standingOf (project: ProjectForStanding, userId: number): ProjectStanding | undefined {
+  if (project.ownerId === userId) return 'owner'
   let best: ProjectStanding | undefined
   const consider = (role: ProjectRole): void => {
     if (best === undefined || rank[role] > rank[best]) best = role
   }
-  for (const member of project.members) if (member.userId === actor.id) consider(member.role)
+  for (const member of project.members) if (member.userId === userId) consider(member.role)
   for (const grant of project.groupGrants) {
     const group = grant.group
-    if (group.active && group.retiredAt === null && group.members.some((m) => m.userId === actor.id)) consider(grant.role)
+    if (group.active && group.retiredAt === null && group.members.some((m) => m.userId === userId)) consider(grant.role)
   }
   return best
 }

@@ -1,7 +1,7 @@
 import { assertNotRefused, hide, isAdmin, requireAdmin, requireUser, type Actor } from './actor.ts'
 import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
-import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
+import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, parseFullName } from './services.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
@@ -36,6 +36,9 @@ export interface ProjectView {
   createdAt: Date
   updatedAt: Date
 }
+
+/** A user's standing in one project. */
+export interface StandingView { project: number, projectName: string, standing: ProjectStanding }
 
 export interface ProjectFilter {
   ids?: number[]
@@ -131,6 +134,25 @@ export class Projects {
       this.db.project.count({ where })
     ])
     return listing(rows.map((row) => view(row, actor)), total, window)
+  }
+
+  /**
+   * The user's standing in every live project it reaches (owns, or belongs to
+   * directly or through an active group), by project id; for the user itself and
+   * administrators. The same rule every permission check applies.
+   */
+  async standingsOf (actor: Actor, userId: number): Promise<StandingView[]> {
+    assertNotRefused(actor)
+    if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === userId)) hide('user', userId)
+    const rows = await this.db.project.findMany({
+      where: { AND: [projectsReachedBy(userId), { retiredAt: null }] },
+      select: { id: true, name: true, ownerId: true, ...standingInclude },
+      orderBy: { id: 'asc' }
+    })
+    return rows.flatMap((row) => {
+      const standing = standingOf(row, userId)
+      return standing === undefined ? [] : [{ project: row.id, projectName: row.name, standing }]
+    })
   }
 
   /** A project is visible to its owner, members (directly or through an active group) and administrators. */

@@ -6,7 +6,8 @@
  */
 import Type, { type Static } from 'typebox'
 import type { GroupView } from '../../domain/groups.ts'
-import type { ProjectView } from '../../domain/projects.ts'
+import type { ProjectView, StandingView } from '../../domain/projects.ts'
+import type { ProjectStanding } from '../../domain/permissions.ts'
 import type { ProjectRole } from '../../domain/schemas.ts'
 import type { ServerView } from '../../domain/servers.ts'
 import type { ServiceView } from '../../domain/services.ts'
@@ -20,7 +21,7 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
 export const RepositoryPermission = Type.Enum(['repository.none', 'repository.read', 'repository.write', 'repository.admin'])
 export type RepositoryPermission = Static<typeof RepositoryPermission>
 
-const permissionOfRole: Record<ProjectRole | 'owner', RepositoryPermission> = {
+const permissionOfRole: Record<ProjectStanding, RepositoryPermission> = {
   watcher: 'repository.read',
   contributor: 'repository.write',
   manager: 'repository.admin',
@@ -82,27 +83,13 @@ export function renderUser (user: UserView): UserObject {
   }
 }
 
-/** The user's permission in each of the given projects it owns or belongs to, RhodeCode's `permissions`. */
-export function renderPermissions (user: UserView, projects: ProjectView[]): NonNullable<UserObject['permissions']> {
-  const repositories: Record<string, RepositoryPermission> = {}
-  for (const project of projects) {
-    const roles: Array<ProjectRole | 'owner'> = [
-      ...(project.owner === user.id ? ['owner' as const] : []),
-      ...project.members.filter((m) => m.id === user.id).map((m) => m.role),
-      ...project.groups.filter((g) => user.groups.includes(g.name)).map((g) => g.role)
-    ]
-    const strongest = roles.map((role) => permissionOfRole[role]).sort((a, b) => rank(b) - rank(a))[0]
-    if (strongest !== undefined) repositories[project.name] = strongest
-  }
+/** RhodeCode's `permissions`: the user's standing in each project it reaches, as the domain tells it. */
+export function renderPermissions (user: UserView, standings: StandingView[]): NonNullable<UserObject['permissions']> {
   return {
     global: user.is_admin ? ['hg.admin'] : ['hg.create.repository'],
-    repositories,
+    repositories: Object.fromEntries(standings.map((s) => [s.projectName, permissionOfRole[s.standing]])),
     repositories_groups: {}
   }
-}
-
-function rank (permission: RepositoryPermission): number {
-  return RepositoryPermission.enum.indexOf(permission)
 }
 
 const MemberUser = Type.Object({ id: Id, user_id: Id, username: Type.String() })

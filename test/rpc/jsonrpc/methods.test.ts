@@ -59,6 +59,25 @@ for (const kind of databaseKinds) {
       t.equal(watcher.user.firstname, 'Wanda', 'users change their own names')
     })
 
+    t.test("a user's permissions follow the domain's rule for group grants", async (t) => {
+      await w.domain.projects.create(systemActor, { name: 'grouped', owner: 'owner' })
+      await w.domain.projects.setGroupGrant(systemActor, 'grouped', 'team', 'watcher')
+      await w.domain.groups.create(systemActor, { name: 'dormant', members: ['contributor'], active: false })
+      await w.domain.projects.setGroupGrant(systemActor, 'proj', 'dormant', 'manager')
+      t.teardown(async () => {
+        await w.domain.projects.delete(systemActor, 'grouped')
+        await w.domain.groups.delete(systemActor, 'dormant')
+      })
+      const expected = { proj: 'repository.write', grouped: 'repository.read' }
+      const contributor = await ok(t, 'contributor', 'get_user', { userid: 'contributor' })
+      t.same(contributor.permissions.repositories, expected,
+        'a project reached through an active group is listed; an inactive group grants nothing')
+      t.same((await ok(t, 'admin', 'get_user', { userid: 'contributor' })).permissions.repositories, expected,
+        'an administrator reads the same permissions')
+      const grant = await rhodecode(w, w.keys.contributor, 'grant_user_permission', { repoid: 'proj', userid: 'stranger', perm: 'repository.read' })
+      t.match(grant.error, /manager/, 'and the domain refuses the manager role the inactive group would grant')
+    })
+
     t.test('users groups', async (t) => {
       const groups = await ok(t, 'admin', 'get_users_groups')
       t.same(groups.map((g: any) => g.group_name), ['team'])
@@ -133,7 +152,8 @@ for (const kind of databaseKinds) {
         { msg: 'Granted perm: `repository.read` for group: `team` in repo: `mine`', success: true })
       t.match((await ok(t, 'contributor', 'get_repo', { repoid: 'mine' })).members[1], { type: 'users_group', group_name: 'team', permission: 'repository.read' },
         'a group grant lets its members see the project')
-      t.same((await ok(t, 'contributor', 'get_user', { userid: 'contributor' })).permissions.repositories, { proj: 'repository.write' })
+      t.same((await ok(t, 'contributor', 'get_user', { userid: 'contributor' })).permissions.repositories, { proj: 'repository.write', mine: 'repository.read' },
+        "and the grant is among the member's permissions")
       t.same(await ok(t, 'stranger', 'revoke_users_group_permission', { repoid: 'mine', usersgroupid: 'team' }),
         { msg: 'Revoked perm for group: `team` in repo: `mine`', success: true })
 

@@ -48,10 +48,8 @@ function domainUserInput (fields: RhodeCodeUserFields): Record<string, unknown> 
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined))
 }
 
-/** The projects behind the user's permissions, as far as the caller may read them. */
 async function userWithPermissions (domain: Domain, actor: Actor, user: UserView): Promise<UserObject> {
-  const projects = await Promise.all(user.projects.map(async (id) => await domain.projects.get(actor, id)))
-  return { ...renderUser(user), permissions: renderPermissions(user, projects) }
+  return { ...renderUser(user), permissions: renderPermissions(user, await domain.projects.standingsOf(actor, user.id)) }
 }
 
 export const userMethods = [
