@@ -1,6 +1,6 @@
 /** Writes openapi.yaml from the REST routes, then the client types from it: `npm run openapi`. */
 import { writeFile } from 'node:fs/promises'
-import { generateOpenapiYaml } from '../src/rest/document.ts'
+import { generateOpenapiYaml } from './openapi-document.ts'
 import { clientTypesPath, generateClientTypes, openapiPath } from './openapi-client.ts'
 
 await writeFile(openapiPath, await generateOpenapiYaml())

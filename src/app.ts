@@ -7,11 +7,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Authenticator } from './auth/authenticator.ts'
 import type { Config } from './config.ts'
 import type { Database } from './db/client.ts'
-import { createDomain, type Domain } from './domain/index.ts'
+import { openDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
 import homeRoutes from './http/home.ts'
-import { frameworkErrorHandler } from './rest/errors.ts'
+import { frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './http/problems.ts'
 import restFace from './rest/index.ts'
 import jsonRpcFace from './rpc/jsonrpc/index.ts'
 import xmlrpcFace from './rpc/xmlrpc/index.ts'
@@ -39,8 +39,8 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors']
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const domain = createDomain(db.prisma)
-  const authenticator = new Authenticator(domain.credentials, {
+  const { domain, logins } = openDomain(db.prisma)
+  const authenticator = new Authenticator(logins, {
     maxFailures: config.LOGIN_MAX_FAILURES,
     windowSeconds: config.LOGIN_WINDOW_SECONDS,
     maxAddressFailures: config.LOGIN_MAX_ADDRESS_FAILURES,
@@ -50,6 +50,8 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   })
   app.decorate('domain', domain)
   app.decorate('config', config)
+  app.setErrorHandler(httpErrorHandler)
+  app.setNotFoundHandler(notFoundHandler)
   await app.register(actorPlugin, { authenticator })
   await app.register(healthRoutes, { db })
   await app.register(homeRoutes)

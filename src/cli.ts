@@ -21,7 +21,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
 import { DataDirLocked, liveHolder } from './db/data-dir-lock.ts'
 import { MigrationError, prepareDatabase } from './db/migrate.ts'
-import { createDomain } from './domain/index.ts'
+import { openDomain } from './domain/index.ts'
 import { isDomainError } from './domain/errors.ts'
 
 /** How long to wait for a server that is starting, or for another command holding the directory. */
@@ -88,7 +88,7 @@ async function runHere (config: Config, request: AdminCommand): Promise<AdminOut
   })
   try {
     if (request.command !== 'migrate') await prepareDatabase(db, { migrate: false })
-    return await runAdminCommand({ db, domain: createDomain(db.prisma) }, request)
+    return await runAdminCommand({ db, domain: openDomain(db.prisma).domain }, request)
   } finally {
     await db.close()
   }

@@ -51,7 +51,7 @@ const created = await bootstrapAdmin(app.domain, {
   apiKey: config.MOBYLE_ADMIN_API_KEY
 })
 if (created !== null) app.log.info({ username: created }, 'created the first administrator')
-else if (!await app.domain.credentials.hasActiveAdmin()) app.log.warn(noAdministratorHint(config))
+else if (!await app.domain.users.hasActiveAdmin()) app.log.warn(noAdministratorHint(config))
 
 let closing = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

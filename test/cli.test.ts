@@ -5,7 +5,7 @@
 import t from 'tap'
 import { Authenticator } from '../src/auth/authenticator.ts'
 import { openDatabase } from '../src/db/client.ts'
-import { createDomain } from '../src/domain/index.ts'
+import { openDomain } from '../src/domain/index.ts'
 import { tempDir } from './helper.ts'
 import { cli } from './processes.ts'
 
@@ -23,7 +23,7 @@ t.test('the admin command line manages users and keys', async (t) => {
   t.notMatch((await cli(env, ['list-keys', 'alice'])).stdout, key, 'the secret is never shown again')
 
   const db = await openDatabase({ dataDir: env.DATA_DIR })
-  const auth = new Authenticator(createDomain(db.prisma).credentials, { maxFailures: 4, windowSeconds: 600, cacheSeconds: 0 })
+  const auth = new Authenticator(openDomain(db.prisma).logins, { maxFailures: 4, windowSeconds: 600, cacheSeconds: 0 })
   t.match(await auth.authenticate({ kind: 'apiKey', key }, null), { username: 'alice', isAdmin: true })
   t.match(await auth.authenticate({ kind: 'basic', username: 'alice', password: 'second pass' }, null), { username: 'alice' })
   await db.close()

@@ -12,7 +12,7 @@ import { buildApp, type App } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { openDatabase, type Database } from '../src/db/client.ts'
 import { applyMigrations } from '../src/db/migrate.ts'
-import { createDomain, type Domain } from '../src/domain/index.ts'
+import type { Domain } from '../src/domain/index.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -76,5 +76,5 @@ export async function build (t: Teardown, options: { kind?: 'pglite' | 'postgres
   const app = await buildApp({ config: testConfig(options.env), db })
   await app.ready()
   t.teardown(() => app.close())
-  return { db, domain: createDomain(db.prisma), app }
+  return { db, domain: app.domain, app }
 }

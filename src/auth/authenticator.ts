@@ -21,10 +21,10 @@
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import { anonymous, type Actor } from '../domain/actor.ts'
-import type { Credentials, FailureCounts, LoginRecord } from '../domain/credentials.ts'
+import type { FailureCounts, LoginRecord, LoginRecords } from '../domain/login-records.ts'
 import { TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
-import type { PresentedCredentials } from './credentials.ts'
-import { apiKeyDigest, apiKeyMinLength, constantTimeEqual, decoyPasswordHash, verifyPassword } from './secrets.ts'
+import type { PresentedCredentials } from './presented.ts'
+import { apiKeyDigest, apiKeyMinLength, constantTimeEqual, decoyPasswordHash, verifyPassword } from '../domain/secrets.ts'
 
 export interface AuthenticatorOptions {
   /** Failures per username from one address within the window. */
@@ -60,7 +60,7 @@ export class Authenticator {
   /** Password checks under way, by credentials and address. */
   private readonly checking = new Map<string, Promise<LoginRecord>>()
 
-  constructor (private readonly store: Credentials, private readonly options: AuthenticatorOptions) {}
+  constructor (private readonly store: LoginRecords, private readonly options: AuthenticatorOptions) {}
 
   /** The actor for these credentials; throws Unauthenticated or TooManyAttempts. */
   async authenticate (credentials: PresentedCredentials, address: string | null): Promise<Actor> {

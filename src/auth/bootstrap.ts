@@ -4,6 +4,7 @@
  * MOBYLE_ADMIN_API_KEY for it when given.
  */
 import { systemActor } from '../domain/actor.ts'
+import { Conflict } from '../domain/errors.ts'
 import type { Domain } from '../domain/index.ts'
 
 export interface BootstrapAdmin {
@@ -12,13 +13,21 @@ export interface BootstrapAdmin {
   apiKey?: string
 }
 
-/** Returns the username created, or null when an administrator already existed or none was configured. */
+/**
+ * Returns the username created, or null when an active administrator already
+ * existed, none was configured, or the configured username is taken by a user that
+ * is no active administrator (the server's hint then names the command line).
+ */
 export async function bootstrapAdmin (domain: Domain, admin: BootstrapAdmin): Promise<string | null> {
   if (admin.username === undefined || admin.password === undefined) return null
-  if (await domain.credentials.hasActiveAdmin()) return null
-  const user = await domain.users.create(systemActor, {
-    username: admin.username, password: admin.password, is_admin: true
-  })
+  if (await domain.users.hasActiveAdmin()) return null
+  let user
+  try {
+    user = await domain.users.create(systemActor, { username: admin.username, password: admin.password, is_admin: true })
+  } catch (error) {
+    if (error instanceof Conflict) return null
+    throw error
+  }
   if (admin.apiKey !== undefined) {
     await domain.apiKeys.create(systemActor, user.id, { label: 'MOBYLE_ADMIN_API_KEY' }, admin.apiKey)
   }

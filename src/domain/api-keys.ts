@@ -2,7 +2,7 @@ import { assertNotRefused, hide, isAdmin, type Actor } from './actor.ts'
 import { NotFound } from './errors.ts'
 import { ApiKeyCreate, validate } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
-import { apiKeyDigest, apiKeyHint, generateApiKey } from '../auth/secrets.ts'
+import { apiKeyDigest, apiKeyHint, generateApiKey } from './secrets.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 
 export interface ApiKeyView {

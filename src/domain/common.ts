@@ -17,8 +17,6 @@ export function listing<T> (items: T[], total: number, page: { take: number, ski
   return { items, total, limit: page.take, offset: page.skip }
 }
 
-export { refuse } from './actor.ts'
-
 /** Matches a string field, for filters: an exact value, any of several, or a case-insensitive substring. */
 export type TextMatch = string | string[] | { contains: string }
 
@@ -27,11 +25,6 @@ export function textWhere (match: TextMatch | undefined): Prisma.StringFilter | 
   if (typeof match === 'string') return match
   if (Array.isArray(match)) return { in: match }
   return { contains: match.contains, mode: 'insensitive' }
-}
-
-export function oneOrMany<T> (value: T | T[] | undefined): { in: T[] } | T | undefined {
-  if (value === undefined) return undefined
-  return Array.isArray(value) ? { in: value } : value
 }
 
 /**
@@ -47,10 +40,6 @@ export async function guardUnique<T> (resource: string, key: string, work: () =>
     }
     throw error
   }
-}
-
-export function byName (a: { name: string }, b: { name: string }): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
 }
 
 export interface Updated<T> {

@@ -1,5 +1,5 @@
-import { assertNotRefused, hide, isAdmin, requireAdmin, requireUser, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, type Actor } from './actor.ts'
+import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'

@@ -1,5 +1,5 @@
-import { assertNotRefused, isAdmin, requireAdmin, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, refuse, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertNotRefused, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
+import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices } from './permissions.ts'
 import { ServiceCreate, ServiceUpdate, validate, type Page } from './schemas.ts'

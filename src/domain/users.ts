@@ -1,9 +1,9 @@
-import { assertNotRefused, hide, isAdmin, requireAdmin, type Actor } from './actor.ts'
+import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
 import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
-import { Conflict, Forbidden, NotFound } from './errors.ts'
+import { Conflict, NotFound } from './errors.ts'
 import { selfEditableUserFields, UserCreate, UserUpdate, validate, type Page } from './schemas.ts'
 import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
-import { hashPassword } from '../auth/secrets.ts'
+import { hashPassword } from './secrets.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { Static } from 'typebox'
 
@@ -157,7 +157,7 @@ export class Users {
     if (!isAdmin(actor)) {
       const allowed = new Set<string>(selfEditableUserFields)
       const refused = Object.keys(data).filter((key) => !allowed.has(key))
-      if (refused.length > 0) throw new Forbidden(`changing ${refused.join(', ')} is for administrators`)
+      if (refused.length > 0) refuse(actor, `changing ${refused.join(', ')} is for administrators`)
     }
     const changed = changedFields(current, data).filter((key) => key !== 'password')
     if (data.password !== undefined) changed.push('password')
@@ -224,14 +224,19 @@ export class Users {
     })
   }
 
+  /** Whether anybody can administer the server: the start-up bootstrap asks; it reveals nothing else. */
+  async hasActiveAdmin (): Promise<boolean> {
+    return (await this.db.user.count({ where: activeAdmins })) > 0
+  }
+
   /** Keeps the server manageable: the last active administrator cannot be removed or demoted. */
   private async assertAnotherAdmin (userId: number): Promise<void> {
-    const others = await this.db.user.count({
-      where: { isAdmin: true, status: 'active', retiredAt: null, id: { not: userId } }
-    })
+    const others = await this.db.user.count({ where: { ...activeAdmins, id: { not: userId } } })
     if (others === 0) throw lastAdmin()
   }
 }
+
+const activeAdmins = { isAdmin: true, status: 'active', retiredAt: null } satisfies Prisma.UserWhereInput
 
 function lastAdmin (): Conflict {
   return new Conflict('the last active administrator cannot be removed, demoted or suspended', resource)

@@ -4,7 +4,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../auth/authenticator.ts'
-import { readCredentials } from '../auth/credentials.ts'
+import { readCredentials } from '../auth/presented.ts'
 import type { Actor } from '../domain/actor.ts'
 
 declare module 'fastify' {

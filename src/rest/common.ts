@@ -6,6 +6,7 @@ import Type, { type TSchema } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Listing } from '../domain/common.ts'
 import { NotFound } from '../domain/errors.ts'
+import { problemMediaType } from '../http/problems.ts'
 import { Page } from '../domain/schemas.ts'
 
 /** Users, projects, jobs and data are numbered; the spec writes the number as 11 zero-padded digits. */
@@ -48,8 +49,6 @@ export const Problem = Type.Object({
   status_message: Type.Optional(Type.String({ description: "The administrators' message to a refused account." })),
   retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying to log in again.' }))
 }, { $id: 'Problem', title: 'Problem', description: 'An RFC 9457 problem document.' })
-
-export const problemMediaType = 'application/problem+json'
 
 const problemDescriptions: Record<number, string> = {
   400: 'Invalid parameters, query or body',

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { corsOrigins } from '../config.ts'
 import { Problem } from './common.ts'
 import { etagHook } from './etag.ts'
-import { errorHandler, notFoundHandler } from './errors.ts'
+import { errorHandler } from './errors.ts'
 import { openapiOptions } from './openapi.ts'
 import groupRoutes, { GroupRepresentation } from './groups.ts'
 import projectRoutes, { projectSchemas } from './projects.ts'
@@ -22,8 +22,10 @@ import { validatorCompiler } from './validation.ts'
 
 const exposedHeaders = ['Location', 'ETag', 'Link', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate']
 
+/** The resources, in a scope of their own: the validator and error handler are the REST face's alone. */
 async function resources (app: FastifyInstance): Promise<void> {
   app.setValidatorCompiler(validatorCompiler)
+  app.setErrorHandler(errorHandler)
   // JSON only: a body sent as text/plain is refused (415), not parsed as a string.
   app.removeContentTypeParser('text/plain')
   // Many fetch wrappers label every request JSON, a DELETE without a body too: that is no empty JSON document.
@@ -53,7 +55,5 @@ export default fp(async function restFace (app: FastifyInstance) {
   }
   await app.register(swagger, openapiOptions())
   await app.register(swaggerUi, { routePrefix: '/docs' })
-  app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler(notFoundHandler)
   await app.register(resources)
 }, { name: 'rest', dependencies: ['actor'] })

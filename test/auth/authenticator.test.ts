@@ -1,8 +1,8 @@
 import t from 'tap'
 import { Authenticator } from '../../src/auth/authenticator.ts'
-import { readCredentials, type PresentedCredentials } from '../../src/auth/credentials.ts'
+import { readCredentials, type PresentedCredentials } from '../../src/auth/presented.ts'
 import { systemActor } from '../../src/domain/actor.ts'
-import { createDomain } from '../../src/domain/index.ts'
+import { openDomain } from '../../src/domain/index.ts'
 import { databaseKinds, freshDatabase } from '../helper.ts'
 
 const basic = (username: string, password: string): PresentedCredentials => ({ kind: 'basic', username, password })
@@ -23,11 +23,11 @@ t.test('credentials are read from every supported place', async (t) => {
 for (const kind of databaseKinds) {
   t.test(`${kind}: authentication`, async (t) => {
     const db = await freshDatabase(t, kind)
-    const domain = createDomain(db.prisma)
+    const { domain, logins } = openDomain(db.prisma)
     await domain.users.create(systemActor, { username: 'alice', password: 'right password' })
     await domain.users.create(systemActor, { username: 'sus', password: 'right password', status: 'suspended', status_message: 'why' })
     const { secret } = await domain.apiKeys.create(systemActor, 'alice', { label: 'script' })
-    const auth = (): Authenticator => new Authenticator(domain.credentials, options)
+    const auth = (): Authenticator => new Authenticator(logins, options)
 
     t.test('each form of credentials, good and bad', async (t) => {
       const a = auth()
@@ -84,7 +84,7 @@ for (const kind of databaseKinds) {
     })
 
     t.test('the throttle counts failures per address, all usernames and invalid keys together', async (t) => {
-      const a = new Authenticator(domain.credentials, { ...options, maxAddressFailures: 8 })
+      const a = new Authenticator(logins, { ...options, maxAddressFailures: 8 })
       for (let i = 0; i < 7; i++) {
         await t.rejects(a.authenticate(basic(`user${i % 2}`, 'x'), '10.3.0.1'), { code: 'unauthenticated' })
       }
@@ -123,7 +123,7 @@ for (const kind of databaseKinds) {
 
     t.test("a client's burst of parallel requests with the right password is one attempt, not a throttle", async (t) => {
       await domain.users.create(systemActor, { username: 'burst', password: 'right password' })
-      const a = new Authenticator(domain.credentials, { ...options, cacheSeconds: 0 })
+      const a = new Authenticator(logins, { ...options, cacheSeconds: 0 })
       const results = await Promise.all(Array.from({ length: 20 }, async () =>
         await a.authenticate(basic('burst', 'right password'), '10.6.1.1').then((actor) => actor.kind, (e: { code: string }) => e.code)))
       t.same(new Set(results), new Set(['user']), 'all twenty accepted')
@@ -131,7 +131,7 @@ for (const kind of databaseKinds) {
 
     t.test('failures for one username from many addresses slow its attempts but never lock it', async (t) => {
       await domain.users.create(systemActor, { username: 'famous', password: 'right password' })
-      const a = new Authenticator(domain.credentials, { ...options, usernameSlowAfter: 6, usernameMaxDelaySeconds: 2 })
+      const a = new Authenticator(logins, { ...options, usernameSlowAfter: 6, usernameMaxDelaySeconds: 2 })
       for (let i = 0; i < 6; i++) {
         await t.rejects(a.authenticate(basic('famous', 'guess'), `10.7.0.${i}`), { code: 'unauthenticated' })
       }
@@ -167,7 +167,7 @@ for (const kind of databaseKinds) {
       t.match(await a.authenticate(basic('cached', 'second'), '10.4.0.2'), { username: 'cached' })
       await domain.users.update(systemActor, 'cached', { status: 'suspended' })
       t.match(await a.authenticate(basic('cached', 'second'), '10.4.0.2'), { status: 'suspended' }, 'a status change is seen at once')
-      const uncached = new Authenticator(domain.credentials, { ...options, cacheSeconds: 0 })
+      const uncached = new Authenticator(logins, { ...options, cacheSeconds: 0 })
       await uncached.authenticate(basic('cached', 'second'), '10.4.0.3')
       await db.prisma.user.update({ where: { username: 'cached' }, data: { passwordHash: 'scrypt$1$1$1$AA$AA' } })
       await t.rejects(uncached.authenticate(basic('cached', 'second'), '10.4.0.3'), { code: 'unauthenticated' },

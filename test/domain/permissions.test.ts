@@ -1,6 +1,6 @@
 import t from 'tap'
 import { systemActor, type Actor } from '../../src/domain/actor.ts'
-import { createDomain, type Domain } from '../../src/domain/index.ts'
+import { openDomain, type Domain } from '../../src/domain/index.ts'
 import { databaseKinds, freshDatabase } from '../helper.ts'
 import { roles, seed, type Role, type Seed } from '../fixtures.ts'
 
@@ -30,7 +30,7 @@ const refused = { suspended: 'forbidden', pending: 'forbidden' }
 for (const kind of databaseKinds) {
   t.test(`${kind}: permission rules for each role`, async (t) => {
     const db = await freshDatabase(t, kind)
-    const domain: Domain = createDomain(db.prisma)
+    const domain: Domain = openDomain(db.prisma).domain
     const s = await seed(domain)
 
     t.test('servers are public; writing them is for administrators', async (t) => {

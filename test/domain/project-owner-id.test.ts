@@ -1,10 +1,10 @@
 import t from 'tap'
-import { createDomain, systemActor, type Actor } from '../../src/domain/index.ts'
+import { openDomain, systemActor, type Actor } from '../../src/domain/index.ts'
 import { databaseKinds, freshDatabase } from '../helper.ts'
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: a project's owner may be named by id as well as by username`, async (t) => {
-    const domain = createDomain((await freshDatabase(t, kind)).prisma)
+    const domain = openDomain((await freshDatabase(t, kind)).prisma).domain
     const alice = await domain.users.create(systemActor, { username: 'alice', password: 'pw' })
     const bob = await domain.users.create(systemActor, { username: 'bob', password: 'pw' })
     const asAlice: Actor = { kind: 'user', id: alice.id, username: 'alice', isAdmin: false, status: 'active', statusMessage: null }

@@ -1,13 +1,13 @@
 import t from 'tap'
 import { systemActor } from '../../src/domain/actor.ts'
-import { createDomain } from '../../src/domain/index.ts'
+import { openDomain } from '../../src/domain/index.ts'
 import { databaseKinds, freshDatabase } from '../helper.ts'
 import { seed } from '../fixtures.ts'
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: replacing the holders of a role`, async (t) => {
     const db = await freshDatabase(t, kind)
-    const domain = createDomain(db.prisma)
+    const domain = openDomain(db.prisma).domain
     const s = await seed(domain)
     const { users } = s
 

@@ -1,10 +1,10 @@
 import t from 'tap'
-import { createDomain, systemActor, type Actor } from '../../src/domain/index.ts'
+import { openDomain, systemActor, type Actor } from '../../src/domain/index.ts'
 import { databaseKinds, freshDatabase } from '../helper.ts'
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: suspended and pending accounts are refused servers too`, async (t) => {
-    const domain = createDomain((await freshDatabase(t, kind)).prisma)
+    const domain = openDomain((await freshDatabase(t, kind)).prisma).domain
     await domain.servers.create(systemActor, { name: 'main', url: 'http://main.example' })
     for (const status of ['suspended', 'pending'] as const) {
       const actor: Actor = { kind: 'user', id: 5, username: 'x', isAdmin: false, status, statusMessage: 'why' }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { systemActor } from '../../src/domain/actor.ts'
-import { createDomain } from '../../src/domain/index.ts'
+import { openDomain } from '../../src/domain/index.ts'
 import { databaseKinds, freshDatabase } from '../helper.ts'
 
 async function failure (work: () => Promise<unknown>): Promise<Record<string, unknown>> {
@@ -15,7 +15,7 @@ async function failure (work: () => Promise<unknown>): Promise<Record<string, un
 for (const kind of databaseKinds) {
   t.test(`${kind}: bad input gives typed errors and writes nothing`, async (t) => {
     const db = await freshDatabase(t, kind)
-    const domain = createDomain(db.prisma)
+    const { domain, logins } = openDomain(db.prisma)
     const admin = systemActor
     await domain.servers.create(admin, { name: 'pasteur', url: 'https://mobyle.pasteur.fr' })
     const alice = await domain.users.create(admin, { username: 'alice', email: 'alice@example.org', password: 'pw' })
@@ -90,7 +90,7 @@ for (const kind of databaseKinds) {
     })
 
     t.test('changing credentials bumps the credential version', async (t) => {
-      const version = async () => (await domain.credentials.byUsername('alice'))?.credentialVersion
+      const version = async () => (await logins.byUsername('alice'))?.credentialVersion
       const start = await version()
       await domain.users.update(admin, 'alice', { firstname: 'Alice' })
       t.equal(await version(), start, 'a name is no credential')

@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import YAML from 'yaml'
-import { generateOpenapiYaml } from '../../src/rest/document.ts'
+import { generateOpenapiYaml } from '../../scripts/openapi-document.ts'
 
 const committedPath = new URL('../../openapi.yaml', import.meta.url)
 

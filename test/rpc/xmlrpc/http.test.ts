@@ -38,6 +38,8 @@ for (const kind of databaseKinds) {
       for (const type of ['text/plain', 'application/json', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
         const response = await post(listServers, { 'content-type': type })
         t.equal(response.statusCode, 415, type)
+        t.match(response.headers['content-type'], /^text\/xml/, 'answered in the protocol')
+        t.match(response.body, /faultCode<\/name>\s*<value><int>-32700<\/int>.*must be XML/s)
       }
     })
 
@@ -45,6 +47,8 @@ for (const kind of databaseKinds) {
       const huge = listServers.replace('server', 'x'.repeat(70_000))
       const response = await post(huge)
       t.equal(response.statusCode, 413)
+      t.match(response.headers['content-type'], /^text\/xml/)
+      t.match(response.body, /faultCode<\/name>\s*<value><int>-32700<\/int>.*larger than the limit/s)
     })
 
     await t.test('malformed and hostile documents are faults -32700', async (t) => {

@@ -2,11 +2,10 @@
 import Type from 'typebox'
 import { Description, HttpUrl, Name, ServiceType } from '../../../domain/schemas.ts'
 import { defineMethod, everything, orNull } from '../method.ts'
-import { renderServer, renderService, ServerObject, ServiceObject } from '../objects.ts'
+import { renderServer, renderService, ServerObject, ServiceObject, SuccessMessage } from '../objects.ts'
 
 const ServerId = Name
 const ServiceId = Type.String({ minLength: 1, maxLength: 400, description: 'The service full name: service::project::server, or service::server for a server-level service.' })
-const Deleted = Type.Object({ msg: Type.String(), success: Type.Boolean() })
 
 export const serverMethods = [
   defineMethod({
@@ -61,7 +60,7 @@ export const serverMethods = [
     name: 'delete_server',
     summary: 'Deletes a server and every service it hosts (administrators).',
     params: Type.Object({ serverid: ServerId }),
-    result: Deleted,
+    result: SuccessMessage,
     run: async (domain, actor, { serverid }) => {
       const server = await domain.servers.delete(actor, serverid)
       return { msg: `deleted server \`${server.name}\``, success: true }
@@ -123,7 +122,7 @@ export const serverMethods = [
     name: 'delete_service',
     summary: 'Deletes a service: server-level (administrators) or a project\'s (its owner and managers).',
     params: Type.Object({ serviceid: ServiceId }),
-    result: Deleted,
+    result: SuccessMessage,
     run: async (domain, actor, { serviceid }) => {
       const service = await domain.services.delete(actor, serviceid)
       return { msg: `deleted service \`${service.fullName}\``, success: true }

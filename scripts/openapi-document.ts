@@ -3,9 +3,9 @@
  * writes to openapi.yaml and what the tests compare that file with.
  */
 import YAML from 'yaml'
-import { buildApp } from '../app.ts'
-import { loadConfig } from '../config.ts'
-import { openDatabase } from '../db/client.ts'
+import { buildApp } from '../src/app.ts'
+import { loadConfig } from '../src/config.ts'
+import { openDatabase } from '../src/db/client.ts'
 
 export async function generateOpenapiYaml (): Promise<string> {
   // The document depends on the routes only; an empty embedded database is enough to build them.

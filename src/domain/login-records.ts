@@ -1,6 +1,7 @@
 /**
- * What authentication reads and writes: login records, API key digests and the
- * shared login-failure log. Only src/auth calls this module; it decides nothing.
+ * What authentication reads and writes: login records (password hashes included),
+ * API key digests and the shared login-failure log. Kept out of the faces' Domain:
+ * only the authenticator is handed this store, and it decides nothing itself.
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { UserStatus } from './actor.ts'
@@ -76,7 +77,7 @@ function countsOf (row: FailureRow | undefined): FailureCounts {
 /** Writing "last used" on every request would turn reads into writes; once a minute is enough. */
 const touchIntervalMs = 60_000
 
-export class Credentials {
+export class LoginRecords {
   constructor (private readonly db: PrismaClient) {}
 
   async byUsername (username: string): Promise<LoginRecord | null> {
@@ -159,9 +160,5 @@ export class Credentials {
   async forgetFailuresOlderThan (windowSeconds: number): Promise<void> {
     await this.db.$executeRaw`
       DELETE FROM login_failure WHERE at < (now() AT TIME ZONE 'UTC') - make_interval(secs => ${windowSeconds}::float8)`
-  }
-
-  async hasActiveAdmin (): Promise<boolean> {
-    return (await this.db.user.count({ where: { isAdmin: true, retiredAt: null } })) > 0
   }
 }

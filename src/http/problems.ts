@@ -1,0 +1,74 @@
+/**
+ * The server's answer to a failure no face claims: an RFC 9457 problem document.
+ * Requests that reach no route, URLs Fastify cannot read, and errors outside any
+ * face's own handler get it; each face maps its own errors in its own protocol
+ * (REST: src/rest/errors.ts, JSON-RPC and XML-RPC: their envelopes).
+ */
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { describeErrors, type SchemaError } from '../domain/schemas.ts'
+import type { InvalidField } from '../domain/errors.ts'
+
+export const problemMediaType = 'application/problem+json'
+
+export interface ProblemDocument {
+  type: string
+  title: string
+  status: number
+  detail: string
+  instance?: string
+  request_id?: string
+  errors?: InvalidField[]
+  account_status?: 'suspended' | 'pending'
+  status_message?: string
+  retry_after?: number
+}
+
+function problemType (status: number): string {
+  return `urn:mobyle2:problem:${(STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '-')}`
+}
+
+export async function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, detail: string,
+  extra: Partial<ProblemDocument> = {}, headers: Record<string, string> = {}): Promise<FastifyReply> {
+  const problem: ProblemDocument = {
+    type: problemType(status),
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    instance: request.url.split('?')[0],
+    ...extra
+  }
+  return await reply.code(status).headers(headers).type(`${problemMediaType}; charset=utf-8`).send(JSON.stringify(problem))
+}
+
+const validationParts: Record<string, string> = { body: 'body', querystring: 'query string', params: 'path', headers: 'headers' }
+
+/**
+ * Fastify's own errors keep their 4xx status (a schema's validation names the
+ * failing fields); anything else is a 500 that says nothing but its request id, and
+ * is logged.
+ */
+export async function httpErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  if (error.validation !== undefined) {
+    const part = validationParts[error.validationContext ?? ''] ?? 'request'
+    const errors = describeErrors(error.validation as unknown as SchemaError[])
+    const detail = `invalid ${part}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`
+    return await sendProblem(request, reply, 400, detail, { errors })
+  }
+  const status = error.statusCode ?? 500
+  if (status >= 400 && status < 500) {
+    const detail = error instanceof SyntaxError ? `the body is not valid JSON: ${error.message}` : error.message
+    return await sendProblem(request, reply, status, detail)
+  }
+  request.log.error({ err: error }, 'request failed')
+  return await sendProblem(request, reply, 500, 'Internal Server Error', { request_id: String(request.id) })
+}
+
+export async function notFoundHandler (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return await sendProblem(request, reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`)
+}
+
+/** Errors Fastify meets before routing (a broken URL escape, an over-long parameter), as problems too. */
+export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void sendProblem(request, reply, error.statusCode ?? 400, error.message)
+}
