@@ -1,6 +1,5 @@
 import { Forbidden, NotFound, Unauthenticated } from './errors.ts'
-
-export type UserStatus = 'active' | 'suspended' | 'pending'
+import type { UserStatus } from './schemas.ts'
 
 /** Who is calling: every face resolves one before it touches the domain. */
 export type Actor =

@@ -91,3 +91,13 @@ export class TooManyAttempts extends DomainError {
 export function isDomainError (error: unknown): error is DomainError {
   return error instanceof DomainError
 }
+
+/** The item, or null where there is none (or none the caller may see): RhodeCode's get_* answer and Roundup's links. */
+export async function orNull<T> (lookup: Promise<T>): Promise<T | null> {
+  try {
+    return await lookup
+  } catch (error) {
+    if (error instanceof NotFound) return null
+    throw error
+  }
+}

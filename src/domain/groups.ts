@@ -1,6 +1,6 @@
 import { assertNotRefused, hide, isAdmin, requireAdmin, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
-import { Conflict, Invalid, NotFound } from './errors.ts'
+import { assertKeyFree, changedFields, guardUnique, liveUser, pageOf, retirement, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
@@ -57,7 +57,6 @@ export class Groups {
   /** Listing groups is for administrators. */
   async list (actor: Actor, filter: GroupFilter = {}, page?: Page): Promise<Listing<GroupView>> {
     requireAdmin(actor, 'listing groups')
-    const window = paging(page)
     const where: Prisma.GroupWhereInput = {
       id: filter.ids === undefined ? undefined : { in: filter.ids },
       name: textWhere(filter.name),
@@ -66,11 +65,8 @@ export class Groups {
       members: filter.member === undefined ? undefined : { some: { userId: filter.member } },
       retiredAt: filter.includeRetired === true ? undefined : null
     }
-    const [rows, total] = await Promise.all([
-      this.db.group.findMany({ where, include, orderBy: { name: 'asc' }, ...window }),
-      this.db.group.count({ where })
-    ])
-    return listing(rows.map(view), total, window)
+    return await pageOf(page, async (window) => await this.db.group.findMany({ where, include, orderBy: { name: 'asc' }, ...window }),
+      async () => await this.db.group.count({ where }), view)
   }
 
   /** A group is visible to administrators and to its members. */
@@ -90,8 +86,7 @@ export class Groups {
     requireAdmin(actor, 'creating groups')
     const { members, ...data } = validate(resource, GroupCreate, input)
     const memberIds = await this.resolveMembers(members)
-    const taken = await this.db.group.findUnique({ where: { name: data.name }, select: { id: true } })
-    if (taken !== null) throw new Conflict(`group with key "${data.name}" exists`, resource, 'name')
+    await assertKeyFree(resource, 'name', data.name, this.db.group.findUnique({ where: { name: data.name }, select: { id: true } }))
     const row = await guardUnique(resource, data.name, () => this.db.group.create({
       data: { ...data, members: { create: (memberIds ?? []).map((userId) => ({ userId })) } },
       include
@@ -113,8 +108,7 @@ export class Groups {
       if (membersChanged) changed.push('members')
       if (changed.length === 0) return { item: current, changed }
       if (data.name !== undefined && data.name !== current.name) {
-        const taken = await tx.group.findUnique({ where: { name: data.name }, select: { id: true } })
-        if (taken !== null) throw new Conflict(`group with key "${data.name}" exists`, resource, 'name')
+        await assertKeyFree(resource, 'name', data.name, tx.group.findUnique({ where: { name: data.name }, select: { id: true } }))
       }
       const row = await tx.group.update({
         where: { id: current.id },
@@ -142,7 +136,7 @@ export class Groups {
     return await this.locked(ref, async (tx) => {
       const current = await this.read(actor, ref, { includeRetired: true }, tx)
       const row = await tx.group.update({
-        where: { id: current.id }, data: { retiredAt: retired ? new Date() : null }, include
+        where: { id: current.id }, data: retirement(retired), include
       })
       return view(row)
     })
@@ -183,10 +177,7 @@ export class Groups {
   }
 
   private async findUser (ref: number | string, db: Client): Promise<GroupMemberView> {
-    const user = await db.user.findFirst({
-      where: { ...(typeof ref === 'number' ? { id: ref } : { username: ref }), retiredAt: null },
-      select: { id: true, username: true }
-    })
+    const user = await liveUser(db, ref)
     if (user === null) throw new NotFound('user', ref)
     return user
   }

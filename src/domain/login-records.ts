@@ -4,7 +4,7 @@
  * only the authenticator is handed this store, and it decides nothing itself.
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
-import type { UserStatus } from './actor.ts'
+import type { UserStatus } from './schemas.ts'
 
 export interface LoginRecord {
   id: number

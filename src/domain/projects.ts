@@ -1,17 +1,24 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, guardUnique, liveUser, pageOf, retirement, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
-import { formatFullName, parseFullName } from './services.ts'
+import { formatFullName, fullNameWhere } from './services.ts'
+import { storableId } from './storable.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 
 export interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 export interface ProjectGroupView { id: number, name: string, role: ProjectRole }
 export interface ProjectServiceView { id: number, name: string, fullName: string }
-export interface JobView { id: number, name: string, status: string, service: string | null, createdAt: Date }
-export interface DataView { id: number, name: string, description: string, createdAt: Date }
+export interface JobView { id: number, projectId: number, name: string, status: string, service: string | null, createdAt: Date }
+export interface DataView { id: number, projectId: number, name: string, description: string, createdAt: Date }
+
+/** Which job or data references: those of one project, or of every project the actor can see; optionally only these ids. */
+export interface ReferenceFilter {
+  project?: ProjectRef
+  ids?: number[]
+}
 
 export interface ProjectView {
   id: number
@@ -73,7 +80,7 @@ const include = {
     orderBy: { groupId: 'asc' }
   },
   services: { where: { retiredAt: null }, select: serviceSelect, orderBy: { name: 'asc' } },
-  jobs: { select: { id: true, name: true, status: true, createdAt: true, service: { select: serviceSelect } }, orderBy: { id: 'asc' } },
+  jobs: { select: { id: true, projectId: true, name: true, status: true, createdAt: true, service: { select: serviceSelect } }, orderBy: { id: 'asc' } },
   data: { orderBy: { id: 'asc' } },
   favorites: { select: { service: { select: serviceSelect } }, orderBy: { serviceId: 'asc' } }
 } satisfies Prisma.ProjectInclude
@@ -81,6 +88,19 @@ type ProjectRow = Prisma.ProjectGetPayload<{ include: typeof include }>
 
 function serviceView (s: ServiceRow): ProjectServiceView {
   return { id: s.id, name: s.name, fullName: formatFullName(s.name, s.project?.name, s.server.name) }
+}
+
+type JobRow = ProjectRow['jobs'][number]
+type DataRow = ProjectRow['data'][number]
+
+function jobView (j: JobRow): JobView {
+  return {
+    id: j.id, projectId: j.projectId, name: j.name, status: j.status, service: j.service === null ? null : serviceView(j.service).fullName, createdAt: j.createdAt
+  }
+}
+
+function dataView (d: DataRow): DataView {
+  return { id: d.id, projectId: d.projectId, name: d.name, description: d.description, createdAt: d.createdAt }
 }
 
 function view (row: ProjectRow, actor: Actor): ProjectView {
@@ -97,10 +117,8 @@ function view (row: ProjectRow, actor: Actor): ProjectView {
     members: row.members.map((m) => ({ id: m.userId, username: m.user.username, role: m.role })),
     groups: row.groupGrants.map((g) => ({ id: g.group.id, name: g.group.name, role: g.role })),
     services: row.services.map(serviceView),
-    jobs: row.jobs.map((j) => ({
-      id: j.id, name: j.name, status: j.status, service: j.service === null ? null : serviceView(j.service).fullName, createdAt: j.createdAt
-    })),
-    data: row.data.map((d) => ({ id: d.id, name: d.name, description: d.description, createdAt: d.createdAt })),
+    jobs: row.jobs.map(jobView),
+    data: row.data.map(dataView),
     favorites: row.favorites.map((f) => serviceView(f.service)),
     standing: standingIn(row, actor) ?? null,
     retired: row.retiredAt !== null,
@@ -128,12 +146,8 @@ export class Projects {
   }
 
   private async findMany (actor: Actor, where: Prisma.ProjectWhereInput, page?: Page): Promise<Listing<ProjectView>> {
-    const window = paging(page)
-    const [rows, total] = await Promise.all([
-      this.db.project.findMany({ where, include, orderBy: { id: 'asc' }, ...window }),
-      this.db.project.count({ where })
-    ])
-    return listing(rows.map((row) => view(row, actor)), total, window)
+    return await pageOf(page, async (window) => await this.db.project.findMany({ where, include, orderBy: { id: 'asc' }, ...window }),
+      async () => await this.db.project.count({ where }), (row) => view(row, actor))
   }
 
   /**
@@ -283,7 +297,7 @@ export class Projects {
     return await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, true, 'owner', tx)
       const updated = await tx.project.update({
-        where: { id: row.id }, data: { retiredAt: retired ? new Date() : null }, include
+        where: { id: row.id }, data: retirement(retired), include
       })
       return view(updated, actor)
     })
@@ -298,7 +312,7 @@ export class Projects {
     const { projectId, member, previous } = await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, false, 'manager', tx)
       assertRole(role)
-      const user = await tx.user.findFirst({ where: { ...userRefWhere(userRef), retiredAt: null }, select: { id: true, username: true } })
+      const user = await liveUser(tx, userRef)
       if (user === null) throw new NotFound('user', userRef)
       if (user.id === row.ownerId) throw new Conflict(`user ${user.username} owns project ${row.name}`, resource)
       const previous = row.members.find((m) => m.userId === user.id)?.role ?? null
@@ -354,15 +368,17 @@ export class Projects {
     return { project: await this.get(actor, projectId), added }
   }
 
+  /** Unmarks a favorite; `removed` is false when the service was none (see "Removing what is not there" in the README). */
   async removeFavorite (actor: Actor, ref: ProjectRef, serviceFullName: string): Promise<{ project: ProjectView, removed: boolean }> {
-    const projectId = await this.locked(ref, async (tx) => {
+    const { projectId, removed } = await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, false, 'contributor', tx)
       const favorite = row.favorites.find((f) => serviceView(f.service).fullName === serviceFullName)
-      if (favorite === undefined) throw new NotFound('favorite', serviceFullName)
-      await tx.favorite.delete({ where: { projectId_serviceId: { projectId: row.id, serviceId: favorite.service.id } } })
-      return row.id
+      if (favorite !== undefined) {
+        await tx.favorite.delete({ where: { projectId_serviceId: { projectId: row.id, serviceId: favorite.service.id } } })
+      }
+      return { projectId: row.id, removed: favorite !== undefined }
     })
-    return { project: await this.get(actor, projectId), removed: true }
+    return { project: await this.get(actor, projectId), removed }
   }
 
   /** Records a job reference in the project (contributors and above). */
@@ -370,11 +386,23 @@ export class Projects {
     const row = await this.find(actor, ref, false, 'contributor')
     const data = validate('job', JobCreate, input)
     const serviceId = data.service === undefined ? null : await this.serviceId(actor, data.service, 'service')
-    const job = await this.db.job.create({
+    return jobView(await this.db.job.create({
       data: { projectId: row.id, name: data.name, status: data.status, serviceId },
       select: include.jobs.select
-    })
-    return { id: job.id, name: job.name, status: job.status, service: job.service === null ? null : serviceView(job.service).fullName, createdAt: job.createdAt }
+    }))
+  }
+
+  /** Job references of a project the actor can see, or of every live project it can see. */
+  async listJobs (actor: Actor, filter: ReferenceFilter = {}): Promise<JobView[]> {
+    const where = await this.referencesWhere(actor, filter)
+    return (await this.db.job.findMany({ where, select: include.jobs.select, orderBy: { id: 'asc' } })).map(jobView)
+  }
+
+  /** One job reference the actor can see, within `project` when given. */
+  async getJob (actor: Actor, jobId: number, project?: ProjectRef): Promise<JobView> {
+    const [job] = await this.listJobs(actor, { project, ids: [jobId] })
+    if (job === undefined) throw new NotFound('job', jobId)
+    return job
   }
 
   async removeJob (actor: Actor, ref: ProjectRef, jobId: number): Promise<void> {
@@ -387,8 +415,29 @@ export class Projects {
   async addData (actor: Actor, ref: ProjectRef, input: unknown): Promise<DataView> {
     const row = await this.find(actor, ref, false, 'contributor')
     const data = validate('data', DataCreate, input)
-    const item = await this.db.dataItem.create({ data: { projectId: row.id, ...data } })
-    return { id: item.id, name: item.name, description: item.description, createdAt: item.createdAt }
+    return dataView(await this.db.dataItem.create({ data: { projectId: row.id, ...data } }))
+  }
+
+  /** Data references of a project the actor can see, or of every live project it can see. */
+  async listData (actor: Actor, filter: ReferenceFilter = {}): Promise<DataView[]> {
+    const where = await this.referencesWhere(actor, filter)
+    return (await this.db.dataItem.findMany({ where, orderBy: { id: 'asc' } })).map(dataView)
+  }
+
+  /** One data reference the actor can see, within `project` when given. */
+  async getData (actor: Actor, dataId: number, project?: ProjectRef): Promise<DataView> {
+    const [item] = await this.listData(actor, { project, ids: [dataId] })
+    if (item === undefined) throw new NotFound('data', dataId)
+    return item
+  }
+
+  /** A named project is checked first, so that one out of sight answers as one that does not exist. */
+  private async referencesWhere (actor: Actor, filter: ReferenceFilter): Promise<Prisma.JobWhereInput & Prisma.DataItemWhereInput> {
+    assertNotRefused(actor)
+    const scope = filter.project === undefined
+      ? { project: { AND: [visibleProjects(actor), { retiredAt: null }] } }
+      : { projectId: (await this.find(actor, filter.project, false)).id }
+    return { ...scope, ...(filter.ids === undefined ? {} : { id: { in: filter.ids.filter(storableId) } }) }
   }
 
   async removeData (actor: Actor, ref: ProjectRef, dataId: number): Promise<void> {
@@ -398,29 +447,19 @@ export class Projects {
   }
 
   private async assertNameFree (name: string, db: Client = this.db): Promise<void> {
-    const taken = await db.project.findUnique({ where: { name }, select: { id: true } })
-    if (taken !== null) throw new Conflict(`project with key "${name}" exists`, resource, 'name')
+    await assertKeyFree(resource, 'name', name, db.project.findUnique({ where: { name }, select: { id: true } }))
   }
 
   private async userId (ref: string | number, field: string, db: Client = this.db): Promise<number> {
-    const user = await db.user.findFirst({ where: { ...userRefWhere(ref), retiredAt: null }, select: { id: true } })
+    const user = await liveUser(db, ref)
     if (user === null) throw Invalid.field(resource, field, `no such user ${ref}`)
     return user.id
   }
 
   private async serviceId (actor: Actor, fullName: string, field: string, db: Client = this.db): Promise<number> {
-    const parts = parseFullName(fullName)
-    if (parts === undefined) throw Invalid.field(resource, field, `"${fullName}" is not a service full name`)
-    const service = await db.service.findFirst({
-      where: {
-        AND: [visibleServices(actor)],
-        name: parts.name,
-        server: { name: parts.server },
-        ...(parts.project === undefined ? { projectId: null } : { project: { name: parts.project } }),
-        retiredAt: null
-      },
-      select: { id: true }
-    })
+    const named = fullNameWhere(fullName)
+    if (named === undefined) throw Invalid.field(resource, field, `"${fullName}" is not a service full name`)
+    const service = await db.service.findFirst({ where: { AND: [named, visibleServices(actor)], retiredAt: null }, select: { id: true } })
     if (service === null) throw Invalid.field(resource, field, `no such service ${fullName}`)
     return service.id
   }
@@ -449,8 +488,4 @@ function projectWhere (filter: ProjectFilter): Prisma.ProjectWhereInput {
 
 function refWhere (ref: ProjectRef): Prisma.ProjectWhereUniqueInput {
   return typeof ref === 'number' ? { id: ref } : { name: ref }
-}
-
-function userRefWhere (ref: number | string): Prisma.UserWhereInput {
-  return typeof ref === 'number' ? { id: ref } : { username: ref }
 }

@@ -29,9 +29,13 @@ export const Password = Type.String({ minLength: 1, maxLength: 1024 })
 export const StatusMessage = Type.String({ maxLength: 1000 })
 
 export const ServiceType = Type.Enum(['program', 'workflow', 'widget'])
+export type ServiceType = Static<typeof ServiceType>
 export const UserType = Type.Enum(['authenticated', 'anonymous'])
+export type UserType = Static<typeof UserType>
 export const AuthenticationType = Type.Enum(['local', 'ldap'])
+export type AuthenticationType = Static<typeof AuthenticationType>
 export const UserStatus = Type.Enum(['active', 'suspended', 'pending'])
+export type UserStatus = Static<typeof UserStatus>
 export const ProjectRole = Type.Enum(['manager', 'contributor', 'watcher'])
 export type ProjectRole = Static<typeof ProjectRole>
 
@@ -121,8 +125,9 @@ export const ApiKeyCreate = Type.Object({
 }, strict)
 
 /** Paging shared by every collection. */
+export const maxPageSize = 1000
 export const Page = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxPageSize })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 }))
 }, strict)
 export type Page = Static<typeof Page>

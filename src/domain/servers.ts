@@ -1,6 +1,6 @@
 import { assertNotRefused, requireAdmin, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
-import { Conflict, NotFound } from './errors.ts'
+import { assertKeyFree, changedFields, guardUnique, pageOf, retirement, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { NotFound } from './errors.ts'
 import { visibleServices } from './permissions.ts'
 import { ServerCreate, ServerUpdate, validate, type Page } from './schemas.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
@@ -71,13 +71,9 @@ export class Servers {
   /** Servers are public: anyone, anonymous included, may list them (suspended and pending accounts excepted). */
   async list (actor: Actor, filter: ServerFilter = {}, page?: Page): Promise<Listing<ServerView>> {
     assertNotRefused(actor)
-    const window = paging(page)
     const where = this.where(filter)
-    const [rows, total] = await Promise.all([
-      this.db.server.findMany({ where, include: this.include(actor), orderBy: { name: 'asc' }, ...window }),
-      this.db.server.count({ where })
-    ])
-    return listing(rows.map((row) => this.view(row)), total, window)
+    return await pageOf(page, async (window) => await this.db.server.findMany({ where, include: this.include(actor), orderBy: { name: 'asc' }, ...window }),
+      async () => await this.db.server.count({ where }), (row) => this.view(row))
   }
 
   async get (actor: Actor, ref: ServerRef, options: { includeRetired?: boolean } = {}): Promise<ServerView> {
@@ -90,8 +86,7 @@ export class Servers {
   async create (actor: Actor, input: unknown): Promise<ServerView> {
     requireAdmin(actor, 'creating servers')
     const data: ServerInput = validate(resource, ServerCreate, input)
-    const taken = await this.db.server.findUnique({ where: { name: data.name }, select: { id: true } })
-    if (taken !== null) throw new Conflict(`server with key "${data.name}" exists`, resource, 'name')
+    await assertKeyFree(resource, 'name', data.name, this.db.server.findUnique({ where: { name: data.name }, select: { id: true } }))
     const row = await guardUnique(resource, data.name, () =>
       this.db.server.create({ data, include: this.include(actor) }))
     return this.view(row)
@@ -103,8 +98,7 @@ export class Servers {
     const current = await this.get(actor, ref, { includeRetired: true })
     const changed = changedFields(current, data)
     if (data.name !== undefined && data.name !== current.name) {
-      const taken = await this.db.server.findUnique({ where: { name: data.name }, select: { id: true } })
-      if (taken !== null) throw new Conflict(`server with key "${data.name}" exists`, resource, 'name')
+      await assertKeyFree(resource, 'name', data.name, this.db.server.findUnique({ where: { name: data.name }, select: { id: true } }))
     }
     if (changed.length === 0) return { item: current, changed }
     const row = await guardUnique(resource, data.name ?? current.name, () =>
@@ -124,7 +118,7 @@ export class Servers {
     requireAdmin(actor, retired ? 'retiring servers' : 'restoring servers')
     const current = await this.get(actor, ref, { includeRetired: true })
     const row = await this.db.server.update({
-      where: { id: current.id }, data: { retiredAt: retired ? new Date() : null }, include: this.include(actor)
+      where: { id: current.id }, data: retirement(retired), include: this.include(actor)
     })
     return this.view(row)
   }

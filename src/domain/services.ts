@@ -1,11 +1,10 @@
 import { assertNotRefused, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
-import { Conflict, Invalid, NotFound } from './errors.ts'
+import { assertKeyFree, changedFields, guardUnique, pageOf, retirement, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices } from './permissions.ts'
-import { ServiceCreate, ServiceUpdate, validate, type Page } from './schemas.ts'
+import { ServiceCreate, ServiceUpdate, validate, type Page, type ServiceType } from './schemas.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 
-export type ServiceKind = 'program' | 'workflow' | 'widget'
 
 export interface ServiceView {
   id: number
@@ -17,7 +16,7 @@ export interface ServiceView {
   /** Absent for a server-level service. */
   project?: string
   projectId?: number
-  type: ServiceKind
+  type: ServiceType
   exported: boolean
   disabled: boolean
   /** Whether the actor may call it: not disabled, on an active server, and server-level or in a project of the actor's. */
@@ -35,7 +34,7 @@ export interface ServiceFilter {
   server?: TextMatch
   /** A project name, or null for server-level services only. */
   project?: TextMatch | null
-  type?: ServiceKind | ServiceKind[]
+  type?: ServiceType | ServiceType[]
   exported?: boolean
   disabled?: boolean
   description?: TextMatch
@@ -119,18 +118,13 @@ export class Services {
    */
   async list (actor: Actor, filter: ServiceFilter = {}, page?: Page): Promise<Listing<ServiceView>> {
     assertNotRefused(actor)
-    const window = paging(page)
     const where = this.where(actor, filter)
-    const [rows, total] = await Promise.all([
-      this.db.service.findMany({
-        where,
-        include,
-        orderBy: [{ name: 'asc' }, { project: { name: 'asc' } }, { server: { name: 'asc' } }],
-        ...window
-      }),
-      this.db.service.count({ where })
-    ])
-    return listing(rows.map((row) => this.view(row, actor)), total, window)
+    return await pageOf(page, async (window) => await this.db.service.findMany({
+      where,
+      include,
+      orderBy: [{ name: 'asc' }, { project: { name: 'asc' } }, { server: { name: 'asc' } }],
+      ...window
+    }), async () => await this.db.service.count({ where }), (row) => this.view(row, actor))
   }
 
   async get (actor: Actor, ref: ServiceRef, options: { includeRetired?: boolean } = {}): Promise<ServiceView> {
@@ -181,10 +175,9 @@ export class Services {
     }
     await this.assertMayManage(actor, projectId, 'creating')
     const fullName = formatFullName(data.name, data.project, data.server)
-    const taken = await this.db.service.findFirst({
+    await assertKeyFree(resource, 'name', fullName, this.db.service.findFirst({
       where: { name: data.name, serverId: server.id, projectScope: projectId ?? 0 }, select: { id: true }
-    })
-    if (taken !== null) throw new Conflict(`service with key "${fullName}" exists`, resource, 'name')
+    }))
     const row = await guardUnique(resource, fullName, () => this.db.service.create({
       data: {
         name: data.name,
@@ -210,11 +203,9 @@ export class Services {
     const changed = changedFields(current, data)
     if (changed.length === 0) return { item: current, changed }
     if (data.name !== undefined && data.name !== row.name) {
-      const taken = await this.db.service.findFirst({
+      await assertKeyFree(resource, 'name', formatFullName(data.name, current.project, current.server), this.db.service.findFirst({
         where: { name: data.name, serverId: row.serverId, projectScope: row.projectScope }, select: { id: true }
-      })
-      const fullName = formatFullName(data.name, current.project, current.server)
-      if (taken !== null) throw new Conflict(`service with key "${fullName}" exists`, resource, 'name')
+      }))
     }
     const updated = await guardUnique(resource, data.name ?? row.name, () =>
       this.db.service.update({ where: { id: row.id }, data, include }))
@@ -234,13 +225,13 @@ export class Services {
     const row = await this.find(actor, ref, true)
     await this.assertMayManage(actor, row.projectId, retired ? 'retiring' : 'restoring')
     const updated = await this.db.service.update({
-      where: { id: row.id }, data: { retiredAt: retired ? new Date() : null }, include
+      where: { id: row.id }, data: retirement(retired), include
     })
     return this.view(updated, actor)
   }
 }
 
-function fullNameWhere (fullName: string): Prisma.ServiceWhereInput | undefined {
+export function fullNameWhere (fullName: string): Prisma.ServiceWhereInput | undefined {
   const parts = parseFullName(fullName)
   if (parts === undefined) return undefined
   return {

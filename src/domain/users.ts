@@ -1,7 +1,7 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { changedFields, guardUnique, listing, paging, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, guardUnique, pageOf, retirement, textWhere, userRefWhere, type Listing, type TextMatch, type Updated, type UserRef } from './common.ts'
 import { Conflict, NotFound } from './errors.ts'
-import { selfEditableUserFields, UserCreate, UserUpdate, validate, type Page } from './schemas.ts'
+import { selfEditableUserFields, UserCreate, UserUpdate, validate, type AuthenticationType, type Page, type UserStatus, type UserType } from './schemas.ts'
 import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
 import { hashPassword } from './secrets.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
@@ -13,10 +13,10 @@ export interface UserView {
   email: string | null
   firstname: string
   lastname: string
-  type: 'authenticated' | 'anonymous'
-  authentication_type: 'local' | 'ldap'
+  type: UserType
+  authentication_type: AuthenticationType
   ldap_dn: string | null
-  status: 'active' | 'suspended' | 'pending'
+  status: UserStatus
   status_message: string | null
   is_admin: boolean
   /** Names of the user's groups, sorted. */
@@ -43,8 +43,6 @@ export interface UserFilter {
   includeRetired?: boolean
 }
 
-/** A user by id, or by username. */
-export type UserRef = number | string
 
 const resource = 'user'
 const include = {
@@ -103,7 +101,6 @@ export class Users {
   /** Listing users is for administrators. */
   async list (actor: Actor, filter: UserFilter = {}, page?: Page): Promise<Listing<UserView>> {
     requireAdmin(actor, 'listing users')
-    const window = paging(page)
     const where: Prisma.UserWhereInput = {
       id: filter.ids === undefined ? undefined : { in: filter.ids },
       username: textWhere(filter.username),
@@ -117,17 +114,14 @@ export class Users {
       groups: filter.group === undefined ? undefined : { some: { group: { name: filter.group } } },
       retiredAt: filter.includeRetired === true ? undefined : null
     }
-    const [rows, total] = await Promise.all([
-      this.db.user.findMany({ where, include, orderBy: { id: 'asc' }, ...window }),
-      this.db.user.count({ where })
-    ])
-    return listing(rows.map(view), total, window)
+    return await pageOf(page, async (window) => await this.db.user.findMany({ where, include, orderBy: { id: 'asc' }, ...window }),
+      async () => await this.db.user.count({ where }), view)
   }
 
   /** A user record is visible to the user itself and to administrators. */
   async get (actor: Actor, ref: UserRef, options: { includeRetired?: boolean } = {}): Promise<UserView> {
     assertNotRefused(actor)
-    const row = await this.db.user.findUnique({ where: refWhere(ref), include })
+    const row = await this.db.user.findUnique({ where: userRefWhere(ref), include })
     if (row === null || (row.retiredAt !== null && options.includeRetired !== true)) throw new NotFound(resource, ref)
     if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === row.id)) hide(resource, ref)
     return view(row)
@@ -193,7 +187,7 @@ export class Users {
     if (retired && current.is_admin) await this.assertAnotherAdmin(current.id)
     const write = async (db: Client): Promise<UserRow> => await db.user.update({
       where: { id: current.id },
-      data: { retiredAt: retired ? new Date() : null, credentialVersion: { increment: 1 } },
+      data: { ...retirement(retired), credentialVersion: { increment: 1 } },
       include
     })
     const row = retired && current.is_admin ? await this.asAdminsAllow(current.id, write) : await write(this.db)
@@ -202,12 +196,10 @@ export class Users {
 
   private async assertKeysFree (data: { username?: string, email?: string | null }, current?: UserView): Promise<void> {
     if (data.username !== undefined && data.username !== current?.username) {
-      const taken = await this.db.user.findUnique({ where: { username: data.username }, select: { id: true } })
-      if (taken !== null) throw new Conflict(`user with key "${data.username}" exists`, resource, 'username')
+      await assertKeyFree(resource, 'username', data.username, this.db.user.findUnique({ where: { username: data.username }, select: { id: true } }))
     }
     if (data.email !== undefined && data.email !== null && data.email !== current?.email) {
-      const taken = await this.db.user.findUnique({ where: { email: data.email }, select: { id: true } })
-      if (taken !== null) throw new Conflict(`user with email "${data.email}" exists`, resource, 'email')
+      await assertKeyFree(resource, 'email', data.email, this.db.user.findUnique({ where: { email: data.email }, select: { id: true } }), 'email')
     }
   }
 
@@ -240,8 +232,4 @@ const activeAdmins = { isAdmin: true, status: 'active', retiredAt: null } satisf
 
 function lastAdmin (): Conflict {
   return new Conflict('the last active administrator cannot be removed, demoted or suspended', resource)
-}
-
-function refWhere (ref: UserRef): Prisma.UserWhereUniqueInput {
-  return typeof ref === 'number' ? { id: ref } : { username: ref }
 }

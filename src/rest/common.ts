@@ -105,7 +105,7 @@ export function changedResponse<T extends TSchema> (schema: T, description: stri
 export const NoContent = Type.Null({ description: 'Deleted' })
 
 /** Paging, shared by every collection: the domain's own limits. */
-export const paging = Page.properties
+export const pageQuery = Page.properties
 
 /** Booleans in query strings are written true or false. */
 export const QueryBoolean = Type.Boolean()

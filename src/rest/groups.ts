@@ -5,7 +5,7 @@ import { NotFound } from '../domain/errors.ts'
 import type { GroupView } from '../domain/groups.ts'
 import { GroupCreate, GroupUpdate, Name } from '../domain/schemas.ts'
 import {
-  changedResponse, collection, createdResponse, IdParam, listResponse, NoContent, paging, parseId, problems, QueryBoolean, readResponse
+  changedResponse, collection, createdResponse, IdParam, listResponse, NoContent, pageQuery, parseId, problems, QueryBoolean, readResponse
 } from './common.ts'
 
 export const GroupRepresentation = Type.Object({
@@ -32,7 +32,7 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
         name: Type.Optional(Name),
         active: Type.Optional(QueryBoolean),
         member: Type.Optional(IdParam),
-        ...paging
+        ...pageQuery
       }, { additionalProperties: false }),
       response: { 200: listResponse(Type.Record(Name, Type.Ref('Group'), { description: 'Groups keyed by name.' })), ...problems(403) }
     }

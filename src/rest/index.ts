@@ -10,14 +10,15 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { corsOrigins } from '../config.ts'
 import { Problem } from './common.ts'
+import apiKeyRoutes, { ApiKeyRepresentation } from './api-keys.ts'
 import { etagHook } from './etag.ts'
 import { errorHandler } from './errors.ts'
 import { openapiOptions } from './openapi.ts'
 import groupRoutes, { GroupRepresentation } from './groups.ts'
-import projectRoutes, { projectSchemas } from './projects.ts'
+import projectRoutes, { projectSchemas } from './projects/index.ts'
 import serverRoutes, { ServerRepresentation } from './servers.ts'
 import serviceRoutes, { ServiceRepresentation } from './services.ts'
-import userRoutes, { ApiKeyRepresentation, UserRepresentation } from './users.ts'
+import userRoutes, { UserRepresentation } from './users.ts'
 import { validatorCompiler } from './validation.ts'
 
 const exposedHeaders = ['Location', 'ETag', 'Link', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate']
@@ -39,7 +40,7 @@ async function resources (app: FastifyInstance): Promise<void> {
   // its own schemas gets Fastify's default compiler back.
   const schemas = [Problem, ServerRepresentation, ServiceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ...projectSchemas]
   for (const schema of schemas) app.addSchema(schema)
-  for (const routes of [serverRoutes, serviceRoutes, userRoutes, groupRoutes, projectRoutes]) await app.register(routes)
+  for (const routes of [serverRoutes, serviceRoutes, userRoutes, apiKeyRoutes, groupRoutes, projectRoutes]) await app.register(routes)
 }
 
 export default fp(async function restFace (app: FastifyInstance) {

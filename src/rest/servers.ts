@@ -2,23 +2,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Name, ServerCreate, ServerUpdate } from '../domain/schemas.ts'
-import type { ServerView } from '../domain/servers.ts'
+import { ServerDocument, serverDocument } from '../domain/documents.ts'
 import {
-  changedResponse, collection, createdResponse, listResponse, NoContent, paging, problems, QueryBoolean, readResponse
+  changedResponse, collection, createdResponse, listResponse, NoContent, pageQuery, problems, QueryBoolean, readResponse
 } from './common.ts'
 
-export const ServerRepresentation = Type.Object({
-  url: Type.String(),
-  services: Type.Array(Type.String(), { description: 'Names of the services on this server that the caller can see.' }),
-  active: Type.Boolean(),
-  description: Type.String()
-}, { $id: 'Server', title: 'Server' })
+export const ServerRepresentation = Type.Object(ServerDocument.properties, { $id: 'Server', title: 'Server' })
 
 const ServerCollection = Type.Record(Name, Type.Ref('Server'), { description: 'Servers keyed by name.' })
-
-export function renderServer (server: ServerView) {
-  return { url: server.url, services: server.services, active: server.active, description: server.description }
-}
 
 const tags = ['servers']
 const params = Type.Object({ name: Name })
@@ -33,7 +24,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
         name: Type.Optional(Name),
         url: Type.Optional(Type.String({ description: 'Servers whose URL contains this text.' })),
         active: Type.Optional(QueryBoolean),
-        ...paging
+        ...pageQuery
       }, { additionalProperties: false }),
       response: { 200: listResponse(ServerCollection), ...problems() }
     }
@@ -41,12 +32,12 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { name, url, active, limit, offset } = request.query
     const listing = await app.domain.servers.list(await request.actor(),
       { name, url: url === undefined ? undefined : { contains: url }, active }, { limit, offset })
-    return collection(request, reply, listing, (s) => s.name, renderServer)
+    return collection(request, reply, listing, (s) => s.name, serverDocument)
   })
 
   app.get('/servers/:name', {
     schema: { operationId: 'readServer', tags, summary: 'Read a server', params, response: { 200: readResponse(Type.Ref('Server'), 'The server'), ...problems(404) } }
-  }, async (request) => renderServer(await app.domain.servers.get(await request.actor(), request.params.name)))
+  }, async (request) => serverDocument(await app.domain.servers.get(await request.actor(), request.params.name)))
 
   app.post('/servers', {
     schema: {
@@ -56,7 +47,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const server = await app.domain.servers.create(await request.actor(), request.body)
-    return await reply.code(201).header('location', `/servers/${server.name}`).send(renderServer(server))
+    return await reply.code(201).header('location', `/servers/${server.name}`).send(serverDocument(server))
   })
 
   app.patch('/servers/:name', {
@@ -67,7 +58,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { item } = await app.domain.servers.update(await request.actor(), request.params.name, request.body)
-    return renderServer(item)
+    return serverDocument(item)
   })
 
   app.delete('/servers/:name', {

@@ -7,9 +7,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Name, ServiceCreate, ServiceType, ServiceUpdate } from '../domain/schemas.ts'
-import type { ServiceView } from '../domain/services.ts'
+import { ServiceDocument, serviceDocument } from '../domain/documents.ts'
 import {
-  changedResponse, collection, createdResponse, listResponse, NoContent, omitEmpty, paging, problems, QueryBoolean, readResponse
+  changedResponse, collection, createdResponse, listResponse, NoContent, pageQuery, problems, QueryBoolean, readResponse
 } from './common.ts'
 
 // A full name is two or three names (the domain's own pattern, unanchored) joined by ::
@@ -20,31 +20,9 @@ export const FullName = Type.String({
   description: 'service::project::server, or service::server for a server-level service.'
 })
 
-export const ServiceRepresentation = Type.Object({
-  name: Type.String(),
-  server: Type.String(),
-  project: Type.Optional(Type.String({ description: 'Absent for a server-level service.' })),
-  type: ServiceType,
-  exported: Type.Boolean({ description: 'Whether the service can be called from another server.' }),
-  disabled: Type.Boolean({ description: 'Disabled by the administrators, e.g. for maintenance.' }),
-  authorized: Type.Boolean({ description: 'Whether the caller may call the service.' }),
-  description: Type.String()
-}, { $id: 'Service', title: 'Service' })
+export const ServiceRepresentation = Type.Object(ServiceDocument.properties, { $id: 'Service', title: 'Service' })
 
 const ServiceCollection = Type.Record(FullName, Type.Ref('Service'), { description: 'Services keyed by full name.' })
-
-export function renderService (service: ServiceView) {
-  return omitEmpty({
-    name: service.name,
-    server: service.server,
-    project: service.project,
-    type: service.type,
-    exported: service.exported,
-    disabled: service.disabled,
-    authorized: service.authorized,
-    description: service.description
-  })
-}
 
 const tags = ['services']
 const params = Type.Object({ fullname: FullName })
@@ -63,7 +41,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         type: Type.Optional(ServiceType),
         exported: Type.Optional(QueryBoolean),
         disabled: Type.Optional(QueryBoolean),
-        ...paging
+        ...pageQuery
       }, { additionalProperties: false }),
       response: { 200: listResponse(ServiceCollection), ...problems(403) }
     }
@@ -74,12 +52,12 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // server_level=false keeps the services that have a project, whatever its name.
       project: serverLevel === true ? null : serverLevel === false && project === undefined ? { contains: '' } : project
     }, { limit, offset })
-    return collection(request, reply, listing, (s) => s.fullName, renderService)
+    return collection(request, reply, listing, (s) => s.fullName, serviceDocument)
   })
 
   app.get('/services/:fullname', {
     schema: { operationId: 'readService', tags, summary: 'Read a service', params, response: { 200: readResponse(Type.Ref('Service'), 'The service'), ...problems(403, 404) } }
-  }, async (request) => renderService(await app.domain.services.get(await request.actor(), request.params.fullname)))
+  }, async (request) => serviceDocument(await app.domain.services.get(await request.actor(), request.params.fullname)))
 
   app.post('/services', {
     schema: {
@@ -91,7 +69,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const service = await app.domain.services.create(await request.actor(), request.body)
-    return await reply.code(201).header('location', `/services/${service.fullName}`).send(renderService(service))
+    return await reply.code(201).header('location', `/services/${service.fullName}`).send(serviceDocument(service))
   })
 
   app.patch('/services/:fullname', {
@@ -105,7 +83,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { item } = await app.domain.services.update(await request.actor(), request.params.fullname, request.body)
-    return renderService(item)
+    return serviceDocument(item)
   })
 
   app.delete('/services/:fullname', {

@@ -98,6 +98,8 @@ for (const kind of databaseKinds) {
         }
       }
       problemOf(await app.inject({ method: 'PUT', url: `${url}/favorites/nothing::main`, headers: basic('owner') }), 400)
+      t.match(problemOf(await app.inject({ method: 'DELETE', url: `${url}/favorites/blast::main`, headers: basic('owner') }), 404).detail,
+        /favorite/, 'removing a favorite that is none: no such sub-resource')
 
       const job = await app.inject({
         method: 'POST', url: `${url}/jobs`, headers: basic('contributor'), payload: { name: 'run 1', service: 'blast::main', status: 'running' }

@@ -7,7 +7,6 @@ import type { Static, TObject, TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import type { Actor } from '../../domain/actor.ts'
 import type { Domain } from '../../domain/index.ts'
-import { NotFound } from '../../domain/errors.ts'
 import { ProtocolError } from './errors.ts'
 
 /**
@@ -164,25 +163,4 @@ function typeFits (type: string | undefined, value: unknown): boolean {
 export async function invoke (method: RpcMethod, domain: Domain, actor: Actor, args: Record<string, unknown>): Promise<unknown> {
   const { args: resolved, version } = checkArguments(method, args)
   return await method.run(domain, actor, resolved, { version })
-}
-
-/** The item, or null when it does not exist: RhodeCode's get_* methods answer None rather than an error. */
-export async function orNull<T> (lookup: Promise<T>): Promise<T | null> {
-  try {
-    return await lookup
-  } catch (error) {
-    if (error instanceof NotFound) return null
-    throw error
-  }
-}
-
-/** Every item of a paged domain listing. */
-export async function everything<T> (page: (window: { limit: number, offset: number }) => Promise<{ items: T[], total: number }>): Promise<T[]> {
-  const items: T[] = []
-  const limit = 1000
-  for (;;) {
-    const listing = await page({ limit, offset: items.length })
-    items.push(...listing.items)
-    if (listing.items.length === 0 || items.length >= listing.total) return items
-  }
 }

@@ -5,12 +5,12 @@
  * document; each render function turns a domain view into it.
  */
 import Type, { type Static } from 'typebox'
+import { ServerDocument, serverDocument } from '../../domain/documents.ts'
 import type { GroupView } from '../../domain/groups.ts'
 import type { ProjectView, StandingView } from '../../domain/projects.ts'
 import type { ProjectStanding } from '../../domain/permissions.ts'
 import type { ProjectRole } from '../../domain/schemas.ts'
 import type { ServerView } from '../../domain/servers.ts'
-import type { ServiceView } from '../../domain/services.ts'
 import type { UserView } from '../../domain/users.ts'
 
 const Id = Type.Integer({ minimum: 1 })
@@ -195,43 +195,12 @@ export function projectNodes (project: ProjectView): RepoNode[] {
   ]
 }
 
-export const ServerObject = Type.Object({
-  name: Type.String(),
-  url: Type.String(),
-  services: Type.Array(Type.String()),
-  active: Type.Boolean(),
-  description: Type.String()
-})
+/** A server in the spec's shape, with its name (the key REST lists it under). */
+export const ServerObject = Type.Object({ name: Type.String(), ...ServerDocument.properties })
 export type ServerObject = Static<typeof ServerObject>
 
 export function renderServer (server: ServerView): ServerObject {
-  return { name: server.name, url: server.url, services: server.services, active: server.active, description: server.description }
-}
-
-export const ServiceObject = Type.Object({
-  name: Type.String(),
-  server: Type.String(),
-  /** Absent for a server-level service. */
-  project: Type.Optional(Type.String()),
-  type: Type.Enum(['program', 'workflow', 'widget']),
-  exported: Type.Boolean(),
-  disabled: Type.Boolean(),
-  authorized: Type.Boolean(),
-  description: Type.String()
-})
-export type ServiceObject = Static<typeof ServiceObject>
-
-export function renderService (service: ServiceView): ServiceObject {
-  return {
-    name: service.name,
-    server: service.server,
-    ...(service.project === undefined ? {} : { project: service.project }),
-    type: service.type,
-    exported: service.exported,
-    disabled: service.disabled,
-    authorized: service.authorized,
-    description: service.description
-  }
+  return { name: server.name, ...serverDocument(server) }
 }
 
 /** RhodeCode's answer to a membership or permission change: whether it changed anything, and what. */

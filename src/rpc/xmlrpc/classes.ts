@@ -5,13 +5,12 @@
  * decides a permission: every read and write goes through a domain service.
  */
 import { requireUser, type Actor } from '../../domain/actor.ts'
-import type { Listing } from '../../domain/common.ts'
-import { NotFound } from '../../domain/errors.ts'
+import { allPages } from '../../domain/common.ts'
+import { orNull } from '../../domain/errors.ts'
 import type { Domain } from '../../domain/index.ts'
 import type { ApiKeyView } from '../../domain/api-keys.ts'
 import type { GroupView } from '../../domain/groups.ts'
 import type { DataView, JobView, ProjectView } from '../../domain/projects.ts'
-import type { Page } from '../../domain/schemas.ts'
 import type { ServerView } from '../../domain/servers.ts'
 import type { ServiceView } from '../../domain/services.ts'
 import type { UserView } from '../../domain/users.ts'
@@ -70,18 +69,6 @@ export interface ClassSpec<V = any> {
   setRetired?: (ctx: CallContext, id: number, retired: boolean) => Promise<void>
 }
 
-const pageLimit = 1000
-
-/** Every item of a paged domain listing. */
-async function everyPage<T> (fetch: (page: Page) => Promise<Listing<T>>): Promise<T[]> {
-  const items: T[] = []
-  for (let offset = 0; ; offset += pageLimit) {
-    const listing = await fetch({ limit: pageLimit, offset })
-    items.push(...listing.items)
-    if (listing.items.length < pageLimit || items.length >= listing.total) return items
-  }
-}
-
 const id = (value: number | null | undefined): string | null => value === null || value === undefined ? null : String(value)
 const ids = (values: number[]): string[] => values.map(String)
 
@@ -114,7 +101,7 @@ const server: ClassSpec<ServerView> = {
     activity: plain(date, 'updatedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await everyPage((page) => domain.servers.list(actor, { ids: only }, page)),
+  all: async ({ actor, domain }, only) => await allPages((page) => domain.servers.list(actor, { ids: only }, page)),
   get: async ({ actor, domain }, serverId) => await domain.servers.get(actor, serverId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => (await domain.servers.get(actor, key)).id,
   create: async ({ actor, domain }, input) => ({ id: (await domain.servers.create(actor, input)).id }),
@@ -140,7 +127,7 @@ const service: ClassSpec<ServiceView> = {
     activity: plain(date, 'updatedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await everyPage((page) => domain.services.list(actor, { ids: only }, page)),
+  all: async ({ actor, domain }, only) => await allPages((page) => domain.services.list(actor, { ids: only }, page)),
   get: async ({ actor, domain }, serviceId) => await domain.services.get(actor, serviceId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => (await domain.services.get(actor, key)).id,
   create: async ({ actor, domain }, input) => ({ id: (await domain.services.create(actor, input)).id }),
@@ -175,7 +162,7 @@ const user: ClassSpec<UserView> = {
     lastlogin: plain(date, 'lastLoginAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await everyPage((page) => domain.users.list(actor, { ids: only }, page)),
+  all: async ({ actor, domain }, only) => await allPages((page) => domain.users.list(actor, { ids: only }, page)),
   get: async ({ actor, domain }, userId) => await domain.users.get(actor, userId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => await domain.users.lookup(actor, key),
   create: async ({ actor, domain }, input) => ({ id: (await domain.users.create(actor, input)).id }),
@@ -196,7 +183,7 @@ const group: ClassSpec<GroupView> = {
     activity: plain(date, 'updatedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await everyPage((page) => domain.groups.list(actor, { ids: only }, page)),
+  all: async ({ actor, domain }, only) => await allPages((page) => domain.groups.list(actor, { ids: only }, page)),
   get: async ({ actor, domain }, groupId) => await domain.groups.get(actor, groupId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => (await domain.groups.get(actor, key)).id,
   create: async ({ actor, domain }, input) => ({ id: (await domain.groups.create(actor, input)).id }),
@@ -224,7 +211,7 @@ const project: ClassSpec<ProjectView> = {
     activity: plain(date, 'updatedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async (ctx, only) => await visibleProjects(ctx, only),
+  all: async ({ actor, domain }, only) => await allPages((page) => domain.projects.listVisible(actor, { ids: only }, page)),
   get: async ({ actor, domain }, projectId) => await domain.projects.get(actor, projectId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => (await domain.projects.get(actor, key)).id,
   create: async ({ actor, domain }, input) => ({ id: (await domain.projects.create(actor, input)).id }),
@@ -232,26 +219,7 @@ const project: ClassSpec<ProjectView> = {
   setRetired: async ({ actor, domain }, projectId, retired) => { await domain.projects.setRetired(actor, projectId, retired) }
 }
 
-async function visibleProjects ({ actor, domain }: CallContext, only?: number[]): Promise<ProjectView[]> {
-  return await everyPage((page) => domain.projects.listVisible(actor, { ids: only }, page))
-}
-
-/** Jobs and data items live in projects: those of the projects the actor can see. */
-type InProject<T> = T & { projectId: number }
-
-function inProjects<T extends { id: number }> (pick: (project: ProjectView) => T[], resource: string) {
-  const all = async (ctx: CallContext, only?: number[]): Promise<Array<InProject<T>>> => {
-    const items = (await visibleProjects(ctx)).flatMap((p) => pick(p).map((item) => ({ ...item, projectId: p.id })))
-    return only === undefined ? items : items.filter((item) => only.includes(item.id))
-  }
-  const get = async (ctx: CallContext, itemId: number): Promise<InProject<T>> => {
-    const found = (await all(ctx, [itemId]))[0]
-    if (found === undefined) throw new NotFound(resource, itemId)
-    return found
-  }
-  return { all, get }
-}
-
+/** Jobs and data items live in projects: those of the live projects the actor can see. */
 const projectLink: PropertySpec<{ projectId: number }> = {
   type: link('project'), read: (view) => String(view.projectId), write: 'project'
 }
@@ -266,16 +234,11 @@ function inProject (input: Record<string, unknown>): { project: string, rest: Re
 /** A job names its service by full name; the link shows its id, or nothing once the service is gone from view. */
 async function serviceId ({ actor, domain }: CallContext, fullName: string | null): Promise<string | null> {
   if (fullName === null) return null
-  try {
-    return String((await domain.services.get(actor, fullName, { includeRetired: true })).id)
-  } catch (error) {
-    if (error instanceof NotFound) return null
-    throw error
-  }
+  const service = await orNull(domain.services.get(actor, fullName, { includeRetired: true }))
+  return service === null ? null : String(service.id)
 }
 
-const jobs = inProjects((p) => p.jobs, 'job')
-const job: ClassSpec<InProject<JobView>> = {
+const job: ClassSpec<JobView> = {
   name: 'job',
   label: 'name',
   properties: {
@@ -286,15 +249,15 @@ const job: ClassSpec<InProject<JobView>> = {
     creation: plain(date, 'createdAt', { readOnly: true })
   },
   id: (view) => view.id,
-  ...jobs,
+  all: async ({ actor, domain }, only) => await domain.projects.listJobs(actor, { ids: only }),
+  get: async ({ actor, domain }, jobId) => await domain.projects.getJob(actor, jobId),
   create: async ({ actor, domain }, input) => {
     const { project: projectKey, rest } = inProject(input)
     return { id: (await domain.projects.addJob(actor, projectKey, rest)).id }
   }
 }
 
-const data = inProjects((p) => p.data, 'data')
-const dataClass: ClassSpec<InProject<DataView>> = {
+const dataClass: ClassSpec<DataView> = {
   name: 'data',
   label: 'name',
   properties: {
@@ -304,7 +267,8 @@ const dataClass: ClassSpec<InProject<DataView>> = {
     creation: plain(date, 'createdAt', { readOnly: true })
   },
   id: (view) => view.id,
-  ...data,
+  all: async ({ actor, domain }, only) => await domain.projects.listData(actor, { ids: only }),
+  get: async ({ actor, domain }, dataId) => await domain.projects.getData(actor, dataId),
   create: async ({ actor, domain }, input) => {
     const { project: projectKey, rest } = inProject(input)
     return { id: (await domain.projects.addData(actor, projectKey, rest)).id }
@@ -330,11 +294,7 @@ const apikey: ClassSpec<ApiKeyView> = {
   },
   id: (view) => view.id,
   all: async (ctx, only) => (await ownKeys(ctx)).filter((key) => key.revokedAt === null && (only === undefined || only.includes(key.id))),
-  get: async (ctx, keyId) => {
-    const found = (await ownKeys(ctx)).find((key) => key.id === keyId)
-    if (found === undefined) throw new NotFound('apikey', keyId)
-    return found
-  },
+  get: async ({ actor, domain }, keyId) => await domain.apiKeys.get(actor, requireUser(actor, 'API keys').id, keyId),
   create: async ({ actor, domain }, input) => {
     const owner = requireUser(actor, 'API keys')
     const { key, secret } = await domain.apiKeys.create(actor, owner.id, input)

@@ -147,6 +147,8 @@ for (const kind of databaseKinds) {
       await ok(t, 'stranger', 'grant_user_permission', { repoid: 'mine', userid: w.ids.watcher, perm: 'repository.read' })
       t.same(await ok(t, 'stranger', 'revoke_user_permission', { repoid: 'mine', userid: 'watcher' }),
         { msg: 'Revoked perm for user: `watcher` in repo: `mine`', success: true })
+      t.same(await ok(t, 'stranger', 'revoke_user_permission', { repoid: 'mine', userid: 'watcher' }),
+        { msg: 'User `watcher` had no perm in repo: `mine`', success: false }, 'revoking what is not there changes nothing and says so')
 
       t.same(await ok(t, 'admin', 'grant_users_group_permission', { repoid: 'mine', usersgroupid: 'team', perm: 'repository.read' }),
         { msg: 'Granted perm: `repository.read` for group: `team` in repo: `mine`', success: true })
@@ -156,6 +158,8 @@ for (const kind of databaseKinds) {
         "and the grant is among the member's permissions")
       t.same(await ok(t, 'stranger', 'revoke_users_group_permission', { repoid: 'mine', usersgroupid: 'team' }),
         { msg: 'Revoked perm for group: `team` in repo: `mine`', success: true })
+      t.same(await ok(t, 'stranger', 'revoke_users_group_permission', { repoid: 'mine', usersgroupid: 'team' }),
+        { msg: 'Group `team` had no perm in repo: `mine`', success: false })
 
       t.equal(await ok(t, 'stranger', 'add_user_to_repo', { repo_name: 'mine', user_name: 'watcher', perm: 'repository.read' }), null)
       t.match((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members, [{ username: 'stranger' }, { username: 'watcher', permission: 'repository.read' }])

@@ -1,7 +1,9 @@
 /** RhodeCode's users group methods, over the domain's groups. */
 import Type from 'typebox'
 import { Name } from '../../../domain/schemas.ts'
-import { aliasOf, defineMethod, everything, orNull } from '../method.ts'
+import { allPages } from '../../../domain/common.ts'
+import { orNull } from '../../../domain/errors.ts'
+import { aliasOf, defineMethod } from '../method.ts'
 import { renderUsersGroup, SuccessMessage, UsersGroupObject } from '../objects.ts'
 import { UserId } from './users.ts'
 
@@ -44,7 +46,7 @@ export const groupMethods = [
     summary: 'Every users group (administrators).',
     params: Type.Object({}),
     result: Type.Array(UsersGroupObject),
-    run: async (domain, actor) => (await everything((page) => domain.groups.list(actor, {}, page))).map(renderUsersGroup)
+    run: async (domain, actor) => (await allPages((page) => domain.groups.list(actor, {}, page))).map(renderUsersGroup)
   }),
   defineMethod({
     name: 'create_users_group',

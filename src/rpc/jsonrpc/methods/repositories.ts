@@ -7,7 +7,9 @@ import Type from 'typebox'
 import { NotFound } from '../../../domain/errors.ts'
 import { Description, Name } from '../../../domain/schemas.ts'
 import { ProtocolError } from '../errors.ts'
-import { defineMethod, everything, orNull } from '../method.ts'
+import { allPages } from '../../../domain/common.ts'
+import { orNull } from '../../../domain/errors.ts'
+import { defineMethod } from '../method.ts'
 import { projectNodes, renderRepo, RepoNode, RepoObject, RepositoryPermission, roleFor, SuccessMessage } from '../objects.ts'
 import { UsersGroupId } from './groups.ts'
 import { UserId } from './users.ts'
@@ -56,7 +58,7 @@ export const repositoryMethods = [
     summary: 'Every project (administrators).',
     params: Type.Object({}),
     result: Type.Array(RepoObject),
-    run: async (domain, actor) => (await everything((page) => domain.projects.list(actor, {}, page))).map((p) => renderRepo(p))
+    run: async (domain, actor) => (await allPages((page) => domain.projects.list(actor, {}, page))).map((p) => renderRepo(p))
   }),
   defineMethod({
     name: 'get_repo_nodes',
@@ -118,25 +120,29 @@ export const repositoryMethods = [
   grantUserPermission,
   defineMethod({
     name: 'revoke_user_permission',
-    summary: 'Removes a user\'s role in a project (its owner and managers, administrators).',
+    summary: 'Removes a user\'s role in a project; success is false when it had none (its owner and managers, administrators).',
     params: Type.Object({ repoid: RepoId, userid: UserId }),
     result: SuccessMessage,
     legacy: [{ version: '1.3', names: { repo_name: 'repoid', username: 'userid' } }],
     run: async (domain, actor, { repoid, userid }) => {
-      const { project, member } = await domain.projects.setMember(actor, repoid, userid, null)
-      return { msg: `Revoked perm for user: \`${member.username}\` in repo: \`${project.name}\``, success: true }
+      const { project, member, previous } = await domain.projects.setMember(actor, repoid, userid, null)
+      return previous === null
+        ? { msg: `User \`${member.username}\` had no perm in repo: \`${project.name}\``, success: false }
+        : { msg: `Revoked perm for user: \`${member.username}\` in repo: \`${project.name}\``, success: true }
     }
   }),
   grantUsersGroupPermission,
   defineMethod({
     name: 'revoke_users_group_permission',
-    summary: 'Removes a users group\'s role in a project (its owner and managers, administrators).',
+    summary: 'Removes a users group\'s role in a project; success is false when it had none (its owner and managers, administrators).',
     params: Type.Object({ repoid: RepoId, usersgroupid: UsersGroupId }),
     result: SuccessMessage,
     legacy: [{ version: '1.3', names: { repo_name: 'repoid', users_group: 'usersgroupid' } }],
     run: async (domain, actor, { repoid, usersgroupid }) => {
-      const { project, group } = await domain.projects.setGroupGrant(actor, repoid, usersgroupid, null)
-      return { msg: `Revoked perm for group: \`${group.name}\` in repo: \`${project.name}\``, success: true }
+      const { project, group, previous } = await domain.projects.setGroupGrant(actor, repoid, usersgroupid, null)
+      return previous === null
+        ? { msg: `Group \`${group.name}\` had no perm in repo: \`${project.name}\``, success: false }
+        : { msg: `Revoked perm for group: \`${group.name}\` in repo: \`${project.name}\``, success: true }
     }
   }),
   defineMethod({

@@ -1,8 +1,11 @@
 /** This domain's servers and services, in RhodeCode's style: get_*, create_*, update_*, delete_*. */
 import Type from 'typebox'
 import { Description, HttpUrl, Name, ServiceType } from '../../../domain/schemas.ts'
-import { defineMethod, everything, orNull } from '../method.ts'
-import { renderServer, renderService, ServerObject, ServiceObject, SuccessMessage } from '../objects.ts'
+import { allPages } from '../../../domain/common.ts'
+import { orNull } from '../../../domain/errors.ts'
+import { defineMethod } from '../method.ts'
+import { ServiceDocument, serviceDocument } from '../../../domain/documents.ts'
+import { renderServer, ServerObject, SuccessMessage } from '../objects.ts'
 
 const ServerId = Name
 const ServiceId = Type.String({ minLength: 1, maxLength: 400, description: 'The service full name: service::project::server, or service::server for a server-level service.' })
@@ -13,7 +16,7 @@ export const serverMethods = [
     summary: 'Every server, with the names of the services the caller can see.',
     params: Type.Object({}),
     result: Type.Array(ServerObject),
-    run: async (domain, actor) => (await everything((page) => domain.servers.list(actor, {}, page))).map(renderServer)
+    run: async (domain, actor) => (await allPages((page) => domain.servers.list(actor, {}, page))).map(renderServer)
   }),
   defineMethod({
     name: 'get_server',
@@ -70,17 +73,17 @@ export const serverMethods = [
     name: 'get_services',
     summary: 'The services the caller can see: server-level, exported, and those of its projects.',
     params: Type.Object({}),
-    result: Type.Array(ServiceObject),
-    run: async (domain, actor) => (await everything((page) => domain.services.list(actor, {}, page))).map(renderService)
+    result: Type.Array(ServiceDocument),
+    run: async (domain, actor) => (await allPages((page) => domain.services.list(actor, {}, page))).map(serviceDocument)
   }),
   defineMethod({
     name: 'get_service',
     summary: 'A service by full name; null when there is none the caller can see.',
     params: Type.Object({ serviceid: ServiceId }),
-    result: Type.Union([ServiceObject, Type.Null()]),
+    result: Type.Union([ServiceDocument, Type.Null()]),
     run: async (domain, actor, { serviceid }) => {
       const service = await orNull(domain.services.get(actor, serviceid))
-      return service === null ? null : renderService(service)
+      return service === null ? null : serviceDocument(service)
     }
   }),
   defineMethod({
@@ -95,10 +98,10 @@ export const serverMethods = [
       disabled: Type.Optional(Type.Boolean({ default: false })),
       description: Type.Optional(Description)
     }),
-    result: Type.Object({ msg: Type.String(), service: ServiceObject }),
+    result: Type.Object({ msg: Type.String(), service: ServiceDocument }),
     run: async (domain, actor, args) => {
       const service = await domain.services.create(actor, args)
-      return { msg: `created new service \`${service.fullName}\``, service: renderService(service) }
+      return { msg: `created new service \`${service.fullName}\``, service: serviceDocument(service) }
     }
   }),
   defineMethod({
@@ -112,10 +115,10 @@ export const serverMethods = [
       disabled: Type.Optional(Type.Boolean()),
       description: Type.Optional(Description)
     }),
-    result: Type.Object({ msg: Type.String(), service: ServiceObject }),
+    result: Type.Object({ msg: Type.String(), service: ServiceDocument }),
     run: async (domain, actor, { serviceid, ...changes }) => {
       const { item } = await domain.services.update(actor, serviceid, changes)
-      return { msg: `updated service \`${item.fullName}\``, service: renderService(item) }
+      return { msg: `updated service \`${item.fullName}\``, service: serviceDocument(item) }
     }
   }),
   defineMethod({

@@ -4,7 +4,9 @@ import type { Actor } from '../../../domain/actor.ts'
 import type { Domain } from '../../../domain/index.ts'
 import { Email, Password, PersonName, Username } from '../../../domain/schemas.ts'
 import type { UserView } from '../../../domain/users.ts'
-import { defineMethod, everything, orNull } from '../method.ts'
+import { allPages } from '../../../domain/common.ts'
+import { orNull } from '../../../domain/errors.ts'
+import { defineMethod } from '../method.ts'
 import { renderPermissions, renderUser, UserObject } from '../objects.ts'
 
 /** A user by id (a number) or by username (a string), as RhodeCode's `userid`. */
@@ -68,7 +70,7 @@ export const userMethods = [
     summary: 'Every user (administrators).',
     params: Type.Object({}),
     result: Type.Array(UserObject),
-    run: async (domain, actor) => (await everything((page) => domain.users.list(actor, {}, page))).map(renderUser)
+    run: async (domain, actor) => (await allPages((page) => domain.users.list(actor, {}, page))).map(renderUser)
   }),
   defineMethod({
     name: 'create_user',
