@@ -47,7 +47,7 @@ export const Problem = Type.Object({
   })),
   account_status: Type.Optional(Type.Enum(['suspended', 'pending'], { description: 'Why a known account is refused.' })),
   status_message: Type.Optional(Type.String({ description: "The administrators' message to a refused account." })),
-  retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying to log in again.' }))
+  retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying again: to log in after too many failures (429), or to resend a write that met concurrent writers (409).' }))
 }, { $id: 'Problem', title: 'Problem', description: 'An RFC 9457 problem document.' })
 
 const problemDescriptions: Record<number, string> = {

@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  isDomainError, type Conflict, type DomainError, type Forbidden, type Invalid, type NotFound,
+  Busy, isDomainError, type Conflict, type DomainError, type Forbidden, type Invalid, type NotFound,
   type TooManyAttempts, type Unauthenticated
 } from '../domain/errors.ts'
 import { httpErrorHandler, sendProblem, type ProblemDocument } from '../http/problems.ts'
@@ -26,10 +26,10 @@ interface ErrorsByCode {
 
 const domainErrors: { [C in keyof ErrorsByCode]: (error: ErrorsByCode[C]) => Mapped } = {
   not_found: () => ({ status: 404 }),
-  conflict: (error) => ({
-    status: 409,
-    problem: error.field === undefined ? {} : { errors: [{ field: error.field, message: 'is taken' }] }
-  }),
+  conflict: (error) => error instanceof Busy
+    // Nothing was written and the same request may simply be sent again, soon.
+    ? { status: 409, problem: { retry_after: 1 }, headers: { 'retry-after': '1' } }
+    : { status: 409, problem: error.field === undefined ? {} : { errors: [{ field: error.field, message: 'is taken' }] } },
   forbidden: (error) => ({
     status: 403,
     problem: error.status === undefined ? {} : { account_status: error.status, status_message: error.statusMessage ?? '' }

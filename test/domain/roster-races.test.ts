@@ -268,7 +268,8 @@ if (databaseKinds.includes('postgresql')) {
       headers: { 'x-api-key': secret, 'content-type': 'application/json' }, payload: { role: 'watcher' }
     })
     t.equal(rest.statusCode, 409, 'REST answers 409')
-    t.match(rest.json(), { status: 409, detail: /retry/ })
+    t.match(rest.json(), { status: 409, detail: /retry/, retry_after: 1 })
+    t.equal(rest.headers['retry-after'], '1', 'with Retry-After, as the login throttle sends it')
 
     const base = await app.listen({ host: '127.0.0.1', port: 0 })
     const body = '<?xml version="1.0"?><methodCall><methodName>set</methodName><params>' +

@@ -398,7 +398,7 @@ export interface components {
             account_status?: "suspended" | "pending";
             /** @description The administrators' message to a refused account. */
             status_message?: string;
-            /** @description Seconds to wait before trying to log in again. */
+            /** @description Seconds to wait before trying again: to log in after too many failures (429), or to resend a write that met concurrent writers (409). */
             retry_after?: number;
         };
         /** Server */
