@@ -9,6 +9,7 @@ import createClient from 'openapi-fetch'
 import { clientTypesPath, generateClientTypes } from '../../scripts/openapi-client.ts'
 import { build } from '../helper.ts'
 import { basic, seedUser } from './fixtures.ts'
+import { formatId } from '../../src/rest/common.ts'
 import type { paths } from './openapi-client.d.ts'
 
 t.test('the committed client types are generated from the committed openapi.yaml (run `npm run openapi`)', async (t) => {
@@ -28,7 +29,7 @@ t.test('a generated client creates and reads back a server, a service and a proj
 
   const project = await client.POST('/projects', { body: { name: 'project1', description: 'made by a generated client' } })
   t.equal(project.response.status, 201)
-  t.equal(project.data?.owner, String(aliceId).padStart(11, '0'))
+  t.equal(project.data?.owner, formatId(aliceId))
   const projectId = project.response.headers.get('location')?.split('/').pop() ?? ''
 
   const service = await client.POST('/services', { body: { name: 'blast', server: 'server1', project: 'project1', type: 'program' } })

@@ -11,10 +11,6 @@ export function basic (username: string, secret = password): { authorization: st
   return { authorization: `Basic ${Buffer.from(`${username}:${secret}`).toString('base64')}` }
 }
 
-export function id11 (id: number): string {
-  return String(id).padStart(11, '0')
-}
-
 /** Creates a user with the shared test password; returns its id. */
 export async function seedUser (domain: Domain, username: string, extra: Record<string, unknown> = {}): Promise<number> {
   return (await domain.users.create(systemActor, { username, password, ...extra })).id

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { systemActor } from '../../src/domain/index.ts'
 import { build, databaseKinds } from '../helper.ts'
-import { basic, id11, problemOf, seedProjectWorld } from './fixtures.ts'
+import { basic, problemOf, seedProjectWorld } from './fixtures.ts'
+import { formatId } from '../../src/rest/common.ts'
 
 const roles = ['admin', 'owner', 'manager', 'contributor', 'watcher', 'stranger', 'anonymous', 'suspended', 'pending'] as const
 type Role = typeof roles[number]
@@ -24,7 +25,7 @@ for (const kind of databaseKinds) {
   t.test(`${kind}: /projects`, async (t) => {
     const { app, domain } = await build(t, { kind })
     const { ids, project } = await seedProjectWorld(domain)
-    const url = `/projects/${id11(project)}`
+    const url = `/projects/${formatId(project)}`
     await domain.services.create(systemActor, { name: 'blast', server: 'main', type: 'program' })
     await domain.groups.create(systemActor, { name: 'team', members: ['stranger'] })
 
@@ -41,19 +42,19 @@ for (const kind of databaseKinds) {
       t.same((await app.inject({ url, headers: basic('watcher') })).json(), {
         name: 'lab',
         description: 'the lab',
-        owner: id11(ids.owner),
-        managers: [id11(ids.manager)],
-        contributors: [id11(ids.contributor)],
-        watchers: [id11(ids.watcher)],
+        owner: formatId(ids.owner),
+        managers: [formatId(ids.manager)],
+        contributors: [formatId(ids.contributor)],
+        watchers: [formatId(ids.watcher)],
         groups: {},
         services: [],
         jobs: [],
         data: []
       })
       const list = await app.inject({ url: '/projects', headers: basic('admin') })
-      t.same(Object.keys(list.json()), [id11(project)])
+      t.same(Object.keys(list.json()), [formatId(project)])
       problemOf(await app.inject({ url: '/projects', headers: basic('owner') }), 403)
-      t.same(Object.keys((await app.inject({ url: `/projects?member=${id11(ids.watcher)}`, headers: basic('admin') })).json()), [id11(project)])
+      t.same(Object.keys((await app.inject({ url: `/projects?member=${formatId(ids.watcher)}`, headers: basic('admin') })).json()), [formatId(project)])
       t.same((await app.inject({ url: `/projects?owner=${ids.stranger}`, headers: basic('admin') })).json(), {})
       problemOf(await app.inject({ url: '/projects/99999', headers: basic('admin') }), 404)
       problemOf(await app.inject({ url: '/projects/99999999999', headers: basic('admin') }), 404)
@@ -62,19 +63,19 @@ for (const kind of databaseKinds) {
     t.test('membership and group grants: owner and managers', async (t) => {
       for (const role of roles) {
         const response = await app.inject({
-          method: 'PUT', url: `${url}/members/${id11(ids.stranger)}`, headers: headersOf(role), payload: { role: 'watcher' }
+          method: 'PUT', url: `${url}/members/${formatId(ids.stranger)}`, headers: headersOf(role), payload: { role: 'watcher' }
         })
         if (['admin', 'owner', 'manager'].includes(role)) {
           t.equal(response.statusCode, 200, role)
-          t.ok(response.json().watchers.includes(id11(ids.stranger)))
-          t.equal((await app.inject({ method: 'DELETE', url: `${url}/members/${id11(ids.stranger)}`, headers: headersOf(role) })).statusCode, 204)
+          t.ok(response.json().watchers.includes(formatId(ids.stranger)))
+          t.equal((await app.inject({ method: 'DELETE', url: `${url}/members/${formatId(ids.stranger)}`, headers: headersOf(role) })).statusCode, 204)
         } else {
           problemOf(response, refusal(role))
         }
       }
-      problemOf(await app.inject({ method: 'DELETE', url: `${url}/members/${id11(ids.stranger)}`, headers: basic('owner') }), 404)
-      problemOf(await app.inject({ method: 'PUT', url: `${url}/members/${id11(ids.owner)}`, headers: basic('manager'), payload: { role: 'watcher' } }), 409)
-      problemOf(await app.inject({ method: 'PUT', url: `${url}/members/${id11(ids.stranger)}`, headers: basic('owner'), payload: { role: 'boss' } }), 400)
+      problemOf(await app.inject({ method: 'DELETE', url: `${url}/members/${formatId(ids.stranger)}`, headers: basic('owner') }), 404)
+      problemOf(await app.inject({ method: 'PUT', url: `${url}/members/${formatId(ids.owner)}`, headers: basic('manager'), payload: { role: 'watcher' } }), 409)
+      problemOf(await app.inject({ method: 'PUT', url: `${url}/members/${formatId(ids.stranger)}`, headers: basic('owner'), payload: { role: 'boss' } }), 400)
       problemOf(await app.inject({ method: 'PUT', url: `${url}/members/99999`, headers: basic('owner'), payload: { role: 'watcher' } }), 404)
 
       const granted = await app.inject({ method: 'PUT', url: `${url}/groups/team`, headers: basic('manager'), payload: { role: 'contributor' } })
@@ -128,23 +129,23 @@ for (const kind of databaseKinds) {
     t.test('creating, changing and deleting projects', async (t) => {
       const created = await app.inject({ method: 'POST', url: '/projects', headers: basic('stranger'), payload: { name: 'mine' } })
       t.equal(created.statusCode, 201)
-      t.equal(created.json().owner, id11(ids.stranger))
+      t.equal(created.json().owner, formatId(ids.stranger))
       const mine = created.headers.location as string
       problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('owner'), payload: { name: 'mine' } }), 409)
       problemOf(await app.inject({ method: 'POST', url: '/projects', payload: { name: 'anon' } }), 401)
       problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('pending'), payload: { name: 'p' } }), 403)
-      problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('owner'), payload: { name: 'theirs', owner: id11(ids.watcher) } }), 403)
-      const forWatcher = await app.inject({ method: 'POST', url: '/projects', headers: basic('admin'), payload: { name: 'theirs', owner: id11(ids.watcher) } })
-      t.equal(forWatcher.json().owner, id11(ids.watcher))
+      problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('owner'), payload: { name: 'theirs', owner: formatId(ids.watcher) } }), 403)
+      const forWatcher = await app.inject({ method: 'POST', url: '/projects', headers: basic('admin'), payload: { name: 'theirs', owner: formatId(ids.watcher) } })
+      t.equal(forWatcher.json().owner, formatId(ids.watcher))
       const noOwner = problemOf(await app.inject({ method: 'POST', url: '/projects', headers: basic('admin'), payload: { name: 'x', owner: '99999' } }), 400)
       t.same(noOwner.errors, [{ field: 'owner', message: 'no such user 99999' }])
 
       problemOf(await app.inject({ method: 'PATCH', url, headers: basic('manager'), payload: { description: 'no' } }), 403)
       const renamed = await app.inject({ method: 'PATCH', url, headers: basic('owner'), payload: { description: 'our lab' } })
       t.equal(renamed.json().description, 'our lab')
-      const handed = await app.inject({ method: 'PATCH', url: mine, headers: basic('stranger'), payload: { owner: id11(ids.owner) } })
+      const handed = await app.inject({ method: 'PATCH', url: mine, headers: basic('stranger'), payload: { owner: formatId(ids.owner) } })
       t.equal(handed.statusCode, 200)
-      t.equal(handed.json().owner, id11(ids.owner))
+      t.equal(handed.json().owner, formatId(ids.owner))
       problemOf(await app.inject({ method: 'DELETE', url: mine, headers: basic('stranger') }), 404) // its former owner no longer sees it
       t.equal((await app.inject({ method: 'DELETE', url: mine, headers: basic('owner') })).statusCode, 204)
       problemOf(await app.inject({ url: mine, headers: basic('admin') }), 404)
