@@ -21,7 +21,7 @@ t.test('a second server on the same directory exits at once, naming the director
   t.equal(holder.role, 'server')
 
   const startedAt = Date.now()
-  const second = startServer({ DATA_DIR: dataDir, PORT: '0' })
+  const second = startServer({ DATA_DIR: dataDir })
   t.teardown(() => second.child.kill('SIGKILL'))
   t.equal(await second.exited, 1)
   t.ok(Date.now() - startedAt < 10_000, 'refused before opening the database')
