@@ -3,7 +3,9 @@
  * used by the domain tests and by the tests that compare the faces.
  */
 import { systemActor, type Actor } from '../src/domain/actor.ts'
-import type { Domain } from '../src/domain/index.ts'
+import { openDomain, type Domain } from '../src/domain/index.ts'
+import type { Database } from '../src/db/client.ts'
+import { freshDatabase } from './helper.ts'
 
 export const roles = [
   'admin', 'owner', 'manager', 'contributor', 'watcher', 'groupie', 'outsider', 'suspended', 'pending'
@@ -69,6 +71,14 @@ export async function seed (domain: Domain): Promise<Seed> {
     }
   }
   return { users, actors, projectId: project.id, otherProjectId: other.id, groupId: group.id }
+}
+
+/** A fresh database of the given kind, its domain, and the world seeded in it. */
+export async function seededDomain (t: { teardown: (fn: () => unknown) => void }, kind: 'pglite' | 'postgresql'):
+Promise<Seed & { db: Database, domain: Domain }> {
+  const db = await freshDatabase(t, kind)
+  const { domain } = openDomain(db.prisma)
+  return { db, domain, ...await seed(domain) }
 }
 
 function actorOf (user: { id: number, username: string }): Actor {
