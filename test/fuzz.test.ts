@@ -17,6 +17,7 @@ import { argumentNames } from '../src/rpc/jsonrpc/method.ts'
 import { encodeValue, type Renderable } from '../src/rpc/xmlrpc/codec.ts'
 import { verbNames } from '../src/rpc/xmlrpc/verbs.ts'
 import { databaseKinds } from './helper.ts'
+import { basic } from './fixtures.ts'
 import { world } from './rpc/jsonrpc/fixture.ts'
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? 10)
@@ -26,8 +27,8 @@ const seed = process.env.FUZZ_SEED === undefined ? Date.now() % 2 ** 31 : Number
 const hostileString = fc.oneof(
   fc.string({ maxLength: 20 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('', '0', '-1', '1e300', '2147483648', '99999999999999999999', 'NaN', 'null', 'admin', 'proj', 'srv',
-    'blast::srv', 'tool::proj::srv', 'user1', 'project1', 'a\u0000b', 'a\ud800b', '../../etc/passwd', '%00', '<x>', '{"a":1}'),
+  fc.constantFrom('', '0', '-1', '1e300', '2147483648', '99999999999999999999', 'NaN', 'null', 'admin', 'genomics', 'pasteur',
+    'blast::pasteur', 'assembly::genomics::pasteur', 'user1', 'project1', 'a\u0000b', 'a\ud800b', '../../etc/passwd', '%00', '<x>', '{"a":1}'),
   fc.string({ minLength: 5000, maxLength: 6000 })
 )
 const hostileNumber = fc.oneof(
@@ -146,7 +147,7 @@ for (const kind of databaseKinds) {
         }
       }), budget)
 
-    const authorization = `Basic ${Buffer.from('admin:password-of-admin').toString('base64')}`
+    const { authorization } = basic('admin')
     await fc.assert(fc.asyncProperty(
       fc.constantFrom(...verbNames), fc.array(roundupArgument, { maxLength: 4 }),
       async (verb, params) => {

@@ -65,6 +65,4 @@ export async function cli (env: Record<string, string>, args: string[], input?: 
   return { code, stdout, stderr }
 }
 
-export function basic (username: string, password: string): { authorization: string } {
-  return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` }
-}
+export { basic } from './fixtures.ts'
