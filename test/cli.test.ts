@@ -1,6 +1,6 @@
 /**
  * The admin command line as its binary, on its own, on the embedded database
- * (test/cli-server.test.ts runs it beside a server).
+ * (test/admin/control.test.ts runs it beside a server).
  */
 import t from 'tap'
 import { Authenticator } from '../src/auth/authenticator.ts'

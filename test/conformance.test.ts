@@ -4,10 +4,11 @@
  * and must agree. This is the proof that the faces are thin.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { systemActor } from '../src/domain/actor.ts'
-import { build, databaseKinds } from './helper.ts'
-import { password, roles, seed, type Role } from './fixtures.ts'
+import { formatId } from '../src/rest/common.ts'
+import { databaseKinds } from './helper.ts'
+import { basic, password, roles, seededApp, type Role } from './fixtures.ts'
+import { askXmlRpc, xmlrpcUrl } from './rpc/xmlrpc/python.ts'
 
 type Who = Role | 'anonymous'
 type Outcome = 'ok' | 'unauthenticated' | 'forbidden' | 'not_found'
@@ -16,29 +17,9 @@ const restOutcome: Record<number, Outcome> = { 200: 'ok', 201: 'ok', 204: 'ok', 
 const xmlrpcOutcome: Record<number, Outcome> = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' }
 const jsonrpcOutcome: Record<number, Outcome> = { [-32001]: 'unauthenticated', [-32003]: 'forbidden', [-32004]: 'not_found' }
 
-const restId = (id: number): string => String(id).padStart(11, '0')
-
-async function askXmlRpc (base: string, who: Who, calls: unknown[][]): Promise<Array<{ ok?: unknown, fault?: number }>> {
-  const url = new URL('/xmlrpc', base)
-  if (who !== 'anonymous') {
-    url.username = who
-    url.password = encodeURIComponent(password)
-  }
-  const child = spawn('python3', ['-B', 'test/conformance_xmlrpc.py'], { stdio: ['pipe', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
-  child.stdin.end(JSON.stringify({ url: url.toString(), calls }))
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
-  if (code !== 0) throw new Error(`python exited with ${code}`)
-  return JSON.parse(out)
-}
-
 for (const kind of databaseKinds) {
   t.test(`${kind}: REST, XML-RPC and JSON-RPC agree for every role`, async (t) => {
-    const { app, domain } = await build(t, { kind })
-    const s = await seed(domain)
-    const keys: Partial<Record<Role, string>> = {}
-    for (const role of roles) keys[role] = (await domain.apiKeys.create(systemActor, role, { label: 'conformance' })).secret
+    const { app, domain, keys, ...s } = await seededApp(t, kind, { apiKeys: true })
     const base = await app.listen({ host: '127.0.0.1', port: 0 })
     const editable = await domain.services.get(systemActor, 'assembly::genomics::pasteur')
     // 99999 exists nowhere: the existence column compares every hidden item with it.
@@ -47,12 +28,12 @@ for (const kind of databaseKinds) {
     const projects = [s.projectId, s.otherProjectId, missing]
 
     for (const who of [...roles, 'anonymous'] as Who[]) {
-      const basic: Record<string, string> = who === 'anonymous' ? {} : { authorization: `Basic ${Buffer.from(`${who}:${password}`).toString('base64')}` }
+      const credentials: Record<string, string> = who === 'anonymous' ? {} : basic(who)
 
       const rest = async (method: string, path: string, body?: unknown): Promise<{ outcome: Outcome, json: unknown }> => {
         const response = await fetch(new URL(path, base), {
           method,
-          headers: body === undefined ? basic : { ...basic, 'content-type': 'application/json' },
+          headers: body === undefined ? credentials : { ...credentials, 'content-type': 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body)
         })
         const outcome = restOutcome[response.status]
@@ -61,7 +42,7 @@ for (const kind of databaseKinds) {
       }
       let sequence = 0
       const jsonrpc = async (method: string, params: Record<string, unknown>): Promise<{ outcome: Outcome, result: unknown }> => {
-        const key: Record<string, string> = who === 'anonymous' ? {} : { 'x-api-key': keys[who]! }
+        const key: Record<string, string> = who === 'anonymous' ? {} : { 'x-api-key': keys[who] }
         const response = await fetch(new URL('/_admin/api', base), {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...key },
@@ -77,7 +58,7 @@ for (const kind of databaseKinds) {
       // RhodeCode's get_user and get_repo answer null for one that does not exist.
       const foundOrNot = (got: { outcome: Outcome, result: unknown }): Outcome => got.outcome === 'ok' && got.result === null ? 'not_found' : got.outcome
 
-      const xml = await askXmlRpc(base, who, [
+      const xml = await askXmlRpc(xmlrpcUrl(base, who === 'anonymous' ? null : who, password), [
         ...people.map((id) => ['display', `user${id}`, 'username']),
         ...projects.map((id) => ['display', `project${id}`, 'name']),
         ['list', 'service'],
@@ -94,12 +75,12 @@ for (const kind of databaseKinds) {
 
       const faces: Record<'rest' | 'xmlrpc' | 'jsonrpc', Record<string, unknown>> = { rest: {}, xmlrpc: {}, jsonrpc: {} }
       for (const [i, id] of people.entries()) {
-        faces.rest[`see user ${id}`] = (await rest('GET', `/users/${restId(id)}`)).outcome
+        faces.rest[`see user ${id}`] = (await rest('GET', `/users/${formatId(id)}`)).outcome
         faces.xmlrpc[`see user ${id}`] = xmlOutcome(xml[i])
         faces.jsonrpc[`see user ${id}`] = foundOrNot(await jsonrpc('get_user', { userid: id }))
       }
       for (const [i, id] of projects.entries()) {
-        faces.rest[`see project ${id}`] = (await rest('GET', `/projects/${restId(id)}`)).outcome
+        faces.rest[`see project ${id}`] = (await rest('GET', `/projects/${formatId(id)}`)).outcome
         faces.xmlrpc[`see project ${id}`] = xmlOutcome(xml[people.length + i])
         faces.jsonrpc[`see project ${id}`] = foundOrNot(await jsonrpc('get_repo', { repoid: id }))
       }

@@ -1,9 +1,16 @@
 /**
- * One dataset with a user in every role, seeded through the domain services:
- * used by the domain tests and by the tests that compare the faces.
+ * The one seeded world every face's tests use, seeded through the domain
+ * services: a user in every role (all with the same password, and an API key
+ * each when a face needs them), the project `genomics` with a member of each
+ * role (and the group `lab`, holding `groupie`, as contributor), the
+ * outsider's own project `private`, the servers `pasteur` and `inactive`, and
+ * services on them. Tests take every id from what seed() returns, never from
+ * the order of insertion.
  */
 import { systemActor, type Actor } from '../src/domain/actor.ts'
-import type { Domain } from '../src/domain/index.ts'
+import { openDomain, type Domain } from '../src/domain/index.ts'
+import type { Database } from '../src/db/client.ts'
+import { build, freshDatabase, type TestContext } from './helper.ts'
 
 export const roles = [
   'admin', 'owner', 'manager', 'contributor', 'watcher', 'groupie', 'outsider', 'suspended', 'pending'
@@ -11,27 +18,45 @@ export const roles = [
 export type Role = typeof roles[number]
 
 export const password = 'correct horse battery'
+export const suspensionReason = 'you abused our resources'
+
+/** An HTTP Basic authorization header; the world's password unless told otherwise. */
+export function basic (username: string, secret = password): { authorization: string } {
+  return { authorization: `Basic ${Buffer.from(`${username}:${secret}`).toString('base64')}` }
+}
 
 export interface Seed {
   users: Record<Role, { id: number, username: string }>
+  /** Each role's user id. */
+  ids: Record<Role, number>
   actors: Record<Role | 'anonymous', Actor>
+  /** Each role's API key secret, when seeded with `apiKeys`. */
+  keys: Record<Role, string>
   projectId: number
   otherProjectId: number
   groupId: number
+  /** The job and the data item of `genomics`. */
+  jobId: number
+  dataId: number
 }
 
-export async function seed (domain: Domain): Promise<Seed> {
+export async function seed (domain: Domain, options: { apiKeys?: boolean } = {}): Promise<Seed> {
   const users = {} as Seed['users']
+  const ids = {} as Seed['ids']
+  const keys = {} as Seed['keys']
   for (const role of roles) {
     const user = await domain.users.create(systemActor, {
       username: role,
       password,
       email: `${role}@example.org`,
+      firstname: role,
       is_admin: role === 'admin',
       status: role === 'suspended' ? 'suspended' : role === 'pending' ? 'pending' : 'active',
-      status_message: role === 'suspended' ? 'you abused our resources' : undefined
+      status_message: role === 'suspended' ? suspensionReason : undefined
     })
     users[role] = { id: user.id, username: user.username }
+    ids[role] = user.id
+    if (options.apiKeys === true) keys[role] = (await domain.apiKeys.create(systemActor, user.id, { label: 'tests' })).secret
   }
   await domain.servers.create(systemActor, { name: 'pasteur', url: 'https://mobyle.pasteur.fr' })
   await domain.servers.create(systemActor, { name: 'inactive', url: 'https://old.example.org', active: false })
@@ -50,8 +75,8 @@ export async function seed (domain: Domain): Promise<Seed> {
   await domain.services.create(ownerActor, { name: 'assembly', server: 'pasteur', project: 'genomics', type: 'workflow' })
   await domain.services.create(ownerActor, { name: 'shared', server: 'pasteur', project: 'genomics', type: 'program', exported: true })
   await domain.projects.addFavorite(ownerActor, project.id, 'blast::pasteur')
-  await domain.projects.addJob(ownerActor, project.id, { name: 'run 1', service: 'assembly::genomics::pasteur' })
-  await domain.projects.addData(ownerActor, project.id, { name: 'reads.fastq' })
+  const job = await domain.projects.addJob(ownerActor, project.id, { name: 'run 1', service: 'assembly::genomics::pasteur' })
+  const data = await domain.projects.addData(ownerActor, project.id, { name: 'reads.fastq' })
 
   const outsider = actorOf(users.outsider)
   const other = await domain.projects.create(outsider, { name: 'private' })
@@ -65,10 +90,25 @@ export async function seed (domain: Domain): Promise<Seed> {
       username: role,
       isAdmin: role === 'admin',
       status: role === 'suspended' ? 'suspended' : role === 'pending' ? 'pending' : 'active',
-      statusMessage: role === 'suspended' ? 'you abused our resources' : null
+      statusMessage: role === 'suspended' ? suspensionReason : null
     }
   }
-  return { users, actors, projectId: project.id, otherProjectId: other.id, groupId: group.id }
+  return { users, ids, actors, keys, projectId: project.id, otherProjectId: other.id, groupId: group.id, jobId: job.id, dataId: data.id }
+}
+
+/** A fresh database of the given kind, its domain, and the world seeded in it. */
+export async function seededDomain (t: { teardown: (fn: () => unknown) => void }, kind: 'pglite' | 'postgresql', options: { apiKeys?: boolean } = {}):
+Promise<Seed & { db: Database, domain: Domain }> {
+  const db = await freshDatabase(t, kind)
+  const { domain } = openDomain(db.prisma)
+  return { db, domain, ...await seed(domain, options) }
+}
+
+/** The app built on a fresh database of the given kind, with the world seeded in it. */
+export async function seededApp (t: { teardown: (fn: () => unknown) => void }, kind: 'pglite' | 'postgresql',
+  options: { apiKeys?: boolean, env?: Record<string, string> } = {}): Promise<Seed & TestContext> {
+  const context = await build(t, { kind, env: options.env })
+  return { ...context, ...await seed(context.domain, options) }
 }
 
 function actorOf (user: { id: number, username: string }): Actor {

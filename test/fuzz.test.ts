@@ -16,7 +16,9 @@ import { methodList } from '../src/rpc/jsonrpc/methods/index.ts'
 import { argumentNames } from '../src/rpc/jsonrpc/method.ts'
 import { encodeValue, type Renderable } from '../src/rpc/xmlrpc/codec.ts'
 import { verbNames } from '../src/rpc/xmlrpc/verbs.ts'
+import { systemActor } from '../src/domain/index.ts'
 import { databaseKinds } from './helper.ts'
+import { basic } from './fixtures.ts'
 import { world } from './rpc/jsonrpc/fixture.ts'
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? 10)
@@ -26,8 +28,8 @@ const seed = process.env.FUZZ_SEED === undefined ? Date.now() % 2 ** 31 : Number
 const hostileString = fc.oneof(
   fc.string({ maxLength: 20 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('', '0', '-1', '1e300', '2147483648', '99999999999999999999', 'NaN', 'null', 'admin', 'proj', 'srv',
-    'blast::srv', 'tool::proj::srv', 'user1', 'project1', 'a\u0000b', 'a\ud800b', '../../etc/passwd', '%00', '<x>', '{"a":1}'),
+  fc.constantFrom('', '0', '-1', '1e300', '2147483648', '99999999999999999999', 'NaN', 'null', 'admin', 'genomics', 'pasteur',
+    'blast::pasteur', 'assembly::genomics::pasteur', 'a\u0000b', 'a\ud800b', '../../etc/passwd', '%00', '<x>', '{"a":1}'),
   fc.string({ minLength: 5000, maxLength: 6000 })
 )
 const hostileNumber = fc.oneof(
@@ -84,9 +86,9 @@ const xmlrpcValue: fc.Arbitrary<Renderable> = fc.letrec<{ value: Renderable }>((
     fc.array(tie('value'), { maxLength: 4 }),
     fc.dictionary(hostileString, tie('value'), { maxKeys: 3 }))
 })).value
-/** Roundup's arguments: class names, designators, "prop=value" strings, or anything at all. */
-const roundupArgument = fc.oneof(
-  fc.constantFrom('server', 'service', 'user', 'group', 'project', 'apikey', 'job', 'data', 'user1', 'project1', 'server1', 'user2147483648', 'job1'),
+/** Roundup's arguments: class names, designators (the seeded world's, and one past the columns), "prop=value" strings, or anything at all. */
+const roundupArgumentFor = (designators: string[]): fc.Arbitrary<Renderable> => fc.oneof(
+  fc.constantFrom('server', 'service', 'user', 'group', 'project', 'apikey', 'job', 'data', 'user2147483648', ...designators),
   fc.tuple(fc.constantFrom('name', 'username', 'url', 'owner', 'managers', 'members', 'description', 'is_admin', 'server', 'project', 'type', 'status', 'label'), hostileString)
     .map(([name, value]) => `${name}=${value}`),
   xmlrpcValue
@@ -95,6 +97,10 @@ const roundupArgument = fc.oneof(
 for (const kind of databaseKinds) {
   t.test(`${kind}: generated hostile values on every face`, async (t) => {
     const w = await world(t, kind)
+    const roundupArgument = roundupArgumentFor([
+      `user${w.ids.admin}`, `user${w.ids.outsider}`, `project${w.projectId}`, `project${w.otherProjectId}`, `group${w.groupId}`, `job${w.jobId}`, `data${w.dataId}`,
+      `server${(await w.domain.servers.get(systemActor, 'pasteur')).id}`
+    ])
     const base = await w.app.listen({ host: '127.0.0.1', port: 0 })
     const headers = { 'x-api-key': w.keys.admin }
     t.comment(`fuzz seed ${seed} (replay with FUZZ_SEED=${seed}), ${seconds} s per face`)
@@ -146,7 +152,7 @@ for (const kind of databaseKinds) {
         }
       }), budget)
 
-    const authorization = `Basic ${Buffer.from('admin:password-of-admin').toString('base64')}`
+    const { authorization } = basic('admin')
     await fc.assert(fc.asyncProperty(
       fc.constantFrom(...verbNames), fc.array(roundupArgument, { maxLength: 4 }),
       async (verb, params) => {

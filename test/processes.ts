@@ -4,16 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
-
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
 
 export interface Running { child: ChildProcess, output: () => string, exited: Promise<number | null> }
 
@@ -30,26 +20,33 @@ export function startProcess (args: string[], env: Record<string, string>): Runn
   return { child, output: () => output, exited }
 }
 
+/** The server as `npm start` runs it, on any free port (PORT=0) unless `env` names one. */
 export function startServer (env: Record<string, string>): Running {
-  return startProcess(['src/main.ts'], env)
+  return startProcess(['src/main.ts'], { PORT: '0', ...env })
 }
 
-export async function waitUntilListening (running: Running): Promise<void> {
+/** The address a server's log says it listens at (Fastify's "Server listening at …" line), or null before it does. */
+export function listeningUrl (output: string): string | null {
+  return /Server listening at (http:\/\/[^\s"\u001b]+)/.exec(output)?.[1] ?? null
+}
+
+/** Waits for the server's "Server listening" line; returns the address it names. */
+export async function waitUntilListening (running: Pick<Running, 'output'> & { child: { exitCode: number | null } }): Promise<string> {
   for (let i = 0; i < 600; i++) {
-    if (running.output().includes('Server listening')) return
+    const url = listeningUrl(running.output())
+    if (url !== null) return url
     if (running.child.exitCode !== null) throw new Error(`server exited: ${running.output()}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error(`server did not start: ${running.output()}`)
 }
 
-/** A started, listening server on a free port, killed when the test ends if it still runs. */
+/** A started, listening server on the port it picked, killed when the test ends if it still runs. */
 export async function listeningServer (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string>): Promise<Running & { url: string }> {
-  const port = String(await freePort())
-  const running = startServer({ PORT: port, ...env })
+  const running = startServer(env)
   t.teardown(() => running.child.kill('SIGKILL'))
-  await waitUntilListening(running)
-  return { ...running, url: `http://127.0.0.1:${port}` }
+  const url = await waitUntilListening(running)
+  return { ...running, url }
 }
 
 export interface CliResult { code: number | null, stdout: string, stderr: string }
@@ -68,6 +65,4 @@ export async function cli (env: Record<string, string>, args: string[], input?: 
   return { code, stdout, stderr }
 }
 
-export function basic (username: string, password: string): { authorization: string } {
-  return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` }
-}
+export { basic } from './fixtures.ts'

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { systemActor, type Actor } from '../../src/domain/actor.ts'
-import { openDomain, type Domain } from '../../src/domain/index.ts'
-import { databaseKinds, freshDatabase } from '../helper.ts'
-import { roles, seed, type Role, type Seed } from '../fixtures.ts'
+import type { Domain } from '../../src/domain/index.ts'
+import { databaseKinds } from '../helper.ts'
+import { roles, seededDomain, type Role, type Seed } from '../fixtures.ts'
 
 /** What a call gives: 'ok', or the error code it threw. */
 async function outcome (work: () => Promise<unknown>): Promise<string> {
@@ -29,9 +29,7 @@ const refused = { suspended: 'forbidden', pending: 'forbidden' }
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: permission rules for each role`, async (t) => {
-    const db = await freshDatabase(t, kind)
-    const domain: Domain = openDomain(db.prisma).domain
-    const s = await seed(domain)
+    const { domain, ...s }: Seed & { domain: Domain } = await seededDomain(t, kind)
 
     t.test('servers are public; writing them is for administrators', async (t) => {
       t.same(await matrix(s.actors, (a) => domain.servers.list(a)), {

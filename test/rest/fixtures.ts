@@ -1,19 +1,13 @@
 /**
- * Helpers for the REST tests: credentials headers, seeding through the domain,
- * and reading problem documents.
+ * Helpers for the REST tests: credentials headers, single users for scenarios
+ * of their own, and reading problem documents. The seeded world with a user in
+ * every role is test/fixtures.ts's.
  */
 import type { LightMyRequestResponse } from 'fastify'
 import { systemActor, type Domain } from '../../src/domain/index.ts'
+import { password } from '../fixtures.ts'
 
-export const password = 'correct horse battery'
-
-export function basic (username: string, secret = password): { authorization: string } {
-  return { authorization: `Basic ${Buffer.from(`${username}:${secret}`).toString('base64')}` }
-}
-
-export function id11 (id: number): string {
-  return String(id).padStart(11, '0')
-}
+export { basic, password } from '../fixtures.ts'
 
 /** Creates a user with the shared test password; returns its id. */
 export async function seedUser (domain: Domain, username: string, extra: Record<string, unknown> = {}): Promise<number> {
@@ -46,28 +40,4 @@ export function problemOf (response: LightMyRequestResponse, status: number): Pr
   }
   if (response.body.includes('    at ')) throw new Error(`a stack trace leaked: ${response.body}`)
   return body
-}
-
-/**
- * A project world for permission tests: an administrator, a project owner, one
- * user of each role, an unrelated user, a suspended and a pending user.
- */
-export async function seedProjectWorld (domain: Domain) {
-  const ids = {
-    admin: await seedUser(domain, 'admin', { is_admin: true }),
-    owner: await seedUser(domain, 'owner'),
-    manager: await seedUser(domain, 'manager'),
-    contributor: await seedUser(domain, 'contributor'),
-    watcher: await seedUser(domain, 'watcher'),
-    stranger: await seedUser(domain, 'stranger'),
-    suspended: await seedUser(domain, 'suspended', { status: 'suspended', status_message: 'abuse' }),
-    pending: await seedUser(domain, 'pending', { status: 'pending' })
-  }
-  const owner = { kind: 'user' as const, id: ids.owner, username: 'owner', isAdmin: false, status: 'active' as const, statusMessage: null }
-  const project = await domain.projects.create(owner, { name: 'lab', description: 'the lab' })
-  await domain.projects.setMember(owner, project.id, ids.manager, 'manager')
-  await domain.projects.setMember(owner, project.id, ids.contributor, 'contributor')
-  await domain.projects.setMember(owner, project.id, ids.watcher, 'watcher')
-  await domain.servers.create(systemActor, { name: 'main', url: 'http://main.example' })
-  return { ids, project: project.id }
 }

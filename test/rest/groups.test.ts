@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build, databaseKinds } from '../helper.ts'
-import { basic, id11, problemOf, seedUser } from './fixtures.ts'
+import { basic, problemOf, seedUser } from './fixtures.ts'
+import { formatId } from '../../src/rest/common.ts'
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: /groups`, async (t) => {
@@ -19,21 +20,21 @@ for (const kind of databaseKinds) {
     t.same(noSuchMember.errors, [{ field: 'members', message: 'no such user zed' }])
     problemOf(await app.inject({ method: 'POST', url: '/groups', headers: basic('alice'), payload: { name: 'mine' } }), 403)
 
-    const added = await app.inject({ method: 'PUT', url: `/groups/group1/members/${id11(bobId)}`, headers: admin })
+    const added = await app.inject({ method: 'PUT', url: `/groups/group1/members/${formatId(bobId)}`, headers: admin })
     t.same(added.json().members, ['alice', 'bob'])
-    problemOf(await app.inject({ method: 'PUT', url: `/groups/group1/members/${id11(bobId)}`, headers: basic('alice') }), 403)
+    problemOf(await app.inject({ method: 'PUT', url: `/groups/group1/members/${formatId(bobId)}`, headers: basic('alice') }), 403)
     problemOf(await app.inject({ method: 'PUT', url: '/groups/group1/members/99999', headers: admin }), 404)
 
     t.equal((await app.inject({ url: '/groups/group1', headers: basic('alice') })).statusCode, 200, 'members read their group')
-    t.same(Object.keys((await app.inject({ url: `/groups?member=${id11(bobId)}`, headers: admin })).json()), ['group1'])
+    t.same(Object.keys((await app.inject({ url: `/groups?member=${formatId(bobId)}`, headers: admin })).json()), ['group1'])
     problemOf(await app.inject({ url: '/groups', headers: basic('alice') }), 403)
     problemOf(await app.inject({ url: '/groups' }), 401)
 
-    const user = (await app.inject({ url: `/users/${id11(aliceId)}`, headers: basic('alice') })).json()
+    const user = (await app.inject({ url: `/users/${formatId(aliceId)}`, headers: basic('alice') })).json()
     t.same(user.groups, ['group1'], "the user's groups list it")
 
-    t.equal((await app.inject({ method: 'DELETE', url: `/groups/group1/members/${id11(aliceId)}`, headers: admin })).statusCode, 204)
-    problemOf(await app.inject({ method: 'DELETE', url: `/groups/group1/members/${id11(aliceId)}`, headers: admin }), 404)
+    t.equal((await app.inject({ method: 'DELETE', url: `/groups/group1/members/${formatId(aliceId)}`, headers: admin })).statusCode, 204)
+    problemOf(await app.inject({ method: 'DELETE', url: `/groups/group1/members/${formatId(aliceId)}`, headers: admin }), 404)
     problemOf(await app.inject({ url: '/groups/group1', headers: basic('alice') }), 404) // no longer a member: the group does not exist for her
 
     const changed = await app.inject({ method: 'PATCH', url: '/groups/group1', headers: admin, payload: { active: false, members: [] } })

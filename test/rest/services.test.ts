@@ -1,12 +1,14 @@
 import t from 'tap'
 import { systemActor } from '../../src/domain/index.ts'
-import { build, databaseKinds } from '../helper.ts'
-import { basic, problemOf, seedProjectWorld } from './fixtures.ts'
+import { databaseKinds } from '../helper.ts'
+import { seededApp, suspensionReason } from '../fixtures.ts'
+import { basic, problemOf } from './fixtures.ts'
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: /services`, async (t) => {
-    const { app, domain } = await build(t, { kind })
-    await seedProjectWorld(domain)
+    const { app, domain } = await seededApp(t, kind)
+    // The services below live on a server of their own, apart from the world's on `pasteur` and `inactive`.
+    await domain.servers.create(systemActor, { name: 'main', url: 'http://main.example' })
     const admin = basic('admin')
 
     t.test('administrators manage server-level services', async (t) => {
@@ -31,42 +33,42 @@ for (const kind of databaseKinds) {
 
     t.test("a project's owner and managers manage its services", async (t) => {
       const created = await app.inject({
-        method: 'POST', url: '/services', headers: basic('manager'), payload: { name: 'flow', server: 'main', project: 'lab', type: 'workflow' }
+        method: 'POST', url: '/services', headers: basic('manager'), payload: { name: 'flow', server: 'main', project: 'genomics', type: 'workflow' }
       })
       t.equal(created.statusCode, 201)
-      t.equal(created.headers.location, '/services/flow::lab::main')
+      t.equal(created.headers.location, '/services/flow::genomics::main')
       t.same(created.json(), {
-        name: 'flow', server: 'main', project: 'lab', type: 'workflow', exported: false, disabled: false, authorized: true, description: ''
+        name: 'flow', server: 'main', project: 'genomics', type: 'workflow', exported: false, disabled: false, authorized: true, description: ''
       })
       problemOf(await app.inject({
-        method: 'POST', url: '/services', headers: basic('contributor'), payload: { name: 'other', server: 'main', project: 'lab', type: 'widget' }
+        method: 'POST', url: '/services', headers: basic('contributor'), payload: { name: 'other', server: 'main', project: 'genomics', type: 'widget' }
       }), 403)
-      t.equal((await app.inject({ method: 'PATCH', url: '/services/flow::lab::main', headers: basic('owner'), payload: { exported: true } })).statusCode, 200)
-      t.equal((await app.inject({ method: 'PATCH', url: '/services/flow::lab::main', headers: basic('owner'), payload: { exported: false } })).statusCode, 200)
-      problemOf(await app.inject({ method: 'DELETE', url: '/services/flow::lab::main', headers: basic('watcher') }), 403)
-      t.equal((await app.inject({ url: '/services/flow::lab::main', headers: basic('watcher') })).json().authorized, true)
-      problemOf(await app.inject({ url: '/services/flow::lab::main', headers: basic('stranger') }), 404) // an unexported project service is hidden from strangers
+      t.equal((await app.inject({ method: 'PATCH', url: '/services/flow::genomics::main', headers: basic('owner'), payload: { exported: true } })).statusCode, 200)
+      t.equal((await app.inject({ method: 'PATCH', url: '/services/flow::genomics::main', headers: basic('owner'), payload: { exported: false } })).statusCode, 200)
+      problemOf(await app.inject({ method: 'DELETE', url: '/services/flow::genomics::main', headers: basic('watcher') }), 403)
+      t.equal((await app.inject({ url: '/services/flow::genomics::main', headers: basic('watcher') })).json().authorized, true)
+      problemOf(await app.inject({ url: '/services/flow::genomics::main', headers: basic('outsider') }), 404) // an unexported project service is hidden from outsiders
     })
 
     t.test('the collection is keyed by full name and says what the caller may call', async (t) => {
       await domain.services.create(systemActor, { name: 'clustal', server: 'main', type: 'program' })
-      const asWatcher = (await app.inject({ url: '/services/', headers: basic('watcher') })).json()
-      t.same(Object.keys(asWatcher), ['blast::main', 'clustal::main', 'flow::lab::main'])
+      const asWatcher = (await app.inject({ url: '/services/?server=main', headers: basic('watcher') })).json()
+      t.same(Object.keys(asWatcher), ['blast::main', 'clustal::main', 'flow::genomics::main'])
       t.equal(asWatcher['clustal::main'].authorized, true)
       t.equal(asWatcher['blast::main'].authorized, false)
 
-      const asStranger = (await app.inject({ url: '/services', headers: basic('stranger') })).json()
-      t.same(Object.keys(asStranger), ['blast::main', 'clustal::main'])
+      const asOutsider = (await app.inject({ url: '/services?server=main', headers: basic('outsider') })).json()
+      t.same(Object.keys(asOutsider), ['blast::main', 'clustal::main'])
 
-      const anonymous = await app.inject({ url: '/services' })
+      const anonymous = await app.inject({ url: '/services?server=main' })
       t.equal(anonymous.statusCode, 200)
       t.equal(anonymous.headers['x-total-count'], '2')
 
-      t.same(Object.keys((await app.inject({ url: '/services?server_level=false', headers: admin })).json()), ['flow::lab::main'])
-      t.same(Object.keys((await app.inject({ url: '/services?server_level=true', headers: admin })).json()), ['blast::main', 'clustal::main'])
-      t.same(Object.keys((await app.inject({ url: '/services?type=workflow&project=lab', headers: admin })).json()), ['flow::lab::main'])
-      t.same(Object.keys((await app.inject({ url: '/services?disabled=true', headers: admin })).json()), ['blast::main'])
-      const paged = await app.inject({ url: '/services?limit=1&offset=1', headers: admin })
+      t.same(Object.keys((await app.inject({ url: '/services?server=main&server_level=false', headers: admin })).json()), ['flow::genomics::main'])
+      t.same(Object.keys((await app.inject({ url: '/services?server=main&server_level=true', headers: admin })).json()), ['blast::main', 'clustal::main'])
+      t.same(Object.keys((await app.inject({ url: '/services?server=main&type=workflow&project=genomics', headers: admin })).json()), ['flow::genomics::main'])
+      t.same(Object.keys((await app.inject({ url: '/services?server=main&disabled=true', headers: admin })).json()), ['blast::main'])
+      const paged = await app.inject({ url: '/services?server=main&limit=1&offset=1', headers: admin })
       t.same(Object.keys(paged.json()), ['clustal::main'])
       t.match(paged.headers.link, /rel="next".*rel="prev"/)
       problemOf(await app.inject({ url: '/services?type=spreadsheet' }), 400)
@@ -75,7 +77,7 @@ for (const kind of databaseKinds) {
     t.test('suspended and pending accounts are refused with their status', async (t) => {
       const suspended = problemOf(await app.inject({ url: '/services', headers: basic('suspended') }), 403)
       t.equal(suspended.account_status, 'suspended')
-      t.equal(suspended.status_message, 'abuse')
+      t.equal(suspended.status_message, suspensionReason)
       const pending = problemOf(await app.inject({ url: '/services/clustal::main', headers: basic('pending') }), 403)
       t.equal(pending.account_status, 'pending')
     })

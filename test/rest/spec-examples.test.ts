@@ -14,6 +14,7 @@
  */
 import t, { type Test } from 'tap'
 import { systemActor } from '../../src/domain/index.ts'
+import { formatId } from '../../src/rest/common.ts'
 import { build, databaseKinds } from '../helper.ts'
 import { basic, password } from './fixtures.ts'
 
@@ -69,7 +70,24 @@ for (const kind of databaseKinds) {
 
   t.test(`${kind}: GET /users/, /users/00000000004, /projects and /projects/00000000001`, async (t) => {
     const { app, domain } = await build(t, { kind })
-    const user = (username: string, fields: Record<string, unknown>) => domain.users.create(systemActor, { username, ...fields })
+    // The example numbers users, projects, jobs and data from 1 in the order below; the
+    // database numbers them as it will: each example id is translated to the seeded one.
+    const userIds: number[] = []
+    const projectIds: number[] = []
+    const jobIds: number[] = []
+    const dataIds: number[] = []
+    const user = async (username: string, fields: Record<string, unknown>): Promise<void> => {
+      userIds.push((await domain.users.create(systemActor, { username, ...fields })).id)
+    }
+    const seeded = (ids: number[]) => (exampleId: string | number): number => {
+      const id = ids[Number(exampleId) - 1]
+      if (id === undefined) throw new Error(`no seeded item for example id ${exampleId}`)
+      return id
+    }
+    const userOf = seeded(userIds)
+    const projectOf = seeded(projectIds)
+    const padded = (of: (exampleId: string) => number) => (exampleId: string): string => formatId(of(exampleId))
+    const [u, p, j, d] = [padded(userOf), padded(projectOf), padded(seeded(jobIds)), padded(seeded(dataIds))] as const
     await user('herve', { email: 'herve@example.com', authentication_type: 'ldap', is_admin: true, password })
     await user('guest', { email: 'guest@example.com', type: 'anonymous' })
     await user('abuser', {
@@ -84,20 +102,20 @@ for (const kind of databaseKinds) {
     await domain.servers.create(systemActor, { name: 'server1', url: 'http://server1.example' })
     await domain.services.create(systemActor, { name: 'p', server: 'server1', type: 'program' })
     for (const [name, owner] of [['project1', 1], ['project2', 1], ['project3', 1], ['project4', 2], ['project5', 3], ['project6', 4]] as const) {
-      await domain.projects.create(systemActor, { name, owner })
+      projectIds.push((await domain.projects.create(systemActor, { name, owner: userOf(owner) })).id)
     }
     for (const name of ['workflow_1', 'workflow_2', 'workflow3']) {
       await domain.services.create(systemActor, { name, server: 'server1', project: 'project1', type: 'workflow' })
     }
-    for (const member of [10, 12, 15]) await domain.projects.setMember(systemActor, 1, member, 'manager')
-    await domain.projects.setMember(systemActor, 1, 11, 'contributor')
-    await domain.projects.setMember(systemActor, 2, 12, 'contributor')
-    for (const name of ['job 1', 'job 2', 'job 3']) await domain.projects.addJob(systemActor, 1, { name })
-    for (const name of ['data 1', 'data 2']) await domain.projects.addData(systemActor, 1, { name })
-    await domain.projects.addFavorite(systemActor, 1, 'p::server1')
+    for (const member of [10, 12, 15]) await domain.projects.setMember(systemActor, projectOf(1), userOf(member), 'manager')
+    await domain.projects.setMember(systemActor, projectOf(1), userOf(11), 'contributor')
+    await domain.projects.setMember(systemActor, projectOf(2), userOf(12), 'contributor')
+    for (const name of ['job 1', 'job 2', 'job 3']) jobIds.push((await domain.projects.addJob(systemActor, projectOf(1), { name })).id)
+    for (const name of ['data 1', 'data 2']) dataIds.push((await domain.projects.addData(systemActor, projectOf(1), { name })).id)
+    await domain.projects.addFavorite(systemActor, projectOf(1), 'p::server1')
     const admin = basic('herve')
 
-    const users = {
+    const usersExample: Record<string, { projects: string[] } & Record<string, unknown>> = {
       '00000000001': {
         email: 'herve@example.com',
         type: 'authenticated',
@@ -118,11 +136,13 @@ for (const kind of databaseKinds) {
       },
       '00000000004': { type: 'anonymous', status: 'pending', is_admin: false, groups: [], projects: ['00000000006'] }
     }
+    const users = Object.fromEntries(Object.entries(usersExample).map(([id, entry]) => [u(id), { ...entry, projects: entry.projects.map(p) }]))
     const userAdditions = ['username', 'firstname', 'lastname']
     matchesCollection(t, (await app.inject({ url: '/users/', headers: admin })).json(), users, userAdditions)
-    matchesExample(t, (await app.inject({ url: '/users/00000000004', headers: admin })).json(), users['00000000004'], userAdditions, 'user 4')
+    matchesExample(t, (await app.inject({ url: `/users/${u('00000000004')}`, headers: admin })).json(), users[u('00000000004')]!, userAdditions, 'user 4')
 
-    const projects = {
+    type ProjectEntry = Record<'managers' | 'contributors' | 'watchers' | 'services' | 'jobs' | 'data', string[]> & { owner: string, favorites?: string[] }
+    const projectsExample: Record<string, ProjectEntry> = {
       '00000000001': {
         owner: '00000000001',
         managers: ['00000000010', '00000000012', '00000000015'],
@@ -135,11 +155,20 @@ for (const kind of databaseKinds) {
       },
       '00000000002': { owner: '00000000001', managers: [], contributors: ['00000000012'], watchers: [], services: [], jobs: [], data: [] }
     }
+    const projects = Object.fromEntries(Object.entries(projectsExample).map(([id, entry]) => [p(id), {
+      ...entry,
+      owner: u(entry.owner),
+      managers: entry.managers.map(u),
+      contributors: entry.contributors.map(u),
+      watchers: entry.watchers.map(u),
+      jobs: entry.jobs.map(j),
+      data: entry.data.map(d)
+    }]))
     const projectAdditions = ['name', 'description', 'groups']
     const list = (await app.inject({ url: '/projects', headers: admin })).json()
     matchesCollection(t, list, projects, projectAdditions)
-    const one = (await app.inject({ url: '/projects/00000000001', headers: admin })).json()
-    matchesExample(t, one, projects['00000000001'], projectAdditions, 'project 1')
-    t.same(one, list['00000000001'], 'the single project repeats its listing entry')
+    const one = (await app.inject({ url: `/projects/${p('00000000001')}`, headers: admin })).json()
+    matchesExample(t, one, projects[p('00000000001')]!, projectAdditions, 'project 1')
+    t.same(one, list[p('00000000001')], 'the single project repeats its listing entry')
   })
 }

@@ -54,30 +54,30 @@ for (const kind of databaseKinds) {
       const seed = await curl(`{"api_key":"${w.keys.admin}","method":"pull","args":{"repo":"CPython"}}`)
       t.match(JSON.parse(seed), { id: null, result: null, error: /^pull is not available: this server does not pull `CPython`/ })
 
-      const pull = await curl(`{"id":1,"api_key":"${w.keys.admin}","method":"pull","args":{"repoid":"proj"}}`)
+      const pull = await curl(`{"id":1,"api_key":"${w.keys.admin}","method":"pull","args":{"repoid":"genomics"}}`)
       t.match(JSON.parse(pull), { id: 1, result: null, error: /^pull is not available/ })
 
-      const withHeaders = await curl(`{"id":"x","api_key":"${w.keys.watcher}","method":"get_repo","args":{"repoid":"proj"}}`, '-i')
+      const withHeaders = await curl(`{"id":"x","api_key":"${w.keys.watcher}","method":"get_repo","args":{"repoid":"genomics"}}`, '-i')
       const [head = '', body = ''] = withHeaders.split('\r\n\r\n')
       t.match(head, /^HTTP\/1\.1 200 OK\r\n/)
       t.match(head, /\r\ncontent-type: application\/json/i)
-      t.match(JSON.parse(body), { id: 'x', result: { repo_name: 'proj', owner: 'owner' }, error: null })
+      t.match(JSON.parse(body), { id: 'x', result: { repo_name: 'genomics', owner: 'owner' }, error: null })
 
       const wrongKey = await curl('{"id":2,"api_key":"nope","method":"get_users","args":{}}')
       t.same(JSON.parse(wrongKey), { id: 2, result: null, error: 'Invalid API KEY' })
     })
 
     t.test('a Python script with urllib', async (t) => {
-      const { stdout } = await run('python3', [pythonClient, url, w.keys.stranger])
+      const { stdout } = await run('python3', [pythonClient, url, w.keys.outsider])
       const [created, granted, repo, nodes, missing] = JSON.parse(stdout)
       for (const exchange of [created, granted, repo, nodes, missing]) {
         t.equal(exchange.status, 200)
         t.match(exchange.content_type, /^application\/json/)
       }
-      t.match(created.response, { id: 1, error: null, result: { msg: 'Created new repository `from-python`', repo: { owner: 'stranger' } } })
+      t.match(created.response, { id: 1, error: null, result: { msg: 'Created new repository `from-python`', repo: { owner: 'outsider' } } })
       t.same(granted.response, { id: 2, error: null, result: { msg: 'Granted perm: `repository.read` for user: `watcher` in repo: `from-python`', success: true } })
       t.same(repo.response.result.members.map((m: any) => [m.username, m.permission]),
-        [['stranger', 'repository.admin'], ['watcher', 'repository.read']])
+        [['outsider', 'repository.admin'], ['watcher', 'repository.read']])
       t.same(nodes.response.result.map((n: any) => n.name), ['services', 'jobs', 'data'])
       t.same(missing.response, { id: 5, result: null, error: 'Missing non optional `userid` arg in JSON DATA' })
     })

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { databaseKinds } from '../../helper.ts'
 import { systemActor } from '../../../src/domain/index.ts'
-import { rhodecode, world, type World } from './fixture.ts'
+import { rhodecode, roles, world, type World } from './fixture.ts'
 
 async function post (w: World, payload: string | undefined, headers: Record<string, string> = { 'content-type': 'text/plain' }) {
   const response = await w.app.inject({ method: 'POST', url: '/_admin/api', payload, headers })
@@ -50,7 +50,7 @@ for (const kind of databaseKinds) {
       }
       const { id: _id, ...withoutId } = full
       const answer = (await post(w, call(withoutId))).body
-      t.same([answer.id, answer.error, answer.result.length], [null, null, 8], 'RhodeCode 1.2\'s envelope has no id: answered with id null')
+      t.same([answer.id, answer.error, answer.result.length], [null, null, roles.length], 'RhodeCode 1.2\'s envelope has no id: answered with id null')
       t.same((await post(w, call({ api_key: w.keys.admin }))).body, { id: null, result: null, error: 'Incorrect JSON query missing \'method\'' })
       t.same((await post(w, call({}))).body, { id: null, result: null, error: 'Incorrect JSON query missing \'api_key\'' })
     })
@@ -86,7 +86,7 @@ for (const kind of databaseKinds) {
         'Invalid `firstname` arg (must be string or null) in JSON DATA')
       t.equal((await rhodecode(w, w.keys.admin, 'create_users_group', { group_name: 'ok', active: 'yes' })).error,
         'Invalid `active` arg (must be boolean) in JSON DATA')
-      t.equal((await rhodecode(w, w.keys.admin, 'grant_user_permission', { repoid: 'proj', userid: 'stranger', perm: 'repository.owner' })).error,
+      t.equal((await rhodecode(w, w.keys.admin, 'grant_user_permission', { repoid: 'genomics', userid: 'outsider', perm: 'repository.owner' })).error,
         'Invalid `perm` arg (must be one of repository.none, repository.read, repository.write, repository.admin) in JSON DATA')
       t.match((await rhodecode(w, w.keys.admin, 'create_user', { username: 'someone', email: 'not an address', password: 'pw', admin: 'no' })).error,
         /^Invalid `email` arg \(.+\), `admin` arg \(must be boolean\) in JSON DATA$/)
@@ -101,11 +101,11 @@ for (const kind of databaseKinds) {
     t.test('domain errors', async (t) => {
       t.equal((await rhodecode(w, w.keys.admin, 'create_user', { username: 'owner', email: 'x@example.org', password: 'pw' })).error,
         'user with key "owner" exists')
-      t.equal((await rhodecode(w, w.keys.admin, 'grant_user_permission', { repoid: 'ghost', userid: 'stranger', perm: 'repository.read' })).error,
+      t.equal((await rhodecode(w, w.keys.admin, 'grant_user_permission', { repoid: 'ghost', userid: 'outsider', perm: 'repository.read' })).error,
         'repository `ghost` does not exist')
-      t.equal((await rhodecode(w, w.keys.admin, 'grant_user_permission', { repoid: 'proj', userid: 'ghost', perm: 'repository.read' })).error,
+      t.equal((await rhodecode(w, w.keys.admin, 'grant_user_permission', { repoid: 'genomics', userid: 'ghost', perm: 'repository.read' })).error,
         'user `ghost` does not exist')
-      t.equal((await rhodecode(w, w.keys.admin, 'grant_users_group_permission', { repoid: 'proj', usersgroupid: 'ghost', perm: 'repository.read' })).error,
+      t.equal((await rhodecode(w, w.keys.admin, 'grant_users_group_permission', { repoid: 'genomics', usersgroupid: 'ghost', perm: 'repository.read' })).error,
         'users group `ghost` does not exist')
       t.equal((await rhodecode(w, w.keys.admin, 'create_service', { name: 'x', server: 'ghost', type: 'program' })).error,
         'Invalid input: server: no such server ghost (service)')
@@ -118,19 +118,19 @@ for (const kind of databaseKinds) {
 
     t.test('the id comes back as sent', async (t) => {
       for (const id of ['abc', 0, null, 3.5, { nested: [1] }]) {
-        t.same((await rhodecode(w, w.keys.admin, 'get_server', { serverid: 'srv' }, id)).id, id, JSON.stringify(id))
+        t.same((await rhodecode(w, w.keys.admin, 'get_server', { serverid: 'pasteur' }, id)).id, id, JSON.stringify(id))
       }
     })
 
     t.test('whatever the content type', async (t) => {
-      const body = call({ id: 3, api_key: w.keys.owner, method: 'get_repo', args: { repoid: 'proj' } })
+      const body = call({ id: 3, api_key: w.keys.owner, method: 'get_repo', args: { repoid: 'genomics' } })
       for (const headers of [{} as Record<string, string>, { 'content-type': 'text/plain' }, { 'content-type': 'application/json' }, { 'content-type': 'application/octet-stream' }]) {
         const response = await post(w, body, headers)
         t.equal(response.status, 200)
-        t.match(response.body, { id: 3, result: { repo_name: 'proj' }, error: null }, JSON.stringify(headers))
+        t.match(response.body, { id: 3, result: { repo_name: 'genomics' }, error: null }, JSON.stringify(headers))
       }
       const encoded = await post(w, encodeURIComponent(body).replace(/%20/g, '+'), { 'content-type': 'application/x-www-form-urlencoded' })
-      t.match(encoded.body, { id: 3, result: { repo_name: 'proj' }, error: null }, 'a URL-encoded body, as RhodeCode decodes it')
+      t.match(encoded.body, { id: 3, result: { repo_name: 'genomics' }, error: null }, 'a URL-encoded body, as RhodeCode decodes it')
       const plus = await rhodecode(w, w.keys.admin, 'create_user', { username: 'plus', email: 'a+b@example.org', password: '100%+' })
       t.equal(plus.result.user.email, 'a+b@example.org', 'a plain JSON body keeps its + and %')
     })
@@ -140,7 +140,7 @@ for (const kind of databaseKinds) {
       const response = await post(w, huge)
       t.equal(response.status, 413)
       t.same(response.body, { id: null, result: null, error: 'Request body is larger than the limit of 65536 bytes' })
-      t.equal((await rhodecode(w, w.keys.admin, 'get_server', { serverid: 'srv' })).error, null, 'the server goes on')
+      t.equal((await rhodecode(w, w.keys.admin, 'get_server', { serverid: 'pasteur' })).error, null, 'the server goes on')
     })
 
     t.test('GET and other methods are no calls', async (t) => {

@@ -1,55 +1,24 @@
 /**
- * A seeded world for the JSON-RPC tests: one user per role with an API key, a
- * project with a member of each role, a users group, a server and services.
+ * The JSON-RPC tests' helpers: the one seeded world (test/fixtures.ts) with an
+ * API key per role, and a call in RhodeCode's envelope.
  */
-import { build, type TestContext } from '../../helper.ts'
-import { systemActor } from '../../../src/domain/index.ts'
+import { seededApp, type Seed } from '../../fixtures.ts'
+import type { TestContext } from '../../helper.ts'
 
-export const roles = ['admin', 'owner', 'manager', 'contributor', 'watcher', 'stranger', 'suspended', 'pending'] as const
-export type Role = typeof roles[number]
+export { roles, suspensionReason, type Role } from '../../fixtures.ts'
 
-export const suspensionReason = 'you abused our resources'
-
-export interface World extends TestContext {
-  keys: Record<Role, string>
-  ids: Record<Role, number>
-}
+export type World = TestContext & Seed
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
 export async function world (t: Teardown, kind: 'pglite' | 'postgresql', env?: Record<string, string>): Promise<World> {
-  const context = await build(t, { kind, env })
-  const { domain } = context
-  const keys = {} as Record<Role, string>
-  const ids = {} as Record<Role, number>
-  for (const role of roles) {
-    const user = await domain.users.create(systemActor, {
-      username: role,
-      email: `${role}@example.org`,
-      password: `password-of-${role}`,
-      firstname: role,
-      is_admin: role === 'admin',
-      status: role === 'suspended' ? 'suspended' : role === 'pending' ? 'pending' : 'active',
-      status_message: role === 'suspended' ? suspensionReason : null
-    })
-    ids[role] = user.id
-    keys[role] = (await domain.apiKeys.create(systemActor, user.id, { label: 'tests' })).secret
-  }
-  await domain.projects.create(systemActor, { name: 'proj', owner: 'owner', description: 'the project' })
-  await domain.projects.setMember(systemActor, 'proj', 'manager', 'manager')
-  await domain.projects.setMember(systemActor, 'proj', 'contributor', 'contributor')
-  await domain.projects.setMember(systemActor, 'proj', 'watcher', 'watcher')
-  await domain.groups.create(systemActor, { name: 'team', members: ['contributor'] })
-  await domain.servers.create(systemActor, { name: 'srv', url: 'https://srv.example.org/' })
-  await domain.services.create(systemActor, { name: 'blast', server: 'srv', type: 'program' })
-  await domain.services.create(systemActor, { name: 'tool', server: 'srv', project: 'proj', type: 'workflow' })
-  return { ...context, keys, ids }
+  return await seededApp(t, kind, { apiKeys: true, env })
 }
 
 export interface RhodeCodeResponse { id: unknown, result: any, error: string | null }
 
 /** One call in RhodeCode's envelope, sent as RhodeCode's own example sends it (text/plain). */
-export async function rhodecode (w: World, key: string, method: string, args: Record<string, unknown> = {}, id: unknown = 1):
+export async function rhodecode (w: TestContext, key: string, method: string, args: Record<string, unknown> = {}, id: unknown = 1):
 Promise<RhodeCodeResponse> {
   const response = await w.app.inject({
     method: 'POST',

@@ -8,6 +8,7 @@ import { JSONRPCClient, type JSONRPCRequest } from 'json-rpc-2.0'
 import { databaseKinds } from '../../helper.ts'
 import { systemActor } from '../../../src/domain/index.ts'
 import { errorCodes } from '../../../src/rpc/jsonrpc/errors.ts'
+import { basic } from '../../fixtures.ts'
 import { world, type World } from './fixture.ts'
 
 interface Sent { status: number, retryAfter: string | null, body: string }
@@ -56,29 +57,29 @@ for (const kind of databaseKinds) {
     t.test('named params, with the key in params.api_key', async (t) => {
       const { client } = clientFor(url)
       const owner = await client.request('get_user', { api_key: w.keys.owner, userid: 'owner' })
-      t.match(owner, { username: 'owner', permissions: { repositories: { proj: 'repository.admin' } } })
-      const created = await client.request('create_repo', { api_key: w.keys.stranger, repo_name: 'named' })
+      t.match(owner, { username: 'owner', permissions: { repositories: { genomics: 'repository.admin' } } })
+      const created = await client.request('create_repo', { api_key: w.keys.outsider, repo_name: 'named' })
       t.equal(created.msg, 'Created new repository `named`')
     })
 
     t.test('positional params, in the documented order, with the key in a header', async (t) => {
       const { client } = clientFor(url, { 'x-api-key': w.keys.owner })
-      t.same(await client.request('grant_user_permission', ['proj', 'stranger', 'repository.read']),
-        { msg: 'Granted perm: `repository.read` for user: `stranger` in repo: `proj`', success: true })
-      const nodes = await client.request('get_repo_nodes', ['proj', 'tip', '', 'dirs'])
+      t.same(await client.request('grant_user_permission', ['genomics', 'outsider', 'repository.read']),
+        { msg: 'Granted perm: `repository.read` for user: `outsider` in repo: `genomics`', success: true })
+      const nodes = await client.request('get_repo_nodes', ['genomics', 'tip', '', 'dirs'])
       t.same(nodes.map((n: any) => n.name), ['services', 'jobs', 'data'])
-      const bearer = clientFor(url, { authorization: `Bearer ${w.keys.stranger}` }).client
-      t.match(await bearer.request('get_repo', ['proj']), { repo_name: 'proj' }, 'the grant took effect; Bearer works too')
-      const basic = clientFor(url, { authorization: `Basic ${Buffer.from('watcher:password-of-watcher').toString('base64')}` }).client
-      t.match(await basic.request('get_user', { userid: 'watcher' }), { username: 'watcher' }, 'and Basic')
-      await rejects(t, client.request('get_repo', ['proj', 'extra']), { code: errorCodes.invalid_params, message: 'Too many params: get_repo takes 1 (repoid), 2 were sent' })
+      const bearer = clientFor(url, { authorization: `Bearer ${w.keys.outsider}` }).client
+      t.match(await bearer.request('get_repo', ['genomics']), { repo_name: 'genomics' }, 'the grant took effect; Bearer works too')
+      const withBasic = clientFor(url, basic('watcher')).client
+      t.match(await withBasic.request('get_user', { userid: 'watcher' }), { username: 'watcher' }, 'and Basic')
+      await rejects(t, client.request('get_repo', ['genomics', 'extra']), { code: errorCodes.invalid_params, message: 'Too many params: get_repo takes 1 (repoid), 2 were sent' })
       await rejects(t, client.request('get_servers', [1]), { code: errorCodes.invalid_params, message: 'Too many params: get_servers takes no params, 1 were sent' })
     })
 
     t.test('anonymous callers meet the domain\'s rules', async (t) => {
       const { client } = clientFor(url)
-      t.same((await client.request('get_servers', undefined)).map((s: any) => s.name), ['srv'])
-      t.same((await client.request('get_services', [])).map((s: any) => s.name), ['blast'])
+      t.same((await client.request('get_servers', undefined)).map((s: any) => s.name), ['inactive', 'pasteur'])
+      t.same((await client.request('get_services', [])).map((s: any) => s.name), ['blast', 'clustalw', 'legacy', 'shared'], 'public services only')
       t.equal(await client.request('get_user', ['owner']), null, 'a user out of sight answers as one that does not exist')
       await rejects(t, client.request('get_users', undefined), { code: errorCodes.unauthenticated, message: 'Authentication required: send a valid API key' })
       await rejects(t, clientFor(url, { 'x-api-key': 'wrong' }).client.request('get_servers', undefined), { code: -32001, message: 'Invalid credentials' })
@@ -97,10 +98,10 @@ for (const kind of databaseKinds) {
       await rejects(t, watcher.request('get_users', undefined), { code: -32003, message: 'Permission denied: listing users is for administrators', data: { reason: 'forbidden' } })
       await rejects(t, suspended.request('get_user', ['suspended']), { code: -32003, message: /is suspended: you abused our resources$/ })
       await rejects(t, admin.request('delete_repo', ['ghost']), { code: -32004, message: 'repository `ghost` does not exist', data: { resource: 'repository', key: 'ghost' } })
-      await rejects(t, admin.request('create_server', { name: 'srv', url: 'https://x.example.org/' }), { code: -32009, message: 'server with key "srv" exists' })
+      await rejects(t, admin.request('create_server', { name: 'pasteur', url: 'https://x.example.org/' }), { code: -32009, message: 'server with key "pasteur" exists' })
       await rejects(t, admin.request('create_service', { name: 'x', server: 'ghost', type: 'program' }),
         { code: -32022, data: { reason: 'invalid', fields: [{ field: 'server', message: 'no such server ghost' }] } })
-      await rejects(t, admin.request('pull', ['proj']), { code: -32050, message: /^pull is not available/ })
+      await rejects(t, admin.request('pull', ['genomics']), { code: -32050, message: /^pull is not available/ })
       t.equal(await admin.request('get_user', ['nobody']), null, 'get_* answers null for what does not exist')
     })
 

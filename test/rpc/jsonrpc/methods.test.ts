@@ -51,38 +51,40 @@ for (const kind of databaseKinds) {
       t.equal(await ok(t, 'admin', 'get_user', { userid: 'newbie' }), null)
 
       const owner = await ok(t, 'owner', 'get_user', { userid: 'owner' })
-      t.same(owner.permissions.repositories, { proj: 'repository.admin' }, 'the owner administers its project')
+      t.same(owner.permissions.repositories, { genomics: 'repository.admin' }, 'the owner administers its project')
       const contributor = await ok(t, 'contributor', 'get_user', { userid: 'contributor' })
-      t.same(contributor.permissions.repositories, { proj: 'repository.write' })
-      t.same(contributor.groups, ['team'])
+      t.same(contributor.permissions.repositories, { genomics: 'repository.write' })
+      const groupie = await ok(t, 'groupie', 'get_user', { userid: 'groupie' })
+      t.same(groupie.groups, ['lab'])
+      t.same(groupie.permissions.repositories, { genomics: 'repository.write' }, 'through its group')
       const watcher = await ok(t, 'watcher', 'update_user', { userid: 'watcher', firstname: 'Wanda', password: 'a-new-password' })
       t.equal(watcher.user.firstname, 'Wanda', 'users change their own names')
     })
 
     t.test("a user's permissions follow the domain's rule for group grants", async (t) => {
       await w.domain.projects.create(systemActor, { name: 'grouped', owner: 'owner' })
-      await w.domain.projects.setGroupGrant(systemActor, 'grouped', 'team', 'watcher')
-      await w.domain.groups.create(systemActor, { name: 'dormant', members: ['contributor'], active: false })
-      await w.domain.projects.setGroupGrant(systemActor, 'proj', 'dormant', 'manager')
+      await w.domain.projects.setGroupGrant(systemActor, 'grouped', 'lab', 'watcher')
+      await w.domain.groups.create(systemActor, { name: 'dormant', members: ['groupie'], active: false })
+      await w.domain.projects.setGroupGrant(systemActor, 'genomics', 'dormant', 'manager')
       t.teardown(async () => {
         await w.domain.projects.delete(systemActor, 'grouped')
         await w.domain.groups.delete(systemActor, 'dormant')
       })
-      const expected = { proj: 'repository.write', grouped: 'repository.read' }
-      const contributor = await ok(t, 'contributor', 'get_user', { userid: 'contributor' })
-      t.same(contributor.permissions.repositories, expected,
+      const expected = { genomics: 'repository.write', grouped: 'repository.read' }
+      const groupie = await ok(t, 'groupie', 'get_user', { userid: 'groupie' })
+      t.same(groupie.permissions.repositories, expected,
         'a project reached through an active group is listed; an inactive group grants nothing')
-      t.same((await ok(t, 'admin', 'get_user', { userid: 'contributor' })).permissions.repositories, expected,
+      t.same((await ok(t, 'admin', 'get_user', { userid: 'groupie' })).permissions.repositories, expected,
         'an administrator reads the same permissions')
-      const grant = await rhodecode(w, w.keys.contributor, 'grant_user_permission', { repoid: 'proj', userid: 'stranger', perm: 'repository.read' })
+      const grant = await rhodecode(w, w.keys.groupie, 'grant_user_permission', { repoid: 'genomics', userid: 'outsider', perm: 'repository.read' })
       t.match(grant.error, /manager/, 'and the domain refuses the manager role the inactive group would grant')
     })
 
     t.test('users groups', async (t) => {
       const groups = await ok(t, 'admin', 'get_users_groups')
-      t.same(groups.map((g: any) => g.group_name), ['team'])
-      const team = await ok(t, 'contributor', 'get_users_group', { usersgroupid: 'team' })
-      t.match(team, { group_name: 'team', active: true, members: [{ username: 'contributor', user_id: w.ids.contributor }] })
+      t.same(groups.map((g: any) => g.group_name), ['lab'])
+      const team = await ok(t, 'groupie', 'get_users_group', { usersgroupid: 'lab' })
+      t.match(team, { group_name: 'lab', active: true, members: [{ username: 'groupie', user_id: w.ids.groupie }] })
       t.same(await ok(t, 'admin', 'get_users_group', { usersgroupid: team.id }), team, 'by id or by name')
       t.equal(await ok(t, 'admin', 'get_users_group', { usersgroupid: 'nothing' }), null)
 
@@ -104,83 +106,92 @@ for (const kind of databaseKinds) {
 
     t.test('repositories', async (t) => {
       const repos = await ok(t, 'admin', 'get_repos')
-      t.same(repos.map((r: any) => r.repo_name), ['proj'])
-      const proj = await ok(t, 'watcher', 'get_repo', { repoid: 'proj' })
-      t.match(proj, { repo_name: 'proj', repo_id: proj.id, repo_type: 'mobyle', description: 'the project', owner: 'owner', private: true })
-      t.same(proj.members.map((m: any) => [m.type, m.username, m.permission]), [
+      t.same(repos.map((r: any) => r.repo_name), ['genomics', 'private'])
+      const proj = await ok(t, 'watcher', 'get_repo', { repoid: 'genomics' })
+      t.match(proj, { repo_name: 'genomics', repo_id: proj.id, repo_type: 'mobyle', description: 'assemblies', owner: 'owner', private: true })
+      t.same(proj.members.map((m: any) => [m.type, m.username ?? m.group_name, m.permission]), [
         ['user', 'owner', 'repository.admin'],
         ['user', 'manager', 'repository.admin'],
         ['user', 'contributor', 'repository.write'],
-        ['user', 'watcher', 'repository.read']
+        ['user', 'watcher', 'repository.read'],
+        ['user', 'suspended', 'repository.write'],
+        ['users_group', 'lab', 'repository.write']
       ])
       t.same(await ok(t, 'watcher', 'get_repo', { repoid: proj.id }), proj, 'by id or by name')
       t.equal(await ok(t, 'admin', 'get_repo', { repoid: 'nothing' }), null)
 
-      await w.domain.projects.addData(systemActor, 'proj', { name: 'reads.fasta' })
-      const nodes = await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'proj', revision: 'tip', root_path: '/' })
-      const data = (await w.domain.projects.get(systemActor, 'proj')).data
+      await w.domain.projects.addData(systemActor, 'genomics', { name: 'reads.fasta' })
+      const nodes = await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'genomics', revision: 'tip', root_path: '/' })
+      const data = (await w.domain.projects.get(systemActor, 'genomics')).data
+      t.equal(data[0]?.id, w.dataId, "the world's data item, then the new one")
       t.same(nodes, [
         { name: 'services', type: 'dir' },
-        { name: 'services/tool::proj::srv', type: 'file' },
+        { name: 'services/assembly::genomics::pasteur', type: 'file' },
+        { name: 'services/shared::genomics::pasteur', type: 'file' },
         { name: 'jobs', type: 'dir' },
+        { name: `jobs/${w.jobId}`, type: 'file' },
         { name: 'data', type: 'dir' },
-        { name: `data/${data[0]!.id}`, type: 'file' }
+        ...data.map((item) => ({ name: `data/${item.id}`, type: 'file' }))
       ])
-      t.same(await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'proj', revision: 'tip', root_path: 'services' }),
-        [{ name: 'services/tool::proj::srv', type: 'file' }])
-      t.same((await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'proj', revision: 'tip', root_path: '', ret_type: 'dirs' })).map((n: any) => n.name),
+      t.equal(data.length, 2)
+      t.same(await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'genomics', revision: 'tip', root_path: 'services' }),
+        [{ name: 'services/assembly::genomics::pasteur', type: 'file' }, { name: 'services/shared::genomics::pasteur', type: 'file' }])
+      t.same((await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'genomics', revision: 'tip', root_path: '', ret_type: 'dirs' })).map((n: any) => n.name),
         ['services', 'jobs', 'data'])
-      const missing = await rhodecode(w, w.keys.contributor, 'get_repo_nodes', { repoid: 'proj', revision: 'tip', root_path: 'nope' })
+      const missing = await rhodecode(w, w.keys.contributor, 'get_repo_nodes', { repoid: 'genomics', revision: 'tip', root_path: 'nope' })
       t.equal(missing.error, 'path `nope` does not exist')
 
-      const mine = await ok(t, 'stranger', 'create_repo', { repo_name: 'mine', description: 'my own', repo_type: 'hg', private: true, landing_rev: 'tip' })
+      const mine = await ok(t, 'outsider', 'create_repo', { repo_name: 'mine', description: 'my own', repo_type: 'hg', private: true, landing_rev: 'tip' })
       t.equal(mine.msg, 'Created new repository `mine`')
-      t.match(mine.repo, { id: mine.id, repo_name: 'mine', owner: 'stranger', description: 'my own' })
+      t.match(mine.repo, { id: mine.id, repo_name: 'mine', owner: 'outsider', description: 'my own' })
       const forWatcher = await ok(t, 'admin', 'create_repo', { repo_name: 'theirs', owner: w.ids.watcher })
       t.equal(forWatcher.repo.owner, 'watcher', 'administrators create projects for others, by id or username')
 
-      t.same(await ok(t, 'stranger', 'grant_user_permission', { repoid: 'mine', userid: 'watcher', perm: 'repository.write' }),
+      t.same(await ok(t, 'outsider', 'grant_user_permission', { repoid: 'mine', userid: 'watcher', perm: 'repository.write' }),
         { msg: 'Granted perm: `repository.write` for user: `watcher` in repo: `mine`', success: true })
-      t.match((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members, [{ username: 'stranger' }, { username: 'watcher', permission: 'repository.write' }])
-      await ok(t, 'stranger', 'grant_user_permission', { repoid: 'mine', userid: 'watcher', perm: 'repository.none' })
-      t.equal((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members.length, 1, 'repository.none removes the role')
-      await ok(t, 'stranger', 'grant_user_permission', { repoid: 'mine', userid: w.ids.watcher, perm: 'repository.read' })
-      t.same(await ok(t, 'stranger', 'revoke_user_permission', { repoid: 'mine', userid: 'watcher' }),
+      t.match((await ok(t, 'outsider', 'get_repo', { repoid: 'mine' })).members, [{ username: 'outsider' }, { username: 'watcher', permission: 'repository.write' }])
+      await ok(t, 'outsider', 'grant_user_permission', { repoid: 'mine', userid: 'watcher', perm: 'repository.none' })
+      t.equal((await ok(t, 'outsider', 'get_repo', { repoid: 'mine' })).members.length, 1, 'repository.none removes the role')
+      await ok(t, 'outsider', 'grant_user_permission', { repoid: 'mine', userid: w.ids.watcher, perm: 'repository.read' })
+      t.same(await ok(t, 'outsider', 'revoke_user_permission', { repoid: 'mine', userid: 'watcher' }),
         { msg: 'Revoked perm for user: `watcher` in repo: `mine`', success: true })
-      t.same(await ok(t, 'stranger', 'revoke_user_permission', { repoid: 'mine', userid: 'watcher' }),
+      t.same(await ok(t, 'outsider', 'revoke_user_permission', { repoid: 'mine', userid: 'watcher' }),
         { msg: 'User `watcher` had no perm in repo: `mine`', success: false }, 'revoking what is not there changes nothing and says so')
 
-      t.same(await ok(t, 'admin', 'grant_users_group_permission', { repoid: 'mine', usersgroupid: 'team', perm: 'repository.read' }),
-        { msg: 'Granted perm: `repository.read` for group: `team` in repo: `mine`', success: true })
-      t.match((await ok(t, 'contributor', 'get_repo', { repoid: 'mine' })).members[1], { type: 'users_group', group_name: 'team', permission: 'repository.read' },
+      t.same(await ok(t, 'admin', 'grant_users_group_permission', { repoid: 'mine', usersgroupid: 'lab', perm: 'repository.read' }),
+        { msg: 'Granted perm: `repository.read` for group: `lab` in repo: `mine`', success: true })
+      t.match((await ok(t, 'groupie', 'get_repo', { repoid: 'mine' })).members[1], { type: 'users_group', group_name: 'lab', permission: 'repository.read' },
         'a group grant lets its members see the project')
-      t.same((await ok(t, 'contributor', 'get_user', { userid: 'contributor' })).permissions.repositories, { proj: 'repository.write', mine: 'repository.read' },
+      t.same((await ok(t, 'groupie', 'get_user', { userid: 'groupie' })).permissions.repositories, { genomics: 'repository.write', mine: 'repository.read' },
         "and the grant is among the member's permissions")
-      t.same(await ok(t, 'stranger', 'revoke_users_group_permission', { repoid: 'mine', usersgroupid: 'team' }),
-        { msg: 'Revoked perm for group: `team` in repo: `mine`', success: true })
-      t.same(await ok(t, 'stranger', 'revoke_users_group_permission', { repoid: 'mine', usersgroupid: 'team' }),
-        { msg: 'Group `team` had no perm in repo: `mine`', success: false })
+      t.same(await ok(t, 'outsider', 'revoke_users_group_permission', { repoid: 'mine', usersgroupid: 'lab' }),
+        { msg: 'Revoked perm for group: `lab` in repo: `mine`', success: true })
+      t.same(await ok(t, 'outsider', 'revoke_users_group_permission', { repoid: 'mine', usersgroupid: 'lab' }),
+        { msg: 'Group `lab` had no perm in repo: `mine`', success: false })
 
-      t.equal(await ok(t, 'stranger', 'add_user_to_repo', { repo_name: 'mine', user_name: 'watcher', perm: 'repository.read' }), null)
-      t.match((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members, [{ username: 'stranger' }, { username: 'watcher', permission: 'repository.read' }])
-      t.equal(await ok(t, 'stranger', 'add_user_to_repo', { repo_name: 'mine', user_name: 'watcher', perm: null }), null)
-      t.equal(await ok(t, 'admin', 'add_users_group_to_repo', { repo_name: 'mine', group_name: 'team', perm: 'repository.write' }), null)
-      t.same((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members.map((m: any) => [m.type, m.permission]),
+      t.equal(await ok(t, 'outsider', 'add_user_to_repo', { repo_name: 'mine', user_name: 'watcher', perm: 'repository.read' }), null)
+      t.match((await ok(t, 'outsider', 'get_repo', { repoid: 'mine' })).members, [{ username: 'outsider' }, { username: 'watcher', permission: 'repository.read' }])
+      t.equal(await ok(t, 'outsider', 'add_user_to_repo', { repo_name: 'mine', user_name: 'watcher', perm: null }), null)
+      t.equal(await ok(t, 'admin', 'add_users_group_to_repo', { repo_name: 'mine', group_name: 'lab', perm: 'repository.write' }), null)
+      t.same((await ok(t, 'outsider', 'get_repo', { repoid: 'mine' })).members.map((m: any) => [m.type, m.permission]),
         [['user', 'repository.admin'], ['users_group', 'repository.write']], 'perm null removed the user; the group was granted')
-      t.equal(await ok(t, 'stranger', 'add_users_group_to_repo', { repo_name: 'mine', group_name: 'team', perm: null }), null)
-      t.equal((await ok(t, 'stranger', 'get_repo', { repoid: 'mine' })).members.length, 1)
+      t.equal(await ok(t, 'outsider', 'add_users_group_to_repo', { repo_name: 'mine', group_name: 'lab', perm: null }), null)
+      t.equal((await ok(t, 'outsider', 'get_repo', { repoid: 'mine' })).members.length, 1)
 
-      t.same(await ok(t, 'stranger', 'delete_repo', { repoid: 'mine' }), { msg: 'Deleted repository `mine`', success: true })
+      t.same(await ok(t, 'outsider', 'delete_repo', { repoid: 'mine' }), { msg: 'Deleted repository `mine`', success: true })
       t.equal(await ok(t, 'admin', 'get_repo', { repoid: 'mine' }), null)
 
-      const pull = await rhodecode(w, w.keys.admin, 'pull', { repoid: 'proj' })
+      const pull = await rhodecode(w, w.keys.admin, 'pull', { repoid: 'genomics' })
       t.same(pull.result, null)
       t.match(pull.error, /^pull is not available/)
     })
 
     t.test('servers and services', async (t) => {
-      t.same(await ok(t, 'stranger', 'get_servers'), [{ name: 'srv', url: 'https://srv.example.org/', services: ['blast'], active: true, description: '' }])
-      t.same((await ok(t, 'admin', 'get_server', { serverid: 'srv' })).services, ['blast', 'tool'], 'services the caller can see')
+      t.same(await ok(t, 'outsider', 'get_servers'), [
+        { name: 'inactive', url: 'https://old.example.org', services: ['legacy'], active: false, description: '' },
+        { name: 'pasteur', url: 'https://mobyle.pasteur.fr', services: ['blast', 'clustalw', 'hidden', 'shared'], active: true, description: '' }
+      ], "the outsider sees its own project's service and the exported one, not genomics' own")
+      t.same((await ok(t, 'admin', 'get_server', { serverid: 'pasteur' })).services, ['assembly', 'blast', 'clustalw', 'hidden', 'shared'], 'services the caller can see')
       t.equal(await ok(t, 'admin', 'get_server', { serverid: 'nothing' }), null)
 
       const created = await ok(t, 'admin', 'create_server', { name: 'other', url: 'https://other.example.org/', description: 'another' })
@@ -189,20 +200,25 @@ for (const kind of databaseKinds) {
       t.same(updated, { msg: 'updated server `other`', server: { ...created.server, active: false } })
       t.same(await ok(t, 'admin', 'delete_server', { serverid: 'other' }), { msg: 'deleted server `other`', success: true })
 
-      t.same(await ok(t, 'stranger', 'get_services'), [
-        { name: 'blast', server: 'srv', type: 'program', exported: false, disabled: false, authorized: true, description: '' }
+      t.same(await ok(t, 'outsider', 'get_services'), [
+        { name: 'blast', server: 'pasteur', type: 'program', exported: false, disabled: false, authorized: true, description: '' },
+        { name: 'clustalw', server: 'pasteur', type: 'program', exported: false, disabled: true, authorized: false, description: '' },
+        { name: 'hidden', server: 'pasteur', project: 'private', type: 'program', exported: false, disabled: false, authorized: true, description: '' },
+        { name: 'legacy', server: 'inactive', type: 'widget', exported: false, disabled: false, authorized: false, description: '' },
+        { name: 'shared', server: 'pasteur', project: 'genomics', type: 'program', exported: true, disabled: false, authorized: false, description: '' }
       ])
-      t.same((await ok(t, 'watcher', 'get_services')).map((s: any) => [s.name, s.project]), [['blast', undefined], ['tool', 'proj']])
-      const tool = await ok(t, 'contributor', 'get_service', { serviceid: 'tool::proj::srv' })
-      t.same(tool, { name: 'tool', server: 'srv', project: 'proj', type: 'workflow', exported: false, disabled: false, authorized: true, description: '' })
-      t.notOk('project' in await ok(t, 'stranger', 'get_service', { serviceid: 'blast::srv' }), 'no project for a server-level service')
-      t.equal(await ok(t, 'stranger', 'get_service', { serviceid: 'tool::proj::srv' }), null, 'a service the caller cannot see is none')
+      t.same((await ok(t, 'watcher', 'get_services')).map((s: any) => [s.name, s.project]),
+        [['assembly', 'genomics'], ['blast', undefined], ['clustalw', undefined], ['legacy', undefined], ['shared', 'genomics']])
+      const assembly = await ok(t, 'contributor', 'get_service', { serviceid: 'assembly::genomics::pasteur' })
+      t.same(assembly, { name: 'assembly', server: 'pasteur', project: 'genomics', type: 'workflow', exported: false, disabled: false, authorized: true, description: '' })
+      t.notOk('project' in await ok(t, 'outsider', 'get_service', { serviceid: 'blast::pasteur' }), 'no project for a server-level service')
+      t.equal(await ok(t, 'outsider', 'get_service', { serviceid: 'assembly::genomics::pasteur' }), null, 'a service the caller cannot see is none')
 
-      const align = await ok(t, 'manager', 'create_service', { name: 'align', server: 'srv', project: 'proj', type: 'program', exported: true })
-      t.same(align, { msg: 'created new service `align::proj::srv`', service: { name: 'align', server: 'srv', project: 'proj', type: 'program', exported: true, disabled: false, authorized: true, description: '' } })
-      const disabled = await ok(t, 'owner', 'update_service', { serviceid: 'align::proj::srv', disabled: true, description: 'maintenance' })
-      t.match(disabled, { msg: 'updated service `align::proj::srv`', service: { disabled: true, authorized: false, description: 'maintenance' } })
-      t.same(await ok(t, 'manager', 'delete_service', { serviceid: 'align::proj::srv' }), { msg: 'deleted service `align::proj::srv`', success: true })
+      const align = await ok(t, 'manager', 'create_service', { name: 'align', server: 'pasteur', project: 'genomics', type: 'program', exported: true })
+      t.same(align, { msg: 'created new service `align::genomics::pasteur`', service: { name: 'align', server: 'pasteur', project: 'genomics', type: 'program', exported: true, disabled: false, authorized: true, description: '' } })
+      const disabled = await ok(t, 'owner', 'update_service', { serviceid: 'align::genomics::pasteur', disabled: true, description: 'maintenance' })
+      t.match(disabled, { msg: 'updated service `align::genomics::pasteur`', service: { disabled: true, authorized: false, description: 'maintenance' } })
+      t.same(await ok(t, 'manager', 'delete_service', { serviceid: 'align::genomics::pasteur' }), { msg: 'deleted service `align::genomics::pasteur`', success: true })
     })
 
     t.test('every method but pull has a happy path above', async (t) => {

@@ -31,7 +31,7 @@ function hasKeys (t: Test, object: unknown, keys: string[], what: string): void 
 for (const kind of databaseKinds) {
   t.test(kind, async (t) => {
     const w: World = await world(t, kind)
-    await w.domain.projects.setGroupGrant(systemActor, 'proj', 'team', 'watcher')
+    await w.domain.projects.setGroupGrant(systemActor, 'genomics', 'lab', 'watcher')
 
     /** Posts a request as the document writes it (the envelope as given, text/plain). */
     async function send (request: Record<string, unknown>): Promise<{ id?: unknown, result: any, error: string | null }> {
@@ -93,7 +93,7 @@ for (const kind of databaseKinds) {
 
       t.test('get_users_groups', async (t) => {
         const groups = await replay(t, { api_key: key, method: 'get_users_groups', args: {} })
-        t.same(groups.map((g: any) => g.name), ['team'])
+        t.same(groups.map((g: any) => g.name), ['lab'])
         for (const group of groups) {
           hasKeys(t, group, group12, `group ${group.name}`)
           for (const member of group.members) hasKeys(t, member, ['id', 'username'], 'member')
@@ -101,9 +101,9 @@ for (const kind of databaseKinds) {
       })
 
       t.test('get_users_group', async (t) => {
-        const team = await replay(t, { api_key: key, method: 'get_users_group', args: { group_name: 'team' } })
+        const team = await replay(t, { api_key: key, method: 'get_users_group', args: { group_name: 'lab' } })
         hasKeys(t, team, group12, 'group')
-        t.match(team, { name: 'team', active: true, members: [{ id: w.ids.contributor, username: 'contributor' }] })
+        t.match(team, { name: 'lab', active: true, members: [{ id: w.ids.groupie, username: 'groupie' }] })
         t.equal(await replay(t, { api_key: key, method: 'get_users_group', args: { group_name: 'nothing' } }), null, 'None if group not exist')
       })
 
@@ -125,18 +125,18 @@ for (const kind of databaseKinds) {
 
       t.test('get_repos', async (t) => {
         const repos = await replay(t, { api_key: key, method: 'get_repos', args: {} })
-        t.same(repos.map((r: any) => r.name), ['proj'])
+        t.same(repos.map((r: any) => r.name), ['genomics', 'private'])
         hasKeys(t, repos[0], repo12, 'repository')
-        t.match(repos[0], { name: 'proj', type: 'mobyle', description: 'the project' })
+        t.match(repos[0], { name: 'genomics', type: 'mobyle', description: 'assemblies' })
       })
 
       t.test('get_repo', async (t) => {
-        const repo = await replay(t, { api_key: key, method: 'get_repo', args: { name: 'proj' } })
+        const repo = await replay(t, { api_key: key, method: 'get_repo', args: { name: 'genomics' } })
         hasKeys(t, repo, [...repo12, 'members'], 'repository')
         const users = repo.members.filter((m: any) => m.type === 'user')
         const groups = repo.members.filter((m: any) => m.type === 'users_group')
         for (const member of users) hasKeys(t, member, ['id', 'username', 'permission'], `member ${member.username}`)
-        t.match(groups, [{ id: (await w.domain.groups.get(systemActor, 'team')).id, name: 'team', permission: 'repository.read' }])
+        t.match(groups, [{ id: (await w.domain.groups.get(systemActor, 'lab')).id, name: 'lab', permission: 'repository.read' }])
         t.equal(await replay(t, { api_key: key, method: 'get_repo', args: { name: 'nothing' } }), null, 'None if repository not exist')
       })
 
@@ -153,10 +153,10 @@ for (const kind of databaseKinds) {
 
       t.test('add_user_to_repo', async (t) => {
         t.equal(await replay(t, {
-          api_key: key, method: 'add_user_to_repo', args: { repo_name: 'repo12', user_name: 'stranger', perm: 'repository.write' }
+          api_key: key, method: 'add_user_to_repo', args: { repo_name: 'repo12', user_name: 'outsider', perm: 'repository.write' }
         }), null)
-        t.same((await w.domain.projects.get(systemActor, 'repo12')).members.map((m) => [m.username, m.role]), [['stranger', 'contributor']])
-        t.equal(await replay(t, { api_key: key, method: 'add_user_to_repo', args: { repo_name: 'repo12', user_name: 'stranger', perm: null } }), null)
+        t.same((await w.domain.projects.get(systemActor, 'repo12')).members.map((m) => [m.username, m.role]), [['outsider', 'contributor']])
+        t.equal(await replay(t, { api_key: key, method: 'add_user_to_repo', args: { repo_name: 'repo12', user_name: 'outsider', perm: null } }), null)
         t.same((await w.domain.projects.get(systemActor, 'repo12')).members, [], 'perm None removes the user')
       })
 
@@ -177,34 +177,34 @@ for (const kind of databaseKinds) {
         await refused(t, call('add_user_users_group', { group_name: 'crew12', user_name: 'nobody' }), 'user `nobody` does not exist')
         await refused(t, call('get_users_group', { group_name: [] }), 'Invalid `group_name` arg (must be integer or string) in JSON DATA')
         await refused(t, call('create_users_group', { name: 12 }), /^Invalid `name` arg \(.+\) in JSON DATA$/)
-        await refused(t, call('create_users_group', { name: 'team' }), 'group with key "team" exists')
+        await refused(t, call('create_users_group', { name: 'lab' }), 'group with key "lab" exists')
         await refused(t, call('create_repo', { owner_name: 'watcher', description: 'x' }), 'Missing non optional `repo_name` arg in JSON DATA')
         await refused(t, call('create_repo', { name: 'x12', owner_name: 3.5 }), /^Invalid `owner_name` arg \(.+\) in JSON DATA$/)
         await refused(t, call('create_repo', { name: 'x12', private: 'no' }), /^Invalid `private` arg \(.+\) in JSON DATA$/)
         await refused(t, call('get_repo', { name: false }), 'Invalid `name` arg (must be integer or string) in JSON DATA')
-        await refused(t, call('add_user_to_repo', { repo_name: 'repo12', user_name: 'stranger' }), 'Missing non optional `perm` arg in JSON DATA')
+        await refused(t, call('add_user_to_repo', { repo_name: 'repo12', user_name: 'outsider' }), 'Missing non optional `perm` arg in JSON DATA')
         await refused(t, call('add_user_to_repo', { repo_name: 'repo12', perm: null }), 'Missing non optional `user_name` arg in JSON DATA')
-        await refused(t, call('add_user_to_repo', { repo_name: 'repo12', user_name: 'stranger', perm: 'repository.all' }), /^Invalid `perm` arg \(.+\) in JSON DATA$/)
-        await refused(t, call('add_user_to_repo', { repo_name: 'repo12', user_name: 'stranger', perm: 4 }), /^Invalid `perm` arg \(.+\) in JSON DATA$/)
+        await refused(t, call('add_user_to_repo', { repo_name: 'repo12', user_name: 'outsider', perm: 'repository.all' }), /^Invalid `perm` arg \(.+\) in JSON DATA$/)
+        await refused(t, call('add_user_to_repo', { repo_name: 'repo12', user_name: 'outsider', perm: 4 }), /^Invalid `perm` arg \(.+\) in JSON DATA$/)
         await refused(t, call('add_users_group_to_repo', { repo_name: 'repo12', perm: 'repository.read' }), 'Missing non optional `group_name` arg in JSON DATA')
         await refused(t, call('add_users_group_to_repo', { repo_name: 'repo12', group_name: {}, perm: 'repository.read' }), 'Invalid `group_name` arg (must be integer or string) in JSON DATA')
-        await refused(t, call('add_users_group_to_repo', { repo_name: 'ghost', group_name: 'team', perm: 'repository.read' }), 'repository `ghost` does not exist')
+        await refused(t, call('add_users_group_to_repo', { repo_name: 'ghost', group_name: 'lab', perm: 'repository.read' }), 'repository `ghost` does not exist')
         await refused(t, call('pull', {}), 'Missing non optional `repoid` arg in JSON DATA')
-        await refused(t, call('get_users_group', { usersgroupid: 'team', group_name: 'team' }),
+        await refused(t, call('get_users_group', { usersgroupid: 'lab', group_name: 'lab' }),
           'Invalid `group_name` arg (names the same argument as `usersgroupid`) in JSON DATA')
-        await refused(t, call('get_users_group', { groupname: 'team' }), 'Unknown arg `groupname` in JSON DATA; get_users_group takes `usersgroupid`')
-        await refused(t, call('add_user_to_repo', { repoid: 'repo12', user_name: 'stranger', perm: null }),
+        await refused(t, call('get_users_group', { groupname: 'lab' }), 'Unknown arg `groupname` in JSON DATA; get_users_group takes `usersgroupid`')
+        await refused(t, call('add_user_to_repo', { repoid: 'repo12', user_name: 'outsider', perm: null }),
           'Unknown arg `repoid` in JSON DATA; add_user_to_repo takes `repo_name`, `user_name`, `perm`')
       })
 
       t.test('who may: 1.2\'s names meet the same rules', async (t) => {
-        await refused(t, { api_key: w.keys.watcher, method: 'add_user_users_group', args: { group_name: 'crew12', user_name: 'stranger' } },
+        await refused(t, { api_key: w.keys.watcher, method: 'add_user_users_group', args: { group_name: 'crew12', user_name: 'outsider' } },
           /^Permission denied: /)
-        await refused(t, { api_key: w.keys.stranger, method: 'add_user_to_repo', args: { repo_name: 'proj', user_name: 'stranger', perm: 'repository.admin' } },
-          /^(Permission denied: |repository `proj` does not exist)/)
-        t.equal(await replay(t, { api_key: w.keys.owner, method: 'add_user_to_repo', args: { repo_name: 'proj', user_name: 'stranger', perm: 'repository.read' } }), null,
+        await refused(t, { api_key: w.keys.outsider, method: 'add_user_to_repo', args: { repo_name: 'genomics', user_name: 'outsider', perm: 'repository.admin' } },
+          /^(Permission denied: |repository `genomics` does not exist)/)
+        t.equal(await replay(t, { api_key: w.keys.owner, method: 'add_user_to_repo', args: { repo_name: 'genomics', user_name: 'outsider', perm: 'repository.read' } }), null,
           'the owner grants in its project')
-        await replay(t, { api_key: w.keys.owner, method: 'add_user_to_repo', args: { repo_name: 'proj', user_name: 'stranger', perm: null } })
+        await replay(t, { api_key: w.keys.owner, method: 'add_user_to_repo', args: { repo_name: 'genomics', user_name: 'outsider', perm: null } })
       })
     })
 
@@ -214,8 +214,8 @@ for (const kind of databaseKinds) {
       const call = (method: string, args: Record<string, unknown>) => ({ id: ++id, api_key: key, method, args })
 
       t.test('pull', async (t) => {
-        await refused(t, call('pull', { repoid: 'proj' }), /^pull is not available/)
-        await refused(t, call('pull', { repo_name: 'proj' }), /^pull is not available/)
+        await refused(t, call('pull', { repoid: 'genomics' }), /^pull is not available/)
+        await refused(t, call('pull', { repo_name: 'genomics' }), /^pull is not available/)
       })
 
       t.test('get_user, get_users', async (t) => {
@@ -243,9 +243,9 @@ for (const kind of databaseKinds) {
       })
 
       t.test('get_users_group, get_users_groups', async (t) => {
-        const team = await replay(t, call('get_users_group', { usersgroupid: 'team' }))
+        const team = await replay(t, call('get_users_group', { usersgroupid: 'lab' }))
         hasKeys(t, team, groupNew, 'group')
-        t.same(await replay(t, call('get_users_group', { group_name: 'team' })), team, 'the 1.3 name')
+        t.same(await replay(t, call('get_users_group', { group_name: 'lab' })), team, 'the 1.3 name')
         for (const group of await replay(t, call('get_users_groups', {}))) hasKeys(t, group, groupNew, `group ${group.group_name}`)
       })
 
@@ -259,20 +259,20 @@ for (const kind of databaseKinds) {
       t.test('add_user_users_group and remove_user_from_users_group', async (t) => {
         const added = await replay(t, call('add_user_users_group', { usersgroupid: 'crew14', userid: 'watcher' }))
         t.same(added, { id: w.ids.watcher, success: true, msg: 'added member `watcher` to users group `crew14`' })
-        t.same(await replay(t, call('add_user_users_group', { group_name: 'crew14', username: 'stranger' })),
-          { id: w.ids.stranger, success: true, msg: 'added member `stranger` to users group `crew14`' }, 'the 1.3 names')
+        t.same(await replay(t, call('add_user_users_group', { group_name: 'crew14', username: 'outsider' })),
+          { id: w.ids.outsider, success: true, msg: 'added member `outsider` to users group `crew14`' }, 'the 1.3 names')
         t.same(await replay(t, call('add_user_to_users_group', { usersgroupid: 'crew14', userid: w.ids.watcher })),
           { id: w.ids.watcher, success: false, msg: 'User is already in that group' })
         t.same(await replay(t, call('remove_user_from_users_group', { usersgroupid: 'crew14', userid: 'watcher' })),
           { success: true, msg: 'removed member `watcher` from users group `crew14`' })
-        t.same(await replay(t, call('remove_user_from_users_group', { group_name: 'crew14', username: 'stranger' })),
-          { success: true, msg: 'removed member `stranger` from users group `crew14`' }, 'the 1.3 names')
-        t.same(await replay(t, call('remove_user_from_users_group', { group_name: 'crew14', username: 'stranger' })),
+        t.same(await replay(t, call('remove_user_from_users_group', { group_name: 'crew14', username: 'outsider' })),
+          { success: true, msg: 'removed member `outsider` from users group `crew14`' }, 'the 1.3 names')
+        t.same(await replay(t, call('remove_user_from_users_group', { group_name: 'crew14', username: 'outsider' })),
           { success: false, msg: 'User wasn\'t in group' })
       })
 
       t.test('get_repo, get_repos', async (t) => {
-        const repo = await replay(t, call('get_repo', { repoid: 'proj' }))
+        const repo = await replay(t, call('get_repo', { repoid: 'genomics' }))
         hasKeys(t, repo, [...repoNew, 'members'], 'repository')
         for (const member of repo.members.filter((m: any) => m.type === 'user')) hasKeys(t, member, ['type', 'user_id', 'username', 'permission'], 'user member')
         for (const member of repo.members.filter((m: any) => m.type === 'users_group')) hasKeys(t, member, ['type', 'id', 'name', 'permission'], 'group member')
@@ -280,9 +280,9 @@ for (const kind of databaseKinds) {
       })
 
       t.test('get_repo_nodes', async (t) => {
-        const nodes = await replay(t, call('get_repo_nodes', { repoid: 'proj', revision: 'tip', root_path: '', ret_type: 'all' }))
+        const nodes = await replay(t, call('get_repo_nodes', { repoid: 'genomics', revision: 'tip', root_path: '', ret_type: 'all' }))
         for (const node of nodes) hasKeys(t, node, ['name', 'type'], 'node')
-        t.same(await replay(t, call('get_repo_nodes', { repo_name: 'proj', revision: 'tip', root_path: '', ret_type: 'all' })), nodes, 'the 1.3 name')
+        t.same(await replay(t, call('get_repo_nodes', { repo_name: 'genomics', revision: 'tip', root_path: '', ret_type: 'all' })), nodes, 'the 1.3 name')
       })
 
       t.test('create_repo, delete_repo', async (t) => {
@@ -302,35 +302,35 @@ for (const kind of databaseKinds) {
       })
 
       t.test('grant and revoke permissions, in both texts\' names', async (t) => {
-        t.same(await replay(t, call('grant_user_permission', { repoid: 'proj', userid: 'stranger', perm: 'repository.read' })),
-          { msg: 'Granted perm: `repository.read` for user: `stranger` in repo: `proj`', success: true })
-        t.same(await replay(t, call('grant_user_permission', { repo_name: 'proj', username: 'stranger', perm: 'repository.write' })),
-          { msg: 'Granted perm: `repository.write` for user: `stranger` in repo: `proj`', success: true })
-        t.same(await replay(t, call('revoke_user_permission', { repoid: 'proj', userid: 'stranger' })),
-          { msg: 'Revoked perm for user: `stranger` in repo: `proj`', success: true })
-        await replay(t, call('grant_user_permission', { repoid: 'proj', userid: 'stranger', perm: 'repository.read' }))
-        t.same(await replay(t, call('revoke_user_permission', { repo_name: 'proj', username: 'stranger' })),
-          { msg: 'Revoked perm for user: `stranger` in repo: `proj`', success: true })
-        t.same(await replay(t, call('grant_users_group_permission', { repoid: 'proj', usersgroupid: 'crew14', perm: 'repository.read' })),
-          { msg: 'Granted perm: `repository.read` for group: `crew14` in repo: `proj`', success: true })
-        t.same(await replay(t, call('grant_users_group_permission', { repo_name: 'proj', group_name: 'crew14', perm: 'repository.admin' })),
-          { msg: 'Granted perm: `repository.admin` for group: `crew14` in repo: `proj`', success: true })
-        t.same(await replay(t, call('revoke_users_group_permission', { repoid: 'proj', usersgroupid: 'crew14' })),
-          { msg: 'Revoked perm for group: `crew14` in repo: `proj`', success: true })
-        await replay(t, call('grant_users_group_permission', { repoid: 'proj', usersgroupid: 'crew14', perm: 'repository.read' }))
-        t.same(await replay(t, call('revoke_users_group_permission', { repo_name: 'proj', users_group: 'crew14' })),
-          { msg: 'Revoked perm for group: `crew14` in repo: `proj`', success: true })
-        t.same((await w.domain.projects.get(systemActor, 'proj')).groups.map((g) => g.name), ['team'])
+        t.same(await replay(t, call('grant_user_permission', { repoid: 'genomics', userid: 'outsider', perm: 'repository.read' })),
+          { msg: 'Granted perm: `repository.read` for user: `outsider` in repo: `genomics`', success: true })
+        t.same(await replay(t, call('grant_user_permission', { repo_name: 'genomics', username: 'outsider', perm: 'repository.write' })),
+          { msg: 'Granted perm: `repository.write` for user: `outsider` in repo: `genomics`', success: true })
+        t.same(await replay(t, call('revoke_user_permission', { repoid: 'genomics', userid: 'outsider' })),
+          { msg: 'Revoked perm for user: `outsider` in repo: `genomics`', success: true })
+        await replay(t, call('grant_user_permission', { repoid: 'genomics', userid: 'outsider', perm: 'repository.read' }))
+        t.same(await replay(t, call('revoke_user_permission', { repo_name: 'genomics', username: 'outsider' })),
+          { msg: 'Revoked perm for user: `outsider` in repo: `genomics`', success: true })
+        t.same(await replay(t, call('grant_users_group_permission', { repoid: 'genomics', usersgroupid: 'crew14', perm: 'repository.read' })),
+          { msg: 'Granted perm: `repository.read` for group: `crew14` in repo: `genomics`', success: true })
+        t.same(await replay(t, call('grant_users_group_permission', { repo_name: 'genomics', group_name: 'crew14', perm: 'repository.admin' })),
+          { msg: 'Granted perm: `repository.admin` for group: `crew14` in repo: `genomics`', success: true })
+        t.same(await replay(t, call('revoke_users_group_permission', { repoid: 'genomics', usersgroupid: 'crew14' })),
+          { msg: 'Revoked perm for group: `crew14` in repo: `genomics`', success: true })
+        await replay(t, call('grant_users_group_permission', { repoid: 'genomics', usersgroupid: 'crew14', perm: 'repository.read' }))
+        t.same(await replay(t, call('revoke_users_group_permission', { repo_name: 'genomics', users_group: 'crew14' })),
+          { msg: 'Revoked perm for group: `crew14` in repo: `genomics`', success: true })
+        t.same((await w.domain.projects.get(systemActor, 'genomics')).groups.map((g) => g.name), ['lab'])
       })
 
       t.test('bad input in the 1.3 names', async (t) => {
         await refused(t, call('add_user_users_group', { group_name: 'crew14' }), 'Missing non optional `username` arg in JSON DATA')
         await refused(t, call('remove_user_from_users_group', { username: 'watcher' }), 'Missing non optional `group_name` arg in JSON DATA')
-        await refused(t, call('grant_user_permission', { repo_name: 'proj', username: 'stranger' }), 'Missing non optional `perm` arg in JSON DATA')
-        await refused(t, call('grant_user_permission', { repo_name: 'proj', perm: 'repository.read' }), 'Missing non optional `username` arg in JSON DATA')
-        await refused(t, call('revoke_users_group_permission', { repo_name: 'proj', users_group: true }), 'Invalid `users_group` arg (must be integer or string) in JSON DATA')
+        await refused(t, call('grant_user_permission', { repo_name: 'genomics', username: 'outsider' }), 'Missing non optional `perm` arg in JSON DATA')
+        await refused(t, call('grant_user_permission', { repo_name: 'genomics', perm: 'repository.read' }), 'Missing non optional `username` arg in JSON DATA')
+        await refused(t, call('revoke_users_group_permission', { repo_name: 'genomics', users_group: true }), 'Invalid `users_group` arg (must be integer or string) in JSON DATA')
         await refused(t, call('delete_repo', { repo_name: null }), 'Invalid `repo_name` arg (must be integer or string) in JSON DATA')
-        await refused(t, call('get_repo_nodes', { repo_name: 'proj', root_path: '' }), 'Missing non optional `revision` arg in JSON DATA')
+        await refused(t, call('get_repo_nodes', { repo_name: 'genomics', root_path: '' }), 'Missing non optional `revision` arg in JSON DATA')
         await refused(t, call('create_repo', { repo_name: 'x13', owner_name: 'ghost' }), 'Invalid input: owner: no such user ghost (project)')
         await refused(t, call('add_user_users_group', { usersgroupid: 'crew14', username: 'watcher', userid: 'watcher' }),
           'Invalid `userid` arg (names the same argument as `username`) in JSON DATA')
@@ -341,15 +341,15 @@ for (const kind of databaseKinds) {
       const post = async (body: unknown) => (await w.app.inject({
         method: 'POST', url: '/_admin/api', headers: { 'content-type': 'application/json', 'x-api-key': w.keys.admin }, payload: JSON.stringify(body)
       })).json()
-      const team = await post({ jsonrpc: '2.0', id: 1, method: 'get_users_group', params: { group_name: 'team' } })
-      t.match(team, { id: 1, result: { group_name: 'team', name: 'team' } })
-      const missing = await post({ jsonrpc: '2.0', id: 2, method: 'add_user_to_repo', params: { repo_name: 'proj', perm: null } })
+      const team = await post({ jsonrpc: '2.0', id: 1, method: 'get_users_group', params: { group_name: 'lab' } })
+      t.match(team, { id: 1, result: { group_name: 'lab', name: 'lab' } })
+      const missing = await post({ jsonrpc: '2.0', id: 2, method: 'add_user_to_repo', params: { repo_name: 'genomics', perm: null } })
       t.match(missing.error, { code: -32602, message: 'Missing non optional `user_name` arg in JSON DATA', data: { missing: 'user_name' } })
       const wrong = await post({ jsonrpc: '2.0', id: 3, method: 'add_user_users_group', params: { group_name: 1.5, user_name: 'watcher' } })
       t.match(wrong.error, { code: -32602, data: { fields: [{ field: 'group_name' }] } })
-      const positional = await post({ jsonrpc: '2.0', id: 4, method: 'add_users_group_to_repo', params: ['proj', 'team', null] })
+      const positional = await post({ jsonrpc: '2.0', id: 4, method: 'add_users_group_to_repo', params: ['genomics', 'lab', null] })
       t.same(positional, { jsonrpc: '2.0', id: 4, result: null }, 'positional params of a 1.2 method, in its order')
-      t.same((await w.domain.projects.get(systemActor, 'proj')).groups, [])
+      t.same((await w.domain.projects.get(systemActor, 'genomics')).groups, [])
     })
   })
 }

@@ -23,15 +23,16 @@ interface Case {
   setup?: (w: World, role: Role) => Promise<void>
 }
 
-const active: readonly Role[] = ['admin', 'owner', 'manager', 'contributor', 'watcher', 'stranger']
+const active: readonly Role[] = ['admin', 'owner', 'manager', 'contributor', 'watcher', 'groupie', 'outsider']
 const projectStaff: readonly Role[] = ['admin', 'owner', 'manager']
-const projectMembers: readonly Role[] = [...projectStaff, 'contributor', 'watcher']
+/** The members of `genomics`: `groupie` through the group `lab`. */
+const projectMembers: readonly Role[] = [...projectStaff, 'contributor', 'watcher', 'groupie']
 const same = (args: Record<string, unknown>) => () => args
 /** The answer every role in `roles` gets: that of an item that does not exist. */
 const absentFor = (roles: readonly Role[], answer: RegExp | null): Partial<Record<Role, RegExp | null>> =>
   Object.fromEntries(roles.map((role) => [role, answer]))
 
-/** A project like `proj`: owned by owner, with manager, contributor and watcher in their roles. */
+/** A project like `genomics`: owned by owner, with manager, contributor and watcher in their roles. */
 async function seedProject (w: World, name: string): Promise<void> {
   await w.domain.projects.create(systemActor, { name, owner: 'owner' })
   for (const role of ['manager', 'contributor', 'watcher'] as const) await w.domain.projects.setMember(systemActor, name, role, role)
@@ -43,16 +44,16 @@ const cases: Case[] = [
   { method: 'get_repos', args: same({}), allowed: ['admin'] },
   {
     method: 'get_user', args: same({ userid: 'owner' }), allowed: ['admin', 'owner'],
-    otherwise: absentFor(['manager', 'contributor', 'watcher', 'stranger'], null)
+    otherwise: absentFor(['manager', 'contributor', 'watcher', 'groupie', 'outsider'], null)
   },
   {
-    method: 'get_users_group', args: same({ usersgroupid: 'team' }), allowed: ['admin', 'contributor'],
-    otherwise: absentFor(['owner', 'manager', 'watcher', 'stranger'], null)
+    method: 'get_users_group', args: same({ usersgroupid: 'lab' }), allowed: ['admin', 'groupie'],
+    otherwise: absentFor(['owner', 'manager', 'contributor', 'watcher', 'outsider'], null)
   },
-  { method: 'get_repo', args: same({ repoid: 'proj' }), allowed: projectMembers, otherwise: absentFor(['stranger'], null) },
+  { method: 'get_repo', args: same({ repoid: 'genomics' }), allowed: projectMembers, otherwise: absentFor(['outsider'], null) },
   {
-    method: 'get_repo_nodes', args: same({ repoid: 'proj', revision: 'tip', root_path: '' }), allowed: projectMembers,
-    otherwise: absentFor(['stranger'], /^repository `proj` does not exist$/)
+    method: 'get_repo_nodes', args: same({ repoid: 'genomics', revision: 'tip', root_path: '' }), allowed: projectMembers,
+    otherwise: absentFor(['outsider'], /^repository `genomics` does not exist$/)
   },
   {
     method: 'create_user',
@@ -61,12 +62,12 @@ const cases: Case[] = [
   },
   {
     method: 'update_user', args: same({ userid: 'watcher', lastname: 'Changed' }), allowed: ['admin', 'watcher'],
-    otherwise: absentFor(['owner', 'manager', 'contributor', 'stranger'], /^user `watcher` does not exist$/)
+    otherwise: absentFor(['owner', 'manager', 'contributor', 'groupie', 'outsider'], /^user `watcher` does not exist$/)
   },
   // Users change their names and password, not their status.
   {
     method: 'update_user', args: same({ userid: 'watcher', active: true }), allowed: ['admin'],
-    otherwise: absentFor(['owner', 'manager', 'contributor', 'stranger'], /^user `watcher` does not exist$/)
+    otherwise: absentFor(['owner', 'manager', 'contributor', 'groupie', 'outsider'], /^user `watcher` does not exist$/)
   },
   {
     method: 'delete_user',
@@ -75,8 +76,8 @@ const cases: Case[] = [
     setup: async (w, role) => { await w.domain.users.create(systemActor, { username: `victim-${role}` }) }
   },
   { method: 'create_users_group', args: (role) => ({ group_name: `group-${role}` }), allowed: ['admin'] },
-  { method: 'add_user_to_users_group', args: same({ usersgroupid: 'team', userid: 'watcher' }), allowed: ['admin'] },
-  { method: 'remove_user_from_users_group', args: same({ usersgroupid: 'team', userid: 'watcher' }), allowed: ['admin'] },
+  { method: 'add_user_to_users_group', args: same({ usersgroupid: 'lab', userid: 'watcher' }), allowed: ['admin'] },
+  { method: 'remove_user_from_users_group', args: same({ usersgroupid: 'lab', userid: 'watcher' }), allowed: ['admin'] },
   { method: 'create_repo', args: (role) => ({ repo_name: `repo-${role}` }), allowed: active },
   // Naming another owner is for administrators; naming oneself is allowed.
   { method: 'create_repo', args: (role) => ({ repo_name: `for-watcher-${role}`, owner: 'watcher' }), allowed: ['admin', 'watcher'] },
@@ -84,16 +85,17 @@ const cases: Case[] = [
     method: 'delete_repo',
     args: (role) => ({ repoid: `doomed-${role}` }),
     allowed: ['admin', 'owner'],
-    otherwise: { stranger: /^repository `doomed-stranger` does not exist$/ },
+    otherwise: { groupie: /^repository `doomed-groupie` does not exist$/, outsider: /^repository `doomed-outsider` does not exist$/ },
     setup: async (w, role) => { await seedProject(w, `doomed-${role}`) }
   },
-  // The stranger holds no role in `grants` until the grant below, which makes it a watcher until the revocation.
-  { method: 'grant_user_permission', args: same({ repoid: 'grants', userid: 'stranger', perm: 'repository.read' }), allowed: projectStaff, otherwise: absentFor(['stranger'], /^repository `grants` does not exist$/) },
-  { method: 'revoke_user_permission', args: same({ repoid: 'grants', userid: 'stranger' }), allowed: projectStaff },
-  { method: 'grant_users_group_permission', args: same({ repoid: 'grants', usersgroupid: 'team', perm: 'repository.read' }), allowed: projectStaff, otherwise: absentFor(['stranger'], /^repository `grants` does not exist$/) },
-  { method: 'revoke_users_group_permission', args: same({ repoid: 'grants', usersgroupid: 'team' }), allowed: projectStaff, otherwise: absentFor(['stranger'], /^repository `grants` does not exist$/) },
+  // The outsider holds no role in `grants` until the grant below, which makes it a watcher until the revocation;
+  // likewise groupie, through the group `lab`, until that group's grant is revoked.
+  { method: 'grant_user_permission', args: same({ repoid: 'grants', userid: 'outsider', perm: 'repository.read' }), allowed: projectStaff, otherwise: absentFor(['groupie', 'outsider'], /^repository `grants` does not exist$/) },
+  { method: 'revoke_user_permission', args: same({ repoid: 'grants', userid: 'outsider' }), allowed: projectStaff, otherwise: absentFor(['groupie'], /^repository `grants` does not exist$/) },
+  { method: 'grant_users_group_permission', args: same({ repoid: 'grants', usersgroupid: 'lab', perm: 'repository.read' }), allowed: projectStaff, otherwise: absentFor(['groupie', 'outsider'], /^repository `grants` does not exist$/) },
+  { method: 'revoke_users_group_permission', args: same({ repoid: 'grants', usersgroupid: 'lab' }), allowed: projectStaff, otherwise: absentFor(['outsider'], /^repository `grants` does not exist$/) },
   { method: 'create_server', args: (role) => ({ name: `server-${role}`, url: 'https://s.example.org/' }), allowed: ['admin'] },
-  { method: 'update_server', args: same({ serverid: 'srv', description: 'changed' }), allowed: ['admin'] },
+  { method: 'update_server', args: same({ serverid: 'pasteur', description: 'changed' }), allowed: ['admin'] },
   {
     method: 'delete_server',
     args: (role) => ({ serverid: `gone-${role}` }),
@@ -102,23 +104,23 @@ const cases: Case[] = [
   },
   {
     method: 'create_service',
-    args: (role) => ({ name: `svc-${role}`, server: 'srv', project: 'proj', type: 'program' }),
+    args: (role) => ({ name: `svc-${role}`, server: 'pasteur', project: 'genomics', type: 'program' }),
     allowed: projectStaff,
-    otherwise: { stranger: /^Invalid input: project: no such project proj/ }
+    otherwise: { outsider: /^Invalid input: project: no such project genomics/ }
   },
-  { method: 'create_service', args: (role) => ({ name: `top-${role}`, server: 'srv', type: 'program' }), allowed: ['admin'] },
+  { method: 'create_service', args: (role) => ({ name: `top-${role}`, server: 'pasteur', type: 'program' }), allowed: ['admin'] },
   {
     method: 'update_service',
-    args: same({ serviceid: 'tool::proj::srv', description: 'changed' }),
+    args: same({ serviceid: 'assembly::genomics::pasteur', description: 'changed' }),
     allowed: projectStaff,
-    otherwise: { stranger: /^service `tool::proj::srv` does not exist$/ }
+    otherwise: { outsider: /^service `assembly::genomics::pasteur` does not exist$/ }
   },
   {
     method: 'delete_service',
-    args: (role) => ({ serviceid: `del-${role}::proj::srv` }),
+    args: (role) => ({ serviceid: `del-${role}::genomics::pasteur` }),
     allowed: projectStaff,
-    otherwise: { stranger: /^service `del-stranger::proj::srv` does not exist$/ },
-    setup: async (w, role) => { await w.domain.services.create(systemActor, { name: `del-${role}`, server: 'srv', project: 'proj', type: 'program' }) }
+    otherwise: { outsider: /^service `del-outsider::genomics::pasteur` does not exist$/ },
+    setup: async (w, role) => { await w.domain.services.create(systemActor, { name: `del-${role}`, server: 'pasteur', project: 'genomics', type: 'program' }) }
   }
 ]
 

@@ -5,12 +5,15 @@
  */
 import t from 'tap'
 import { systemActor } from '../../../src/domain/index.ts'
-import { build, databaseKinds } from '../../helper.ts'
+import { databaseKinds } from '../../helper.ts'
+import { password, seededApp } from '../../fixtures.ts'
 import { listen, runCalls, type PythonCall } from './python.ts'
 
 type Expected = [code: number, message: string | RegExp]
+type Case = [name: string, method: string, params: unknown[], expected: Expected]
 
-const cases: Array<[name: string, method: string, params: unknown[], expected: Expected]> = [
+/** The bad calls, on designators of the seeded world: its administrator, project, server, job and the administrator's API key. */
+const casesFor = ({ user, project, server, job, apikey }: Record<'user' | 'project' | 'server' | 'job' | 'apikey', string>): Case[] => [
   ['list unknown class', 'list', ['nosuchclass'], [460, 'There is no class called "nosuchclass"']],
   ['display unknown class', 'display', ['nosuchclass1'], [460, 'There is no class called "nosuchclass"']],
   ['create unknown class', 'create', ['nosuchclass', 'name=x'], [460, 'There is no class called "nosuchclass"']],
@@ -28,19 +31,19 @@ const cases: Array<[name: string, method: string, params: unknown[], expected: E
   ['create argument without =', 'create', ['user', 'username'], [-32602, 'argument "username" not propname=value']],
   ['create non-string argument', 'create', ['user', 12], [-32602, 'argument "12" not propname=value']],
   ['create duplicate key', 'create', ['user', 'username=admin'], [409, 'node with key "admin" exists']],
-  ['rename to a taken key', 'set', ['project1', 'name=other'], [409, 'node with key "other" exists']],
+  ['rename to a taken key', 'set', [project, 'name=private'], [409, 'node with key "private" exists']],
   ['create bad link key', 'create', ['service', 'name=x', 'server=nosuchserver', 'type=program'], [400, "property server: 'nosuchserver' is not a server."]],
   ['create bad link id', 'create', ['service', 'name=x', 'server=99', 'type=program'], [400, "property server: '99' is not a server."]],
   ['create bad multilink', 'create', ['group', 'name=g', 'members=admin,nobody'], [400, "property members: 'nobody' is not a user."]],
   ['create bad boolean', 'create', ['server', 'name=x', 'url=http://x.org', 'active=maybe'], [400, "property active: 'maybe' is not a boolean."]],
   ['create value the domain refuses', 'create', ['server', 'name=bad name', 'url=http://x.org'], [400, /^name: .* \(server\)$/]],
-  ['create bad enum', 'create', ['service', 'name=x', 'server=bio', 'type=spaceship'], [400, /type: must be one of program, workflow, widget/]],
-  ['display unknown property', 'display', ['user1', 'nosuchprop'], [400, "'nosuchprop' is not a property of user"]],
-  ['display password', 'display', ['user1', 'password'], [403, 'Permission to view password of user denied']],
-  ['set unknown property', 'set', ['user1', 'nosuchprop=1'], [400, "'nosuchprop' is not a property of user"]],
-  ['set read-only property', 'set', ['user1', 'creation=2020-01-01'], [400, 'property creation is read-only']],
-  ['set half-bad', 'set', ['server1', 'name=renamed', 'url=notaurl'], [400, /^url: .* \(server\)$/]],
-  ['set on a class without set', 'set', ['job1', 'name=x'], [405, 'items of class job cannot be changed']],
+  ['create bad enum', 'create', ['service', 'name=x', 'server=pasteur', 'type=spaceship'], [400, /type: must be one of program, workflow, widget/]],
+  ['display unknown property', 'display', [user, 'nosuchprop'], [400, "'nosuchprop' is not a property of user"]],
+  ['display password', 'display', [user, 'password'], [403, 'Permission to view password of user denied']],
+  ['set unknown property', 'set', [user, 'nosuchprop=1'], [400, "'nosuchprop' is not a property of user"]],
+  ['set read-only property', 'set', [user, 'creation=2020-01-01'], [400, 'property creation is read-only']],
+  ['set half-bad', 'set', [server, 'name=renamed', 'url=notaurl'], [400, /^url: .* \(server\)$/]],
+  ['set on a class without set', 'set', [job, 'name=x'], [405, 'items of class job cannot be changed']],
   ['filter unknown property', 'filter', ['server', null, { colour: 'x' }], [400, "'colour' is not a property of server"]],
   ['filter spec not a struct', 'filter', ['server', null, 'x'], [-32602, 'filter(): the filter spec must be a struct']],
   ['filter bad id', 'filter', ['server', ['x'], {}], [-32602, 'filter(): "x" is not an id']],
@@ -57,36 +60,36 @@ const cases: Array<[name: string, method: string, params: unknown[], expected: E
   ['unknown method with arguments', 'nosuchmethod', [1, 'x'], [-32601, 'method "nosuchmethod" is not supported']],
   ['private-looking method', '_dispatch', ['list', ['user']], [-32601, 'method "_dispatch" is not supported']],
   ['help for an unknown method', 'system.methodHelp', ['nosuch'], [-32601, 'method "nosuch" is not supported']],
-  ['unknown action', 'action', ['nosuchaction', 'user1'], [405, 'action "nosuchaction" is not supported']],
+  ['unknown action', 'action', ['nosuchaction', user], [405, 'action "nosuchaction" is not supported']],
   ['retire without designator', 'action', ['retire'], [-32602, 'action("retire") takes exactly one designator']],
-  ['retire the last administrator', 'action', ['retire', 'user1'], [409, /last active administrator/]],
-  ['retire a job', 'action', ['retire', 'job1'], [405, 'items of class job cannot be retired or restored']],
-  ['restore a revoked key', 'action', ['restore', 'apikey1'], [405, 'a revoked apikey cannot be restored']],
+  ['retire the last administrator', 'action', ['retire', user], [409, /last active administrator/]],
+  ['retire a job', 'action', ['retire', job], [405, 'items of class job cannot be retired or restored']],
+  ['restore a revoked key', 'action', ['restore', apikey], [405, 'a revoked apikey cannot be restored']],
   ['multicall not a list', 'system.multicall', ['x'], [-32602, 'system.multicall(): expects a list of calls']]
 ]
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: faults for bad input, through Python's xmlrpc.client`, async (t) => {
-    const { app, domain } = await build(t, { kind })
-    await domain.users.create(systemActor, { username: 'admin', password: 'secret', is_admin: true })
-    await domain.servers.create(systemActor, { name: 'bio', url: 'http://bio.example.org' })
-    const project = await domain.projects.create(systemActor, { name: 'phylo', owner: 'admin' })
-    await domain.projects.create(systemActor, { name: 'other', owner: 'admin' })
-    await domain.projects.addJob(systemActor, project.id, { name: 'run1' })
-    await domain.apiKeys.create(systemActor, 'admin', { label: 'key' })
+    const { app, domain, ...s } = await seededApp(t, kind, { apiKeys: true })
+    const serverId = (await domain.servers.get(systemActor, 'pasteur')).id
+    const [adminKey] = await domain.apiKeys.list(systemActor, s.ids.admin)
+    const designators = {
+      user: `user${s.ids.admin}`, project: `project${s.projectId}`, server: `server${serverId}`, job: `job${s.jobId}`, apikey: `apikey${adminKey!.id}`
+    }
+    const cases = casesFor(designators)
     const url = await listen(app)
     const asAdmin = (name: string, method: string, params: unknown[]): PythonCall =>
-      ({ name, method, params, user: 'admin', password: 'secret' })
+      ({ name, method, params, user: 'admin', password })
     const results = await runCalls(url, [
       ...cases.map(([name, method, params]) => asAdmin(name, method, params)),
       asAdmin('carol after failed create', 'lookup', ['user', 'carol']),
-      asAdmin('server after failed set', 'display', ['server1', 'name', 'url']),
+      asAdmin('server after failed set', 'display', [designators.server, 'name', 'url']),
       asAdmin('nested multicall', 'system.multicall', [[
         { methodName: 'system.multicall', params: [[]] },
         { methodName: 'list', params: ['nosuchclass'] },
-        { methodName: 'lookup', params: ['server', 'bio'] }
+        { methodName: 'lookup', params: ['server', 'pasteur'] }
       ]]),
-      asAdmin('revoke a key', 'action', ['retire', 'apikey1'])
+      asAdmin('revoke a key', 'action', ['retire', designators.apikey])
     ])
     for (const [name, , , [code, message]] of cases) {
       const outcome = results[name]
@@ -98,13 +101,13 @@ for (const kind of databaseKinds) {
     }
     t.same(results['carol after failed create'], { fault: [404, 'No key (username) value "carol" for "user"'] },
       'a create with one bad property wrote nothing')
-    t.same(results['server after failed set'], { result: { name: 'bio', url: 'http://bio.example.org' } },
+    t.same(results['server after failed set'], { result: { name: 'pasteur', url: 'https://mobyle.pasteur.fr' } },
       'a set with one bad value wrote nothing')
     t.same(results['nested multicall'], {
       result: [
         { faultCode: -32602, faultString: 'system.multicall cannot be nested' },
         { faultCode: 460, faultString: 'There is no class called "nosuchclass"' },
-        ['1']
+        [String(serverId)]
       ]
     }, 'each call of a multicall fails or succeeds on its own')
     t.same(results['revoke a key'], { result: null })

@@ -38,6 +38,34 @@ export interface PythonCall {
   apiKey?: string
 }
 
+/** An answer of test/conformance_xmlrpc.py: the result, or the fault's code and text. */
+export interface Answer { ok?: unknown, fault?: number, message?: string }
+
+/**
+ * Asks XML-RPC at `url` (credentials, if any, in the URL) a list of
+ * [method, ...params] calls with Python's xmlrpc.client; one answer a call.
+ */
+export async function askXmlRpc (url: string, calls: unknown[][]): Promise<Answer[]> {
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = execFile('python3', ['-B', '../../conformance_xmlrpc.py'], { cwd: here, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error !== null) reject(new Error(`conformance_xmlrpc.py failed: ${stderr}`))
+      else resolve(stdout)
+    })
+    child.stdin?.end(JSON.stringify({ url, calls }))
+  })
+  return JSON.parse(output)
+}
+
+/** The /xmlrpc URL under `base` with `username`'s credentials in it (none for anonymous). */
+export function xmlrpcUrl (base: string, username: string | null, password: string): string {
+  const url = new URL('/xmlrpc', base)
+  if (username !== null) {
+    url.username = username
+    url.password = encodeURIComponent(password)
+  }
+  return url.toString()
+}
+
 export async function runCalls (url: string, calls: PythonCall[]): Promise<Record<string, Outcome>> {
   return await runPython('calls.py', [], JSON.stringify({ url, calls }))
 }

@@ -1,18 +1,17 @@
 /**
  * Each role gets, over XML-RPC, exactly what the domain grants it: the same
  * calls made as administrator, project owner, manager, contributor, watcher,
- * an unrelated user, anonymous, and suspended and pending users.
+ * a member through a group, an unrelated user, anonymous, and suspended
+ * and pending users: the seeded world of test/fixtures.ts.
  */
 import t from 'tap'
 import { systemActor } from '../../../src/domain/index.ts'
-import { build, databaseKinds } from '../../helper.ts'
+import { databaseKinds } from '../../helper.ts'
+import { password, roles as worldRoles, seededApp, suspensionReason, type Seed } from '../../fixtures.ts'
 import { listen, runCalls, type Outcome, type PythonCall } from './python.ts'
 
-const roles = ['admin', 'owner', 'manager', 'contributor', 'watcher', 'outsider', 'anonymous', 'suspended', 'pending'] as const
+const roles = [...worldRoles, 'anonymous'] as const
 type Role = typeof roles[number]
-const userIds: Record<Exclude<Role, 'anonymous'>, number> = {
-  admin: 1, owner: 2, manager: 3, contributor: 4, watcher: 5, outsider: 6, suspended: 7, pending: 8
-}
 
 /** A result to compare, or the fault code expected. */
 type Expect = { ok: unknown } | { ok: 'any' } | { fault: number }
@@ -28,127 +27,143 @@ interface Scenario {
   expect: Partial<Record<Role, Expect>> & { others: Expect }
 }
 
-const scenarios: Scenario[] = [
-  { name: 'schema', method: 'schema', params: () => [], expect: { others: anyResult, ...refused } },
-  { name: 'list servers', method: 'list', params: () => ['server'], expect: { others: ok(['bio']), ...refused } },
-  {
-    name: 'list services',
-    method: 'list',
-    params: () => ['service'],
-    expect: { others: ok(['blast::phylo::bio', 'clustal::bio']), outsider: ok(['clustal::bio']), anonymous: ok(['clustal::bio']), ...refused }
-  },
-  {
-    name: 'filter services',
-    method: 'filter',
-    params: () => ['service', null, { name: 'BLA' }],
-    expect: { others: ok(['2']), outsider: ok([]), anonymous: ok([]), ...refused }
-  },
-  { name: 'list projects', method: 'list', params: () => ['project'], expect: { others: ok(['phylo']), outsider: ok([]), anonymous: ok([]), ...refused } },
-  {
-    name: 'display project',
-    method: 'display',
-    params: () => ['project1', 'name', 'owner', 'managers', 'contributors', 'watchers'],
-    expect: { others: ok({ name: 'phylo', owner: '2', managers: ['3'], contributors: ['4'], watchers: ['5'] }), outsider: fault(404), anonymous: fault(404), ...refused }
-  },
-  {
-    name: 'set project',
-    method: 'set',
-    params: (role) => ['project1', `description=by ${role}`],
-    expect: {
-      admin: ok({ description: 'by admin' }), owner: ok({ description: 'by owner' }), others: fault(403), outsider: fault(404), anonymous: fault(404), ...refused
+/** The seeded world's services each kind of caller sees, as list() names them. */
+const memberServices = ['assembly::genomics::pasteur', 'blast::pasteur', 'clustalw::pasteur', 'legacy::inactive', 'shared::genomics::pasteur']
+const publicServices = ['blast::pasteur', 'clustalw::pasteur', 'legacy::inactive', 'shared::genomics::pasteur']
+
+/** The calls, with every designator taken from the seed. */
+function scenariosFor (s: Seed, assemblyId: number): Scenario[] {
+  const project = `project${s.projectId}`
+  const user = (role: Role): string => `user${s.users[role === 'anonymous' ? 'admin' : role].id}`
+  const ids = (...who: Array<keyof Seed['users']>): string[] => who.map((role) => s.users[role].id).sort((a, b) => a - b).map(String)
+  return [
+    { name: 'schema', method: 'schema', params: () => [], expect: { others: anyResult, ...refused } },
+    { name: 'list servers', method: 'list', params: () => ['server'], expect: { others: ok(['inactive', 'pasteur']), ...refused } },
+    {
+      name: 'list services',
+      method: 'list',
+      params: () => ['service'],
+      expect: {
+        others: ok(memberServices),
+        admin: ok([...memberServices, 'hidden::private::pasteur'].sort()),
+        outsider: ok([...publicServices, 'hidden::private::pasteur'].sort()),
+        anonymous: ok(publicServices),
+        ...refused
+      }
+    },
+    {
+      name: 'filter services',
+      method: 'filter',
+      params: () => ['service', null, { name: 'ASSEM' }],
+      expect: { others: ok([String(assemblyId)]), outsider: ok([]), anonymous: ok([]), ...refused }
+    },
+    {
+      name: 'list projects',
+      method: 'list',
+      params: () => ['project'],
+      expect: { others: ok(['genomics']), admin: ok(['genomics', 'private']), outsider: ok(['private']), anonymous: ok([]), ...refused }
+    },
+    {
+      name: 'display project',
+      method: 'display',
+      params: () => [project, 'name', 'owner', 'managers', 'contributors', 'watchers'],
+      expect: {
+        others: ok({ name: 'genomics', owner: ids('owner')[0], managers: ids('manager'), contributors: ids('contributor', 'suspended'), watchers: ids('watcher') }),
+        outsider: fault(404),
+        anonymous: fault(404),
+        ...refused
+      }
+    },
+    {
+      name: 'set project',
+      method: 'set',
+      params: (role) => [project, `description=by ${role}`],
+      expect: {
+        admin: ok({ description: 'by admin' }), owner: ok({ description: 'by owner' }), others: fault(403), outsider: fault(404), anonymous: fault(404), ...refused
+      }
+    },
+    {
+      name: 'create job',
+      method: 'create',
+      params: (role) => ['job', 'project=genomics', `name=job by ${role}`],
+      // A project the caller may not see is no project: the link fails as for one that does not exist.
+      expect: {
+        admin: anyResult, owner: anyResult, manager: anyResult, contributor: anyResult, groupie: anyResult, others: fault(403), outsider: fault(400), anonymous: fault(400), ...refused
+      }
+    },
+    {
+      name: 'create project service',
+      method: 'create',
+      params: (role) => ['service', `name=s-${role}`, 'server=pasteur', 'project=genomics', 'type=program'],
+      expect: { admin: anyResult, owner: anyResult, manager: anyResult, others: fault(403), outsider: fault(400), anonymous: fault(400), ...refused }
+    },
+    {
+      name: 'create server-level service',
+      method: 'create',
+      params: (role) => ['service', `name=s-${role}`, 'server=pasteur', 'type=program'],
+      expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused }
+    },
+    { name: 'list users', method: 'list', params: () => ['user'], expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused } },
+    {
+      name: 'display own user',
+      method: 'display',
+      params: (role) => [user(role), 'username'],
+      expect: { others: anyResult, anonymous: fault(404), ...refused }
+    },
+    {
+      name: 'display admin user',
+      method: 'display',
+      params: () => [user('admin'), 'username'],
+      expect: { admin: ok({ username: 'admin' }), others: fault(404), ...refused }
+    },
+    {
+      name: 'set own name',
+      method: 'set',
+      params: (role) => [user(role), `firstname=${role}-changed`],
+      expect: { others: anyResult, anonymous: fault(404), ...refused }
+    },
+    {
+      name: 'make oneself administrator',
+      method: 'set',
+      params: (role) => [user(role), 'is_admin=yes'],
+      expect: { admin: ok({}), others: fault(403), anonymous: fault(404), ...refused }
+    },
+    {
+      name: 'create project',
+      method: 'create',
+      params: (role) => ['project', `name=p-${role}`],
+      expect: { others: anyResult, anonymous: fault(401), ...refused }
+    },
+    { name: 'create apikey', method: 'create', params: () => ['apikey', 'label=mine'], expect: { others: anyResult, anonymous: fault(401), ...refused } },
+    { name: 'list groups', method: 'list', params: () => ['group'], expect: { admin: ok(['lab']), others: fault(403), anonymous: fault(401), ...refused } },
+    {
+      name: 'display group',
+      method: 'display',
+      params: () => [`group${s.groupId}`, 'name'],
+      expect: { admin: ok({ name: 'lab' }), groupie: ok({ name: 'lab' }), others: fault(404), ...refused }
+    },
+    {
+      name: 'create server',
+      method: 'create',
+      params: (role) => ['server', `name=srv-${role}`, 'url=http://srv.example.org'],
+      expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused }
     }
-  },
-  {
-    name: 'create job',
-    method: 'create',
-    params: (role) => ['job', 'project=phylo', `name=job by ${role}`],
-    // A project the caller may not see is no project: the link fails as for one that does not exist.
-    expect: { admin: anyResult, owner: anyResult, manager: anyResult, contributor: anyResult, others: fault(403), outsider: fault(400), anonymous: fault(400), ...refused }
-  },
-  {
-    name: 'create project service',
-    method: 'create',
-    params: (role) => ['service', `name=s-${role}`, 'server=bio', 'project=phylo', 'type=program'],
-    expect: { admin: anyResult, owner: anyResult, manager: anyResult, others: fault(403), outsider: fault(400), anonymous: fault(400), ...refused }
-  },
-  {
-    name: 'create server-level service',
-    method: 'create',
-    params: (role) => ['service', `name=s-${role}`, 'server=bio', 'type=program'],
-    expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused }
-  },
-  { name: 'list users', method: 'list', params: () => ['user'], expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused } },
-  {
-    name: 'display own user',
-    method: 'display',
-    params: (role) => [role === 'anonymous' ? 'user1' : `user${userIds[role]}`, 'username'],
-    expect: { others: anyResult, anonymous: fault(404), ...refused }
-  },
-  {
-    name: 'display admin user',
-    method: 'display',
-    params: () => ['user1', 'username'],
-    expect: { admin: ok({ username: 'admin' }), others: fault(404), ...refused }
-  },
-  {
-    name: 'set own name',
-    method: 'set',
-    params: (role) => [role === 'anonymous' ? 'user1' : `user${userIds[role]}`, `firstname=${role}`],
-    expect: { others: anyResult, anonymous: fault(404), ...refused }
-  },
-  {
-    name: 'make oneself administrator',
-    method: 'set',
-    params: (role) => [role === 'anonymous' ? 'user1' : `user${userIds[role]}`, 'is_admin=yes'],
-    expect: { admin: ok({}), others: fault(403), anonymous: fault(404), ...refused }
-  },
-  {
-    name: 'create project',
-    method: 'create',
-    params: (role) => ['project', `name=p-${role}`],
-    expect: { others: anyResult, anonymous: fault(401), ...refused }
-  },
-  { name: 'create apikey', method: 'create', params: () => ['apikey', 'label=mine'], expect: { others: anyResult, anonymous: fault(401), ...refused } },
-  { name: 'list groups', method: 'list', params: () => ['group'], expect: { admin: ok(['lab']), others: fault(403), anonymous: fault(401), ...refused } },
-  {
-    name: 'display group',
-    method: 'display',
-    params: () => ['group1', 'name'],
-    expect: { admin: ok({ name: 'lab' }), contributor: ok({ name: 'lab' }), others: fault(404), ...refused }
-  },
-  {
-    name: 'create server',
-    method: 'create',
-    params: (role) => ['server', `name=srv-${role}`, 'url=http://srv.example.org'],
-    expect: { admin: anyResult, others: fault(403), anonymous: fault(401), ...refused }
-  }
-]
+  ]
+}
 
 function expectationFor (scenario: Scenario, role: Role): Expect {
   return scenario.expect[role] ?? scenario.expect.others
 }
 
 function credentials (role: Role): Pick<PythonCall, 'user' | 'password'> {
-  return role === 'anonymous' ? {} : role === 'admin' ? { user: 'admin', password: 'secret' } : { user: role, password: `pw-${role}` }
+  return role === 'anonymous' ? {} : { user: role, password }
 }
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: each role gets what the domain grants, through Python's xmlrpc.client`, async (t) => {
-    const { app, domain } = await build(t, { kind })
-    await domain.users.create(systemActor, { username: 'admin', password: 'secret', is_admin: true })
-    for (const role of ['owner', 'manager', 'contributor', 'watcher', 'outsider'] as const) {
-      await domain.users.create(systemActor, { username: role, password: `pw-${role}` })
-    }
-    await domain.users.create(systemActor, { username: 'suspended', password: 'pw-suspended', status: 'suspended', status_message: 'abuse of resources' })
-    await domain.users.create(systemActor, { username: 'pending', password: 'pw-pending', status: 'pending' })
-    await domain.servers.create(systemActor, { name: 'bio', url: 'http://bio.example.org' })
-    await domain.projects.create(systemActor, { name: 'phylo', owner: 'owner' })
-    await domain.projects.setMember(systemActor, 'phylo', 'manager', 'manager')
-    await domain.projects.setMember(systemActor, 'phylo', 'contributor', 'contributor')
-    await domain.projects.setMember(systemActor, 'phylo', 'watcher', 'watcher')
-    await domain.services.create(systemActor, { name: 'clustal', server: 'bio', type: 'program' })
-    await domain.services.create(systemActor, { name: 'blast', server: 'bio', project: 'phylo', type: 'program' })
-    await domain.groups.create(systemActor, { name: 'lab', members: ['contributor'] })
+    const { app, domain, ...s } = await seededApp(t, kind)
+    const scenarios = scenariosFor(s, (await domain.services.get(systemActor, 'assembly::genomics::pasteur')).id)
+    const project = `project${s.projectId}`
     const url = await listen(app)
 
     const calls: PythonCall[] = []
@@ -157,13 +172,14 @@ for (const kind of databaseKinds) {
         calls.push({ name: `${scenario.name} as ${role}`, method: scenario.method, params: scenario.params(role), ...credentials(role) })
       }
     }
-    calls.push({ name: 'display project999 as outsider', method: 'display', params: ['project999'], ...credentials('outsider') })
+    // 99999 names no project: the fault is the same as for one out of sight.
+    calls.push({ name: 'display project99999 as outsider', method: 'display', params: ['project99999'], ...credentials('outsider') })
     // Retiring hides a project from everyone until its owner restores it.
     calls.push(
-      { name: 'manager retires project', method: 'action', params: ['retire', 'project1'], ...credentials('manager') },
-      { name: 'owner retires project', method: 'action', params: ['retire', 'project1'], ...credentials('owner') },
+      { name: 'manager retires project', method: 'action', params: ['retire', project], ...credentials('manager') },
+      { name: 'owner retires project', method: 'action', params: ['retire', project], ...credentials('owner') },
       { name: 'watcher lists after retire', method: 'list', params: ['project'], ...credentials('watcher') },
-      { name: 'owner restores project', method: 'action', params: ['restore', 'project1'], ...credentials('owner') },
+      { name: 'owner restores project', method: 'action', params: ['restore', project], ...credentials('owner') },
       { name: 'watcher lists after restore', method: 'list', params: ['project'], ...credentials('watcher') }
     )
     const results = await runCalls(url, calls)
@@ -182,21 +198,20 @@ for (const kind of databaseKinds) {
         }
       }
     }
-    t.same(results['display project as suspended'], { fault: [403, 'account suspended is suspended: abuse of resources'] },
+    t.same(results['display project as suspended'], { fault: [403, `account suspended is suspended: ${suspensionReason}`] },
       'a suspended user is told its status message')
     t.same(results['schema as pending'], { fault: [403, 'account pending is pending'] })
-    t.same(results['display project as outsider'], { fault: [404, 'no such project 1'] })
-    t.same(results['display project999 as outsider'], { fault: [404, 'no such project 999'] })
+    t.same(results['display project as outsider'], { fault: [404, `no such project ${s.projectId}`] })
+    t.same(results['display project99999 as outsider'], { fault: [404, 'no such project 99999'] })
     t.match(results['manager retires project'], { fault: [403, /owner role/] })
     t.same(results['owner retires project'], { result: null })
     t.same(results['watcher lists after retire'], { result: ['p-watcher'] })
     t.same(results['owner restores project'], { result: null })
-    t.same(results['watcher lists after restore'], { result: ['phylo', 'p-watcher'] })
+    t.same(results['watcher lists after restore'], { result: ['genomics', 'p-watcher'] })
   })
 
   t.test(`${kind}: wrong credentials and the login throttle, through Python's xmlrpc.client`, async (t) => {
-    const { app, domain } = await build(t, { kind })
-    await domain.users.create(systemActor, { username: 'admin', password: 'secret', is_admin: true })
+    const { app } = await seededApp(t, kind)
     const url = await listen(app)
     const attempts: PythonCall[] = [1, 2, 3, 4, 5, 6].map((n) =>
       ({ name: `attempt ${n}`, method: 'list', params: ['server'], user: 'nosuchuser', password: 'pw' }))

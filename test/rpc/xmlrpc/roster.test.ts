@@ -3,31 +3,16 @@
  * own xmlrpc.client, as a manager who cannot read the other users' records.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { systemActor } from '../../../src/domain/actor.ts'
-import { build, databaseKinds } from '../../helper.ts'
-import { password, seed } from '../../fixtures.ts'
-
-async function ask (url: string, calls: unknown[][]): Promise<Array<{ ok?: unknown, fault?: number, message?: string }>> {
-  const child = spawn('python3', ['-B', 'test/conformance_xmlrpc.py'], { stdio: ['pipe', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
-  child.stdin.end(JSON.stringify({ url, calls }))
-  await new Promise((resolve) => child.on('exit', resolve))
-  return JSON.parse(out)
-}
+import { databaseKinds } from '../../helper.ts'
+import { password, seededApp } from '../../fixtures.ts'
+import { askXmlRpc as ask, xmlrpcUrl } from './python.ts'
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: set() replaces a project's managers, contributors and watchers`, async (t) => {
-    const { app, domain } = await build(t, { kind })
-    const s = await seed(domain)
+    const { app, domain, ...s } = await seededApp(t, kind)
     const base = await app.listen({ host: '127.0.0.1', port: 0 })
-    const url = (who: string): string => {
-      const u = new URL('/xmlrpc', base)
-      u.username = who
-      u.password = encodeURIComponent(password)
-      return u.toString()
-    }
+    const url = (who: string): string => xmlrpcUrl(base, who, password)
     const project = `project${s.projectId}`
     const [set, shown, unchanged, ghost, owner] = await ask(url('manager'), [
       ['set', project, `watchers=outsider,${s.users.groupie.id}`],

@@ -1,3 +1,4 @@
+/** src/rest/index.ts: CORS for the configured origins only, and Swagger UI at /docs. */
 import t from 'tap'
 import { build } from '../helper.ts'
 import { basic, seedUser } from './fixtures.ts'

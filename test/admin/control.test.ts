@@ -4,8 +4,8 @@
  * database; either way the server's very next request sees the effect.
  */
 import t, { type Test } from 'tap'
-import { emptyPostgresDatabase, tempDir } from './helper.ts'
-import { basic, cli, listeningServer } from './processes.ts'
+import { emptyPostgresDatabase, tempDir } from '../helper.ts'
+import { basic, cli, listeningServer } from '../processes.ts'
 
 /** Every command, run while `server` serves the same database, seen by its very next request. */
 async function commandsBesideServer (t: Test, env: Record<string, string>, server: { url: string }): Promise<void> {

@@ -11,10 +11,10 @@ import t, { type Test } from 'tap'
 import { systemActor, type Actor } from '../../src/domain/actor.ts'
 import { Busy, isDomainError } from '../../src/domain/errors.ts'
 import { transactionLimits } from '../../src/domain/transactions.ts'
-import { openDomain, type Domain } from '../../src/domain/index.ts'
+import type { Domain } from '../../src/domain/index.ts'
 import type { Database } from '../../src/db/client.ts'
-import { build, databaseKinds, freshDatabase } from '../helper.ts'
-import { seed, type Seed } from '../fixtures.ts'
+import { build, databaseKinds } from '../helper.ts'
+import { seed, seededDomain } from '../fixtures.ts'
 
 if (!databaseKinds.includes('postgresql')) {
   t.comment('TEST_DATABASE_URL is not set: the races run on PGlite only (set it to run them on PostgreSQL, where they matter most)')
@@ -71,9 +71,7 @@ const sorted = (ids: number[]): number[] => [...ids].sort((a, b) => a - b)
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: concurrent writers on one parent serialize`, async (t) => {
-    const db = await freshDatabase(t, kind)
-    const domain = openDomain(db.prisma).domain
-    const s: Seed = await seed(domain)
+    const { db, domain, ...s } = await seededDomain(t, kind)
     const ids = await manyUsers(domain, writers + 2)
     const triple = (i: number): number[] => [ids[i]!, ids[i + 1]!, ids[i + 2]!]
 

@@ -7,19 +7,18 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { emptyPostgresDatabase, tempDir } from './helper.ts'
-import { freePort, listeningServer, startServer as start, waitUntilListening } from './processes.ts'
+import { listeningServer, startServer as start, waitUntilListening } from './processes.ts'
 
 t.test('first start creates the database and the administrator, the next reuses them', async (t) => {
   const dataDir = await tempDir(t, 'mobyle2-data-')
-  const port = String(await freePort())
-  const env = { DATA_DIR: dataDir, PORT: port, MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'first-secret' }
+  const env = { DATA_DIR: dataDir, MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'first-secret' }
 
   const first = start(env)
   t.teardown(() => first.child.kill('SIGKILL'))
-  await waitUntilListening(first)
+  const url = await waitUntilListening(first)
   t.match(first.output(), /created the first administrator/)
-  t.same(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json(), { status: 'ok' })
-  t.same(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { status: 'ok', database: 'pglite' })
+  t.same(await (await fetch(`${url}/healthz`)).json(), { status: 'ok' })
+  t.same(await (await fetch(`${url}/readyz`)).json(), { status: 'ok', database: 'pglite' })
   first.child.kill('SIGTERM')
   t.equal(await first.exited, 0, 'SIGTERM shuts down cleanly')
   t.match(first.output(), /shutting down/)
@@ -40,7 +39,8 @@ t.test('a bad configuration stops the process with the variable named', async (t
 })
 
 t.test('an unreachable PostgreSQL server stops the process with the reason', async (t) => {
-  const running = start({ DATABASE_URL: `postgres://nobody:x@127.0.0.1:${await freePort()}/none`, PORT: String(await freePort()) })
+  // Port 1 (tcpmux) is privileged and unserved here: the connection is refused.
+  const running = start({ DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none' })
   t.equal(await running.exited, 1)
   t.match(running.output(), /mobyle2-server: /)
   t.notMatch(running.output(), /^\s+at /m, 'no stack trace')
@@ -49,7 +49,7 @@ t.test('an unreachable PostgreSQL server stops the process with the reason', asy
 const serverUrl = process.env.TEST_DATABASE_URL
 t.test('on PostgreSQL, the server refuses to start while migrations are pending', { skip: serverUrl === undefined ? 'TEST_DATABASE_URL is not set' : false }, async (t) => {
   const url = await emptyPostgresDatabase(t)
-  const refused = start({ DATABASE_URL: url, PORT: String(await freePort()) })
+  const refused = start({ DATABASE_URL: url })
   t.equal(await refused.exited, 1)
   t.match(refused.output(), /lacks migrations .*npm run db:migrate/)
 
@@ -61,11 +61,10 @@ t.test('on PostgreSQL, the server refuses to start while migrations are pending'
   t.equal((await once(migrate, 'exit'))[0], 0)
   t.match(out, /applied \d+_init/)
 
-  const port = String(await freePort())
-  const started = start({ DATABASE_URL: url, PORT: port })
+  const started = start({ DATABASE_URL: url })
   t.teardown(() => started.child.kill('SIGKILL'))
-  await waitUntilListening(started)
-  t.same(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { status: 'ok', database: 'postgresql' })
+  const address = await waitUntilListening(started)
+  t.same(await (await fetch(`${address}/readyz`)).json(), { status: 'ok', database: 'postgresql' })
   started.child.kill('SIGTERM')
   t.equal(await started.exited, 0)
 })
@@ -104,13 +103,12 @@ t.test('logs are readable lines on a terminal and with LOG_FORMAT=pretty, JSON o
 
   // A terminal of its own, from Python's standard library: LOG_FORMAT's default looks at standard output.
   const dataDir = await tempDir(t, 'mobyle2-tty-')
-  const port = String(await freePort())
   const terminal = spawn('python3', ['-c', 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)',
-    process.execPath, '--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', DATA_DIR: dataDir, PORT: port }, stdio: ['pipe', 'pipe', 'pipe'] })
+    process.execPath, '--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', DATA_DIR: dataDir, PORT: '0' }, stdio: ['pipe', 'pipe', 'pipe'] })
   let output = ''
   terminal.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   t.teardown(() => terminal.kill('SIGKILL'))
-  for (let i = 0; i < 600 && !output.includes('Server listening'); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  await waitUntilListening({ output: () => output, child: terminal })
   t.match(output, /INFO.*Server listening/)
   t.notMatch(output, /"level":/)
   const { pid } = JSON.parse(await readFile(join(dataDir, 'mobyle2.lock'), 'utf8')) as { pid: number }
