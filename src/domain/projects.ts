@@ -477,16 +477,20 @@ export class Projects {
 
   /** The ids of the job references the actor can see that match, in `order` then by id. */
   async searchJobs (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<JobSortField>> = []): Promise<number[]> {
-    const where = await this.referencesWhere(actor, filter)
-    const rows = await this.db.job.findMany({
-      where: {
-        AND: [where, ...textWhere(filter.status, (status) => ({ status }))],
-        service: filter.serviceId === undefined ? undefined : { AND: [{ id: idsWhere(filter.serviceId) }, visibleServices(actor)] }
-      },
-      select: { id: true },
-      orderBy: { id: 'asc' }
-    })
-    return await orderedIds(this.db, 'job', rows.map((row) => row.id), order, (field) => jobSortKeys[field])
+    const where: Prisma.JobWhereInput = {
+      AND: [await this.referencesWhere(actor, filter), ...textWhere(filter.status, (status) => ({ status }))],
+      service: filter.serviceId === undefined ? undefined : { AND: [{ id: idsWhere(filter.serviceId) }, visibleServices(actor)] }
+    }
+    const rows = await this.db.job.findMany({ where, select: { id: true }, orderBy: { id: 'asc' } })
+    const ids = rows.map((row) => row.id)
+    // A job's service the actor cannot see shows as none (see the faces), and sorts so.
+    const seen = order.some((o) => o.field === 'serviceId')
+      ? (await this.db.service.findMany({ where: { AND: [visibleServices(actor), { jobs: { some: where } }] }, select: { id: true } }))
+          .map((row) => row.id)
+      : []
+    return await orderedIds(this.db, 'job', ids, order, (field) => field === 'serviceId'
+      ? { sql: Prisma.sql`CASE WHEN t.service_id = ANY(${seen}::int[]) THEN t.service_id END` }
+      : jobSortKeys[field])
   }
 
   /** One job reference the actor can see, within `project` when given. */

@@ -16,7 +16,7 @@ import { listen, runCalls, type PythonCall } from './python.ts'
 // added below. Services: blast 1 (server-level), clustalw 2 (disabled), legacy 3
 // (on the inactive server), assembly 4 and shared 5 (exported) in genomics,
 // hidden 6 in private. Projects: genomics 1 (owner 2), private 2 (outsider's).
-type Case = [name: string, caller: 'admin' | 'outsider' | 'anonymous', params: unknown[], expected: string[] | { fault: number }]
+type Case = [name: string, caller: 'admin' | 'owner' | 'outsider' | 'anonymous', params: unknown[], expected: string[] | { fault: number }]
 
 function cases (year: string, day: string): Case[] {
   return [
@@ -61,7 +61,9 @@ function cases (year: string, day: string): Case[] {
     ['sort one pair', 'admin', ['service', null, {}, ['-', 'id']], ['6', '5', '4', '3', '2', '1']],
     ['sort link then text', 'admin', ['service', null, {}, [['+', 'server'], ['-', 'name']]], ['5', '6', '2', '1', '4', '3']],
     ['sort missing last descending, ties by id', 'admin', ['service', null, {}, [['-', 'project']]], ['6', '4', '5', '1', '2', '3']],
-    ['sort missing first', 'admin', ['job', null, {}, [['+', 'service']]], ['1']],
+    ['sort jobs by service', 'admin', ['job', null, {}, [['+', 'service']]], ['1', '2']],
+    ['sort jobs by a service out of sight: missing, first', 'owner', ['job', null, {}, [['+', 'service']]], ['2', '1']],
+    ['jobs by a service out of sight', 'owner', ['job', null, { service: '6' }], []],
     ['sort computed', 'outsider', ['service', null, {}, [['-', 'authorized']]], ['1', '6', '2', '3', '5']],
     ['sort multilink', 'admin', ['project', null, {}, [['-', 'managers']]], ['1', '2']],
     ['sort password', 'admin', ['user', null, {}, [['+', 'password']]], { fault: 403 }],
@@ -91,6 +93,8 @@ for (const kind of databaseKinds) {
     await domain.apiKeys.create(systemActor, 'admin', { label: 'Two' })
     const revoked = await domain.apiKeys.create(systemActor, 'admin', { label: 'old' })
     await domain.apiKeys.revoke(systemActor, 'admin', revoked.key.id)
+    // Job 2, in genomics, runs the private project's service, which genomics' owner cannot see.
+    await domain.projects.addJob(systemActor, 'genomics', { name: 'late', service: 'hidden::private::pasteur' })
     const created = (await domain.servers.get(systemActor, 'pasteur')).createdAt.toISOString()
     const all = cases(created.slice(0, 4), created.slice(0, 10))
     const url = await listen(app)
