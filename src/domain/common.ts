@@ -111,7 +111,8 @@ export interface Order<F extends string = string> {
 
 /**
  * How a field sorts: an SQL expression over the entity's table, aliased `t`
- * (a constant of the domain's, never caller input); text sorts case-insensitively.
+ * (a constant of the domain's, never caller input); text sorts case-insensitively,
+ * by code point whatever the database's collation (then case decides).
  * Missing values (NULL) come first ascending, last descending.
  */
 export interface SortKey {
@@ -135,7 +136,7 @@ export async function orderedIds<F extends string> (db: Client, table: string, i
     const key = keys(field)
     const direction = Prisma.raw(descending === true ? 'DESC NULLS LAST' : 'ASC NULLS FIRST')
     return key.text === true
-      ? [Prisma.sql`lower(${key.sql}) ${direction}`, Prisma.sql`(${key.sql}) COLLATE "C" ${direction}`]
+      ? [Prisma.sql`lower(${key.sql}) COLLATE "C" ${direction}`, Prisma.sql`(${key.sql}) COLLATE "C" ${direction}`]
       : [Prisma.sql`${key.sql} ${direction}`]
   })
   const rows = await db.$queryRaw<Array<{ id: number }>>`SELECT t.id FROM ${Prisma.raw(`"${table}"`)} t ${joins}
