@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, type Actor } from './actor.ts'
-import { column, dateWhere, idsWhere, liveUser, orderedIds, textWhere, type DateMatch, type Order, type SortKey, type TextMatch, type UserRef } from './common.ts'
+import { column, columnsWhere, idsWhere, liveUser, orderedIds, type DateMatch, type Order, type SortKey, type TextMatch, type UserRef } from './common.ts'
 import { NotFound } from './errors.ts'
 import { ApiKeyCreate, validate } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
@@ -127,11 +127,7 @@ export class ApiKeys {
 function keyWhere (userId: number, filter: ApiKeyFilter): Prisma.ApiKeyWhereInput {
   return {
     AND: [
-      ...textWhere(filter.label, (label) => ({ label })),
-      ...textWhere(filter.hint, (hint) => ({ hint })),
-      ...dateWhere(filter.createdAt, (createdAt) => ({ createdAt })),
-      ...dateWhere(filter.lastUsedAt, (lastUsedAt) => ({ lastUsedAt })),
-      ...dateWhere(filter.revokedAt, (revokedAt) => ({ revokedAt })),
+      ...columnsWhere<ApiKeyFilter, Prisma.ApiKeyWhereInput>(filter, ['label', 'hint'], ['createdAt', 'lastUsedAt', 'revokedAt']),
       ...(filter.userId === undefined ? [] : [{ userId: idsWhere(filter.userId) }])
     ],
     userId,

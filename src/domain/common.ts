@@ -98,6 +98,19 @@ export function dateWhere<W> (match: DateMatch | undefined, build: (filter: Pris
   return [anyOf(match.map((period) => build({ gte: period.from, lt: period.before })))]
 }
 
+/**
+ * The conditions a filter's text and date matches put on the columns of the
+ * same names (`W` is the entity's where input).
+ */
+export function columnsWhere<F extends object, W> (filter: F, text: ReadonlyArray<keyof F & keyof W & string>,
+  dates: ReadonlyArray<keyof F & keyof W & string> = []): Array<AnyOf<W>> {
+  const value = (field: keyof F): unknown => filter[field]
+  return [
+    ...text.flatMap((field) => textWhere(value(field) as TextMatch | undefined, (match) => ({ [field]: match }) as W)),
+    ...dates.flatMap((field) => dateWhere(value(field) as DateMatch | undefined, (match) => ({ [field]: match }) as W))
+  ]
+}
+
 /** Matches the ids of linked items: any of these. */
 export function idsWhere (ids: number[] | undefined): { in: number[] } | undefined {
   return ids === undefined ? undefined : { in: ids.filter(storableId) }

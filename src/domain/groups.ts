@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, dateWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
@@ -46,12 +46,7 @@ const sortKeys: Record<GroupSortField, SortKey> = {
 
 function groupWhere (filter: GroupFilter): Prisma.GroupWhereInput {
   return {
-    AND: [
-      ...textWhere(filter.name, (name) => ({ name })),
-      ...textWhere(filter.description, (description) => ({ description })),
-      ...dateWhere(filter.createdAt, (createdAt) => ({ createdAt })),
-      ...dateWhere(filter.updatedAt, (updatedAt) => ({ updatedAt }))
-    ],
+    AND: columnsWhere<GroupFilter, Prisma.GroupWhereInput>(filter, ['name', 'description'], ['createdAt', 'updatedAt']),
     id: idsWhere(filter.ids),
     active: filter.active,
     members: filter.member === undefined ? undefined : { some: { userId: idsWhere(typeof filter.member === 'number' ? [filter.member] : filter.member) } },

@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, dateWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
@@ -547,8 +547,7 @@ export class Projects {
       AND: [
         scope,
         ...(filter.projectId === undefined ? [] : [{ projectId: idsWhere(filter.projectId) }]),
-        ...textWhere(filter.name, (name) => ({ name })),
-        ...dateWhere(filter.createdAt, (createdAt) => ({ createdAt }))
+        ...columnsWhere<ReferenceFilter, Prisma.JobWhereInput & Prisma.DataItemWhereInput>(filter, ['name'], ['createdAt'])
       ],
       id: idsWhere(filter.ids)
     }
@@ -596,10 +595,7 @@ function projectWhere (filter: ProjectFilter): Prisma.ProjectWhereInput {
     some(ids, (userId) => ({ members: { some: { userId, role } } }))
   return {
     AND: [
-      ...textWhere(filter.name, (name) => ({ name })),
-      ...textWhere(filter.description, (description) => ({ description })),
-      ...dateWhere(filter.createdAt, (createdAt) => ({ createdAt })),
-      ...dateWhere(filter.updatedAt, (updatedAt) => ({ updatedAt })),
+      ...columnsWhere<ProjectFilter, Prisma.ProjectWhereInput>(filter, ['name', 'description'], ['createdAt', 'updatedAt']),
       ...(filter.member === undefined ? [] : [{ OR: [{ ownerId: filter.member }, { members: { some: { userId: filter.member } } }] }]),
       ...role(filter.managers, 'manager'),
       ...role(filter.contributors, 'contributor'),

@@ -1,5 +1,5 @@
 import { assertNotRefused, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, dateWhere, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, orderedIds, pageOf, retirement, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { NotFound } from './errors.ts'
 import { visibleServices } from './permissions.ts'
 import { ServerCreate, ServerUpdate, validate, type Page } from './schemas.ts'
@@ -74,13 +74,7 @@ export class Servers {
 
   private where (filter: ServerFilter): Prisma.ServerWhereInput {
     return {
-      AND: [
-        ...textWhere(filter.name, (name) => ({ name })),
-        ...textWhere(filter.url, (url) => ({ url })),
-        ...textWhere(filter.description, (description) => ({ description })),
-        ...dateWhere(filter.createdAt, (createdAt) => ({ createdAt })),
-        ...dateWhere(filter.updatedAt, (updatedAt) => ({ updatedAt }))
-      ],
+      AND: columnsWhere<ServerFilter, Prisma.ServerWhereInput>(filter, ['name', 'url', 'description'], ['createdAt', 'updatedAt']),
       id: idsWhere(filter.ids),
       active: filter.active,
       retiredAt: filter.includeRetired === true ? undefined : null

@@ -1,5 +1,5 @@
 import { assertNotRefused, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { anyOf, assertKeyFree, changedFields, column, dateWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { anyOf, assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices } from './permissions.ts'
 import { ServiceCreate, ServiceType, ServiceUpdate, validate, type Page } from './schemas.ts'
@@ -122,11 +122,8 @@ export class Services {
   private where (actor: Actor, filter: ServiceFilter): Prisma.ServiceWhereInput {
     const and: Prisma.ServiceWhereInput[] = [
       visibleServices(actor),
-      ...textWhere(filter.name, (name) => ({ name })),
-      ...textWhere(filter.server, (name) => ({ server: { name } })),
-      ...textWhere(filter.description, (description) => ({ description })),
-      ...dateWhere(filter.createdAt, (createdAt) => ({ createdAt })),
-      ...dateWhere(filter.updatedAt, (updatedAt) => ({ updatedAt }))
+      ...columnsWhere<ServiceFilter, Prisma.ServiceWhereInput>(filter, ['name', 'description'], ['createdAt', 'updatedAt']),
+      ...textWhere(filter.server, (name) => ({ server: { name } }))
     ]
     if (filter.fullName !== undefined) and.push(fullNameMatch(filter.fullName))
     if (filter.project !== undefined) {

@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, dateWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, userRefWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated, type UserRef } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, userRefWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated, type UserRef } from './common.ts'
 import { Conflict, NotFound } from './errors.ts'
 import { AuthenticationType, selfEditableUserFields, UserCreate, UserStatus, UserType, UserUpdate, validate, type Page } from './schemas.ts'
 import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
@@ -84,14 +84,9 @@ function userWhere (filter: UserFilter): Prisma.UserWhereInput {
   const projectIds = idsWhere(filter.projectId)
   return {
     AND: [
-      ...textWhere(filter.username, (username) => ({ username })),
-      ...textWhere(filter.email, (email) => ({ email })),
-      ...textWhere(filter.firstname, (firstname) => ({ firstname })),
-      ...textWhere(filter.lastname, (lastname) => ({ lastname })),
+      ...columnsWhere<UserFilter, Prisma.UserWhereInput>(filter, ['username', 'email', 'firstname', 'lastname'], ['createdAt', 'lastLoginAt']),
       ...textWhere(filter.ldap_dn, (ldapDn) => ({ ldapDn })),
       ...textWhere(filter.status_message, (statusMessage) => ({ statusMessage })),
-      ...dateWhere(filter.createdAt, (createdAt) => ({ createdAt })),
-      ...dateWhere(filter.lastLoginAt, (lastLoginAt) => ({ lastLoginAt })),
       ...(filter.group === undefined ? [] : [{ groups: { some: { group: { name: filter.group } } } }]),
       ...(filter.groupId === undefined ? [] : [{ groups: { some: { groupId: idsWhere(filter.groupId), group: { retiredAt: null } } } }]),
       ...(projectIds === undefined
