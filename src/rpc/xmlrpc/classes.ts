@@ -61,7 +61,7 @@ export interface PropertySpec<V, F = any, S extends string = string> {
   sort?: S
 }
 
-/** The table of all classes holds them as `ClassSpec<any>`. */
+/** A Roundup class over a domain entity (`V`, `F`, `S` as for its properties); the table of all classes holds them as `ClassSpec<any>`. */
 export interface ClassSpec<V = any, F = any, S extends string = any> {
   name: ClassName
   /** The key property, unique per item: lookup() and list() use it. */

@@ -161,8 +161,9 @@ function datePeriod (name: string, value: XmlRpcValue): { from: Date, before: Da
     const from = new Date(Math.floor(value.getTime() / 1000) * 1000)
     return { from, before: new Date(from.getTime() + 1000) }
   }
-  const match = typeof value === 'string' ? dateUnits.exec(value.trim()) : null
-  if (match === null) throw new Fault(FaultCode.invalidValue, `property ${name}: '${String(value)}' is not a date.`)
+  const match = typeof value === 'string' || typeof value === 'number' ? dateUnits.exec(String(value).trim()) : null
+  const refused = (): Fault => new Fault(FaultCode.invalidValue, `property ${name}: '${typeof value === 'string' ? value : JSON.stringify(value)}' is not a date.`)
+  if (match === null) throw refused()
   const parts = match.slice(1).map((part) => part === undefined ? undefined : Number(part))
   const given = parts.findLastIndex((part) => part !== undefined)
   const [year, month = 1, day = 1, hour = 0, minute = 0, second = 0] = parts as number[]
@@ -170,15 +171,17 @@ function datePeriod (name: string, value: XmlRpcValue): { from: Date, before: Da
   const at = (bump: number): Date => {
     const fields = [year!, month - 1, day, hour, minute, second, milliseconds]
     fields[given] = fields[given]! + bump
-    const date = new Date(Date.UTC(fields[0]!, fields[1]!, fields[2]!, fields[3]!, fields[4]!, fields[5]!, fields[6]!))
-    date.setUTCFullYear(fields[0]!)
+    // setUTCFullYear rolls a field over into the next (December + 1 is January of the next year) and takes years < 100 as written.
+    const date = new Date(0)
+    date.setUTCFullYear(fields[0]!, fields[1]!, fields[2]!)
+    date.setUTCHours(fields[3]!, fields[4]!, fields[5]!, fields[6]!)
     return date
   }
   const from = at(0)
-  // A field out of range (month 13, hour 25) rolls over: refuse it rather than search elsewhere.
-  if (Number.isNaN(from.getTime()) || (month > 12 || month < 1 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) ||
+  // A field out of range (month 13, 31 April, hour 25) would roll over: refuse it rather than search elsewhere.
+  if (Number.isNaN(from.getTime()) || month > 12 || month < 1 || day < 1 || hour > 23 || minute > 59 || second > 59 ||
     from.getUTCMonth() !== month - 1 || from.getUTCDate() !== day) {
-    throw new Fault(FaultCode.invalidValue, `property ${name}: '${String(value)}' is not a date.`)
+    throw refused()
   }
   return { from, before: at(1) }
 }
