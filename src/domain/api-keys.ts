@@ -1,10 +1,10 @@
 import { assertNotRefused, hide, isAdmin, type Actor } from './actor.ts'
-import { liveUser, type UserRef } from './common.ts'
+import { column, columnsWhere, idsWhere, liveUser, orderedIds, type DateMatch, type Order, type SortKey, type TextMatch, type UserRef } from './common.ts'
 import { NotFound } from './errors.ts'
 import { ApiKeyCreate, validate } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { apiKeyDigest, apiKeyHint, generateApiKey } from './secrets.ts'
-import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 
 export interface ApiKeyView {
   id: number
@@ -15,6 +15,32 @@ export interface ApiKeyView {
   createdAt: Date
   lastUsedAt: Date | null
   revokedAt: Date | null
+}
+
+export interface ApiKeyFilter {
+  ids?: number[]
+  label?: TextMatch
+  hint?: TextMatch
+  createdAt?: DateMatch
+  lastUsedAt?: DateMatch
+  revokedAt?: DateMatch
+  /** Keys of any of these users (ids): the owner's, or none. */
+  userId?: number[]
+  /** Revoked keys too; by default only those still valid. */
+  includeRevoked?: boolean
+}
+
+/** The fields API keys sort by. */
+export type ApiKeySortField = 'id' | 'label' | 'hint' | 'userId' | 'createdAt' | 'lastUsedAt' | 'revokedAt'
+
+const sortKeys: Record<ApiKeySortField, SortKey> = {
+  id: column('id'),
+  label: column('label', { text: true }),
+  hint: column('hint', { text: true }),
+  userId: column('user_id'),
+  createdAt: column('created_at'),
+  lastUsedAt: column('last_used_at'),
+  revokedAt: column('revoked_at')
 }
 
 const resource = 'apikey'
@@ -33,9 +59,18 @@ export class ApiKeys {
     return user.id
   }
 
-  async list (actor: Actor, userRef: UserRef): Promise<ApiKeyView[]> {
+  /** The user's keys that match (by default all of them, revoked or not), by id. */
+  async list (actor: Actor, userRef: UserRef, filter: ApiKeyFilter = { includeRevoked: true }): Promise<ApiKeyView[]> {
     const userId = await this.owner(actor, userRef)
-    return await this.db.apiKey.findMany({ where: { userId }, select, orderBy: { id: 'asc' } })
+    return await this.db.apiKey.findMany({ where: keyWhere(userId, filter), select, orderBy: { id: 'asc' } })
+  }
+
+  /** The ids of the user's keys that match, in `order` then by id. */
+  async search (actor: Actor, userRef: UserRef, filter: ApiKeyFilter = {}, order: Array<Order<ApiKeySortField>> = []): Promise<number[]> {
+    const userId = await this.owner(actor, userRef)
+    const where = keyWhere(userId, filter)
+    const rows = await this.db.apiKey.findMany({ where, select: { id: true }, orderBy: { id: 'asc' } })
+    return await orderedIds(this.db, 'api_key', rows.map((row) => row.id), order, (field) => sortKeys[field])
   }
 
   /** One of the user's keys, revoked or not. */
@@ -86,5 +121,17 @@ export class ApiKeys {
       await lockRow(tx, 'user', userRef)
       return await work(tx)
     })
+  }
+}
+
+function keyWhere (userId: number, filter: ApiKeyFilter): Prisma.ApiKeyWhereInput {
+  return {
+    AND: [
+      ...columnsWhere<ApiKeyFilter, Prisma.ApiKeyWhereInput>(filter, ['label', 'hint'], ['createdAt', 'lastUsedAt', 'revokedAt']),
+      ...(filter.userId === undefined ? [] : [{ userId: idsWhere(filter.userId) }])
+    ],
+    userId,
+    id: idsWhere(filter.ids),
+    revokedAt: filter.includeRevoked === true ? undefined : null
   }
 }

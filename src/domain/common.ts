@@ -2,6 +2,7 @@ import { Conflict } from './errors.ts'
 import { defaultPageSize, maxPageSize, type Page } from './schemas.ts'
 import type { Client } from './transactions.ts'
 import { Prisma } from '../generated/prisma/client.ts'
+import { storableId } from './storable.ts'
 
 export interface Listing<T> {
   items: T[]
@@ -53,14 +54,107 @@ export async function liveUser (db: Client, ref: UserRef): Promise<{ id: number,
   return await db.user.findFirst({ where: { ...userRefWhere(ref), retiredAt: null }, select: { id: true, username: true } })
 }
 
-/** Matches a string field, for filters: an exact value, any of several, or a case-insensitive substring. */
-export type TextMatch = string | string[] | { contains: string }
+/**
+ * Matches a string field, for filters: an exact value, any of several exact
+ * values, or any of several case-insensitive substrings.
+ */
+export type TextMatch = string | string[] | { contains: string | string[] }
 
-export function textWhere (match: TextMatch | undefined): Prisma.StringFilter | string | undefined {
+/** A condition, or the disjunction of several (none: nothing matches). */
+export type AnyOf<W> = W | { OR: W[] }
+
+export function anyOf<W> (conditions: W[]): AnyOf<W> {
+  return conditions.length === 1 ? conditions[0]! : { OR: conditions }
+}
+
+/**
+ * The condition a text match puts on one field, `build` placing a string filter
+ * on it; [] when there is nothing to match, for spreading into an AND list.
+ */
+export function textWhere<W> (match: TextMatch | undefined, build: (filter: Prisma.StringFilter | string) => W): Array<AnyOf<W>> {
+  if (match === undefined) return []
+  if (typeof match === 'string') return [build(match)]
+  if (Array.isArray(match)) return [build({ in: match })]
+  const substrings = typeof match.contains === 'string' ? [match.contains] : match.contains
+  return [anyOf(substrings.map((contains) => build({ contains, mode: 'insensitive' })))]
+}
+
+/** The values of an enumeration a text match selects: substrings compare case-insensitively, exact values must be listed. */
+export function enumMatch<E extends string> (values: readonly E[], match: TextMatch | undefined): { in: E[] } | undefined {
   if (match === undefined) return undefined
-  if (typeof match === 'string') return match
-  if (Array.isArray(match)) return { in: match }
-  return { contains: match.contains, mode: 'insensitive' }
+  if (typeof match === 'string' || Array.isArray(match)) {
+    const wanted = new Set<string>(typeof match === 'string' ? [match] : match)
+    return { in: values.filter((value) => wanted.has(value)) }
+  }
+  const substrings = (typeof match.contains === 'string' ? [match.contains] : match.contains).map((text) => text.toLowerCase())
+  return { in: values.filter((value) => substrings.some((text) => value.toLowerCase().includes(text))) }
+}
+
+/** Matches a date field: any of several half-open periods [from, before). */
+export type DateMatch = Array<{ from: Date, before: Date }>
+
+export function dateWhere<W> (match: DateMatch | undefined, build: (filter: Prisma.DateTimeFilter) => W): Array<AnyOf<W>> {
+  if (match === undefined) return []
+  return [anyOf(match.map((period) => build({ gte: period.from, lt: period.before })))]
+}
+
+/**
+ * The conditions a filter's text and date matches put on the columns of the
+ * same names (`W` is the entity's where input).
+ */
+export function columnsWhere<F extends object, W> (filter: F, text: ReadonlyArray<keyof F & keyof W & string>,
+  dates: ReadonlyArray<keyof F & keyof W & string> = []): Array<AnyOf<W>> {
+  const value = (field: keyof F): unknown => filter[field]
+  return [
+    ...text.flatMap((field) => textWhere(value(field) as TextMatch | undefined, (match) => ({ [field]: match }) as W)),
+    ...dates.flatMap((field) => dateWhere(value(field) as DateMatch | undefined, (match) => ({ [field]: match }) as W))
+  ]
+}
+
+/** Matches the ids of linked items: any of these. */
+export function idsWhere (ids: number[] | undefined): { in: number[] } | undefined {
+  return ids === undefined ? undefined : { in: ids.filter(storableId) }
+}
+
+/** One key of an ordering: a sortable field of the entity, ascending unless `descending`. */
+export interface Order<F extends string = string> {
+  field: F
+  descending?: boolean
+}
+
+/**
+ * How a field sorts: an SQL expression over the entity's table, aliased `t`
+ * (a constant of the domain's, never caller input); text sorts case-insensitively,
+ * by code point whatever the database's collation (then case decides).
+ * Missing values (NULL) come first ascending, last descending.
+ */
+export interface SortKey {
+  sql: Prisma.Sql
+  text?: boolean
+}
+
+/** The SQL column `t.<name>`, as a sort key. */
+export function column (name: string, options: { text?: boolean } = {}): SortKey {
+  return { sql: Prisma.raw(`t."${name}"`), ...options }
+}
+
+/**
+ * The ids of the matching rows (`ids`, as the entity's where found them) in the
+ * order asked for, then by id: the database sorts, the rows are never read.
+ */
+export async function orderedIds<F extends string> (db: Client, table: string, ids: number[], order: Array<Order<F>>,
+  keys: (field: F) => SortKey, joins: Prisma.Sql = Prisma.empty): Promise<number[]> {
+  if (order.length === 0 || ids.length === 0) return ids
+  const terms = order.flatMap(({ field, descending }) => {
+    const key = keys(field)
+    const direction = Prisma.raw(descending === true ? 'DESC NULLS LAST' : 'ASC NULLS FIRST')
+    return key.text === true
+      ? [Prisma.sql`lower(${key.sql}) COLLATE "C" ${direction}`, Prisma.sql`(${key.sql}) COLLATE "C" ${direction}`]
+      : [Prisma.sql`${key.sql} ${direction}`]
+  })
+  const rows = await db.$queryRaw<Array<{ id: number }>>`SELECT t.id FROM ${Prisma.raw(`"${table}"`)} t ${joins}
+    WHERE t.id = ANY(${ids}::int[]) ORDER BY ${Prisma.join(terms)}, t.id ASC`
+  return rows.map((row) => Number(row.id))
 }
 
 /**

@@ -1,9 +1,9 @@
 import { assertNotRefused, hide, isAdmin, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, guardUnique, liveUser, pageOf, retirement, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 
 export interface GroupMemberView { id: number, username: string }
 
@@ -24,9 +24,34 @@ export interface GroupFilter {
   name?: TextMatch
   description?: TextMatch
   active?: boolean
-  /** Groups having the user of this id as a member. */
-  member?: number
+  /** Groups having the user of this id (or any of these) as a member. */
+  member?: number | number[]
+  createdAt?: DateMatch
+  updatedAt?: DateMatch
   includeRetired?: boolean
+}
+
+/** The fields groups sort by; members by the lowest member id. */
+export type GroupSortField = 'id' | 'name' | 'active' | 'description' | 'members' | 'createdAt' | 'updatedAt'
+
+const sortKeys: Record<GroupSortField, SortKey> = {
+  id: column('id'),
+  name: column('name', { text: true }),
+  active: column('active'),
+  description: column('description', { text: true }),
+  members: { sql: Prisma.sql`(SELECT min(gm.user_id) FROM "group_member" gm WHERE gm.group_id = t.id)` },
+  createdAt: column('created_at'),
+  updatedAt: column('updated_at')
+}
+
+function groupWhere (filter: GroupFilter): Prisma.GroupWhereInput {
+  return {
+    AND: columnsWhere<GroupFilter, Prisma.GroupWhereInput>(filter, ['name', 'description'], ['createdAt', 'updatedAt']),
+    id: idsWhere(filter.ids),
+    active: filter.active,
+    members: filter.member === undefined ? undefined : { some: { userId: idsWhere(typeof filter.member === 'number' ? [filter.member] : filter.member) } },
+    retiredAt: filter.includeRetired === true ? undefined : null
+  }
 }
 
 /** A group by id, or by name. */
@@ -57,16 +82,16 @@ export class Groups {
   /** Listing groups is for administrators. */
   async list (actor: Actor, filter: GroupFilter = {}, page?: Page): Promise<Listing<GroupView>> {
     requireAdmin(actor, 'listing groups')
-    const where: Prisma.GroupWhereInput = {
-      id: filter.ids === undefined ? undefined : { in: filter.ids },
-      name: textWhere(filter.name),
-      description: textWhere(filter.description),
-      active: filter.active,
-      members: filter.member === undefined ? undefined : { some: { userId: filter.member } },
-      retiredAt: filter.includeRetired === true ? undefined : null
-    }
+    const where = groupWhere(filter)
     return await pageOf(page, async (window) => await this.db.group.findMany({ where, include, orderBy: { name: 'asc' }, ...window }),
       async () => await this.db.group.count({ where }), view)
+  }
+
+  /** The ids of the groups that match, in `order` then by id; for administrators, as the list. */
+  async search (actor: Actor, filter: GroupFilter = {}, order: Array<Order<GroupSortField>> = []): Promise<number[]> {
+    requireAdmin(actor, 'listing groups')
+    const rows = await this.db.group.findMany({ where: groupWhere(filter), select: { id: true }, orderBy: { id: 'asc' } })
+    return await orderedIds(this.db, 'group', rows.map((row) => row.id), order, (field) => sortKeys[field])
   }
 
   /** A group is visible to administrators and to its members. */

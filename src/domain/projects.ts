@@ -1,12 +1,11 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, guardUnique, liveUser, pageOf, retirement, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, fullNameWhere } from './services.ts'
-import { storableId } from './storable.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 
 export interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 export interface ProjectGroupView { id: number, name: string, role: ProjectRole }
@@ -18,6 +17,37 @@ export interface DataView { id: number, projectId: number, name: string, descrip
 export interface ReferenceFilter {
   project?: ProjectRef
   ids?: number[]
+  name?: TextMatch
+  /** Jobs only. */
+  status?: TextMatch
+  /** Data only. */
+  description?: TextMatch
+  /** References in any of these projects (ids). */
+  projectId?: number[]
+  /** Jobs of any of these services (ids) the actor can see. */
+  serviceId?: number[]
+  createdAt?: DateMatch
+}
+
+/** The fields job and data references sort by; projects and services by id. */
+export type JobSortField = 'id' | 'projectId' | 'name' | 'status' | 'serviceId' | 'createdAt'
+export type DataSortField = 'id' | 'projectId' | 'name' | 'description' | 'createdAt'
+
+const jobSortKeys: Record<JobSortField, SortKey> = {
+  id: column('id'),
+  projectId: column('project_id'),
+  name: column('name', { text: true }),
+  status: column('status', { text: true }),
+  serviceId: column('service_id'),
+  createdAt: column('created_at')
+}
+
+const dataSortKeys: Record<DataSortField, SortKey> = {
+  id: column('id'),
+  projectId: column('project_id'),
+  name: column('name', { text: true }),
+  description: column('description', { text: true }),
+  createdAt: column('created_at')
 }
 
 export interface ProjectView {
@@ -55,7 +85,45 @@ export interface ProjectFilter {
   owner?: number | number[]
   /** Projects this user (id) owns or is a direct member of. */
   member?: number
+  /** Projects with any of these users (ids) as direct managers, contributors, watchers. */
+  managers?: number[]
+  contributors?: number[]
+  watchers?: number[]
+  /** Projects granting any of these groups (ids) a role. */
+  groups?: number[]
+  /** Projects with any of these live services, favorites, jobs, data items (ids). */
+  services?: number[]
+  favorites?: number[]
+  jobs?: number[]
+  data?: number[]
+  createdAt?: DateMatch
+  updatedAt?: DateMatch
   includeRetired?: boolean
+}
+
+/** The fields projects sort by; the owner by id, multilinks by the lowest linked id. */
+export type ProjectSortField = 'id' | 'name' | 'description' | 'owner' | 'managers' | 'contributors' | 'watchers' | 'groups' |
+'services' | 'favorites' | 'jobs' | 'data' | 'createdAt' | 'updatedAt'
+
+function lowest (sql: Prisma.Sql): SortKey {
+  return { sql: Prisma.sql`(${sql})` }
+}
+
+const sortKeys: Record<ProjectSortField, SortKey> = {
+  id: column('id'),
+  name: column('name', { text: true }),
+  description: column('description', { text: true }),
+  owner: column('owner_id'),
+  managers: lowest(Prisma.sql`SELECT min(pm.user_id) FROM "project_member" pm WHERE pm.project_id = t.id AND pm.role = 'manager'`),
+  contributors: lowest(Prisma.sql`SELECT min(pm.user_id) FROM "project_member" pm WHERE pm.project_id = t.id AND pm.role = 'contributor'`),
+  watchers: lowest(Prisma.sql`SELECT min(pm.user_id) FROM "project_member" pm WHERE pm.project_id = t.id AND pm.role = 'watcher'`),
+  groups: lowest(Prisma.sql`SELECT min(g.group_id) FROM "project_group_grant" g WHERE g.project_id = t.id`),
+  services: lowest(Prisma.sql`SELECT min(s.id) FROM "service" s WHERE s.project_id = t.id AND s.retired_at IS NULL`),
+  favorites: lowest(Prisma.sql`SELECT min(f.service_id) FROM "favorite" f WHERE f.project_id = t.id`),
+  jobs: lowest(Prisma.sql`SELECT min(j.id) FROM "job" j WHERE j.project_id = t.id`),
+  data: lowest(Prisma.sql`SELECT min(d.id) FROM "data_item" d WHERE d.project_id = t.id`),
+  createdAt: column('created_at'),
+  updatedAt: column('updated_at')
 }
 
 /** A project by id, or by name. */
@@ -143,6 +211,15 @@ export class Projects {
   async listVisible (actor: Actor, filter: ProjectFilter = {}, page?: Page): Promise<Listing<ProjectView>> {
     assertNotRefused(actor)
     return await this.findMany(actor, { AND: [visibleProjects(actor), projectWhere(filter)] }, page)
+  }
+
+  /** The ids of the projects the actor can see that match, in `order` then by id. */
+  async searchVisible (actor: Actor, filter: ProjectFilter = {}, order: Array<Order<ProjectSortField>> = []): Promise<number[]> {
+    assertNotRefused(actor)
+    const rows = await this.db.project.findMany({
+      where: { AND: [visibleProjects(actor), projectWhere(filter)] }, select: { id: true }, orderBy: { id: 'asc' }
+    })
+    return await orderedIds(this.db, 'project', rows.map((row) => row.id), order, (field) => sortKeys[field])
   }
 
   private async findMany (actor: Actor, where: Prisma.ProjectWhereInput, page?: Page): Promise<Listing<ProjectView>> {
@@ -398,6 +475,24 @@ export class Projects {
     return (await this.db.job.findMany({ where, select: include.jobs.select, orderBy: { id: 'asc' } })).map(jobView)
   }
 
+  /** The ids of the job references the actor can see that match, in `order` then by id. */
+  async searchJobs (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<JobSortField>> = []): Promise<number[]> {
+    const where: Prisma.JobWhereInput = {
+      AND: [await this.referencesWhere(actor, filter), ...textWhere(filter.status, (status) => ({ status }))],
+      service: filter.serviceId === undefined ? undefined : { AND: [{ id: idsWhere(filter.serviceId) }, visibleServices(actor)] }
+    }
+    const rows = await this.db.job.findMany({ where, select: { id: true }, orderBy: { id: 'asc' } })
+    const ids = rows.map((row) => row.id)
+    // A job's service the actor cannot see shows as none (see the faces), and sorts so.
+    const seen = order.some((o) => o.field === 'serviceId')
+      ? (await this.db.service.findMany({ where: { AND: [visibleServices(actor), { jobs: { some: where } }] }, select: { id: true } }))
+          .map((row) => row.id)
+      : []
+    return await orderedIds(this.db, 'job', ids, order, (field) => field === 'serviceId'
+      ? { sql: Prisma.sql`CASE WHEN t.service_id = ANY(${seen}::int[]) THEN t.service_id END` }
+      : jobSortKeys[field])
+  }
+
   /** One job reference the actor can see, within `project` when given. */
   async getJob (actor: Actor, jobId: number, project?: ProjectRef): Promise<JobView> {
     const [job] = await this.listJobs(actor, { project, ids: [jobId] })
@@ -424,6 +519,17 @@ export class Projects {
     return (await this.db.dataItem.findMany({ where, orderBy: { id: 'asc' } })).map(dataView)
   }
 
+  /** The ids of the data references the actor can see that match, in `order` then by id. */
+  async searchData (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<DataSortField>> = []): Promise<number[]> {
+    const where = await this.referencesWhere(actor, filter)
+    const rows = await this.db.dataItem.findMany({
+      where: { AND: [where, ...textWhere(filter.description, (description) => ({ description }))] },
+      select: { id: true },
+      orderBy: { id: 'asc' }
+    })
+    return await orderedIds(this.db, 'data_item', rows.map((row) => row.id), order, (field) => dataSortKeys[field])
+  }
+
   /** One data reference the actor can see, within `project` when given. */
   async getData (actor: Actor, dataId: number, project?: ProjectRef): Promise<DataView> {
     const [item] = await this.listData(actor, { project, ids: [dataId] })
@@ -437,7 +543,14 @@ export class Projects {
     const scope = filter.project === undefined
       ? { project: { AND: [visibleProjects(actor), { retiredAt: null }] } }
       : { projectId: (await this.find(actor, filter.project, false)).id }
-    return { ...scope, ...(filter.ids === undefined ? {} : { id: { in: filter.ids.filter(storableId) } }) }
+    return {
+      AND: [
+        scope,
+        ...(filter.projectId === undefined ? [] : [{ projectId: idsWhere(filter.projectId) }]),
+        ...columnsWhere<ReferenceFilter, Prisma.JobWhereInput & Prisma.DataItemWhereInput>(filter, ['name'], ['createdAt'])
+      ],
+      id: idsWhere(filter.ids)
+    }
   }
 
   async removeData (actor: Actor, ref: ProjectRef, dataId: number): Promise<void> {
@@ -474,14 +587,27 @@ function assertRole (role: ProjectRole | null): void {
 }
 
 function projectWhere (filter: ProjectFilter): Prisma.ProjectWhereInput {
+  const some = <W>(ids: number[] | undefined, where: (ids: { in: number[] }) => W): W[] => {
+    const wanted = idsWhere(ids)
+    return wanted === undefined ? [] : [where(wanted)]
+  }
+  const role = (ids: number[] | undefined, role: ProjectRole): Prisma.ProjectWhereInput[] =>
+    some(ids, (userId) => ({ members: { some: { userId, role } } }))
   return {
-    id: filter.ids === undefined ? undefined : { in: filter.ids },
-    name: textWhere(filter.name),
-    description: textWhere(filter.description),
+    AND: [
+      ...columnsWhere<ProjectFilter, Prisma.ProjectWhereInput>(filter, ['name', 'description'], ['createdAt', 'updatedAt']),
+      ...(filter.member === undefined ? [] : [{ OR: [{ ownerId: filter.member }, { members: { some: { userId: filter.member } } }] }]),
+      ...role(filter.managers, 'manager'),
+      ...role(filter.contributors, 'contributor'),
+      ...role(filter.watchers, 'watcher'),
+      ...some(filter.groups, (groupId) => ({ groupGrants: { some: { groupId } } })),
+      ...some(filter.services, (id) => ({ services: { some: { id, retiredAt: null } } })),
+      ...some(filter.favorites, (serviceId) => ({ favorites: { some: { serviceId } } })),
+      ...some(filter.jobs, (id) => ({ jobs: { some: { id } } })),
+      ...some(filter.data, (id) => ({ data: { some: { id } } }))
+    ],
+    id: idsWhere(filter.ids),
     ownerId: filter.owner === undefined ? undefined : Array.isArray(filter.owner) ? { in: filter.owner } : filter.owner,
-    ...(filter.member === undefined
-      ? {}
-      : { OR: [{ ownerId: filter.member }, { members: { some: { userId: filter.member } } }] }),
     retiredAt: filter.includeRetired === true ? undefined : null
   }
 }

@@ -1,5 +1,5 @@
 import { assertNotRefused, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, guardUnique, pageOf, retirement, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, orderedIds, pageOf, retirement, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { NotFound } from './errors.ts'
 import { visibleServices } from './permissions.ts'
 import { ServerCreate, ServerUpdate, validate, type Page } from './schemas.ts'
@@ -25,7 +25,22 @@ export interface ServerFilter {
   url?: TextMatch
   description?: TextMatch
   active?: boolean
+  createdAt?: DateMatch
+  updatedAt?: DateMatch
   includeRetired?: boolean
+}
+
+/** The fields servers sort by. */
+export type ServerSortField = 'id' | 'name' | 'url' | 'active' | 'description' | 'createdAt' | 'updatedAt'
+
+const sortKeys: Record<ServerSortField, SortKey> = {
+  id: column('id'),
+  name: column('name', { text: true }),
+  url: column('url', { text: true }),
+  active: column('active'),
+  description: column('description', { text: true }),
+  createdAt: column('created_at'),
+  updatedAt: column('updated_at')
 }
 
 /** A server by id, or by its name (its key). */
@@ -59,13 +74,18 @@ export class Servers {
 
   private where (filter: ServerFilter): Prisma.ServerWhereInput {
     return {
-      id: filter.ids === undefined ? undefined : { in: filter.ids },
-      name: textWhere(filter.name),
-      url: textWhere(filter.url),
-      description: textWhere(filter.description),
+      AND: columnsWhere<ServerFilter, Prisma.ServerWhereInput>(filter, ['name', 'url', 'description'], ['createdAt', 'updatedAt']),
+      id: idsWhere(filter.ids),
       active: filter.active,
       retiredAt: filter.includeRetired === true ? undefined : null
     }
+  }
+
+  /** The ids of the servers that match, in `order` then by id; as public as the list. */
+  async search (actor: Actor, filter: ServerFilter = {}, order: Array<Order<ServerSortField>> = []): Promise<number[]> {
+    assertNotRefused(actor)
+    const rows = await this.db.server.findMany({ where: this.where(filter), select: { id: true }, orderBy: { id: 'asc' } })
+    return await orderedIds(this.db, 'server', rows.map((row) => row.id), order, (field) => sortKeys[field])
   }
 
   /** Servers are public: anyone, anonymous included, may list them (suspended and pending accounts excepted). */

@@ -1,9 +1,9 @@
 import { assertNotRefused, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, guardUnique, pageOf, retirement, textWhere, type Listing, type TextMatch, type Updated } from './common.ts'
+import { anyOf, assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices } from './permissions.ts'
-import { ServiceCreate, ServiceUpdate, validate, type Page, type ServiceType } from './schemas.ts'
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import { ServiceCreate, ServiceType, ServiceUpdate, validate, type Page } from './schemas.ts'
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 
 
 export interface ServiceView {
@@ -30,16 +30,44 @@ export interface ServiceView {
 export interface ServiceFilter {
   ids?: number[]
   name?: TextMatch
-  fullName?: string[]
+  /** Full names: exact, or containing a text (case-insensitively) across the `::` separators. */
+  fullName?: TextMatch
   server?: TextMatch
+  /** Services on any of these servers (ids). */
+  serverId?: number[]
   /** A project name, or null for server-level services only. */
   project?: TextMatch | null
-  type?: ServiceType | ServiceType[]
+  /** Services of any of these projects (ids). */
+  projectId?: number[]
+  type?: TextMatch
   exported?: boolean
   disabled?: boolean
+  /** Whether the actor may call it (see ServiceView.authorized). */
+  authorized?: boolean
   description?: TextMatch
+  createdAt?: DateMatch
+  updatedAt?: DateMatch
   includeRetired?: boolean
 }
+
+/** The fields services sort by; servers and projects by id. */
+export type ServiceSortField = 'id' | 'fullName' | 'name' | 'serverId' | 'projectId' | 'type' | 'exported' | 'disabled' |
+'authorized' | 'description' | 'createdAt' | 'updatedAt'
+
+const sortKeys: Record<Exclude<ServiceSortField, 'authorized'>, SortKey> = {
+  id: column('id'),
+  fullName: { sql: Prisma.sql`t."name" || '::' || COALESCE(p."name" || '::', '') || s."name"`, text: true },
+  name: column('name', { text: true }),
+  serverId: column('server_id'),
+  projectId: column('project_id'),
+  type: { sql: Prisma.sql`t."type"::text`, text: true },
+  exported: column('exported'),
+  disabled: column('disabled'),
+  description: column('description', { text: true }),
+  createdAt: column('created_at'),
+  updatedAt: column('updated_at')
+}
+const sortJoins = Prisma.sql`JOIN "server" s ON s.id = t.server_id LEFT JOIN "project" p ON p.id = t.project_id`
 
 /** A service by id, or by its full name. */
 export type ServiceRef = number | string
@@ -92,24 +120,38 @@ export class Services {
   }
 
   private where (actor: Actor, filter: ServiceFilter): Prisma.ServiceWhereInput {
-    const and: Prisma.ServiceWhereInput[] = [visibleServices(actor)]
-    if (filter.fullName !== undefined) {
-      and.push({ OR: filter.fullName.map((f) => fullNameWhere(f) ?? { id: { in: [] } }) })
-    }
+    const and: Prisma.ServiceWhereInput[] = [
+      visibleServices(actor),
+      ...columnsWhere<ServiceFilter, Prisma.ServiceWhereInput>(filter, ['name', 'description'], ['createdAt', 'updatedAt']),
+      ...textWhere(filter.server, (name) => ({ server: { name } }))
+    ]
+    if (filter.fullName !== undefined) and.push(fullNameMatch(filter.fullName))
     if (filter.project !== undefined) {
-      and.push(filter.project === null ? { projectId: null } : { project: { name: textWhere(filter.project) } })
+      and.push(...(filter.project === null ? [{ projectId: null }] : textWhere(filter.project, (name) => ({ project: { name } }))))
     }
+    if (filter.authorized !== undefined) and.push(filter.authorized ? authorizedWhere(actor) : { NOT: authorizedWhere(actor) })
     return {
       AND: and,
-      id: filter.ids === undefined ? undefined : { in: filter.ids },
-      name: textWhere(filter.name),
-      server: filter.server === undefined ? undefined : { name: textWhere(filter.server) },
-      type: filter.type === undefined ? undefined : Array.isArray(filter.type) ? { in: filter.type } : filter.type,
+      id: idsWhere(filter.ids),
+      serverId: idsWhere(filter.serverId),
+      projectId: idsWhere(filter.projectId),
+      type: enumMatch(ServiceType.enum, filter.type),
       exported: filter.exported,
       disabled: filter.disabled,
-      description: textWhere(filter.description),
       retiredAt: filter.includeRetired === true ? undefined : null
     }
+  }
+
+  /** The ids of the services the actor can see that match, in `order` then by id. */
+  async search (actor: Actor, filter: ServiceFilter = {}, order: Array<Order<ServiceSortField>> = []): Promise<number[]> {
+    assertNotRefused(actor)
+    const where = this.where(actor, filter)
+    const ids = (await this.db.service.findMany({ where, select: { id: true }, orderBy: { id: 'asc' } })).map((row) => row.id)
+    const authorized = order.some((o) => o.field === 'authorized')
+      ? (await this.db.service.findMany({ where: { AND: [where, authorizedWhere(actor)] }, select: { id: true } })).map((row) => row.id)
+      : []
+    return await orderedIds(this.db, 'service', ids, order, (field) =>
+      field === 'authorized' ? { sql: Prisma.sql`(t.id = ANY(${authorized}::int[]))` } : sortKeys[field], sortJoins)
   }
 
   /**
@@ -239,4 +281,63 @@ export function fullNameWhere (fullName: string): Prisma.ServiceWhereInput | und
     server: { name: parts.server },
     ...(parts.project === undefined ? { projectId: null } : { project: { name: parts.project } })
   }
+}
+
+/** The services the actor may call: ServiceView.authorized as a condition. */
+function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
+  if (actor.kind === 'user' && actor.status !== 'active') return { id: { in: [] } }
+  const member = isAdmin(actor) ? {} : { OR: [{ projectId: null }, { project: visibleProjects(actor) }] }
+  return { disabled: false, server: { active: true }, ...member }
+}
+
+/** The parts of a full name, as conditions on a service. */
+const fullNameParts: Record<'name' | 'project' | 'server', (filter: Prisma.StringFilter) => Prisma.ServiceWhereInput> = {
+  name: (name) => ({ name }),
+  project: (name) => ({ project: { name } }),
+  server: (name) => ({ server: { name } })
+}
+
+/** Full names given exactly, or containing any of several texts. */
+function fullNameMatch (match: TextMatch): Prisma.ServiceWhereInput {
+  if (typeof match === 'string' || Array.isArray(match)) {
+    return anyOf((typeof match === 'string' ? [match] : match).map((f) => fullNameWhere(f) ?? { id: { in: [] } }))
+  }
+  return anyOf((typeof match.contains === 'string' ? [match.contains] : match.contains).map(fullNameContains))
+}
+
+/**
+ * Services whose full name contains `text`, case-insensitively. Names hold no
+ * colon, so each run of colons in the text is (part of) a separator: the text
+ * before the first run ends a part, those between runs are whole parts, and
+ * the text after the last run begins a part.
+ */
+function fullNameContains (text: string): Prisma.ServiceWhereInput {
+  const pieces = text.split(/(:+)/)
+  const texts = pieces.filter((_, index) => index % 2 === 0)
+  const runs = pieces.filter((_, index) => index % 2 === 1)
+  const insensitive = (filter: Prisma.StringFilter): Prisma.StringFilter => ({ ...filter, mode: 'insensitive' })
+  const shapes: Array<{ where: Prisma.ServiceWhereInput, parts: Array<keyof typeof fullNameParts> }> = [
+    { where: { projectId: null }, parts: ['name', 'server'] },
+    { where: { projectId: { not: null } }, parts: ['name', 'project', 'server'] }
+  ]
+  if (runs.length === 0) {
+    return anyOf(Object.values(fullNameParts).map((part) => part(insensitive({ contains: text }))))
+  }
+  const last = runs.length
+  const possible = runs.every((run, index) => run.length === 2 ||
+    (run.length === 1 && ((index === 0 && texts[0] === '') || (index === last - 1 && texts[last] === ''))))
+  if (!possible) return { id: { in: [] } }
+  const alignments: Prisma.ServiceWhereInput[] = []
+  for (const shape of shapes) {
+    // The first run of colons falls in the separator after part `first`.
+    for (let first = 0; first + last < shape.parts.length; first++) {
+      const and: Prisma.ServiceWhereInput[] = [shape.where]
+      const part = (index: number, filter: Prisma.StringFilter): void => { and.push(fullNameParts[shape.parts[index]!](insensitive(filter))) }
+      if (texts[0] !== '') part(first, { endsWith: texts[0]! })
+      for (let index = 1; index < last; index++) part(first + index, { equals: texts[index]! })
+      if (texts[last] !== '') part(first + last, { startsWith: texts[last]! })
+      alignments.push({ AND: and })
+    }
+  }
+  return anyOf(alignments)
 }

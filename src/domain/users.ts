@@ -1,10 +1,10 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, guardUnique, pageOf, retirement, textWhere, userRefWhere, type Listing, type TextMatch, type Updated, type UserRef } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, userRefWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated, type UserRef } from './common.ts'
 import { Conflict, NotFound } from './errors.ts'
-import { selfEditableUserFields, UserCreate, UserUpdate, validate, type AuthenticationType, type Page, type UserStatus, type UserType } from './schemas.ts'
+import { AuthenticationType, selfEditableUserFields, UserCreate, UserStatus, UserType, UserUpdate, validate, type Page } from './schemas.ts'
 import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
 import { hashPassword } from './secrets.ts'
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { Static } from 'typebox'
 
 export interface UserView {
@@ -34,15 +34,78 @@ export interface UserFilter {
   email?: TextMatch
   firstname?: TextMatch
   lastname?: TextMatch
-  type?: UserView['type']
-  authentication_type?: UserView['authentication_type']
-  status?: UserView['status'] | Array<UserView['status']>
+  type?: TextMatch
+  authentication_type?: TextMatch
+  ldap_dn?: TextMatch
+  status?: TextMatch
+  status_message?: TextMatch
   is_admin?: boolean
   /** Members of the group of this name. */
   group?: string
+  /** Members of any of these live groups (ids). */
+  groupId?: number[]
+  /** Owners or direct members of any of these live projects (ids). */
+  projectId?: number[]
+  createdAt?: DateMatch
+  lastLoginAt?: DateMatch
   includeRetired?: boolean
 }
 
+/** The fields users sort by; groups and projects by the lowest linked id. */
+export type UserSortField = 'id' | 'username' | 'email' | 'firstname' | 'lastname' | 'type' | 'authentication_type' | 'ldap_dn' |
+'status' | 'status_message' | 'is_admin' | 'groups' | 'projects' | 'createdAt' | 'lastLoginAt'
+
+const sortKeys: Record<UserSortField, SortKey> = {
+  id: column('id'),
+  username: column('username', { text: true }),
+  email: column('email', { text: true }),
+  firstname: column('firstname', { text: true }),
+  lastname: column('lastname', { text: true }),
+  type: { sql: Prisma.sql`t."type"::text`, text: true },
+  authentication_type: { sql: Prisma.sql`t."authentication_type"::text`, text: true },
+  ldap_dn: column('ldap_dn', { text: true }),
+  status: { sql: Prisma.sql`t."status"::text`, text: true },
+  status_message: column('status_message', { text: true }),
+  is_admin: column('is_admin'),
+  groups: {
+    sql: Prisma.sql`(SELECT min(gm.group_id) FROM "group_member" gm JOIN "group" g ON g.id = gm.group_id
+      WHERE gm.user_id = t.id AND g.retired_at IS NULL)`
+  },
+  projects: {
+    sql: Prisma.sql`LEAST((SELECT min(p.id) FROM "project" p WHERE p.owner_id = t.id AND p.retired_at IS NULL),
+      (SELECT min(pm.project_id) FROM "project_member" pm JOIN "project" p ON p.id = pm.project_id
+        WHERE pm.user_id = t.id AND p.retired_at IS NULL))`
+  },
+  createdAt: column('created_at'),
+  lastLoginAt: column('last_login_at')
+}
+
+function userWhere (filter: UserFilter): Prisma.UserWhereInput {
+  const projectIds = idsWhere(filter.projectId)
+  return {
+    AND: [
+      ...columnsWhere<UserFilter, Prisma.UserWhereInput>(filter, ['username', 'email', 'firstname', 'lastname'], ['createdAt', 'lastLoginAt']),
+      ...textWhere(filter.ldap_dn, (ldapDn) => ({ ldapDn })),
+      ...textWhere(filter.status_message, (statusMessage) => ({ statusMessage })),
+      ...(filter.group === undefined ? [] : [{ groups: { some: { group: { name: filter.group } } } }]),
+      ...(filter.groupId === undefined ? [] : [{ groups: { some: { groupId: idsWhere(filter.groupId), group: { retiredAt: null } } } }]),
+      ...(projectIds === undefined
+        ? []
+        : [{
+            OR: [
+              { ownedProjects: { some: { id: projectIds, retiredAt: null } } },
+              { memberships: { some: { projectId: projectIds, project: { retiredAt: null } } } }
+            ]
+          }])
+    ],
+    id: idsWhere(filter.ids),
+    type: enumMatch(UserType.enum, filter.type),
+    authenticationType: enumMatch(AuthenticationType.enum, filter.authentication_type),
+    status: enumMatch(UserStatus.enum, filter.status),
+    isAdmin: filter.is_admin,
+    retiredAt: filter.includeRetired === true ? undefined : null
+  }
+}
 
 const resource = 'user'
 const include = {
@@ -101,21 +164,16 @@ export class Users {
   /** Listing users is for administrators. */
   async list (actor: Actor, filter: UserFilter = {}, page?: Page): Promise<Listing<UserView>> {
     requireAdmin(actor, 'listing users')
-    const where: Prisma.UserWhereInput = {
-      id: filter.ids === undefined ? undefined : { in: filter.ids },
-      username: textWhere(filter.username),
-      email: textWhere(filter.email),
-      firstname: textWhere(filter.firstname),
-      lastname: textWhere(filter.lastname),
-      type: filter.type,
-      authenticationType: filter.authentication_type,
-      status: filter.status === undefined ? undefined : Array.isArray(filter.status) ? { in: filter.status } : filter.status,
-      isAdmin: filter.is_admin,
-      groups: filter.group === undefined ? undefined : { some: { group: { name: filter.group } } },
-      retiredAt: filter.includeRetired === true ? undefined : null
-    }
+    const where = userWhere(filter)
     return await pageOf(page, async (window) => await this.db.user.findMany({ where, include, orderBy: { id: 'asc' }, ...window }),
       async () => await this.db.user.count({ where }), view)
+  }
+
+  /** The ids of the users that match, in `order` then by id; for administrators, as the list. */
+  async search (actor: Actor, filter: UserFilter = {}, order: Array<Order<UserSortField>> = []): Promise<number[]> {
+    requireAdmin(actor, 'listing users')
+    const rows = await this.db.user.findMany({ where: userWhere(filter), select: { id: true }, orderBy: { id: 'asc' } })
+    return await orderedIds(this.db, 'user', rows.map((row) => row.id), order, (field) => sortKeys[field])
   }
 
   /** A user record is visible to the user itself and to administrators. */

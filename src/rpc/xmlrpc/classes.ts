@@ -5,15 +5,15 @@
  * decides a permission: every read and write goes through a domain service.
  */
 import { requireUser, type Actor } from '../../domain/actor.ts'
-import { allPages } from '../../domain/common.ts'
+import { allPages, type Order } from '../../domain/common.ts'
 import { orNull } from '../../domain/errors.ts'
 import type { Domain } from '../../domain/index.ts'
-import type { ApiKeyView } from '../../domain/api-keys.ts'
-import type { GroupView } from '../../domain/groups.ts'
-import type { DataView, JobView, ProjectView } from '../../domain/projects.ts'
-import type { ServerView } from '../../domain/servers.ts'
-import type { ServiceView } from '../../domain/services.ts'
-import type { UserView } from '../../domain/users.ts'
+import type { ApiKeyFilter, ApiKeySortField, ApiKeyView } from '../../domain/api-keys.ts'
+import type { GroupFilter, GroupSortField, GroupView } from '../../domain/groups.ts'
+import type { DataSortField, DataView, JobSortField, JobView, ProjectFilter, ProjectSortField, ProjectView, ReferenceFilter } from '../../domain/projects.ts'
+import type { ServerFilter, ServerSortField, ServerView } from '../../domain/servers.ts'
+import type { ServiceFilter, ServiceSortField, ServiceView } from '../../domain/services.ts'
+import type { UserFilter, UserSortField, UserView } from '../../domain/users.ts'
 import type { Renderable } from './codec.ts'
 import { Fault, FaultCode } from './faults.ts'
 
@@ -32,7 +32,12 @@ export type PropertyType =
   | { kind: 'Link', to: ClassName }
   | { kind: 'Multilink', to: ClassName }
 
-export interface PropertySpec<V> {
+/**
+ * `V` is the domain's view of an item, `F` the domain's filter and `S` its
+ * sortable fields: filter() hands the domain a filter and an order built from
+ * the properties' `search` and `sort`.
+ */
+export interface PropertySpec<V, F = any, S extends string = string> {
   type: PropertyType
   /** The rendered value (links as id strings); absent for write-only properties. */
   read?: (view: V, ctx: CallContext) => Renderable | Promise<Renderable>
@@ -46,19 +51,29 @@ export interface PropertySpec<V> {
    * records it may not read.
    */
   resolvedByDomain?: boolean
+  /**
+   * The domain filter field a filter() value for this property sets: text as
+   * `{ contains: [...] }`, booleans as a boolean, links and multilinks as the
+   * linked ids, dates as periods.
+   */
+  search?: keyof F & string
+  /** The domain field filter() sorts this property by. */
+  sort?: S
 }
 
-/** `V` is the domain's view of an item; the table of all classes holds them as `ClassSpec<any>`. */
-export interface ClassSpec<V = any> {
+/** A Roundup class over a domain entity (`V`, `F`, `S` as for its properties); the table of all classes holds them as `ClassSpec<any>`. */
+export interface ClassSpec<V = any, F = any, S extends string = any> {
   name: ClassName
   /** The key property, unique per item: lookup() and list() use it. */
   key?: string
   /** What list() shows without a property: the key, or a name for keyless classes. */
   label: string
-  properties: Record<string, PropertySpec<V>>
+  properties: Record<string, PropertySpec<V, F, S>>
   id: (view: V) => number
-  /** Every live (not retired) item the actor may see, optionally only these ids. */
-  all: (ctx: CallContext, ids?: number[]) => Promise<V[]>
+  /** Every live (not retired) item the actor may see. */
+  all: (ctx: CallContext) => Promise<V[]>
+  /** The ids of the live items the actor may see that match the domain filter, in the domain order (then by id). */
+  search: (ctx: CallContext, filter: F, order: Array<Order<S | 'id'>>) => Promise<number[]>
   /** One item the actor may see, retired or not. */
   get: (ctx: CallContext, id: number) => Promise<V>
   lookup?: (ctx: CallContext, key: string) => Promise<number>
@@ -78,17 +93,25 @@ const date = { kind: 'Date' } as const
 const link = (to: ClassName) => ({ kind: 'Link', to }) as const
 const multilink = (to: ClassName) => ({ kind: 'Multilink', to }) as const
 
-/** A property read and written under the same name as the domain's. */
-function plain<V> (type: PropertyType, field: keyof V & string, options: { readOnly?: boolean, nullable?: boolean } = {}): PropertySpec<V> {
+/** A link or multilink searched and sorted by the domain field of the same name. */
+function linked<V, F, S extends string> (type: PropertyType, field: keyof F & S & string, read: (view: V) => Renderable): PropertySpec<V, F, S> {
+  return { type, read, search: field, sort: field }
+}
+
+/** A property read, written, searched and sorted under the same name as the domain's. */
+function plain<V, F, S extends string> (type: PropertyType, field: keyof V & keyof F & S & string,
+  options: { readOnly?: boolean, nullable?: boolean } = {}): PropertySpec<V, F, S> {
   return {
     type,
     read: (view) => view[field] as Renderable,
+    search: field,
+    sort: field,
     ...(options.readOnly === true ? {} : { write: field }),
     ...(options.nullable === true ? { nullable: true } : {})
   }
 }
 
-const server: ClassSpec<ServerView> = {
+const server: ClassSpec<ServerView, ServerFilter, ServerSortField> = {
   name: 'server',
   key: 'name',
   label: 'name',
@@ -101,7 +124,8 @@ const server: ClassSpec<ServerView> = {
     activity: plain(date, 'updatedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await allPages((page) => domain.servers.list(actor, { ids: only }, page)),
+  all: async ({ actor, domain }) => await allPages((page) => domain.servers.list(actor, {}, page)),
+  search: async ({ actor, domain }, filter, order) => await domain.servers.search(actor, filter, order),
   get: async ({ actor, domain }, serverId) => await domain.servers.get(actor, serverId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => (await domain.servers.get(actor, key)).id,
   create: async ({ actor, domain }, input) => ({ id: (await domain.servers.create(actor, input)).id }),
@@ -109,15 +133,15 @@ const server: ClassSpec<ServerView> = {
   setRetired: async ({ actor, domain }, serverId, retired) => { await domain.servers.setRetired(actor, serverId, retired) }
 }
 
-const service: ClassSpec<ServiceView> = {
+const service: ClassSpec<ServiceView, ServiceFilter, ServiceSortField> = {
   name: 'service',
   key: 'fullname',
   label: 'fullname',
   properties: {
     fullname: plain(text, 'fullName', { readOnly: true }),
     name: plain(text, 'name'),
-    server: { type: link('server'), read: (view) => id(view.serverId), write: 'server' },
-    project: { type: link('project'), read: (view) => id(view.projectId), write: 'project' },
+    server: { type: link('server'), read: (view) => id(view.serverId), write: 'server', search: 'serverId', sort: 'serverId' },
+    project: { type: link('project'), read: (view) => id(view.projectId), write: 'project', search: 'projectId', sort: 'projectId' },
     type: plain(text, 'type'),
     exported: plain(bool, 'exported'),
     disabled: plain(bool, 'disabled'),
@@ -127,7 +151,8 @@ const service: ClassSpec<ServiceView> = {
     activity: plain(date, 'updatedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await allPages((page) => domain.services.list(actor, { ids: only }, page)),
+  all: async ({ actor, domain }) => await allPages((page) => domain.services.list(actor, {}, page)),
+  search: async ({ actor, domain }, filter, order) => await domain.services.search(actor, filter, order),
   get: async ({ actor, domain }, serviceId) => await domain.services.get(actor, serviceId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => (await domain.services.get(actor, key)).id,
   create: async ({ actor, domain }, input) => ({ id: (await domain.services.create(actor, input)).id }),
@@ -135,7 +160,7 @@ const service: ClassSpec<ServiceView> = {
   setRetired: async ({ actor, domain }, serviceId, retired) => { await domain.services.setRetired(actor, serviceId, retired) }
 }
 
-const user: ClassSpec<UserView> = {
+const user: ClassSpec<UserView, UserFilter, UserSortField> = {
   name: 'user',
   key: 'username',
   label: 'username',
@@ -155,14 +180,17 @@ const user: ClassSpec<UserView> = {
     groups: {
       type: multilink('group'),
       read: async (view, { actor, domain }) =>
-        await Promise.all(view.groups.map(async (name) => String((await domain.groups.get(actor, name)).id)))
+        await Promise.all(view.groups.map(async (name) => String((await domain.groups.get(actor, name)).id))),
+      search: 'groupId',
+      sort: 'groups'
     },
-    projects: { type: multilink('project'), read: (view) => ids(view.projects) },
+    projects: { type: multilink('project'), read: (view) => ids(view.projects), search: 'projectId', sort: 'projects' },
     creation: plain(date, 'createdAt', { readOnly: true }),
     lastlogin: plain(date, 'lastLoginAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await allPages((page) => domain.users.list(actor, { ids: only }, page)),
+  all: async ({ actor, domain }) => await allPages((page) => domain.users.list(actor, {}, page)),
+  search: async ({ actor, domain }, filter, order) => await domain.users.search(actor, filter, order),
   get: async ({ actor, domain }, userId) => await domain.users.get(actor, userId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => await domain.users.lookup(actor, key),
   create: async ({ actor, domain }, input) => ({ id: (await domain.users.create(actor, input)).id }),
@@ -170,7 +198,7 @@ const user: ClassSpec<UserView> = {
   setRetired: async ({ actor, domain }, userId, retired) => { await domain.users.setRetired(actor, userId, retired) }
 }
 
-const group: ClassSpec<GroupView> = {
+const group: ClassSpec<GroupView, GroupFilter, GroupSortField> = {
   name: 'group',
   key: 'name',
   label: 'name',
@@ -178,12 +206,13 @@ const group: ClassSpec<GroupView> = {
     name: plain(text, 'name'),
     active: plain(bool, 'active'),
     description: plain(text, 'description'),
-    members: { type: multilink('user'), read: (view) => view.members.map((m) => String(m.id)), write: 'members' },
+    members: { type: multilink('user'), read: (view) => view.members.map((m) => String(m.id)), write: 'members', search: 'member', sort: 'members' },
     creation: plain(date, 'createdAt', { readOnly: true }),
     activity: plain(date, 'updatedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await allPages((page) => domain.groups.list(actor, { ids: only }, page)),
+  all: async ({ actor, domain }) => await allPages((page) => domain.groups.list(actor, {}, page)),
+  search: async ({ actor, domain }, filter, order) => await domain.groups.search(actor, filter, order),
   get: async ({ actor, domain }, groupId) => await domain.groups.get(actor, groupId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => (await domain.groups.get(actor, key)).id,
   create: async ({ actor, domain }, input) => ({ id: (await domain.groups.create(actor, input)).id }),
@@ -191,27 +220,28 @@ const group: ClassSpec<GroupView> = {
   setRetired: async ({ actor, domain }, groupId, retired) => { await domain.groups.setRetired(actor, groupId, retired) }
 }
 
-const project: ClassSpec<ProjectView> = {
+const project: ClassSpec<ProjectView, ProjectFilter, ProjectSortField> = {
   name: 'project',
   key: 'name',
   label: 'name',
   properties: {
     name: plain(text, 'name'),
     description: plain(text, 'description'),
-    owner: { type: link('user'), read: (view) => String(view.owner), write: 'owner' },
-    managers: { type: multilink('user'), read: (view) => ids(view.managers), write: 'managers', resolvedByDomain: true },
-    contributors: { type: multilink('user'), read: (view) => ids(view.contributors), write: 'contributors', resolvedByDomain: true },
-    watchers: { type: multilink('user'), read: (view) => ids(view.watchers), write: 'watchers', resolvedByDomain: true },
-    groups: { type: multilink('group'), read: (view) => ids(view.groups.map((g) => g.id)) },
-    services: { type: multilink('service'), read: (view) => ids(view.services.map((s) => s.id)) },
-    favorites: { type: multilink('service'), read: (view) => ids(view.favorites.map((s) => s.id)) },
-    jobs: { type: multilink('job'), read: (view) => ids(view.jobs.map((j) => j.id)) },
-    data: { type: multilink('data'), read: (view) => ids(view.data.map((d) => d.id)) },
+    owner: { type: link('user'), read: (view) => String(view.owner), write: 'owner', search: 'owner', sort: 'owner' },
+    managers: { ...linked(multilink('user'), 'managers', (view) => ids(view.managers)), write: 'managers', resolvedByDomain: true },
+    contributors: { ...linked(multilink('user'), 'contributors', (view) => ids(view.contributors)), write: 'contributors', resolvedByDomain: true },
+    watchers: { ...linked(multilink('user'), 'watchers', (view) => ids(view.watchers)), write: 'watchers', resolvedByDomain: true },
+    groups: linked(multilink('group'), 'groups', (view) => ids(view.groups.map((g) => g.id))),
+    services: linked(multilink('service'), 'services', (view) => ids(view.services.map((s) => s.id))),
+    favorites: linked(multilink('service'), 'favorites', (view) => ids(view.favorites.map((s) => s.id))),
+    jobs: linked(multilink('job'), 'jobs', (view) => ids(view.jobs.map((j) => j.id))),
+    data: linked(multilink('data'), 'data', (view) => ids(view.data.map((d) => d.id))),
     creation: plain(date, 'createdAt', { readOnly: true }),
     activity: plain(date, 'updatedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await allPages((page) => domain.projects.listVisible(actor, { ids: only }, page)),
+  all: async ({ actor, domain }) => await allPages((page) => domain.projects.listVisible(actor, {}, page)),
+  search: async ({ actor, domain }, filter, order) => await domain.projects.searchVisible(actor, filter, order),
   get: async ({ actor, domain }, projectId) => await domain.projects.get(actor, projectId, { includeRetired: true }),
   lookup: async ({ actor, domain }, key) => (await domain.projects.get(actor, key)).id,
   create: async ({ actor, domain }, input) => ({ id: (await domain.projects.create(actor, input)).id }),
@@ -220,8 +250,8 @@ const project: ClassSpec<ProjectView> = {
 }
 
 /** Jobs and data items live in projects: those of the live projects the actor can see. */
-const projectLink: PropertySpec<{ projectId: number }> = {
-  type: link('project'), read: (view) => String(view.projectId), write: 'project'
+function projectLink<V extends { projectId: number }> (): PropertySpec<V, ReferenceFilter, 'projectId'> {
+  return { type: link('project'), read: (view) => String(view.projectId), write: 'project', search: 'projectId', sort: 'projectId' }
 }
 
 /** Splits the project off a job or data input: the domain takes it as a separate argument. */
@@ -238,18 +268,19 @@ async function serviceId ({ actor, domain }: CallContext, fullName: string | nul
   return service === null ? null : String(service.id)
 }
 
-const job: ClassSpec<JobView> = {
+const job: ClassSpec<JobView, ReferenceFilter, JobSortField> = {
   name: 'job',
   label: 'name',
   properties: {
-    project: projectLink,
+    project: projectLink(),
     name: plain(text, 'name'),
     status: plain(text, 'status'),
-    service: { type: link('service'), read: async (view, ctx) => await serviceId(ctx, view.service), write: 'service' },
+    service: { type: link('service'), read: async (view, ctx) => await serviceId(ctx, view.service), write: 'service', search: 'serviceId', sort: 'serviceId' },
     creation: plain(date, 'createdAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await domain.projects.listJobs(actor, { ids: only }),
+  all: async ({ actor, domain }) => await domain.projects.listJobs(actor),
+  search: async ({ actor, domain }, filter, order) => await domain.projects.searchJobs(actor, filter, order),
   get: async ({ actor, domain }, jobId) => await domain.projects.getJob(actor, jobId),
   create: async ({ actor, domain }, input) => {
     const { project: projectKey, rest } = inProject(input)
@@ -257,17 +288,18 @@ const job: ClassSpec<JobView> = {
   }
 }
 
-const dataClass: ClassSpec<DataView> = {
+const dataClass: ClassSpec<DataView, ReferenceFilter, DataSortField> = {
   name: 'data',
   label: 'name',
   properties: {
-    project: projectLink,
+    project: projectLink(),
     name: plain(text, 'name'),
     description: plain(text, 'description'),
     creation: plain(date, 'createdAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async ({ actor, domain }, only) => await domain.projects.listData(actor, { ids: only }),
+  all: async ({ actor, domain }) => await domain.projects.listData(actor),
+  search: async ({ actor, domain }, filter, order) => await domain.projects.searchData(actor, filter, order),
   get: async ({ actor, domain }, dataId) => await domain.projects.getData(actor, dataId),
   create: async ({ actor, domain }, input) => {
     const { project: projectKey, rest } = inProject(input)
@@ -276,24 +308,20 @@ const dataClass: ClassSpec<DataView> = {
 }
 
 /** The caller's own API keys; revoked keys count as retired and cannot come back. */
-async function ownKeys ({ actor, domain }: CallContext): Promise<ApiKeyView[]> {
-  const owner = requireUser(actor, 'API keys')
-  return await domain.apiKeys.list(actor, owner.id)
-}
-
-const apikey: ClassSpec<ApiKeyView> = {
+const apikey: ClassSpec<ApiKeyView, ApiKeyFilter, ApiKeySortField> = {
   name: 'apikey',
   label: 'label',
   properties: {
     label: plain(text, 'label'),
     hint: plain(text, 'hint', { readOnly: true }),
-    user: { type: link('user'), read: (view) => String(view.userId) },
+    user: { type: link('user'), read: (view) => String(view.userId), search: 'userId', sort: 'userId' },
     creation: plain(date, 'createdAt', { readOnly: true }),
     lastused: plain(date, 'lastUsedAt', { readOnly: true }),
     revoked: plain(date, 'revokedAt', { readOnly: true })
   },
   id: (view) => view.id,
-  all: async (ctx, only) => (await ownKeys(ctx)).filter((key) => key.revokedAt === null && (only === undefined || only.includes(key.id))),
+  all: async ({ actor, domain }) => await domain.apiKeys.list(actor, requireUser(actor, 'API keys').id, {}),
+  search: async ({ actor, domain }, filter, order) => await domain.apiKeys.search(actor, requireUser(actor, 'API keys').id, filter, order),
   get: async ({ actor, domain }, keyId) => await domain.apiKeys.get(actor, requireUser(actor, 'API keys').id, keyId),
   create: async ({ actor, domain }, input) => {
     const owner = requireUser(actor, 'API keys')

@@ -1,6 +1,6 @@
 /**
  * Roundup's `prop=value` arguments turned into domain input, and filter values
- * matched against rendered properties. Link values are resolved through the
+ * turned into the domain's filter. Link values are resolved through the
  * domain (so the actor must be allowed to see what it links to).
  */
 import { NotFound } from '../../domain/errors.ts'
@@ -92,65 +92,96 @@ async function linkedKey (ctx: CallContext, name: string, to: ClassName, value: 
   }
 }
 
-/** The ids (as strings) that link filter values name, by id or by key; unknown keys name nothing. */
-async function linkedIds (ctx: CallContext, to: ClassName, values: string[]): Promise<Set<string>> {
+/** The ids that link filter values name, by id or by key; unknown keys name nothing. */
+async function linkedIds (ctx: CallContext, to: ClassName, values: string[]): Promise<number[]> {
   const target = classes[to]
-  const found = new Set<string>()
+  const found = new Set<number>()
   for (const value of values) {
     if (idPattern.test(value)) {
-      found.add(value)
+      found.add(Number(value))
       continue
     }
     try {
-      if (target.lookup !== undefined) found.add(String(await target.lookup(ctx, value)))
+      if (target.lookup !== undefined) found.add(await target.lookup(ctx, value))
     } catch (error) {
       if (!(error instanceof NotFound)) throw error
     }
   }
-  return found
+  return [...found]
 }
-
-/** A test of one item's property against a filter value. */
-type Matcher = (rendered: Renderable) => boolean
 
 function asStrings (value: XmlRpcValue): string[] {
   const values = Array.isArray(value) ? value : [value]
   return values.map((item) => item instanceof Date ? item.toISOString() : String(item))
 }
 
+/** What one filter() entry asks of the domain: a filter field and its value, or nothing at all. */
+export type Search = { field: string, value: unknown } | 'anything' | 'nothing'
+
 /**
- * Roundup's filter semantics: strings match case-insensitive substrings, a list
- * means any of its values, links match by id or key, multilinks when any linked
- * item matches.
+ * Roundup's filter semantics, as a domain filter: strings match case-insensitive
+ * substrings, a list means any of its values, links match by id or key,
+ * multilinks when any linked item matches, dates by period (see datePeriod).
  */
-export async function matcherFor (cls: ClassSpec, name: string, value: XmlRpcValue, ctx: CallContext): Promise<Matcher> {
-  if (name === 'id') {
-    const wanted = new Set(asStrings(value))
-    return (rendered) => wanted.has(String(rendered))
-  }
+export async function searchFor (cls: ClassSpec, name: string, value: XmlRpcValue, ctx: CallContext): Promise<Search> {
+  if (name === 'id') return { field: 'ids', value: asStrings(value).filter((item) => idPattern.test(item)).map(Number) }
   const property = propertyOf(cls, name)
-  if (property.read === undefined) throw new Fault(FaultCode.permissionDenied, `Permission to search ${name} of ${cls.name} denied`)
+  if (property.read === undefined || property.search === undefined) {
+    throw new Fault(FaultCode.permissionDenied, `Permission to search ${name} of ${cls.name} denied`)
+  }
+  const field = property.search
   const type = property.type
   switch (type.kind) {
     case 'Boolean': {
       const wanted = new Set(asStrings(value).map((item) => parseBoolean(name, item)))
-      return (rendered) => wanted.has(rendered === true)
+      return wanted.size === 0 ? 'nothing' : wanted.size === 2 ? 'anything' : { field, value: wanted.has(true) }
     }
-    case 'Link': {
-      const wanted = await linkedIds(ctx, type.to, asStrings(value))
-      return (rendered) => typeof rendered === 'string' && wanted.has(rendered)
+    case 'Link':
+    case 'Multilink':
+      return { field, value: await linkedIds(ctx, type.to, asStrings(value)) }
+    case 'Date': {
+      const values = Array.isArray(value) ? value : [value]
+      return { field, value: values.map((item) => datePeriod(name, item)) }
     }
-    case 'Multilink': {
-      const wanted = await linkedIds(ctx, type.to, asStrings(value))
-      return (rendered) => Array.isArray(rendered) && rendered.some((item) => wanted.has(String(item)))
-    }
-    default: {
-      const wanted = asStrings(value).map((item) => item.toLowerCase())
-      return (rendered) => {
-        if (rendered === null || rendered === undefined) return false
-        const actual = (rendered instanceof Date ? rendered.toISOString() : String(rendered)).toLowerCase()
-        return wanted.some((item) => actual.includes(item))
-      }
-    }
+    default:
+      return { field, value: { contains: asStrings(value) } }
   }
+}
+
+const dateUnits = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:[T. ](\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?)?)?)?Z?$/
+
+/**
+ * A date filter value as the period it names, in UTC, as Roundup reads dates:
+ * `2026` the year, `2026-11` the month, `2026-11-23` the day, and so on to the
+ * second (`2026-11-23T10:05:30`, `.` or a space may stand for the `T`); an
+ * XML-RPC dateTime names its second.
+ */
+function datePeriod (name: string, value: XmlRpcValue): { from: Date, before: Date } {
+  if (value instanceof Date) {
+    const from = new Date(Math.floor(value.getTime() / 1000) * 1000)
+    return { from, before: new Date(from.getTime() + 1000) }
+  }
+  const match = typeof value === 'string' || typeof value === 'number' ? dateUnits.exec(String(value).trim()) : null
+  const refused = (): Fault => new Fault(FaultCode.invalidValue, `property ${name}: '${typeof value === 'string' ? value : JSON.stringify(value)}' is not a date.`)
+  if (match === null) throw refused()
+  const parts = match.slice(1).map((part) => part === undefined ? undefined : Number(part))
+  const given = parts.findLastIndex((part) => part !== undefined)
+  const [year, month = 1, day = 1, hour = 0, minute = 0, second = 0] = parts as number[]
+  const milliseconds = match[7] === undefined ? 0 : Number(match[7].padEnd(3, '0'))
+  const at = (bump: number): Date => {
+    const fields = [year!, month - 1, day, hour, minute, second, milliseconds]
+    fields[given] = fields[given]! + bump
+    // setUTCFullYear rolls a field over into the next (December + 1 is January of the next year) and takes years < 100 as written.
+    const date = new Date(0)
+    date.setUTCFullYear(fields[0]!, fields[1]!, fields[2]!)
+    date.setUTCHours(fields[3]!, fields[4]!, fields[5]!, fields[6]!)
+    return date
+  }
+  const from = at(0)
+  // A field out of range (month 13, 31 April, hour 25) would roll over: refuse it rather than search elsewhere.
+  if (Number.isNaN(from.getTime()) || month > 12 || month < 1 || day < 1 || hour > 23 || minute > 59 || second > 59 ||
+    from.getUTCMonth() !== month - 1 || from.getUTCDate() !== day) {
+    throw refused()
+  }
+  return { from, before: at(1) }
 }

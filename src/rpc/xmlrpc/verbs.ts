@@ -5,11 +5,12 @@
  * @see {@link https://www.roundup-tracker.org/docs/xmlrpc.html}
  */
 import type { FastifyBaseLogger } from 'fastify'
+import type { Order } from '../../domain/common.ts'
 import { Conflict, NotFound } from '../../domain/errors.ts'
 import type { Renderable, XmlRpcStruct, XmlRpcValue } from './codec.ts'
 import { classes, classNamed, describeType, parseDesignator, type CallContext, type ClassSpec } from './classes.ts'
 import { Fault, FaultCode, toFault } from './faults.ts'
-import { matcherFor, parseAssignments, propertyOf, readableProperties, readProperty } from './properties.ts'
+import { parseAssignments, propertyOf, readableProperties, readProperty, searchFor } from './properties.ts'
 
 interface Verb {
   /** [return type, argument types…] as system.methodSignature reports it. */
@@ -142,7 +143,9 @@ const verbs: Record<string, Verb> = {
   filter: {
     signature: ['array', 'string', 'array', 'struct', 'array'],
     help: 'filter(classname, ids or nil, {property: value}, [sort]) → ids of matching live items: strings match ' +
-      'case-insensitive substrings, a list means any of its values, links match by id or key; sort is [("+"|"-", property), …].',
+      'case-insensitive substrings, a list means any of its values, links match by id or key, dates the period they name ' +
+      '(2026, 2026-11, 2026-11-23, 2026-11-23T10:05, … in UTC); sort is [("+"|"-", property), …]: missing values first, ' +
+      'text case-insensitively, links by id, multilinks by their lowest id, ties by id.',
     minArgs: 3,
     maxArgs: 4,
     usage: 'filter(classname, ids or None, {property: value}, [sort])',
@@ -192,39 +195,32 @@ function isStruct (value: XmlRpcValue | undefined): value is XmlRpcStruct {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !Buffer.isBuffer(value)
 }
 
+/**
+ * Hands the domain the filter and the order the arguments spell: the database
+ * selects and sorts, and only the ids come back.
+ */
 async function filter (ctx: CallContext, args: XmlRpcValue[]): Promise<string[]> {
   const cls = classNamed(stringArg(args, 0, 'filter', 'classname'))
   const only = args[1] === null ? undefined : idList(args[1]!)
   const spec = args[2]
   if (!isStruct(spec)) throw new Fault(FaultCode.wrongArguments, 'filter(): the filter spec must be a struct')
-  const matchers = await Promise.all(Object.entries(spec).map(async ([name, value]) =>
-    ({ name, matches: await matcherFor(cls, name, value, ctx) })))
-  const sort = sortSpec(cls, args[3])
+  const searches = await Promise.all(Object.entries(spec).map(async ([name, value]) => await searchFor(cls, name, value, ctx)))
+  const order = sortSpec(cls, args[3])
   if (only !== undefined && only.length === 0) return []
-  const items = await cls.all(ctx, only)
-  const kept: Array<{ id: number, keys: Renderable[] }> = []
-  for (const item of items) {
-    let matches = true
-    for (const matcher of matchers) {
-      if (!matcher.matches(await readProperty(cls, item, matcher.name, ctx))) {
-        matches = false
-        break
-      }
-    }
-    if (matches) kept.push({ id: cls.id(item), keys: await Promise.all(sort.map(async (s) => await readProperty(cls, item, s.name, ctx))) })
+  const domainFilter: Record<string, unknown> = {}
+  let ids = only
+  for (const search of searches) {
+    if (search === 'nothing') return []
+    if (search === 'anything') continue
+    if (search.field === 'ids') ids = ids === undefined ? search.value as number[] : ids.filter((id) => (search.value as number[]).includes(id))
+    else domainFilter[search.field] = search.value
   }
-  kept.sort((a, b) => {
-    for (const [index, { descending }] of sort.entries()) {
-      const order = compare(a.keys[index], b.keys[index])
-      if (order !== 0) return descending ? -order : order
-    }
-    return a.id - b.id
-  })
-  return kept.map((item) => String(item.id))
+  if (ids !== undefined) domainFilter.ids = ids
+  return (await cls.search(ctx, domainFilter, order)).map(String)
 }
 
-/** Roundup 2.x sort spec: a list of (direction, property) pairs, or one pair. */
-function sortSpec (cls: ClassSpec, value: XmlRpcValue | undefined): Array<{ name: string, descending: boolean }> {
+/** Roundup 2.x sort spec: a list of (direction, property) pairs, or one pair; as the domain's order. */
+function sortSpec (cls: ClassSpec, value: XmlRpcValue | undefined): Array<Order<string>> {
   if (value === undefined || value === null) return []
   if (!Array.isArray(value)) throw new Fault(FaultCode.wrongArguments, 'filter(): sort must be a list of (direction, property) pairs')
   const pairs = value.length === 2 && typeof value[0] === 'string' ? [value] : value
@@ -232,20 +228,11 @@ function sortSpec (cls: ClassSpec, value: XmlRpcValue | undefined): Array<{ name
     if (!Array.isArray(pair) || pair.length !== 2 || (pair[0] !== '+' && pair[0] !== '-') || typeof pair[1] !== 'string') {
       throw new Fault(FaultCode.wrongArguments, 'filter(): each sort entry must be ("+" or "-", property)')
     }
-    if (pair[1] !== 'id') propertyOf(cls, pair[1])
-    return { name: pair[1], descending: pair[0] === '-' }
+    const name = pair[1]
+    const field = name === 'id' ? 'id' : propertyOf(cls, name).sort
+    if (field === undefined) throw new Fault(FaultCode.permissionDenied, `Permission to view ${name} of ${cls.name} denied`)
+    return { field, descending: pair[0] === '-' }
   })
-}
-
-/** Orders rendered values: missing first, ids and numbers numerically, text case-insensitively. */
-function compare (a: Renderable, b: Renderable): number {
-  if (a === b) return 0
-  if (a === null || a === undefined) return -1
-  if (b === null || b === undefined) return 1
-  if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime()
-  const [x, y] = [String(a), String(b)]
-  if (/^\d+$/.test(x) && /^\d+$/.test(y)) return Number(x) - Number(y)
-  return x.toLowerCase() < y.toLowerCase() ? -1 : x.toLowerCase() > y.toLowerCase() ? 1 : x < y ? -1 : x > y ? 1 : 0
 }
 
 /** Most calls one system.multicall may carry. */
