@@ -11,78 +11,112 @@ import { password, seed } from '../../fixtures.ts'
 import { build, databaseKinds } from '../../helper.ts'
 import { listen, runCalls, type PythonCall } from './python.ts'
 
-// The seed's ids. Users: admin 1, owner 2, manager 3, contributor 4, watcher 5,
-// groupie 6, outsider 7. Servers: pasteur 1, inactive 2, then Beta 3 and alpha 4
-// added below. Services: blast 1 (server-level), clustalw 2 (disabled), legacy 3
-// (on the inactive server), assembly 4 and shared 5 (exported) in genomics,
-// hidden 6 in private. Projects: genomics 1 (owner 2), private 2 (outsider's).
 type Case = [name: string, caller: 'admin' | 'owner' | 'outsider' | 'anonymous', params: unknown[], expected: string[] | { fault: number }]
 
-function cases (year: string, day: string): Case[] {
+/** The seeded items' ids by name, as XML-RPC writes them; never assumed from the order of insertion. */
+interface Ids {
+  service: (name: string) => string
+  server: (name: string) => string
+  user: (name: string) => string
+  project: (name: string) => string
+  job: (name: string) => string
+  key: (label: string) => string
+  group: (name: string) => string
+}
+
+/** Looks a seeded item's id up by name; a name the seed lacks is a mistake in the test. */
+function named<T extends { id: number }> (what: string, items: T[], nameOf: (item: T) => string): (name: string) => string {
+  return (name) => {
+    const found = items.find((item) => nameOf(item) === name)
+    if (found === undefined) throw new Error(`no ${what} named ${name} was seeded`)
+    return String(found.id)
+  }
+}
+
+/** Ids in ascending order: what filter() answers when no sort is asked for. */
+function ascending (ids: string[]): string[] {
+  return [...ids].sort((a, b) => Number(a) - Number(b))
+}
+
+function cases (year: string, day: string, id: Ids): Case[] {
+  const services = (...names: string[]): string[] => ascending(names.map(id.service))
+  const servers = (...names: string[]): string[] => ascending(names.map(id.server))
+  const allServices = services('blast', 'clustalw', 'legacy', 'assembly', 'shared', 'hidden')
+  const allServers = servers('pasteur', 'inactive', 'Beta', 'alpha')
+  // Services grouped by a linked item's id, descending or ascending, each group by id: how a link sorts.
+  const byLink = (groups: Array<[linked: string, names: string[]]>, descending: boolean): string[] =>
+    [...groups].sort(([a], [b]) => descending ? Number(b) - Number(a) : Number(a) - Number(b)).flatMap(([, names]) => names)
   return [
-    ['text', 'admin', ['service', null, { name: 'AS' }], ['1', '4']],
-    ['list of text', 'admin', ['service', null, { name: ['BLA', 'hid'] }], ['1', '6']],
-    ['link by id', 'admin', ['service', null, { project: '1' }], ['4', '5']],
-    ['link by key', 'admin', ['service', null, { project: 'genomics' }], ['4', '5']],
+    ['text', 'admin', ['service', null, { name: 'AS' }], services('blast', 'assembly')],
+    ['list of text', 'admin', ['service', null, { name: ['BLA', 'hid'] }], services('blast', 'hidden')],
+    ['link by id', 'admin', ['service', null, { project: id.project('genomics') }], services('assembly', 'shared')],
+    ['link by key', 'admin', ['service', null, { project: 'genomics' }], services('assembly', 'shared')],
     ['link by unknown key', 'admin', ['service', null, { project: 'nosuch' }], []],
-    ['link by unknown key or id', 'admin', ['service', null, { project: ['nosuch', '2'] }], ['6']],
-    ['link of a job to a service', 'admin', ['job', null, { service: 'assembly::genomics::pasteur' }], ['1']],
-    ['multilink by key', 'admin', ['project', null, { managers: 'manager' }], ['1']],
-    ['multilink by id', 'admin', ['project', null, { services: '6' }], ['2']],
-    ['multilink of groups', 'admin', ['user', null, { groups: 'lab' }], ['6']],
-    ['multilink of members', 'admin', ['group', null, { members: ['groupie', 'nosuch'] }], ['1']],
-    ['multilink of favorites', 'admin', ['project', null, { favorites: 'blast::pasteur' }], ['1']],
-    ['multilink of projects', 'admin', ['user', null, { projects: 'private' }], ['7']],
-    ['boolean', 'admin', ['service', null, { disabled: true }], ['2']],
-    ['boolean as text', 'admin', ['service', null, { disabled: 'no' }], ['1', '3', '4', '5', '6']],
-    ['boolean either', 'admin', ['service', null, { disabled: [true, false] }], ['1', '2', '3', '4', '5', '6']],
-    ['boolean of servers', 'admin', ['server', null, { active: false }], ['2']],
+    ['link by unknown key or id', 'admin', ['service', null, { project: ['nosuch', id.project('private')] }], services('hidden')],
+    ['link of a job to a service', 'admin', ['job', null, { service: 'assembly::genomics::pasteur' }], [id.job('run 1')]],
+    ['multilink by key', 'admin', ['project', null, { managers: 'manager' }], [id.project('genomics')]],
+    ['multilink by id', 'admin', ['project', null, { services: id.service('hidden') }], [id.project('private')]],
+    ['multilink of groups', 'admin', ['user', null, { groups: 'lab' }], [id.user('groupie')]],
+    ['multilink of members', 'admin', ['group', null, { members: ['groupie', 'nosuch'] }], [id.group('lab')]],
+    ['multilink of favorites', 'admin', ['project', null, { favorites: 'blast::pasteur' }], [id.project('genomics')]],
+    ['multilink of projects', 'admin', ['user', null, { projects: 'private' }], [id.user('outsider')]],
+    ['boolean', 'admin', ['service', null, { disabled: true }], services('clustalw')],
+    ['boolean as text', 'admin', ['service', null, { disabled: 'no' }], services('blast', 'legacy', 'assembly', 'shared', 'hidden')],
+    ['boolean either', 'admin', ['service', null, { disabled: [true, false] }], allServices],
+    ['boolean of servers', 'admin', ['server', null, { active: false }], servers('inactive')],
     ['bad boolean', 'admin', ['server', null, { active: 'perhaps' }], { fault: 400 }],
-    ['authorized, administrator', 'admin', ['service', null, { authorized: true }], ['1', '4', '5', '6']],
-    ['authorized, outsider', 'outsider', ['service', null, { authorized: true }], ['1', '6']],
-    ['not authorized, outsider', 'outsider', ['service', null, { authorized: false }], ['2', '3', '5']],
-    ['full name across separators', 'admin', ['service', null, { fullname: 'ly::gen' }], ['4']],
-    ['full name, one part', 'admin', ['service', null, { fullname: ':genomics:' }], ['4', '5']],
-    ['full name, whole', 'admin', ['service', null, { fullname: 'SHARED::GENOMICS::PASTEUR' }], ['5']],
-    ['full name, server', 'admin', ['service', null, { fullname: 'teur' }], ['1', '2', '4', '5', '6']],
+    ['authorized, administrator', 'admin', ['service', null, { authorized: true }], services('blast', 'assembly', 'shared', 'hidden')],
+    ['authorized, outsider', 'outsider', ['service', null, { authorized: true }], services('blast', 'hidden')],
+    ['not authorized, outsider', 'outsider', ['service', null, { authorized: false }], services('clustalw', 'legacy', 'shared')],
+    ['full name across separators', 'admin', ['service', null, { fullname: 'ly::gen' }], services('assembly')],
+    ['full name, one part', 'admin', ['service', null, { fullname: ':genomics:' }], services('assembly', 'shared')],
+    ['full name, whole', 'admin', ['service', null, { fullname: 'SHARED::GENOMICS::PASTEUR' }], services('shared')],
+    ['full name, server', 'admin', ['service', null, { fullname: 'teur' }], services('blast', 'clustalw', 'assembly', 'shared', 'hidden')],
     ['full name, impossible', 'admin', ['service', null, { fullname: 'a:::b' }], []],
-    ['enumeration', 'admin', ['user', null, { status: 'SUSP' }], ['8']],
-    ['service type', 'admin', ['service', null, { type: 'gram' }], ['1', '2', '5', '6']],
-    ['date, year', 'admin', ['server', null, { creation: year }], ['1', '2', '3', '4']],
-    ['date, day', 'admin', ['server', null, { creation: day }], ['1', '2', '3', '4']],
-    ['date, month', 'admin', ['server', null, { creation: day.slice(0, 7) }], ['1', '2', '3', '4']],
+    ['enumeration', 'admin', ['user', null, { status: 'SUSP' }], [id.user('suspended')]],
+    ['service type', 'admin', ['service', null, { type: 'gram' }], services('blast', 'clustalw', 'shared', 'hidden')],
+    ['date, year', 'admin', ['server', null, { creation: year }], allServers],
+    ['date, day', 'admin', ['server', null, { creation: day }], allServers],
+    ['date, month', 'admin', ['server', null, { creation: day.slice(0, 7) }], allServers],
     ['date, to the minute', 'admin', ['user', null, { lastlogin: `${day}T00:00` }], []],
     ['date, December', 'admin', ['server', null, { creation: `${Number(year) - 1}-12` }], []],
     ['date, 31 April', 'admin', ['server', null, { creation: '2026-04-31' }], { fault: 400 }],
     ['date, another year', 'admin', ['server', null, { creation: '1999' }], []],
-    ['date, any of', 'admin', ['server', null, { creation: ['1999-12', day] }], ['1', '2', '3', '4']],
+    ['date, any of', 'admin', ['server', null, { creation: ['1999-12', day] }], allServers],
     ['bad date', 'admin', ['server', null, { creation: 'soon' }], { fault: 400 }],
-    ['id', 'admin', ['service', null, { id: ['2', '3', 'x'] }], ['2', '3']],
-    ['ids restrict', 'admin', ['service', ['1', '4', '6'], { name: 'a' }], ['1', '4']],
-    ['ids and id', 'admin', ['service', ['1', '4', '6'], { id: ['4', '5'] }], ['4']],
-    ['sort text case-insensitively', 'admin', ['server', null, {}, [['+', 'name']]], ['4', '3', '2', '1']],
-    ['sort text descending', 'admin', ['server', null, {}, [['-', 'name']]], ['1', '2', '3', '4']],
-    ['sort one pair', 'admin', ['service', null, {}, ['-', 'id']], ['6', '5', '4', '3', '2', '1']],
-    ['sort link then text', 'admin', ['service', null, {}, [['+', 'server'], ['-', 'name']]], ['5', '6', '2', '1', '4', '3']],
-    ['sort missing last descending, ties by id', 'admin', ['service', null, {}, [['-', 'project']]], ['6', '4', '5', '1', '2', '3']],
-    ['sort jobs by service', 'admin', ['job', null, {}, [['+', 'service']]], ['1', '2']],
-    ['sort jobs by a service out of sight: missing, first', 'owner', ['job', null, {}, [['+', 'service']]], ['2', '1']],
-    ['jobs by a service out of sight', 'owner', ['job', null, { service: '6' }], []],
-    ['sort computed', 'outsider', ['service', null, {}, [['-', 'authorized']]], ['1', '6', '2', '3', '5']],
-    ['sort multilink', 'admin', ['project', null, {}, [['-', 'managers']]], ['1', '2']],
+    ['id', 'admin', ['service', null, { id: [id.service('clustalw'), id.service('legacy'), 'x'] }], services('clustalw', 'legacy')],
+    ['ids restrict', 'admin', ['service', services('blast', 'assembly', 'hidden'), { name: 'a' }], services('blast', 'assembly')],
+    ['ids and id', 'admin', ['service', services('blast', 'assembly', 'hidden'), { id: services('assembly', 'shared') }], services('assembly')],
+    ['sort text case-insensitively', 'admin', ['server', null, {}, [['+', 'name']]], ['alpha', 'Beta', 'inactive', 'pasteur'].map(id.server)],
+    ['sort text descending', 'admin', ['server', null, {}, [['-', 'name']]], ['pasteur', 'inactive', 'Beta', 'alpha'].map(id.server)],
+    ['sort one pair', 'admin', ['service', null, {}, ['-', 'id']], [...allServices].reverse()],
+    ['sort link then text', 'admin', ['service', null, {}, [['+', 'server'], ['-', 'name']]], byLink([
+      [id.server('pasteur'), ['shared', 'hidden', 'clustalw', 'blast', 'assembly'].map(id.service)],
+      [id.server('inactive'), [id.service('legacy')]]
+    ], false)],
+    ['sort missing last descending, ties by id', 'admin', ['service', null, {}, [['-', 'project']]], [
+      ...byLink([[id.project('genomics'), services('assembly', 'shared')], [id.project('private'), services('hidden')]], true),
+      ...services('blast', 'clustalw', 'legacy')
+    ]],
+    ['sort jobs by service', 'admin', ['job', null, {}, [['+', 'service']]],
+      byLink([[id.service('assembly'), [id.job('run 1')]], [id.service('hidden'), [id.job('late')]]], false)],
+    ['sort jobs by a service out of sight: missing, first', 'owner', ['job', null, {}, [['+', 'service']]], [id.job('late'), id.job('run 1')]],
+    ['jobs by a service out of sight', 'owner', ['job', null, { service: id.service('hidden') }], []],
+    ['sort computed', 'outsider', ['service', null, {}, [['-', 'authorized']]], [...services('blast', 'hidden'), ...services('clustalw', 'legacy', 'shared')]],
+    ['sort multilink', 'admin', ['project', null, {}, [['-', 'managers']]], [id.project('genomics'), id.project('private')]],
     ['sort password', 'admin', ['user', null, {}, [['+', 'password']]], { fault: 403 }],
     ['search password', 'admin', ['user', null, { password: 'x' }], { fault: 403 }],
-    ['filter and sort', 'admin', ['service', null, { server: 'pasteur', type: 'program' }, [['+', 'fullname']]], ['1', '2', '6', '5']],
+    ['filter and sort', 'admin', ['service', null, { server: 'pasteur', type: 'program' }, [['+', 'fullname']]], ['blast', 'clustalw', 'hidden', 'shared'].map(id.service)],
     ['outsider, a project by a name out of sight', 'outsider', ['project', null, { name: 'genomics' }], []],
     ['outsider, a project by a name that does not exist', 'outsider', ['project', null, { name: 'nosuch' }], []],
-    ['outsider, its own project', 'outsider', ['project', null, { name: 'PRIV' }], ['2']],
-    ['outsider, services of a project out of sight', 'outsider', ['service', null, { project: '1' }], ['5']],
+    ['outsider, its own project', 'outsider', ['project', null, { name: 'PRIV' }], [id.project('private')]],
+    ['outsider, services of a project out of sight', 'outsider', ['service', null, { project: id.project('genomics') }], services('shared')],
     ['outsider, a service out of sight by name', 'outsider', ['service', null, { name: 'assembly' }], []],
     ['outsider, jobs out of sight', 'outsider', ['job', null, { name: 'run' }], []],
     ['outsider, users', 'outsider', ['user', null, { username: 'outsider' }], { fault: 403 }],
     ['anonymous, projects', 'anonymous', ['project', null, { name: 'genomics' }], []],
-    ['anonymous, services', 'anonymous', ['service', null, { name: 'a' }], ['1', '2', '3', '5']],
-    ['own API keys', 'admin', ['apikey', null, { label: 'O' }, [['-', 'label']]], ['2', '1']],
+    ['anonymous, services', 'anonymous', ['service', null, { name: 'a' }], services('blast', 'clustalw', 'legacy', 'shared')],
+    ['own API keys', 'admin', ['apikey', null, { label: 'O' }, [['-', 'label']]], [id.key('Two'), id.key('one')]],
     ['own API keys, another user', 'outsider', ['apikey', null, {}], []]
   ]
 }
@@ -100,7 +134,17 @@ for (const kind of databaseKinds) {
     // Job 2, in genomics, runs the private project's service, which genomics' owner cannot see.
     await domain.projects.addJob(systemActor, 'genomics', { name: 'late', service: 'hidden::private::pasteur' })
     const created = (await domain.servers.get(systemActor, 'pasteur')).createdAt.toISOString()
-    const all = cases(created.slice(0, 4), created.slice(0, 10))
+    const page = { limit: 1000 }
+    const ids: Ids = {
+      service: named('service', (await domain.services.list(systemActor, {}, page)).items, (item) => item.name),
+      server: named('server', (await domain.servers.list(systemActor, {}, page)).items, (item) => item.name),
+      user: named('user', (await domain.users.list(systemActor, {}, page)).items, (item) => item.username),
+      project: named('project', (await domain.projects.list(systemActor, {}, page)).items, (item) => item.name),
+      job: named('job', await domain.projects.listJobs(systemActor), (item) => item.name),
+      key: named('API key', await domain.apiKeys.list(systemActor, 'admin'), (item) => item.label),
+      group: named('group', (await domain.groups.list(systemActor, {}, page)).items, (item) => item.name)
+    }
+    const all = cases(created.slice(0, 4), created.slice(0, 10), ids)
     const url = await listen(app)
     const calls: PythonCall[] = all.map(([name, caller, params]) => ({
       name, method: 'filter', params, ...(caller === 'anonymous' ? {} : { user: caller, password })
