@@ -102,7 +102,16 @@ t.test('logs are readable lines on a terminal and with LOG_FORMAT=pretty, JSON o
   t.notMatch(pretty.output(), /"level":/)
 
   // A terminal of its own, from Python's standard library: LOG_FORMAT's default looks at standard output.
+  // The server runs in the terminal's own session, out of reach of a signal to Python: should the test
+  // fail or time out, this teardown stops it by the pid in its lock (teardowns run last first, so
+  // before the directory's removal).
   const dataDir = await tempDir(t, 'mobyle2-tty-')
+  t.teardown(async () => {
+    const lock = await readFile(join(dataDir, 'mobyle2.lock'), 'utf8').catch(() => null)
+    if (lock !== null) {
+      try { process.kill((JSON.parse(lock) as { pid: number }).pid, 'SIGKILL') } catch { /* already gone */ }
+    }
+  })
   const terminal = spawn('python3', ['-c', 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)',
     process.execPath, '--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', DATA_DIR: dataDir, PORT: '0' }, stdio: ['pipe', 'pipe', 'pipe'] })
   let output = ''
