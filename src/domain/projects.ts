@@ -386,51 +386,67 @@ export class Projects {
    */
   async setMember (actor: Actor, ref: ProjectRef, userRef: number | string, role: ProjectRole | null):
   Promise<{ project: ProjectView, member: { id: number, username: string }, previous: ProjectRole | null }> {
-    const { projectId, member, previous } = await this.locked(ref, async (tx) => {
-      const row = await this.find(actor, ref, false, 'manager', tx)
-      assertRole(role)
-      const user = await liveUser(tx, userRef)
-      if (user === null) throw new NotFound('user', userRef)
-      if (user.id === row.ownerId) throw new Conflict(`user ${user.username} owns project ${row.name}`, resource)
-      const previous = row.members.find((m) => m.userId === user.id)?.role ?? null
-      if (role === null) {
-        await tx.projectMember.deleteMany({ where: { projectId: row.id, userId: user.id } })
-      } else if (role !== previous) {
-        await tx.projectMember.upsert({
-          where: { projectId_userId: { projectId: row.id, userId: user.id } },
-          create: { projectId: row.id, userId: user.id, role },
-          update: { role }
-        })
-      }
-      return { projectId: row.id, member: user, previous }
+    const { project, holder, previous } = await this.setRole(actor, ref, role, {
+      find: async (tx, row) => {
+        const user = await liveUser(tx, userRef)
+        if (user === null) throw new NotFound('user', userRef)
+        if (user.id === row.ownerId) throw new Conflict(`user ${user.username} owns project ${row.name}`, resource)
+        return user
+      },
+      previous: (row, user) => row.members.find((m) => m.userId === user.id)?.role ?? null,
+      remove: async (tx, projectId, user) => await tx.projectMember.deleteMany({ where: { projectId, userId: user.id } }),
+      upsert: async (tx, projectId, user, held) => await tx.projectMember.upsert({
+        where: { projectId_userId: { projectId, userId: user.id } },
+        create: { projectId, userId: user.id, role: held },
+        update: { role: held }
+      })
     })
-    return { project: await this.get(actor, projectId), member, previous }
+    return { project, member: holder, previous }
   }
 
   /** Grants a group a role in the project, or revokes it (`role` null). */
   async setGroupGrant (actor: Actor, ref: ProjectRef, groupRef: number | string, role: ProjectRole | null):
   Promise<{ project: ProjectView, group: { id: number, name: string }, previous: ProjectRole | null }> {
-    const { projectId, group, previous } = await this.locked(ref, async (tx) => {
+    const { project, holder, previous } = await this.setRole(actor, ref, role, {
+      find: async (tx) => {
+        const group = await tx.group.findFirst({
+          where: { ...(typeof groupRef === 'number' ? { id: groupRef } : { name: groupRef }), retiredAt: null },
+          select: { id: true, name: true }
+        })
+        if (group === null) throw new NotFound('group', groupRef)
+        return group
+      },
+      previous: (row, group) => row.groupGrants.find((g) => g.group.id === group.id)?.role ?? null,
+      remove: async (tx, projectId, group) => await tx.projectGroupGrant.deleteMany({ where: { projectId, groupId: group.id } }),
+      upsert: async (tx, projectId, group, held) => await tx.projectGroupGrant.upsert({
+        where: { projectId_groupId: { projectId, groupId: group.id } },
+        create: { projectId, groupId: group.id, role: held },
+        update: { role: held }
+      })
+    })
+    return { project, group: holder, previous }
+  }
+
+  /**
+   * One holder's (a member's, a group's) role, under the project's lock and by its
+   * owners and managers: none removes it, the same one is left as it is.
+   */
+  private async setRole<H> (actor: Actor, ref: ProjectRef, role: ProjectRole | null, holders: {
+    find: (tx: Client, row: ProjectRow) => Promise<H>
+    previous: (row: ProjectRow, holder: H) => ProjectRole | null
+    remove: (tx: Client, projectId: number, holder: H) => Promise<unknown>
+    upsert: (tx: Client, projectId: number, holder: H, role: ProjectRole) => Promise<unknown>
+  }): Promise<{ project: ProjectView, holder: H, previous: ProjectRole | null }> {
+    const { projectId, holder, previous } = await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, false, 'manager', tx)
       assertRole(role)
-      const group = await tx.group.findFirst({
-        where: { ...(typeof groupRef === 'number' ? { id: groupRef } : { name: groupRef }), retiredAt: null },
-        select: { id: true, name: true }
-      })
-      if (group === null) throw new NotFound('group', groupRef)
-      const previous = row.groupGrants.find((g) => g.group.id === group.id)?.role ?? null
-      if (role === null) {
-        await tx.projectGroupGrant.deleteMany({ where: { projectId: row.id, groupId: group.id } })
-      } else if (role !== previous) {
-        await tx.projectGroupGrant.upsert({
-          where: { projectId_groupId: { projectId: row.id, groupId: group.id } },
-          create: { projectId: row.id, groupId: group.id, role },
-          update: { role }
-        })
-      }
-      return { projectId: row.id, group, previous }
+      const holder = await holders.find(tx, row)
+      const previous = holders.previous(row, holder)
+      if (role === null) await holders.remove(tx, row.id, holder)
+      else if (role !== previous) await holders.upsert(tx, row.id, holder, role)
+      return { projectId: row.id, holder, previous }
     })
-    return { project: await this.get(actor, projectId), group, previous }
+    return { project: await this.get(actor, projectId), holder, previous }
   }
 
   /** Contributors and above mark a service they can see as a favorite; `added` is false when it already was. */
