@@ -1,0 +1,94 @@
+/**
+ * The benchmark: seeds a realistic dataset, starts the server as a child process
+ * on it, loads it from this process over loopback, and reports requests/s,
+ * latencies, the server's peak memory and each scenario's ratio to the bare
+ * /healthz of the same server in the same run. See bench/README.md.
+ *
+ *   npm run bench                      embedded database (and PostgreSQL when BENCH_DATABASE_URL is set)
+ *   npm run bench -- --quick           a few scenarios, embedded database only, under a minute
+ *   npm run bench -- --large           100,000 services (or --services <n>)
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, release, totalmem, type } from 'node:os'
+import { parseArgs } from 'node:util'
+import { applyMigrations } from '../src/db/migrate.ts'
+import { runScenarios, type Plan, type Result } from './scenarios.ts'
+import { defaultSize, seed, type DatasetSize, type World } from './seed.ts'
+import { embeddedStorage, postgresStorage, startServer, type Storage } from './server.ts'
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    large: { type: 'boolean', default: false },
+    services: { type: 'string' }
+  }
+})
+const services = flags.services !== undefined ? Number(flags.services) : flags.large ? 100_000 : defaultSize.services
+if (!Number.isInteger(services) || services < 100) throw new Error(`--services wants a whole number of at least 100, not ${flags.services}`)
+const size: DatasetSize = { ...defaultSize, services }
+const plan: Plan = flags.quick
+  ? { quick: true, warmupSeconds: 0.5, seconds: 2, writeRate: 0 }
+  : { quick: false, warmupSeconds: 1, seconds: 4, writeRate: 20 }
+const postgresUrl = process.env.BENCH_DATABASE_URL
+const storages: Array<() => Promise<Storage>> = [embeddedStorage]
+if (!plan.quick && postgresUrl !== undefined && postgresUrl !== '') storages.push(async () => await postgresStorage(postgresUrl))
+
+const progress = (line: string): void => { process.stderr.write(`${line}\n`) }
+const started = Date.now()
+const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`
+
+const results: Result[] = []
+for (const makeStorage of storages) {
+  const storage = await makeStorage()
+  try {
+    const seeding = Date.now()
+    const world = await seedInto(storage)
+    progress(`${storage.kind}: seeded ${size.services.toLocaleString('en')} services, ${size.users.toLocaleString('en')} users, ` +
+      `${size.projects.toLocaleString('en')} projects in ${seconds(seeding)}`)
+    const server = await startServer(storage.serverEnv)
+    try {
+      results.push(...await runScenarios(server, world, storage.kind, plan, progress))
+    } finally {
+      await server.stop()
+    }
+  } finally {
+    await storage.dispose()
+  }
+}
+
+const report = { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results }
+const resultsDir = new URL('results/', import.meta.url)
+await mkdir(resultsDir, { recursive: true })
+await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`)
+process.stdout.write(table(results))
+progress(`${results.length} scenarios in ${seconds(started)}; written to bench/results/latest.json`)
+
+/** Migrates and seeds through this process's own handle, closed before the server opens the database. */
+async function seedInto (storage: Storage): Promise<World> {
+  const db = await storage.open()
+  try {
+    await applyMigrations(db)
+    const world = await seed(db, size)
+    // PostgreSQL's autovacuum would analyze tables this freshly filled within a minute, perhaps in the
+    // middle of a scenario: do it now. PGlite runs no autovacuum (a standalone backend), so its tables
+    // stay without statistics, as a server's would.
+    if (db.kind === 'postgresql') await db.prisma.$executeRawUnsafe('ANALYZE')
+    return world
+  } finally {
+    await db.close()
+  }
+}
+
+function machine (): string {
+  const cores = cpus()
+  return `${cores[0]?.model.trim() ?? 'unknown CPU'}, ${cores.length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, ${type()} ${release()}`
+}
+
+function table (rows: Result[]): string {
+  const header = ['scenario', 'face', 'database', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'RSS MB', '× floor']
+  const cells = rows.map((r) => [r.name, r.face, r.database, String(r.connections), r.req_per_s.toFixed(r.req_per_s < 100 ? 1 : 0),
+    r.p50_ms.toFixed(2), r.p99_ms.toFixed(2), r.rss_mb.toFixed(0), r.ratio_to_floor === null ? '-' : r.ratio_to_floor.toPrecision(3)])
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const line = (c: string[]): string => c.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join('  ')
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n'
+}

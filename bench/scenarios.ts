@@ -1,0 +1,233 @@
+/**
+ * What the benchmark asks, and how each question is measured against the server
+ * child: a check by hand, a warm-up, then the measured load with the server's
+ * peak memory over it, then the check again.
+ */
+import type autocannon from 'autocannon'
+import { Load, percentile, verify, type Call, type LoadStats } from './load.ts'
+import type { World } from './seed.ts'
+import { PeakMemory, sleep, type DatabaseKind, type RunningServer } from './server.ts'
+
+export type Face = 'rest' | 'xmlrpc' | 'jsonrpc' | 'floor'
+
+export interface Result {
+  name: string
+  face: Face
+  database: DatabaseKind
+  connections: number
+  req_per_s: number
+  p50_ms: number
+  p99_ms: number
+  rss_mb: number
+  /** req_per_s over the floor's at the same connections, same run and server; null for a rate the bench sets. */
+  ratio_to_floor: number | null
+}
+
+export interface ReadScenario {
+  name: string
+  face: Face
+  connections: number[]
+  call: Call
+  /** What is wrong with a 2xx answer, if anything: the RPC faces answer errors with HTTP 200. */
+  refuse?: (body: string) => string | null
+  /** In the quick run too. */
+  quick?: boolean
+}
+
+export interface Plan {
+  quick: boolean
+  warmupSeconds: number
+  seconds: number
+  /** Writes per second in the write mix that runs beside a read. */
+  writeRate: number
+}
+
+const basic = (user: { username: string, password: string }): string =>
+  `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`
+
+const xmlRpcFault = (body: string): string | null => body.includes('<fault>') ? 'an XML-RPC fault' : null
+
+/** RhodeCode's envelope carries failures in `error`, and get_user/get_repo answer null for what is not there. */
+const jsonRpcError = (body: string): string | null => {
+  const answer = JSON.parse(body) as { error?: unknown, result?: unknown }
+  if (answer.error !== null && answer.error !== undefined) return `JSON-RPC error ${JSON.stringify(answer.error)}`
+  return answer.result === null || answer.result === undefined ? 'a null result' : null
+}
+
+export function readScenarios (world: World): ReadScenario[] {
+  const { member } = world
+  const asMember = { 'x-api-key': member.apiKey }
+  const xml = { 'content-type': 'text/xml' }
+  const json = { 'content-type': 'application/json' }
+  const envelope = (method: string, args: Record<string, unknown>): string => JSON.stringify({ id: 1, api_key: member.apiKey, method, args })
+  return [
+    { name: 'GET /healthz', face: 'floor', connections: [1, 10, 100], call: { method: 'GET', path: '/healthz' }, quick: true },
+    { name: 'GET /servers/ anonymous', face: 'rest', connections: [1, 10, 100], call: { method: 'GET', path: '/servers/' }, quick: true },
+    { name: 'GET /services/?limit=100 anonymous', face: 'rest', connections: [10], call: { method: 'GET', path: '/services/?limit=100' } },
+    { name: 'GET /servers/ API key', face: 'rest', connections: [10], call: { method: 'GET', path: '/servers/', headers: asMember } },
+    { name: 'GET /users/{id} API key', face: 'rest', connections: [10], call: { method: 'GET', path: `/users/${member.id}`, headers: asMember }, quick: true },
+    {
+      name: 'GET /users/{id} Basic', face: 'rest', connections: [10], quick: true,
+      call: { method: 'GET', path: `/users/${member.id}`, headers: { authorization: basic(member) } }
+    },
+    { name: 'GET /projects/{id} member', face: 'rest', connections: [10], call: { method: 'GET', path: `/projects/${world.memberProject}`, headers: asMember } },
+    {
+      name: 'XML-RPC display(user) Basic', face: 'xmlrpc', connections: [10], quick: true, refuse: xmlRpcFault,
+      call: {
+        method: 'POST', path: '/xmlrpc', headers: { ...xml, authorization: basic(member) },
+        body: `<?xml version="1.0"?><methodCall><methodName>display</methodName><params><param><value><string>user${member.id}</string></value></param></params></methodCall>`
+      }
+    },
+    {
+      name: 'JSON-RPC get_user', face: 'jsonrpc', connections: [10], quick: true, refuse: jsonRpcError,
+      call: { method: 'POST', path: '/_admin/api', headers: json, body: envelope('get_user', { userid: member.id }) }
+    },
+    {
+      name: 'JSON-RPC get_repo', face: 'jsonrpc', connections: [10], refuse: jsonRpcError,
+      call: { method: 'POST', path: '/_admin/api', headers: json, body: envelope('get_repo', { repoid: world.memberProject }) }
+    }
+  ]
+}
+
+/**
+ * Writes as the administrator: new services (named from `prefix` and a counter,
+ * so each is new), changes to server-level services, and project member roles.
+ */
+function writeRequests (world: World, prefix: string, kinds: Array<'create' | 'update' | 'member'>): autocannon.Request[] {
+  let n = 0
+  const roles = ['watcher', 'contributor', 'manager']
+  const at = <T>(items: T[], i: number): T => items[i % items.length]!
+  const requests = {
+    create: {
+      method: 'POST' as const,
+      path: '/services',
+      setupRequest: (request: autocannon.Request) => {
+        n++
+        return { ...request, body: JSON.stringify({ name: `${prefix}-${n}`, server: at(world.serverNames, n), type: 'program' }) }
+      }
+    },
+    update: {
+      method: 'PATCH' as const,
+      setupRequest: (request: autocannon.Request) => {
+        n++
+        return { ...request, path: `/services/${at(world.serverServices, n)}`, body: JSON.stringify({ description: `changed by ${prefix} ${n}` }) }
+      }
+    },
+    member: {
+      method: 'PUT' as const,
+      setupRequest: (request: autocannon.Request) => {
+        n++
+        const project = at(world.projects, n * 7)
+        // The owner cannot be given a role: take the next user then.
+        let user = at(world.userIds, n * 13)
+        if (user === project.ownerId) user = at(world.userIds, n * 13 + 1)
+        return { ...request, path: `/projects/${project.id}/members/${user}`, body: JSON.stringify({ role: at(roles, n) }) }
+      }
+    }
+  }
+  return kinds.map((kind) => requests[kind])
+}
+
+/** The calls `requests` would make first, for a check by hand. */
+function firstCalls (requests: autocannon.Request[], headers: Record<string, string>): Call[] {
+  return requests.map((request) => {
+    const built = typeof request.setupRequest === 'function' ? request.setupRequest({ ...request }, {}) : request
+    return { method: built.method as Call['method'], path: built.path ?? '/', headers, body: built.body as string }
+  })
+}
+
+/**
+ * Warms the loads up together, measures them over one window with the server's
+ * peak memory, stops them, and waits for the server to be idle again.
+ */
+async function measure (server: RunningServer, plan: Plan, loads: Load[]): Promise<{ stats: LoadStats[], rss: number }> {
+  const peak = new PeakMemory(server.pid)
+  try {
+    await Promise.all(loads.map(async (load) => { await load.warm(plan.warmupSeconds) }))
+    peak.start()
+    for (const load of loads) load.openWindow()
+    await sleep(plan.seconds * 1000)
+    const stats = loads.map((load) => load.closeWindow())
+    const rss = peak.stop()
+    await Promise.all(loads.map(async (load) => { await load.stop() }))
+    await server.settle()
+    return { stats, rss }
+  } catch (error) {
+    for (const load of loads) load.abort()
+    throw error
+  }
+}
+
+/** Every scenario of the plan on one server; results in the order run. */
+export async function runScenarios (server: RunningServer, world: World, database: DatabaseKind, plan: Plan,
+  progress: (line: string) => void): Promise<Result[]> {
+  const results: Result[] = []
+  const floor = new Map<number, number>()
+  const record = (name: string, face: Face, connections: number, stats: LoadStats, rss: number, rated = true): void => {
+    const reqPerS = stats.answers / stats.seconds
+    if (face === 'floor') floor.set(connections, reqPerS)
+    const floorRate = floor.get(connections)
+    const result: Result = {
+      name, face, database, connections,
+      req_per_s: round(reqPerS, 1),
+      p50_ms: round(percentile(stats.latencies, 0.5), 3),
+      p99_ms: round(percentile(stats.latencies, 0.99), 3),
+      rss_mb: round(rss, 1),
+      ratio_to_floor: rated && floorRate !== undefined ? Number((reqPerS / floorRate).toPrecision(3)) : null
+    }
+    results.push(result)
+    progress(`${database} ${name} ×${connections}: ${result.req_per_s} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${result.rss_mb} MB`)
+  }
+  const named = async (name: string, work: () => Promise<void>): Promise<void> => {
+    try {
+      await work()
+    } catch (error) {
+      throw new Error(`${database} scenario "${name}" failed: ${(error as Error).message}`)
+    }
+  }
+
+  const reads = readScenarios(world).filter((scenario) => !plan.quick || scenario.quick === true)
+  for (const scenario of reads) {
+    for (const connections of plan.quick ? [10] : scenario.connections) {
+      await named(scenario.name, async () => {
+        await verify(server.url, scenario.call, scenario.refuse)
+        const { stats: [stats], rss } = await measure(server, plan, [new Load(server.url, { connections, call: scenario.call })])
+        // Once more by hand: an RPC error under load (a throttled login, say) would still be an HTTP 200.
+        await verify(server.url, scenario.call, scenario.refuse)
+        record(scenario.name, scenario.face, connections, stats!, rss)
+      })
+    }
+  }
+  if (plan.quick) return results
+
+  const asAdmin = { 'x-api-key': world.admin.apiKey, 'content-type': 'application/json' }
+
+  // A read while writes arrive at a fixed rate: what the writes cost the reads (and, with caches, their invalidation).
+  const listing = reads.find((scenario) => scenario.name === 'GET /services/?limit=100 anonymous')!
+  const underWrites = `${listing.name}, under writes`
+  const writers = 4
+  const mixName = `write mix at ${plan.writeRate}/s: POST+PATCH /services/, PUT /projects/{id}/members/{user}`
+  await named(mixName, async () => {
+    for (const call of firstCalls(writeRequests(world, 'bench-check', ['create', 'update', 'member']), asAdmin)) await verify(server.url, call)
+    const { stats: [readStats, writeStats], rss } = await measure(server, plan, [
+      new Load(server.url, { connections: 10, call: listing.call }),
+      new Load(server.url, { connections: writers, requests: writeRequests(world, 'bench-mix', ['create', 'update', 'member']), headers: asAdmin, overallRate: plan.writeRate })
+    ])
+    record(underWrites, 'rest', 10, readStats!, rss)
+    record(mixName, 'rest', writers, writeStats!, rss, false)
+  })
+
+  // Writes alone, as fast as they go: every request creates a new service.
+  const createsName = 'POST /services/ API key, a new service each'
+  await named(createsName, async () => {
+    const creates = new Load(server.url, { connections: 10, requests: writeRequests(world, 'bench-new', ['create']), headers: asAdmin })
+    const { stats: [stats], rss } = await measure(server, plan, [creates])
+    record(createsName, 'rest', 10, stats!, rss)
+  })
+  return results
+}
+
+function round (value: number, digits: number): number {
+  const scale = 10 ** digits
+  return Math.round(value * scale) / scale
+}
