@@ -205,7 +205,9 @@ export async function runScenarios (server: RunningServer, world: World, databas
   // A read while writes arrive at a fixed rate: what the writes cost the reads (and, with caches, their invalidation).
   const listing = reads.find((scenario) => scenario.name === 'GET /services/?limit=100 anonymous')!
   const underWrites = `${listing.name}, under writes`
-  const writers = 4
+  // One write a second per connection: the rate holds as long as a write takes under a second,
+  // where fewer connections would cap it at connections ÷ latency, below the rate asked.
+  const writers = plan.writeRate
   const mixName = `write mix at ${plan.writeRate}/s: POST+PATCH /services/, PUT /projects/{id}/members/{user}`
   await named(mixName, async () => {
     for (const call of firstCalls(writeRequests(world, 'bench-check', ['create', 'update', 'member']), asAdmin)) await verify(server.url, call)
