@@ -39,15 +39,23 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors']
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const { domain, logins } = openDomain(db.prisma)
+  const { domain, logins } = openDomain(db, { cacheEntries: config.READ_CACHE_ENTRIES })
   const authenticator = new Authenticator(logins, {
     maxFailures: config.LOGIN_MAX_FAILURES,
     windowSeconds: config.LOGIN_WINDOW_SECONDS,
     maxAddressFailures: config.LOGIN_MAX_ADDRESS_FAILURES,
     usernameSlowAfter: config.LOGIN_USERNAME_SLOW_AFTER,
     usernameMaxDelaySeconds: config.LOGIN_USERNAME_MAX_DELAY_SECONDS,
-    cacheSeconds: config.CREDENTIAL_CACHE_SECONDS
+    cacheSeconds: config.CREDENTIAL_CACHE_SECONDS,
+    onBookkeepingError: (error) => { app.log.warn({ err: error }, 'could not record when a login or API key was last used') }
   })
+  app.addHook('onClose', async () => { await authenticator.settled() })
+  const unsubscribe = db.changes.subscribe({
+    changed: () => {},
+    deaf: (error) => { app.log.warn({ err: error }, 'database change notifications lost: reading everything from the database until they are back') },
+    hearing: () => { app.log.info('hearing database change notifications: read answers are remembered until a change') }
+  })
+  app.addHook('onClose', async () => { unsubscribe() })
   app.decorate('domain', domain)
   app.decorate('config', config)
   app.setErrorHandler(httpErrorHandler)

@@ -88,7 +88,7 @@ async function runHere (config: Config, request: AdminCommand): Promise<AdminOut
   })
   try {
     if (request.command !== 'migrate') await prepareDatabase(db, { migrate: false })
-    return await runAdminCommand({ db, domain: openDomain(db.prisma).domain }, request)
+    return await runAdminCommand({ db, domain: openDomain(db, { cacheEntries: 0 }).domain }, request)
   } finally {
     await db.close()
   }

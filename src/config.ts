@@ -43,6 +43,10 @@ export const ConfigSchema = Type.Object({
   }),
   LOGIN_WINDOW_SECONDS: Integer({ minimum: 1, maximum: 86400, default: 600, description: 'The login throttle window: how long a failed login counts.' }),
   CREDENTIAL_CACHE_SECONDS: Integer({ minimum: 0, maximum: 3600, default: 60, description: 'How long a verified password is remembered (0 disables).' }),
+  READ_CACHE_ENTRIES: Integer({
+    minimum: 0, maximum: 1_000_000, default: 1000,
+    description: 'Read answers each server process remembers until the next change to the database (0: none, every read queries the database).'
+  }),
   MOBYLE_ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   MOBYLE_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
   MOBYLE_ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 20, maxLength: 200 }))

@@ -23,7 +23,7 @@ t.test('the admin command line manages users and keys', async (t) => {
   t.notMatch((await cli(env, ['list-keys', 'alice'])).stdout, key, 'the secret is never shown again')
 
   const db = await openDatabase({ dataDir: env.DATA_DIR })
-  const auth = new Authenticator(openDomain(db.prisma).logins, { maxFailures: 4, windowSeconds: 600, cacheSeconds: 0 })
+  const auth = new Authenticator(openDomain(db).logins, { maxFailures: 4, windowSeconds: 600, cacheSeconds: 0 })
   t.match(await auth.authenticate({ kind: 'apiKey', key }, null), { username: 'alice', isAdmin: true })
   t.match(await auth.authenticate({ kind: 'basic', username: 'alice', password: 'second pass' }, null), { username: 'alice' })
   await db.close()

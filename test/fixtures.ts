@@ -100,7 +100,7 @@ export async function seed (domain: Domain, options: { apiKeys?: boolean } = {})
 export async function seededDomain (t: { teardown: (fn: () => unknown) => void }, kind: 'pglite' | 'postgresql', options: { apiKeys?: boolean } = {}):
 Promise<Seed & { db: Database, domain: Domain }> {
   const db = await freshDatabase(t, kind)
-  const { domain } = openDomain(db.prisma)
+  const { domain } = openDomain(db)
   return { db, domain, ...await seed(domain, options) }
 }
 

@@ -40,6 +40,8 @@ export interface AuthenticatorOptions {
   cacheSeconds: number
   /** Upper bound on remembered credentials. */
   cacheSize?: number
+  /** Told when a bookkeeping write (last login, last use of a key) failed; the request it came from was answered anyway. */
+  onBookkeepingError?: (error: Error) => void
 }
 
 const keyTouchIntervalMs = 60_000
@@ -59,6 +61,8 @@ export class Authenticator {
   private readonly keyTouched = new Map<number, number>()
   /** Password checks under way, by credentials and address. */
   private readonly checking = new Map<string, Promise<LoginRecord>>()
+  /** Bookkeeping writes under way: no request waits for them, closing does. */
+  private readonly bookkeeping = new Set<Promise<void>>()
 
   constructor (private readonly store: LoginRecords, private readonly options: AuthenticatorOptions) {}
 
@@ -80,7 +84,7 @@ export class Authenticator {
   private async byApiKey (key: string, address: string | null): Promise<Actor> {
     const found = await this.lookupKey(key)
     if (found !== null) {
-      await this.touchKey(found.keyId)
+      this.touchKey(found.keyId)
       return actorFor(found.user)
     }
     const counts = await this.store.loginFailures(null, address, this.options.windowSeconds)
@@ -106,7 +110,7 @@ export class Authenticator {
     if (password.length >= apiKeyMinLength) {
       const byKey = await this.lookupKey(password)
       if (byKey !== null && byKey.user.username === username) {
-        await this.touchKey(byKey.keyId)
+        this.touchKey(byKey.keyId)
         return actorFor(byKey.user)
       }
     }
@@ -155,19 +159,31 @@ export class Authenticator {
       // Its own attempt and this username's earlier typos from this address are forgiven.
       await this.store.forgetPairFailures(username, address)
       this.remember(cacheKey, user)
-      await this.store.touchLogin(user.id)
+      this.keepBooks(this.store.touchLogin(user.id))
       return user
     }
     await this.sweep()
     throw new Unauthenticated()
   }
 
-  private async touchKey (keyId: number): Promise<void> {
+  private touchKey (keyId: number): void {
     const now = Date.now()
     if (now - (this.keyTouched.get(keyId) ?? 0) < keyTouchIntervalMs) return
     if (this.keyTouched.size >= (this.options.cacheSize ?? 10_000)) this.keyTouched.clear()
     this.keyTouched.set(keyId, now)
-    await this.store.touchApiKey(keyId)
+    this.keepBooks(this.store.touchApiKey(keyId))
+  }
+
+  /** Lets a bookkeeping write finish after the request is answered. */
+  private keepBooks (write: Promise<void>): void {
+    const done = write.catch((error: Error) => { this.options.onBookkeepingError?.(error) })
+      .finally(() => { this.bookkeeping.delete(done) })
+    this.bookkeeping.add(done)
+  }
+
+  /** Resolves once the bookkeeping writes started so far are done (at shutdown, and for tests). */
+  async settled (): Promise<void> {
+    await Promise.all([...this.bookkeeping])
   }
 
   /**

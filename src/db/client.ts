@@ -10,6 +10,7 @@ import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@p
 import pg from 'pg'
 import { PrismaPGlite } from 'pglite-prisma-adapter'
 import { PrismaClient } from '../generated/prisma/client.ts'
+import { PGliteFeed, PostgresFeed, type ChangeFeed, type PostgresFeedOptions } from './changes.ts'
 import { lockDataDir, type LockHolder, type LockRole } from './data-dir-lock.ts'
 
 export interface DatabaseOptions {
@@ -22,6 +23,8 @@ export interface DatabaseOptions {
   role?: LockRole
   /** How long to wait for a command-line process holding the directory. */
   lockWaitMs?: number
+  /** How PostgreSQL's change notifications are listened to. */
+  feed?: PostgresFeedOptions
 }
 
 export interface Database {
@@ -31,6 +34,8 @@ export interface Database {
   adapterFactory: SqlMigrationAwareDriverAdapterFactory
   /** This process's lock on the embedded database's directory; null for PostgreSQL and memory://. */
   lock: LockHolder | null
+  /** The committed changes of every process sharing the database, as they are announced. */
+  changes: ChangeFeed
   /** Answers whether the database takes a query. */
   ping: () => Promise<void>
   close: () => Promise<void>
@@ -41,13 +46,16 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
     const adapterFactory = new AtomicScriptPg(pool)
     const prisma = new PrismaClient({ adapter: adapterFactory })
+    const changes = new PostgresFeed(options.url, options.feed)
     return {
       kind: 'postgresql',
       prisma,
       adapterFactory,
       lock: null,
+      changes,
       ping: async () => { await pool.query('SELECT 1') },
       close: async () => {
+        await changes.close()
         await prisma.$disconnect()
         await pool.end()
       }
@@ -67,14 +75,17 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
   }
   const adapterFactory = new ScriptAwaitingPGlite(client)
   const prisma = new PrismaClient({ adapter: adapterFactory })
+  const changes = new PGliteFeed(client)
   return {
     kind: 'pglite',
     prisma,
     adapterFactory,
     lock: lock?.holder ?? null,
+    changes,
     ping: async () => { await client.query('SELECT 1') },
     close: async () => {
       try {
+        await changes.close()
         await prisma.$disconnect()
         await client.close()
       } finally {

@@ -1,12 +1,15 @@
+import type { ChangeFeed } from '../db/changes.ts'
+import type { Database } from '../db/client.ts'
 import { ApiKeys } from './api-keys.ts'
+import { DomainError } from './errors.ts'
 import { Groups } from './groups.ts'
 import { LoginRecords } from './login-records.ts'
 import { Projects } from './projects.ts'
+import { ReadCache } from './read-cache.ts'
 import { Servers } from './servers.ts'
 import { Services } from './services.ts'
 import { Users } from './users.ts'
 import { guardStorage } from './storable.ts'
-import type { PrismaClient } from '../generated/prisma/client.ts'
 
 /** The domain services every face calls; each checks the actor it is given. */
 export interface Domain {
@@ -18,23 +21,84 @@ export interface Domain {
   apiKeys: ApiKeys
 }
 
+export interface DomainOptions {
+  /** Most read answers remembered (src/domain/read-cache.ts); 0 remembers none. */
+  cacheEntries?: number
+}
+
 /**
  * The domain over one database, and beside it the login records only the
  * authenticator may read (they hold password hashes and check no actor).
+ *
+ * Reads are answered from memory when nothing has changed since they were last
+ * asked; the faces cannot tell.
  */
-export function openDomain (client: PrismaClient): { domain: Domain, logins: LoginRecords } {
-  const db = guardStorage(client)
+export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: DomainOptions = {}):
+{ domain: Domain, logins: LoginRecords, cache: ReadCache } {
+  const client = guardStorage(db.prisma)
+  const cache = new ReadCache(db.changes, { maxEntries: options.cacheEntries ?? 1000 })
+  const remember = <T extends object>(name: string, target: T, reads: Array<Method<T>>, untracked: Array<Method<T>> = []): T =>
+    remembering(cache, db.changes, name, target, new Set<string>(reads), new Set<string>(untracked))
   return {
     domain: {
-      servers: new Servers(db),
-      services: new Services(db),
-      users: new Users(db),
-      groups: new Groups(db),
-      projects: new Projects(db),
-      apiKeys: new ApiKeys(db)
+      servers: remember('servers', new Servers(client), ['search', 'list', 'get']),
+      services: remember('services', new Services(client), ['search', 'list', 'get']),
+      users: remember('users', new Users(client), ['search', 'list', 'get', 'lookup', 'hasActiveAdmin']),
+      groups: remember('groups', new Groups(client), ['search', 'list', 'get']),
+      projects: remember('projects', new Projects(client), [
+        'list', 'listVisible', 'searchVisible', 'standingsOf', 'get',
+        'listJobs', 'searchJobs', 'getJob', 'listData', 'searchData', 'getData'
+      ]),
+      apiKeys: remember('apiKeys', new ApiKeys(client), ['search', 'list', 'get'])
     },
-    logins: new LoginRecords(db)
+    // Failed logins are no data anyone reads: recording them empties nothing.
+    logins: remember('logins', new LoginRecords(client, db.changes), ['byId', 'byApiKeyDigest'], [
+      'byUsername', 'loginFailures', 'recordFailure', 'forgetFailure', 'forgetPairFailures', 'forgetFailuresOlderThan'
+    ]),
+    cache
   }
+}
+
+type Method<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof T] & string
+
+/**
+ * `target` with its `reads` answered through the cache, and every other method
+ * (but the `untracked`) taken as a write that empties the cache once it returns,
+ * and is answered once every process sharing the database has been told:
+ * a method nobody classified is a write, which can cost speed but never serve
+ * stale answers. Calls inside `target` (a write's own reads) bypass the cache.
+ */
+function remembering<T extends object> (cache: ReadCache, changes: ChangeFeed, name: string, target: T,
+  reads: Set<string>, untracked: Set<string>): T {
+  const methods = new Map<string, unknown>()
+  return new Proxy(target, {
+    get (object, property) {
+      const value: unknown = Reflect.get(object, property, object)
+      if (typeof value !== 'function' || typeof property !== 'string') return value
+      let method = methods.get(property)
+      if (method === undefined) {
+        const call = (value as (...args: unknown[]) => Promise<unknown>).bind(object)
+        method = reads.has(property)
+          ? async (...args: unknown[]) => await cache.read([name, property, ...args], async () => await call(...args))
+          : untracked.has(property)
+            ? call
+            : async (...args: unknown[]) => {
+              try {
+                const result = await call(...args)
+                cache.forget()
+                await changes.caughtUp()
+                return result
+              } catch (error) {
+                // A refused write wrote nothing (its transaction rolled back); anything else may have.
+                if (!(error instanceof DomainError)) cache.forget()
+                throw error
+              }
+            }
+        methods.set(property, method)
+      }
+      return method
+    }
+  })
 }
 
 export * from './actor.ts'

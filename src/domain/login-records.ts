@@ -3,6 +3,7 @@
  * API key digests and the shared login-failure log. Kept out of the faces' Domain:
  * only the authenticator is handed this store, and it decides nothing itself.
  */
+import type { ChangeFeed } from '../db/changes.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { UserStatus } from './schemas.ts'
 
@@ -77,8 +78,111 @@ function countsOf (row: FailureRow | undefined): FailureCounts {
 /** Writing "last used" on every request would turn reads into writes; once a minute is enough. */
 const touchIntervalMs = 60_000
 
+const noFailures = (): FailureCounts => ({
+  now: Date.now(), pair: { count: 0, oldest: null }, address: { count: 0, oldest: null }, username: { count: 0, latest: null }
+})
+
+/**
+ * The failures on record, as far as this process knows: what the failure log held
+ * when it started listening, then every failure recorded and forgotten since, by
+ * any process (the database announces each one; see src/db/changes.ts), kept by id
+ * so that hearing of one twice counts it once. For a username and an address with
+ * none, the throttle has nothing to count and needs no query, which spares every
+ * good login one. Until it knows (while starting, while the announcements cannot be
+ * heard, with too many failures to keep), it says that anyone may have failed.
+ */
+class FailuresOnRecord {
+  /** Failure id → its username and address, as `u…` and `a…` keys, and when it was recorded (this process's clock). */
+  private readonly failures = new Map<string, { keys: string[], at: number }>()
+  /** `u` + username or `a` + address → the ids of its failures on record. */
+  private readonly byKey = new Map<string, Set<string>>()
+  /** Counts the times hearing was lost or regained, so that a load started before either is not trusted after. */
+  private epoch = 0
+  private known = false
+  private started = false
+
+  constructor (private readonly db: PrismaClient, private readonly feed: ChangeFeed) {}
+
+  /** Whether this username (null: none) or this address may have failures within the last `windowSeconds`. */
+  mayHaveFailed (username: string | null, address: string | null, windowSeconds: number): boolean {
+    if (!this.started) this.start()
+    if (!this.known || !this.feed.hearing) return true
+    // A second of margin for clocks and for announcements on their way.
+    const since = Date.now() - windowSeconds * 1000 - 1000
+    const recent = (key: string): boolean => {
+      for (const id of this.byKey.get(key) ?? []) if (this.failures.get(id)!.at >= since) return true
+      return false
+    }
+    return (username !== null && recent(`u${username}`)) || (address !== null && recent(`a${address}`))
+  }
+
+  recorded (id: string, username: string | null, address: string | null, at = Date.now()): void {
+    if (this.failures.has(id)) return
+    const keys = [...(username === null ? [] : [`u${username}`]), ...(address === null ? [] : [`a${address}`])]
+    this.failures.set(id, { keys, at })
+    for (const key of keys) {
+      let ids = this.byKey.get(key)
+      if (ids === undefined) this.byKey.set(key, ids = new Set())
+      ids.add(id)
+    }
+    if (this.failures.size > maxRemembered) this.reload()
+  }
+
+  forgotten (id: string): void {
+    const failure = this.failures.get(id)
+    if (failure === undefined) return
+    this.failures.delete(id)
+    for (const key of failure.keys) {
+      const ids = this.byKey.get(key)
+      ids?.delete(id)
+      if (ids?.size === 0) this.byKey.delete(key)
+    }
+  }
+
+  private start (): void {
+    this.started = true
+    this.feed.subscribe({
+      changed: (change) => {
+        if (change.kind === 'failure') this.recorded(change.id, change.username, change.address)
+        else if (change.kind === 'forgotten') this.forgotten(change.id)
+      },
+      deaf: () => {
+        this.epoch++
+        this.known = false
+      },
+      hearing: () => { this.reload() }
+    })
+    if (this.feed.hearing) this.reload()
+  }
+
+  /** Reads the failure log again from scratch (the sweep keeps it to the window). */
+  private reload (): void {
+    const epoch = ++this.epoch
+    this.known = false
+    this.failures.clear()
+    this.byKey.clear()
+    void this.db.$queryRaw<Array<{ id: bigint, username: string | null, address: string | null, age_ms: number }>>`
+      SELECT id, username, address, ${epochMs(Prisma.sql`(now() AT TIME ZONE 'UTC') - at`)} AS age_ms
+      FROM login_failure ORDER BY id LIMIT ${maxRemembered + 1}`.then((rows) => {
+      if (epoch !== this.epoch) return
+      const now = Date.now()
+      for (const row of rows) this.recorded(String(row.id), row.username, row.address, now - Number(row.age_ms))
+      if (epoch === this.epoch && rows.length <= maxRemembered) this.known = true
+    }, () => {
+      // Not known: every throttle check queries, as it did before.
+    })
+  }
+}
+
+/** Failures kept by FailuresOnRecord; with more on record (an attack), every check queries the log. */
+const maxRemembered = 50_000
+
 export class LoginRecords {
-  constructor (private readonly db: PrismaClient) {}
+  private readonly onRecord: FailuresOnRecord | undefined
+
+  constructor (private readonly db: PrismaClient, private readonly changes?: ChangeFeed) {
+    this.onRecord = changes === undefined ? undefined : new FailuresOnRecord(db, changes)
+  }
 
   async byUsername (username: string): Promise<LoginRecord | null> {
     return await this.db.user.findFirst({ where: { username, retiredAt: null }, select: loginSelect })
@@ -121,6 +225,7 @@ export class LoginRecords {
   Promise<FailureCounts> {
     const u = fitUsername(username)
     const a = fitAddress(address)
+    if (before === undefined && this.onRecord?.mayHaveFailed(u, a, windowSeconds) === false) return noFailures()
     const rows = await this.db.$queryRaw<FailureRow[]>`
       SELECT ${aggregates(u, a)}
       FROM login_failure f
@@ -144,16 +249,22 @@ export class LoginRecords {
     const rows = await this.db.$queryRaw<Array<{ id: bigint }>>`
       INSERT INTO login_failure (username, address, at) VALUES (${u}, ${a}, now() AT TIME ZONE 'UTC') RETURNING id`
     const id = BigInt(rows[0]!.id)
+    this.onRecord?.recorded(String(id), u, a)
+    // Every process counts it before this attempt is answered (src/db/changes.ts).
+    await this.changes?.caughtUp()
     return { id, before: await this.loginFailures(username, address, windowSeconds, id) }
   }
 
   async forgetFailure (id: bigint): Promise<void> {
     await this.db.loginFailure.deleteMany({ where: { id } })
+    this.onRecord?.forgotten(String(id))
   }
 
   /** After a right password: this username's failures from this address no longer count. */
   async forgetPairFailures (username: string, address: string | null): Promise<void> {
-    await this.db.loginFailure.deleteMany({ where: { username: fitUsername(username), address: fitAddress(address) } })
+    const forgotten = await this.db.$queryRaw<Array<{ id: bigint }>>`
+      DELETE FROM login_failure WHERE username = ${fitUsername(username)} AND address IS NOT DISTINCT FROM ${fitAddress(address)} RETURNING id`
+    for (const { id } of forgotten) this.onRecord?.forgotten(String(id))
   }
 
   /** Deletes failures older than the window: they no longer count. */

@@ -23,7 +23,7 @@ t.test('credentials are read from every supported place', async (t) => {
 for (const kind of databaseKinds) {
   t.test(`${kind}: authentication`, async (t) => {
     const db = await freshDatabase(t, kind)
-    const { domain, logins } = openDomain(db.prisma)
+    const { domain, logins } = openDomain(db)
     const auth = (): Authenticator => new Authenticator(logins, options)
     // Every subtest makes its own users, named apart from every other subtest's, and
     // uses addresses of its own: none meets another's login records or throttle
@@ -200,6 +200,7 @@ for (const kind of databaseKinds) {
       const a = auth()
       await a.authenticate(basic(alice, 'right password'), '10.8.0.1')
       await a.authenticate({ kind: 'apiKey', key: secret }, '10.8.0.1')
+      await a.settled()
       const user = await domain.users.get(systemActor, alice)
       t.ok(user.lastLoginAt instanceof Date)
       const keys = await domain.apiKeys.list(systemActor, alice)

@@ -8,7 +8,7 @@ import { databaseKinds, freshDatabase } from '../helper.ts'
 for (const kind of databaseKinds) {
   t.test(kind, async (t) => {
     const db = await freshDatabase(t, kind)
-    const { domain, logins } = openDomain(db.prisma)
+    const { domain, logins } = openDomain(db)
 
     t.equal(await domain.users.hasActiveAdmin(), false, 'an empty database has no administrator')
     t.equal(await bootstrapAdmin(domain, {}), null, 'nothing configured, nothing created')
@@ -20,6 +20,7 @@ for (const kind of databaseKinds) {
 
     // A state the domain never produces (it keeps the last administrator active), reached behind its back.
     await db.prisma.user.update({ where: { username: 'root' }, data: { status: 'suspended' } })
+    await db.changes.caughtUp()
     t.equal(await domain.users.hasActiveAdmin(), false, 'a suspended administrator administers nothing')
     t.equal(await bootstrapAdmin(domain, { username: 'root', password: 'first-password' }), null,
       'the configured name is taken by a user that is no active administrator: nothing is created, nothing thrown')

@@ -60,7 +60,7 @@ t.test('keys issued before hints were shortened keep only the short hint', async
       { userId: user.id, digest: 'b'.repeat(64), hint: 'supplied' }
     ]
   })
-  t.same(await applyMigrations(db), ['20261123140000_shorten_api_key_hints'])
+  t.same((await applyMigrations(db))[0], '20261123140000_shorten_api_key_hints')
   const hints = (await db.prisma.apiKey.findMany({ orderBy: { id: 'asc' } })).map((key) => key.hint)
   t.same(hints, ['m2_abcd', 'su'])
 })

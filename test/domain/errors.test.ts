@@ -15,7 +15,7 @@ async function failure (work: () => Promise<unknown>): Promise<Record<string, un
 for (const kind of databaseKinds) {
   t.test(`${kind}: bad input gives typed errors and writes nothing`, async (t) => {
     const db = await freshDatabase(t, kind)
-    const { domain, logins } = openDomain(db.prisma)
+    const { domain, logins } = openDomain(db)
     const admin = systemActor
     await domain.servers.create(admin, { name: 'pasteur', url: 'https://mobyle.pasteur.fr' })
     const alice = await domain.users.create(admin, { username: 'alice', email: 'alice@example.org', password: 'pw' })

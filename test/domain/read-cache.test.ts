@@ -1,0 +1,286 @@
+/**
+ * The read cache: what it remembers, and that no answer outlives a write. Two app
+ * instances share one PostgreSQL database (on PGlite, which has a single owner,
+ * the one instance plays both parts): a write through one is read through the
+ * other at once, through every face, and a permission taken away is refused at
+ * once. The notification connection killed: nothing is served from memory until
+ * it is back.
+ */
+import t from 'tap'
+import pg from 'pg'
+import { buildApp, type App } from '../../src/app.ts'
+import type { ChangeFeed, ChangeListener, PostgresFeedOptions } from '../../src/db/changes.ts'
+import { feedApplicationName } from '../../src/db/changes.ts'
+import { openDatabase, type Database } from '../../src/db/client.ts'
+import { applyMigrations } from '../../src/db/migrate.ts'
+import { anonymous, NotFound } from '../../src/domain/index.ts'
+import { ReadCache } from '../../src/domain/read-cache.ts'
+import { formatId } from '../../src/rest/common.ts'
+import { basic, seed, type Seed } from '../fixtures.ts'
+import { databaseKinds, emptyPostgresDatabase, freshDatabase, testConfig } from '../helper.ts'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+interface Pair extends Seed {
+  kind: 'pglite' | 'postgresql'
+  writer: App
+  reader: App
+  readerDb: Database
+  url?: string
+}
+
+async function until (what: string, condition: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!await condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+async function appOn (t: Teardown, db: Database): Promise<App> {
+  const app = await buildApp({ config: testConfig(), db })
+  await app.ready()
+  t.teardown(() => app.close())
+  await until('the app hears the database', () => db.changes.hearing)
+  return app
+}
+
+async function pair (t: Teardown, kind: 'pglite' | 'postgresql', readerFeed?: PostgresFeedOptions): Promise<Pair> {
+  if (kind === 'pglite') {
+    const db = await freshDatabase(t, kind)
+    const app = await appOn(t, db)
+    return { kind, writer: app, reader: app, readerDb: db, ...await seed(app.domain, { apiKeys: true }) }
+  }
+  const url = await emptyPostgresDatabase(t)
+  const open = async (feed?: PostgresFeedOptions): Promise<Database> => {
+    const db = await openDatabase({ url, poolSize: 5, feed })
+    t.teardown(() => db.close())
+    return db
+  }
+  const writerDb = await open()
+  await applyMigrations(writerDb)
+  const writer = await appOn(t, writerDb)
+  const readerDb = await open(readerFeed)
+  const reader = await appOn(t, readerDb)
+  return { kind, writer, reader, readerDb, url, ...await seed(writer.domain, { apiKeys: true }) }
+}
+
+async function rest (app: App, method: string, url: string, headers: Record<string, string> = {}, payload?: unknown) {
+  return await app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
+}
+
+async function xmlrpc (app: App, headers: Record<string, string>, method: string, ...params: string[]): Promise<string> {
+  const body = `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${
+    params.map((p) => `<param><value><string>${p}</string></value></param>`).join('')}</params></methodCall>`
+  const response = await app.inject({ method: 'POST', url: '/xmlrpc', headers: { ...headers, 'content-type': 'text/xml' }, payload: body })
+  if (response.body.includes('<fault>')) throw new Error(`XML-RPC fault: ${response.body}`)
+  return response.body
+}
+
+async function jsonrpc (app: App, key: string, method: string, args: Record<string, unknown> = {}): Promise<any> {
+  const response = await app.inject({ method: 'POST', url: '/_admin/api', payload: { id: 1, api_key: key, method, args } })
+  const { result, error } = response.json()
+  if (error !== null) throw new Error(`JSON-RPC error: ${String(error)}`)
+  return result
+}
+
+/** The reader's answers through the three faces, as text, to look for a value in. */
+async function everyFace (w: Pair, rest: () => Promise<string>, xml: () => Promise<string>, json: () => Promise<unknown>): Promise<string[]> {
+  return [await rest(), await xml(), JSON.stringify(await json())]
+}
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: a write through one instance is read through the other at once`, async (t) => {
+    const w = await pair(t, kind)
+    const admin = basic('admin')
+    const { reader, writer } = w
+
+    const servers = async (): Promise<string[]> => await everyFace(w,
+      async () => (await rest(reader, 'GET', '/servers/')).body,
+      async () => await xmlrpc(reader, admin, 'list', 'server'),
+      async () => await jsonrpc(reader, w.keys.admin, 'get_servers'))
+    t.notOk((await servers()).some((answer) => answer.includes('newcomer')), 'remembered before the write')
+    t.equal((await rest(writer, 'POST', '/servers/', admin, { name: 'newcomer', url: 'https://newcomer.example.org' })).statusCode, 201)
+    t.same((await servers()).map((answer) => answer.includes('newcomer')), [true, true, true], 'a new server, through REST, XML-RPC and JSON-RPC')
+
+    const listed = async (): Promise<string> => (await rest(reader, 'GET', '/services/?limit=100')).body
+    t.notOk((await listed()).includes('fresh::pasteur'))
+    t.equal((await rest(writer, 'POST', '/services/', admin, { name: 'fresh', server: 'pasteur', type: 'program' })).statusCode, 201)
+    t.ok((await listed()).includes('fresh::pasteur'), 'a new service')
+    t.match(JSON.parse(await listed())['fresh::pasteur'], { authorized: true })
+    await rest(writer, 'PATCH', '/services/fresh::pasteur', admin, { disabled: true })
+    t.match(JSON.parse(await listed())['fresh::pasteur'], { authorized: false, disabled: true }, 'a service disabled')
+
+    const contributor = w.ids.contributor
+    const user = async (): Promise<string[]> => await everyFace(w,
+      async () => (await rest(reader, 'GET', `/users/${contributor}`, admin)).body,
+      async () => await xmlrpc(reader, admin, 'display', `user${contributor}`),
+      async () => await jsonrpc(reader, w.keys.admin, 'get_user', { userid: contributor }))
+    t.notOk((await user()).some((answer) => answer.includes('Renamed')))
+    t.equal((await rest(writer, 'PATCH', `/users/${contributor}`, admin, { firstname: 'Renamed' })).statusCode, 200)
+    t.same((await user()).map((answer) => answer.includes('Renamed')), [true, true, true], 'a user changed, through every face')
+
+    const project = async (): Promise<string[]> => await everyFace(w,
+      async () => (await rest(reader, 'GET', `/projects/${w.projectId}`, basic('owner'))).body,
+      async () => await xmlrpc(reader, basic('owner'), 'display', `project${w.projectId}`),
+      async () => await jsonrpc(reader, w.keys.owner, 'get_repo', { repoid: 'genomics' }))
+    t.notOk((await project()).some((answer) => answer.includes('rewritten')))
+    t.equal((await rest(writer, 'PATCH', `/projects/${w.projectId}`, basic('owner'), { description: 'rewritten' })).statusCode, 200)
+    t.same((await project()).map((answer) => answer.includes('rewritten')), [true, true, true], 'a project changed, through every face')
+
+    // Writes through the RPC faces are announced as well.
+    await xmlrpc(writer, admin, 'set', `user${contributor}`, 'lastname=ByXmlRpc')
+    t.ok((await rest(reader, 'GET', `/users/${contributor}`, admin)).body.includes('ByXmlRpc'), 'a write through XML-RPC')
+    await jsonrpc(writer, w.keys.admin, 'update_user', { userid: contributor, lastname: 'ByJsonRpc' })
+    t.ok((await rest(reader, 'GET', `/users/${contributor}`, admin)).body.includes('ByJsonRpc'), 'a write through JSON-RPC')
+  })
+
+  t.test(`${kind}: a permission taken away through one instance is refused through the other at once`, async (t) => {
+    const w = await pair(t, kind)
+    const { reader, writer } = w
+    const admin = basic('admin')
+    const project = `/projects/${w.projectId}`
+
+    t.equal((await rest(reader, 'GET', project, basic('watcher'))).statusCode, 200)
+    t.equal((await rest(writer, 'DELETE', `${project}/members/${w.ids.watcher}`, basic('owner'))).statusCode, 204)
+    t.equal((await rest(reader, 'GET', project, basic('watcher'))).statusCode, 404, 'a member removed')
+
+    t.equal((await rest(reader, 'GET', project, basic('groupie'))).statusCode, 200)
+    t.equal((await rest(writer, 'PATCH', '/groups/lab', admin, { active: false })).statusCode, 200)
+    t.equal((await rest(reader, 'GET', project, basic('groupie'))).statusCode, 404, 'the granting group deactivated')
+
+    t.equal((await rest(reader, 'GET', project, basic('contributor'))).statusCode, 200)
+    t.equal((await rest(writer, 'PATCH', `/users/${w.ids.contributor}`, admin, { status: 'suspended' })).statusCode, 200)
+    t.equal((await rest(reader, 'GET', project, basic('contributor'))).statusCode, 403, 'a user suspended')
+
+    const byKey = { 'x-api-key': w.keys.manager }
+    t.equal((await rest(reader, 'GET', project, byKey)).statusCode, 200)
+    const [keyId] = Object.keys((await rest(writer, 'GET', `/users/${w.ids.manager}/api-keys`, admin)).json())
+    t.equal((await rest(writer, 'DELETE', `/users/${w.ids.manager}/api-keys/${keyId!}`, admin)).statusCode, 204)
+    t.equal((await rest(reader, 'GET', project, byKey)).statusCode, 401, 'an API key revoked')
+    t.equal((await jsonrpc(reader, w.keys.admin, 'get_user', { userid: w.ids.manager }).then(() => 'ok')), 'ok')
+    const revoked = await reader.inject({ method: 'POST', url: '/_admin/api', payload: { id: 1, api_key: w.keys.manager, method: 'get_repo', args: { repoid: 'genomics' } } })
+    t.not(revoked.json().error, null, 'the revoked key is refused by JSON-RPC too')
+
+    t.equal((await rest(reader, 'GET', project, basic('manager'))).statusCode, 200, 'a remembered password')
+    t.equal((await rest(writer, 'PATCH', `/users/${w.ids.manager}`, admin, { password: 'a new password' })).statusCode, 200)
+    t.equal((await rest(reader, 'GET', project, basic('manager'))).statusCode, 401, 'a password changed')
+    t.equal((await rest(reader, 'GET', project, basic('manager', 'a new password'))).statusCode, 200)
+  })
+
+  t.test(`${kind}: failed logins through one instance count at once through the other`, async (t) => {
+    const w = await pair(t, kind)
+    const { reader, writer } = w
+    const own = `/users/${w.ids.watcher}`
+    t.equal((await rest(reader, 'GET', own, basic('watcher'))).statusCode, 200, 'a password the reader now remembers')
+    t.equal((await rest(reader, 'GET', own, basic('watcher'))).statusCode, 200)
+    for (let i = 0; i < 4; i++) t.equal((await rest(writer, 'GET', own, basic('watcher', `guess ${i}`))).statusCode, 401)
+    t.equal((await rest(reader, 'GET', own, basic('watcher'))).statusCode, 429, "the writer's four failures refuse the remembered password too")
+    t.equal((await rest(reader, 'GET', `/users/${w.ids.contributor}`, basic('contributor'))).statusCode, 200, 'other usernames are not concerned')
+  })
+
+  t.test(`${kind}: answers are remembered per question and caller, and a change made outside the server is seen`, async (t) => {
+    const db = await freshDatabase(t, kind)
+    const app = await appOn(t, db)
+    const w = await seed(app.domain)
+    const { domain } = app
+    const first = await domain.servers.list(anonymous)
+    t.equal(await domain.servers.list(anonymous), first, 'the same question: the same answer, from memory')
+    t.ok(Object.isFrozen(first) && Object.isFrozen(first.items[0]), 'shared answers are frozen')
+    t.not(await domain.servers.list(anonymous, { name: 'pasteur' }), first, 'another question')
+
+    const hidden = 'hidden::private::pasteur'
+    t.notOk((await domain.services.list(anonymous)).items.some((s) => s.fullName === hidden))
+    t.ok((await domain.services.list(w.actors.outsider)).items.some((s) => s.fullName === hidden), "the outsider's own service")
+    t.notOk((await domain.services.list(w.actors.watcher)).items.some((s) => s.fullName === hidden), 'never handed to another caller')
+    await t.rejects(domain.projects.get(w.actors.watcher, w.otherProjectId), { code: 'not_found' })
+    t.equal((await domain.projects.get(w.actors.outsider, w.otherProjectId)).name, 'private')
+    await t.rejects(domain.projects.get(w.actors.watcher, w.otherProjectId), { code: 'not_found' }, 'a remembered absence stays an absence')
+
+    // As psql would: the database announces the change itself.
+    await db.prisma.$executeRaw`UPDATE "server" SET description = 'edited by hand' WHERE name = 'pasteur'`
+    await until('the hand edit is read', async () =>
+      (await domain.servers.get(anonymous, 'pasteur')).description === 'edited by hand')
+    t.pass('a change made in the database directly empties the cache')
+    t.equal((await app.inject({ url: `/users/${formatId(w.ids.watcher)}`, headers: basic('watcher') })).statusCode, 200)
+  })
+}
+
+t.test('postgresql: with the notification connection down nothing is served from memory', {
+  skip: databaseKinds.includes('postgresql') ? false : 'TEST_DATABASE_URL is not set'
+}, async (t) => {
+  // The reader waits a second and a half before it reconnects: long enough to write and read meanwhile.
+  const w = await pair(t, 'postgresql', { firstRetryMs: 1500, maxRetryMs: 1500 })
+  const { reader, writer, readerDb } = w
+  const admin = basic('admin')
+  const names = async (): Promise<string[]> => Object.keys((await rest(reader, 'GET', '/servers/')).json())
+  const heard: string[] = []
+  readerDb.changes.subscribe({ changed: () => {}, deaf: () => heard.push('deaf'), hearing: () => heard.push('hearing') })
+  await names()
+
+  const killer = new pg.Client({ connectionString: w.url })
+  await killer.connect()
+  t.teardown(() => killer.end())
+  const { rows } = await killer.query<{ killed: boolean }>(
+    'SELECT pg_terminate_backend(pid, 5000) AS killed FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
+    [feedApplicationName])
+  t.equal(rows.length, 2, "both instances' listening connections")
+  await until('the reader notices', () => heard.includes('deaf'))
+  t.notOk(readerDb.changes.hearing)
+
+  await rest(writer, 'POST', '/servers/', admin, { name: 'during', url: 'https://during.example.org' })
+  t.ok((await names()).includes('during'), 'a write while the reader cannot hear is read at once')
+  await rest(writer, 'PATCH', '/servers/during', admin, { description: 'changed while deaf' })
+  t.equal((await rest(reader, 'GET', '/servers/during')).json().description, 'changed while deaf', 'and every write after it')
+  t.same(heard, ['deaf'], 'still deaf: the answers above came from the database')
+
+  await until('the reader hears again', () => heard.includes('hearing'))
+  t.ok((await names()).includes('during'), 'and after it hears again')
+  await rest(writer, 'POST', '/servers/', admin, { name: 'after', url: 'https://after.example.org' })
+  t.ok((await names()).includes('after'), 'the next write is heard')
+})
+
+/** A feed the test switches by hand, to look at the cache alone. */
+class ManualFeed implements ChangeFeed {
+  hearing = true
+  private readonly listeners = new Set<ChangeListener>()
+  subscribe (listener: ChangeListener) { this.listeners.add(listener); return () => { this.listeners.delete(listener) } }
+  async close () {}
+  async caughtUp () {}
+  change () { for (const l of this.listeners) l.changed({ kind: 'data' }) }
+  deafen () { this.hearing = false; for (const l of this.listeners) l.deaf() }
+}
+
+t.test('the cache on its own', async (t) => {
+  const feed = new ManualFeed()
+  const cache = new ReadCache(feed, { maxEntries: 2 })
+  let computed = 0
+  const answer = async (value: string) => { computed++; return { value } }
+
+  t.equal(await cache.read(['a'], async () => await answer('a')), await cache.read(['a'], async () => await answer('other')))
+  t.equal(computed, 1, 'asked twice, computed once')
+
+  let release: () => void = () => {}
+  const slow = cache.read(['b'], async () => { await new Promise<void>((resolve) => { release = resolve }); return await answer('old') })
+  feed.change()
+  release()
+  t.same(await slow, { value: 'old' }, 'a read under way when something changed still answers its caller')
+  t.same(await cache.read(['b'], async () => await answer('new')), { value: 'new' }, 'but is not remembered')
+
+  await t.rejects(cache.read(['missing'], async () => { computed++; throw new NotFound('server', 'x') }), { code: 'not_found' })
+  await t.rejects(cache.read(['missing'], async () => await answer('found')), { code: 'not_found' }, 'an absence is remembered')
+  await t.rejects(cache.read(['broken'], async () => { throw new Error('connection lost') }), { message: 'connection lost' })
+  t.same(await cache.read(['broken'], async () => await answer('fine')), { value: 'fine' }, 'a failure is not')
+
+  await cache.read(['c'], async () => await answer('c'))
+  await cache.read(['d'], async () => await answer('d'))
+  t.ok(cache.size <= 2, `at most maxEntries answers (${cache.size})`)
+
+  feed.deafen()
+  t.equal(cache.size, 0, 'deaf: everything forgotten')
+  const before = computed
+  await cache.read(['e'], async () => await answer('e'))
+  await cache.read(['e'], async () => await answer('e'))
+  t.equal(computed, before + 2, 'and nothing remembered while deaf')
+  t.equal(new ReadCache(feed, { maxEntries: 0 }).active, false, 'maxEntries 0: off')
+})
