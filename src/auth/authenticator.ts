@@ -19,7 +19,7 @@
  * A valid API key is accepted before any of this, whichever way it is sent (a
  * 256-bit random key cannot be guessed); only an invalid key counts, against its address.
  */
-import { createHmac, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { anonymous, type Actor } from '../domain/actor.ts'
 import type { FailureCounts, LoginRecord, LoginRecords } from '../domain/login-records.ts'
 import { TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
@@ -50,12 +50,12 @@ interface Remembered { userId: number, credentialVersion: number, expires: numbe
 
 export class Authenticator {
   /**
-   * Verified Basic credentials, keyed by an HMAC of username and password under a
+   * Verified Basic credentials, keyed by a digest of username and password under a
    * key that lives only in this process, so the map holds nothing reusable.
    * An entry counts only while the user's credential version is unchanged.
    */
   private readonly remembered = new Map<string, Remembered>()
-  private readonly cacheKey = randomBytes(32)
+  private readonly digestSecret = randomBytes(32).toString('base64')
   private lastSweep = 0
   /** When this process last recorded each key's use: the database needs it once a minute, not per request. */
   private readonly keyTouched = new Map<number, number>()
@@ -217,8 +217,10 @@ export class Authenticator {
     }
   }
 
+  /** A keyed digest: SHA-256 under a secret prefix of fixed length, a third of an HMAC's cost on every Basic request. */
   private digest (username: string, password: string): string {
-    return createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest('base64')
+    // The username's length makes the split between username and password unambiguous.
+    return hash('sha256', `${this.digestSecret}${username.length}:${username}${password}`, 'base64')
   }
 
   private recall (key: string): Remembered | undefined {

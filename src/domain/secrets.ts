@@ -2,7 +2,7 @@
  * Password hashing (scrypt, with its parameters stored in the hash so they can be
  * raised later) and API key generation and digests.
  */
-import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { hash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 
 const scryptParams = { N: 16384, r: 8, p: 1, keylen: 32 }
 
@@ -58,7 +58,7 @@ export function generateApiKey (): string {
 
 /** API keys are long random secrets, so SHA-256 is enough to store them safely. */
 export function apiKeyDigest (key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex')
+  return hash('sha256', key, 'hex')
 }
 
 /**

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Listing } from '../domain/common.ts'
 import { NotFound } from '../domain/errors.ts'
 import { problemMediaType } from '../http/problems.ts'
+import { entityTag } from './etag.ts'
 import { Page } from '../domain/schemas.ts'
 
 /** Users, projects, jobs and data are numbered; the spec writes the number as 11 zero-padded digits. */
@@ -110,16 +111,36 @@ export const pageQuery = Page.properties
 /** Booleans in query strings are written true or false. */
 export const QueryBoolean = Type.Boolean()
 
+/** A collection's body, serialized, and its ETag. */
+interface Representation { body: string, tag: string }
+
+/**
+ * Each listing's representations, by renderer. The domain hands out the same
+ * (frozen) listing again while nothing has changed, and then it is neither
+ * rendered, nor serialized, nor hashed again: for the largest collections that is
+ * most of a request's cost.
+ */
+const representations = new WeakMap<object, Map<unknown, Representation>>()
+
 /**
  * A collection answer: the items keyed as the spec keys them, the total count in
  * `X-Total-Count`, and the neighbouring pages in `Link`.
  */
 export function collection<T, R> (request: FastifyRequest, reply: FastifyReply, listing: Listing<T>,
-  key: (item: T) => string, render: (item: T) => R): Record<string, R> {
+  key: (item: T) => string, render: (item: T) => R): FastifyReply {
   void reply.header('x-total-count', String(listing.total))
   const links = pageLinks(request.url, listing)
   if (links !== '') void reply.header('link', links)
-  return Object.fromEntries(listing.items.map((item) => [key(item), render(item)]))
+  let byRenderer = representations.get(listing)
+  if (byRenderer === undefined) representations.set(listing, byRenderer = new Map())
+  let representation = byRenderer.get(render)
+  if (representation === undefined) {
+    // The route's own serializer (fast-json-stringify, from its response schema) answers JSON text.
+    const body = String(reply.serialize(Object.fromEntries(listing.items.map((item) => [key(item), render(item)]))))
+    representation = { body, tag: entityTag(body) }
+    byRenderer.set(render, representation)
+  }
+  return reply.header('etag', representation.tag).type('application/json; charset=utf-8').send(representation.body)
 }
 
 function pageLinks (url: string, listing: Listing<unknown>): string {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
-function tagOf (payload: string): string {
+export function entityTag (payload: string): string {
   return `"${createHash('sha256').update(payload).digest('base64url').slice(0, 32)}"`
 }
 
@@ -23,7 +23,8 @@ export async function etagHook (request: FastifyRequest, reply: FastifyReply, pa
   if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200 || typeof payload !== 'string') {
     return payload
   }
-  const tag = tagOf(payload)
+  // A representation served again comes with the tag it was given the first time.
+  const tag = (reply.getHeader('etag') as string | undefined) ?? entityTag(payload)
   // What a caller sees depends on who it is: caches must not hand one user's answer to another.
   const vary = reply.getHeader('vary')
   void reply.header('etag', tag).header('cache-control', 'private, no-cache')

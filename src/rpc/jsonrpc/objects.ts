@@ -83,13 +83,17 @@ export function renderUser (user: UserView): UserObject {
   }
 }
 
+/** The `repositories` of each list of standings: the domain hands out the same (frozen) list again while nothing changed. */
+const repositoriesOf = new WeakMap<StandingView[], NonNullable<UserObject['permissions']>['repositories']>()
+
 /** RhodeCode's `permissions`: the user's standing in each project it reaches, as the domain tells it. */
 export function renderPermissions (user: UserView, standings: StandingView[]): NonNullable<UserObject['permissions']> {
-  return {
-    global: user.is_admin ? ['hg.admin'] : ['hg.create.repository'],
-    repositories: Object.fromEntries(standings.map((s) => [s.projectName, permissionOfRole[s.standing]])),
-    repositories_groups: {}
+  let repositories = repositoriesOf.get(standings)
+  if (repositories === undefined) {
+    repositories = Object.fromEntries(standings.map((s) => [s.projectName, permissionOfRole[s.standing]]))
+    repositoriesOf.set(standings, Object.freeze(repositories))
   }
+  return { global: user.is_admin ? ['hg.admin'] : ['hg.create.repository'], repositories, repositories_groups: {} }
 }
 
 const MemberUser = Type.Object({ id: Id, user_id: Id, username: Type.String() })
