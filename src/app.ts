@@ -39,7 +39,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors']
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const { domain, logins } = openDomain(db, { cacheEntries: config.READ_CACHE_ENTRIES })
+  const { domain, logins } = openDomain(db, { cacheEntries: config.READ_CACHE_ENTRIES, cacheValues: config.READ_CACHE_VALUES })
   const authenticator = new Authenticator(logins, {
     maxFailures: config.LOGIN_MAX_FAILURES,
     windowSeconds: config.LOGIN_WINDOW_SECONDS,

@@ -47,6 +47,10 @@ export const ConfigSchema = Type.Object({
     minimum: 0, maximum: 1_000_000, default: 1000,
     description: 'Read answers each server process remembers until the next change to the database (0: none, every read queries the database).'
   }),
+  READ_CACHE_VALUES: Integer({
+    minimum: 1000, maximum: 1_000_000_000, default: 1_000_000,
+    description: 'Values (objects, strings, numbers) all remembered answers may hold together, which bounds their memory (about 60 bytes each).'
+  }),
   MOBYLE_ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   MOBYLE_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
   MOBYLE_ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 20, maxLength: 200 }))

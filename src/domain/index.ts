@@ -24,6 +24,8 @@ export interface Domain {
 export interface DomainOptions {
   /** Most read answers remembered (src/domain/read-cache.ts); 0 remembers none. */
   cacheEntries?: number
+  /** Most values all remembered answers hold together. */
+  cacheValues?: number
 }
 
 /**
@@ -36,7 +38,7 @@ export interface DomainOptions {
 export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: DomainOptions = {}):
 { domain: Domain, logins: LoginRecords, cache: ReadCache } {
   const client = guardStorage(db.prisma)
-  const cache = new ReadCache(db.changes, { maxEntries: options.cacheEntries ?? 1000 })
+  const cache = new ReadCache(db.changes, { maxEntries: options.cacheEntries ?? 1000, maxValues: options.cacheValues ?? 1_000_000 })
   const remember = <T extends object>(name: string, target: T, reads: Array<Method<T>>, untracked: Array<Method<T>> = []): T =>
     remembering(cache, db.changes, name, target, new Set<string>(reads), new Set<string>(untracked))
   return {

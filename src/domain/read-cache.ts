@@ -21,10 +21,24 @@ import { DomainError } from './errors.ts'
 export interface ReadCacheOptions {
   /** Most answers kept; the least recently used go first. 0 keeps none. */
   maxEntries: number
+  /**
+   * Most values (objects, arrays and the strings, numbers … in them) in all the
+   * answers kept together: what bounds the memory, since one answer may be a page
+   * of ten items or every server with every service name.
+   */
+  maxValues?: number
+}
+
+interface Entry { answer: Promise<unknown>, values: number }
+
+/** The entries of one period between changes, and the values they hold. */
+class Generation {
+  readonly entries = new Map<string, Entry>()
+  values = 0
 }
 
 export class ReadCache {
-  private entries = new Map<string, Promise<unknown>>()
+  private current = new Generation()
 
   constructor (private readonly feed: ChangeFeed, private readonly options: ReadCacheOptions) {
     if (options.maxEntries > 0) {
@@ -42,7 +56,12 @@ export class ReadCache {
   }
 
   get size (): number {
-    return this.entries.size
+    return this.current.entries.size
+  }
+
+  /** The values held by the answers kept. */
+  get values (): number {
+    return this.current.values
   }
 
   /** The remembered answer to `question`, or `compute`'s, remembered. */
@@ -50,28 +69,49 @@ export class ReadCache {
     if (!this.active) return await compute()
     const key = keyOf(question)
     if (key === undefined) return await compute()
-    const entries = this.entries
+    const generation = this.current
+    const { entries } = generation
     const known = entries.get(key)
     if (known !== undefined) {
       // Most recently used last: the map's order is the eviction order.
       entries.delete(key)
       entries.set(key, known)
-      return await (known as Promise<T>)
+      return await (known.answer as Promise<T>)
     }
-    const answer = compute().then(deepFreeze)
-    entries.set(key, answer)
-    if (entries.size > this.options.maxEntries) entries.delete(entries.keys().next().value as string)
-    // A refusal or absence is an answer like any other; a failure of the database is not.
-    answer.catch((error: unknown) => {
-      if (!(error instanceof DomainError) && entries.get(key) === answer) entries.delete(key)
+    const entry: Entry = { answer: Promise.resolve(), values: 0 }
+    entry.answer = compute().then((value) => {
+      const values = deepFreeze(value)
+      if (entries.get(key) === entry) {
+        entry.values = values
+        generation.values += values
+        this.evict(generation)
+      }
+      return value
     })
-    return await answer
+    entries.set(key, entry)
+    this.evict(generation)
+    // A refusal or absence is an answer like any other; a failure of the database is not.
+    entry.answer.catch((error: unknown) => {
+      if (!(error instanceof DomainError) && entries.get(key) === entry) entries.delete(key)
+    })
+    return await (entry.answer as Promise<T>)
   }
 
   /** Forgets every answer: something changed. */
   forget (): void {
-    // A new map, so that reads still under way store into the old one, which nobody reads.
-    if (this.entries.size > 0) this.entries = new Map()
+    // A new generation, so that reads still under way store into the old one, which nobody reads.
+    if (this.current.entries.size > 0) this.current = new Generation()
+  }
+
+  /** Drops the least recently used answers while there are too many, or they hold too much; the newest stays. */
+  private evict (generation: Generation): void {
+    const maxValues = this.options.maxValues ?? Infinity
+    const { entries } = generation
+    while (entries.size > this.options.maxEntries || (generation.values > maxValues && entries.size > 1)) {
+      const [oldestKey, oldest] = entries.entries().next().value as [string, Entry]
+      entries.delete(oldestKey)
+      generation.values -= oldest.values
+    }
   }
 }
 
@@ -84,11 +124,12 @@ function keyOf (question: unknown[]): string | undefined {
   }
 }
 
-function deepFreeze<T> (value: T): T {
-  // A typed array's items cannot be frozen; no domain answer holds one.
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
-    Object.freeze(value)
-    for (const item of Object.values(value)) deepFreeze(item)
-  }
-  return value
+/** Freezes `value` and everything in it; returns how many values that was. */
+function deepFreeze (value: unknown): number {
+  // A typed array's items cannot be frozen; no domain answer holds one. A frozen object is counted once.
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return 1
+  Object.freeze(value)
+  let values = 1
+  for (const item of Object.values(value)) values += deepFreeze(item)
+  return values
 }

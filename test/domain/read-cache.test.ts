@@ -276,6 +276,17 @@ t.test('the cache on its own', async (t) => {
   await cache.read(['d'], async () => await answer('d'))
   t.ok(cache.size <= 2, `at most maxEntries answers (${cache.size})`)
 
+  const bounded = new ReadCache(feed, { maxEntries: 100, maxValues: 50 })
+  const list = async (n: number) => Array.from({ length: n }, (_, i) => ({ i }))
+  await bounded.read(['small'], async () => await list(5))
+  t.equal(bounded.values, 11, 'an array of five objects of one number each: 11 values')
+  await bounded.read(['large'], async () => await list(20))
+  t.equal(bounded.size, 1, 'holding too many values, the least recently used answer goes')
+  t.equal(bounded.values, 41)
+  const huge = await bounded.read(['huge'], async () => await list(100))
+  t.equal(huge.length, 100)
+  t.same([bounded.size, bounded.values], [1, 201], 'an answer larger than the bound alone is kept, alone')
+
   feed.deafen()
   t.equal(cache.size, 0, 'deaf: everything forgotten')
   const before = computed
