@@ -7,6 +7,7 @@
  *   npm run bench                      embedded database (and PostgreSQL when BENCH_DATABASE_URL is set)
  *   npm run bench -- --quick           a few scenarios, embedded database only, under a minute
  *   npm run bench -- --large           100,000 services (or --services <n>)
+ *   npm run bench -- --postgresql-only PostgreSQL only (BENCH_DATABASE_URL)
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, release, totalmem, type } from 'node:os'
@@ -20,7 +21,8 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     large: { type: 'boolean', default: false },
-    services: { type: 'string' }
+    services: { type: 'string' },
+    'postgresql-only': { type: 'boolean', default: false }
   }
 })
 const services = flags.services !== undefined ? Number(flags.services) : flags.large ? 100_000 : defaultSize.services
@@ -30,8 +32,9 @@ const plan: Plan = flags.quick
   ? { quick: true, warmupSeconds: 0.5, seconds: 2, writeRate: 0 }
   : { quick: false, warmupSeconds: 1, seconds: 4, writeRate: 20 }
 const postgresUrl = process.env.BENCH_DATABASE_URL
-const storages: Array<() => Promise<Storage>> = [embeddedStorage]
+const storages: Array<() => Promise<Storage>> = flags['postgresql-only'] ? [] : [embeddedStorage]
 if (!plan.quick && postgresUrl !== undefined && postgresUrl !== '') storages.push(async () => await postgresStorage(postgresUrl))
+if (storages.length === 0) throw new Error('--postgresql-only needs BENCH_DATABASE_URL (and not --quick)')
 
 const progress = (line: string): void => { process.stderr.write(`${line}\n`) }
 const started = Date.now()
@@ -46,11 +49,16 @@ for (const makeStorage of storages) {
     progress(`${storage.kind}: seeded ${size.services.toLocaleString('en')} services, ${size.users.toLocaleString('en')} users, ` +
       `${size.projects.toLocaleString('en')} projects in ${seconds(seeding)}`)
     const server = await startServer(storage.serverEnv)
+    let measured: Result[]
     try {
-      results.push(...await runScenarios(server, world, storage.kind, plan, progress))
-    } finally {
-      await server.stop()
+      measured = await runScenarios(server, world, storage.kind, plan, progress)
+    } catch (error) {
+      // The scenario's failure is the news; a server slow to stop after it is not.
+      await server.stop().catch((stopping: Error) => { progress(`and then: ${stopping.message.split('\n')[0]!}`) })
+      throw error
     }
+    await server.stop()
+    results.push(...measured)
   } finally {
     await storage.dispose()
   }
