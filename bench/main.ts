@@ -78,8 +78,7 @@ async function seedInto (storage: Storage): Promise<World> {
     await applyMigrations(db)
     const world = await seed(db, size)
     // PostgreSQL's autovacuum would analyze tables this freshly filled within a minute, perhaps in the
-    // middle of a scenario: do it now. PGlite runs no autovacuum (a standalone backend), so its tables
-    // stay without statistics, as a server's would.
+    // middle of a scenario: do it now. The server analyzes PGlite itself when it starts.
     if (db.kind === 'postgresql') await db.prisma.$executeRawUnsafe('ANALYZE')
     return world
   } finally {

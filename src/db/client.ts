@@ -38,6 +38,11 @@ export interface Database {
   changes: ChangeFeed
   /** Answers whether the database takes a query. */
   ping: () => Promise<void>
+  /**
+   * Gathers the query planner's statistics now (PGlite) or leaves them to the
+   * server's autovacuum (PostgreSQL). See `keepStatistics`.
+   */
+  analyze: () => Promise<void>
   close: () => Promise<void>
 }
 
@@ -54,6 +59,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
       lock: null,
       changes,
       ping: async () => { await pool.query('SELECT 1') },
+      analyze: async () => {},
       close: async () => {
         await changes.close()
         await prisma.$disconnect()
@@ -76,6 +82,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
   const adapterFactory = new ScriptAwaitingPGlite(client)
   const prisma = new PrismaClient({ adapter: adapterFactory })
   const changes = new PGliteFeed(client)
+  const statistics = keepStatistics(client, changes)
   return {
     kind: 'pglite',
     prisma,
@@ -83,8 +90,10 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     lock: lock?.holder ?? null,
     changes,
     ping: async () => { await client.query('SELECT 1') },
+    analyze: statistics.analyze,
     close: async () => {
       try {
+        statistics.stop()
         await changes.close()
         await prisma.$disconnect()
         await client.close()
@@ -93,6 +102,37 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
       }
     }
   }
+}
+
+/**
+ * PGlite runs no autovacuum, so nothing would ever gather the query planner's
+ * statistics, and without them PostgreSQL guesses: an anonymous page of 100 out of
+ * 100,000 services took 9 s instead of 30 ms. This does what autovacuum would:
+ * `analyze()` at start (src/db/migrate.ts), then again once `changesBetween`
+ * committed changes have been announced, at most once per `minIntervalMs`.
+ */
+function keepStatistics (pglite: PGlite, changes: ChangeFeed, { changesBetween = 200, minIntervalMs = 60_000 } = {}):
+{ analyze: () => Promise<void>, stop: () => void } {
+  let pending = 0
+  let last = 0
+  let running: Promise<void> | undefined
+  const analyze = async (): Promise<void> => {
+    running ??= pglite.exec('ANALYZE').then(() => { pending = 0 }, () => {}).finally(() => {
+      last = Date.now()
+      running = undefined
+    })
+    await running
+  }
+  const stop = changes.subscribe({
+    changed: (change) => {
+      if (change.kind !== 'data' || ++pending < changesBetween || Date.now() - last < minIntervalMs) return
+      // After the write that crossed the line has been answered.
+      setImmediate(() => { void analyze() })
+    },
+    deaf: () => {},
+    hearing: () => {}
+  })
+  return { analyze, stop }
 }
 
 /**

@@ -68,10 +68,12 @@ export async function pendingMigrations (db: Database, dir: URL = migrationsDir)
 export async function prepareDatabase (db: Database, options: { migrate: boolean }): Promise<void> {
   // Reading the history is cheap; loading the schema engine is not.
   const pending = await pendingMigrations(db)
-  if (pending.length === 0) return
-  if (db.kind === 'pglite' || options.migrate) {
-    await applyMigrations(db)
-  } else {
-    throw new MigrationError(`the database lacks migrations ${pending.join(', ')}: run \`npm run db:migrate\` (or set MIGRATE_ON_START=true)`)
+  if (pending.length > 0) {
+    if (db.kind === 'pglite' || options.migrate) {
+      await applyMigrations(db)
+    } else {
+      throw new MigrationError(`the database lacks migrations ${pending.join(', ')}: run \`npm run db:migrate\` (or set MIGRATE_ON_START=true)`)
+    }
   }
+  await db.analyze()
 }

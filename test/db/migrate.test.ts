@@ -3,7 +3,7 @@ import { cp, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { openDatabase } from '../../src/db/client.ts'
-import { applyMigrations, pendingMigrations } from '../../src/db/migrate.ts'
+import { applyMigrations, pendingMigrations, prepareDatabase } from '../../src/db/migrate.ts'
 import { migrationsDir } from '../../src/db/schema-engine.ts'
 import { databaseKinds, freshDatabase, tempDir } from '../helper.ts'
 
@@ -63,4 +63,16 @@ t.test('keys issued before hints were shortened keep only the short hint', async
   t.same((await applyMigrations(db))[0], '20261123140000_shorten_api_key_hints')
   const hints = (await db.prisma.apiKey.findMany({ orderBy: { id: 'asc' } })).map((key) => key.hint)
   t.same(hints, ['m2_abcd', 'su'])
+})
+
+t.test('the embedded database gathers the planner statistics autovacuum would', async (t) => {
+  const db = await openDatabase({ dataDir: 'memory://' })
+  t.teardown(() => db.close())
+  await applyMigrations(db)
+  await db.prisma.$executeRaw`INSERT INTO server (name, url, updated_at) SELECT 's' || n, 'http://s', now() FROM generate_series(1, 300) n`
+  const estimate = async (): Promise<number> =>
+    Number((await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT reltuples::int AS n FROM pg_class WHERE relname = 'server'`)[0]!.n)
+  t.equal(await estimate(), -1, 'PGlite by itself never analyzes a table')
+  await prepareDatabase(db, { migrate: false })
+  t.equal(await estimate(), 300, 'analyzed when the server starts')
 })
