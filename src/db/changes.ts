@@ -20,8 +20,13 @@ export const changeChannel = 'mobyle2_changes'
 
 /** Notices a process sends itself (PostgresFeed.caughtUp); others ignore them. */
 const markPrefix = 'mark:'
-const markSalt = Math.random().toString(36).slice(2)
 const markTimeoutMs = 1000
+/**
+ * After its mark, how long a writer still waits: the other listening backends were
+ * signalled with this one, but on a loaded machine one may be scheduled a little
+ * later (seen once in CI, on 2 busy cores).
+ */
+const markCushionMs = 2
 
 /** How the listening connection names itself in pg_stat_activity. */
 export const feedApplicationName = 'mobyle2 change feed'
@@ -152,6 +157,8 @@ export class PostgresFeed extends Feed {
   private readonly marks = new Map<string, () => void>()
   private nextMark: Promise<void> | undefined
   private marksSent = 0
+  /** Tells this feed's marks from those of another feed in the same process. */
+  private readonly markSalt = Math.random().toString(36).slice(2)
 
   constructor (private readonly connectionString: string, private readonly options: PostgresFeedOptions = {}) {
     super()
@@ -204,7 +211,7 @@ export class PostgresFeed extends Feed {
     const client = this.client
     if (!this.hearing || client === undefined) return
     if (this.nextMark === undefined) {
-      const payload = `${markPrefix}${process.pid}:${this.marksSent++}:${markSalt}`
+      const payload = `${markPrefix}${process.pid}:${this.markSalt}:${this.marksSent++}`
       let resolve = (): void => {}
       const heard = new Promise<void>((done) => { resolve = done })
       this.nextMark = heard
@@ -223,8 +230,8 @@ export class PostgresFeed extends Feed {
     const resolve = this.marks.get(payload)
     if (resolve === undefined) return
     this.marks.delete(payload)
-    // After the other sockets that became readable with this one have been read.
-    setImmediate(resolve)
+    // After the other listeners, signalled at the same moment, have had their turn.
+    setTimeout(resolve, markCushionMs)
   }
 
   private dropped (client: pg.Client, error: Error): void {

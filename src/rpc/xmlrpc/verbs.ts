@@ -185,8 +185,11 @@ async function roundupKeyConflict<T> (cls: ClassSpec, input: Record<string, unkn
 function idList (value: XmlRpcValue): number[] {
   if (!Array.isArray(value)) throw new Fault(FaultCode.wrongArguments, 'filter(): ids must be a list of ids or None')
   return value.map((item) => {
-    const text = String(item)
-    if (!/^[1-9]\d{0,15}$/.test(text)) throw new Fault(FaultCode.wrongArguments, `filter(): "${text}" is not an id`)
+    // A struct decodes without a prototype, so String() of one throws: only text and numbers can be ids.
+    const text = typeof item === 'string' || typeof item === 'number' ? String(item) : undefined
+    if (text === undefined || !/^[1-9]\d{0,15}$/.test(text)) {
+      throw new Fault(FaultCode.wrongArguments, `filter(): ${text === undefined ? 'a value that is neither text nor a number' : `"${text}"`} is not an id`)
+    }
     return Number(text)
   })
 }

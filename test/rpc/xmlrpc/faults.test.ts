@@ -47,6 +47,7 @@ const casesFor = ({ user, project, server, job, apikey }: Record<'user' | 'proje
   ['filter unknown property', 'filter', ['server', null, { colour: 'x' }], [400, "'colour' is not a property of server"]],
   ['filter spec not a struct', 'filter', ['server', null, 'x'], [-32602, 'filter(): the filter spec must be a struct']],
   ['filter bad id', 'filter', ['server', ['x'], {}], [-32602, 'filter(): "x" is not an id']],
+  ['filter with a struct for an id', 'filter', ['server', [{}], {}], [-32602, 'filter(): a value that is neither text nor a number is not an id']],
   ['filter bad sort direction', 'filter', ['server', null, {}, [['*', 'name']]], [-32602, 'filter(): each sort entry must be ("+" or "-", property)']],
   ['filter sort unknown property', 'filter', ['server', null, {}, [['+', 'colour']]], [400, "'colour' is not a property of server"]],
   ['filter bad boolean', 'filter', ['server', null, { active: 'perhaps' }], [400, "property active: 'perhaps' is not a boolean."]],
