@@ -15,6 +15,8 @@ import { frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './http
 import restFace from './rest/index.ts'
 import jsonRpcFace from './rpc/jsonrpc/index.ts'
 import xmlrpcFace from './rpc/xmlrpc/index.ts'
+import { federationOptions } from './federation/catalogue.ts'
+import { startPeriodicSync } from './federation/periodic-sync.ts'
 
 export interface AppDependencies {
   config: Config
@@ -39,7 +41,11 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors']
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const { domain, logins } = openDomain(db, { cacheEntries: config.READ_CACHE_ENTRIES, cacheValues: config.READ_CACHE_VALUES })
+  const { domain, logins } = openDomain(db, {
+    cacheEntries: config.READ_CACHE_ENTRIES,
+    cacheValues: config.READ_CACHE_VALUES,
+    federation: federationOptions(config)
+  })
   const authenticator = new Authenticator(logins, {
     maxFailures: config.LOGIN_MAX_FAILURES,
     windowSeconds: config.LOGIN_WINDOW_SECONDS,
@@ -66,6 +72,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   await app.register(restFace)
   await app.register(jsonRpcFace, { authenticator })
   await app.register(xmlrpcFace)
+  if (config.SYNC_INTERVAL_SECONDS > 0) startPeriodicSync(app, config.SYNC_INTERVAL_SECONDS)
   return app
 }
 

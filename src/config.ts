@@ -4,6 +4,7 @@
  */
 import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { PeerAllowlist } from './federation/peer-client.ts'
 
 const Integer = (options: { minimum: number, maximum: number, default: number, description: string }) =>
   Type.Integer(options)
@@ -51,6 +52,27 @@ export const ConfigSchema = Type.Object({
     minimum: 1000, maximum: 1_000_000_000, default: 1_000_000,
     description: 'Values (objects, strings, numbers) all remembered answers may hold together, which bounds their memory (about 60 bytes each).'
   }),
+  SERVER_NAME: Type.String({
+    minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', default: 'local',
+    description: 'This server\'s name among mobyle2 servers: listed in its own /servers/, and the server of its own services. Give each federated server its own.'
+  }),
+  PUBLIC_URL: Type.Optional(Type.String({
+    maxLength: 2048, pattern: '^https?://[^\\s]+$',
+    description: 'The address other servers and clients reach this one at (default http://HOST:PORT).'
+  })),
+  SYNC_INTERVAL_SECONDS: Integer({
+    minimum: 0, maximum: 7 * 86400, default: 0,
+    description: 'Sync every peer this often (0: only when asked, by POST /servers/{name}/sync, JSON-RPC pull or XML-RPC action("sync", …)).'
+  }),
+  SYNC_CONNECT_TIMEOUT_SECONDS: Integer({ minimum: 1, maximum: 300, default: 5, description: 'Longest wait to connect to a peer.' }),
+  SYNC_TIMEOUT_SECONDS: Integer({ minimum: 1, maximum: 3600, default: 30, description: 'Longest a peer may take to answer a sync, every page and redirect included.' }),
+  SYNC_MAX_REDIRECTS: Integer({ minimum: 0, maximum: 10, default: 3, description: 'Redirects a sync follows.' }),
+  SYNC_MAX_BYTES: Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 16 * 1024 * 1024, description: 'Largest answer (all pages together) a peer may send, in bytes.' }),
+  SYNC_MAX_SERVICES: Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most services a peer\'s answer may list.' }),
+  PEER_ALLOWLIST: Type.String({
+    default: '',
+    description: 'Hosts a sync may contact, comma-separated: host, host:port, *.domain, IP literals; empty allows any (see README, Federation).'
+  }),
   MOBYLE_ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   MOBYLE_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
   MOBYLE_ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 20, maxLength: 200 }))
@@ -78,6 +100,11 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     if (config.MOBYLE_ADMIN_API_KEY !== undefined && config.MOBYLE_ADMIN_USERNAME === undefined) {
       throw new ConfigError('MOBYLE_ADMIN_API_KEY needs MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD')
     }
+    try {
+      PeerAllowlist.parse(config.PEER_ALLOWLIST)
+    } catch (error) {
+      throw new ConfigError((error as Error).message)
+    }
     return config
   }
   const problems = new Map<string, string>()
@@ -88,6 +115,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     }
   }
   throw new ConfigError(`invalid configuration: ${[...problems.values()].join('; ')}`)
+}
+
+/** The address other servers reach this one at: PUBLIC_URL, or HOST and PORT. */
+export function publicUrl (config: Config): string {
+  if (config.PUBLIC_URL !== undefined) return config.PUBLIC_URL.replace(/\/+$/, '')
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
+  return `http://${host}:${config.PORT}`
 }
 
 export function corsOrigins (config: Config): string[] {

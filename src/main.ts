@@ -45,6 +45,7 @@ app.addHook('onClose', async () => {
   await db.close()
 })
 
+await app.domain.federation.declareSelf()
 const created = await bootstrapAdmin(app.domain, {
   username: config.MOBYLE_ADMIN_USERNAME,
   password: config.MOBYLE_ADMIN_PASSWORD,

@@ -12,12 +12,21 @@ export const ServerDocument = Type.Object({
   url: Type.String(),
   services: Type.Array(Type.String(), { description: 'Names of the services on this server that the caller can see.' }),
   active: Type.Boolean(),
-  description: Type.String()
+  description: Type.String(),
+  last_sync_at: Type.Optional(Type.String({ format: 'date-time', description: 'When this server last synced the peer\'s exported services; absent if it never tried.' })),
+  last_sync_error: Type.Optional(Type.String({ description: 'Why the last sync failed; absent when it worked (the copy from the last good sync is kept).' }))
 })
 export type ServerDocument = Static<typeof ServerDocument>
 
 export function serverDocument (server: ServerView): ServerDocument {
-  return { url: server.url, services: server.services, active: server.active, description: server.description }
+  return {
+    url: server.url,
+    services: server.services,
+    active: server.active,
+    description: server.description,
+    ...(server.lastSyncAt === null ? {} : { last_sync_at: server.lastSyncAt.toISOString() }),
+    ...(server.lastSyncError === null ? {} : { last_sync_error: server.lastSyncError })
+  }
 }
 
 export const ServiceDocument = Type.Object({

@@ -9,6 +9,7 @@ export type DomainErrorCode =
   | 'unauthenticated'
   | 'invalid'
   | 'too_many_attempts'
+  | 'peer_failed'
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode
@@ -85,6 +86,14 @@ export class TooManyAttempts extends DomainError {
   readonly code = 'too_many_attempts'
   constructor (readonly retryAfterSeconds: number) {
     super(`Logins occurring too fast. Please wait: ${retryAfterSeconds} seconds.`)
+  }
+}
+
+/** A peer server could not be synced: unreachable, or its answer unusable. Recorded on its server record too. */
+export class PeerFailed extends DomainError {
+  readonly code = 'peer_failed'
+  constructor (readonly server: string, readonly reason: string) {
+    super(`could not sync server ${server}: ${reason}`)
   }
 }
 

@@ -1,7 +1,8 @@
 import type { ChangeFeed } from '../db/changes.ts'
 import type { Database } from '../db/client.ts'
 import { ApiKeys } from './api-keys.ts'
-import { DomainError } from './errors.ts'
+import { DomainError, PeerFailed } from './errors.ts'
+import { Federation, type FederationOptions } from './federation.ts'
 import { Groups } from './groups.ts'
 import { LoginRecords } from './login-records.ts'
 import { Projects } from './projects.ts'
@@ -19,6 +20,7 @@ export interface Domain {
   groups: Groups
   projects: Projects
   apiKeys: ApiKeys
+  federation: Federation
 }
 
 export interface DomainOptions {
@@ -26,6 +28,15 @@ export interface DomainOptions {
   cacheEntries?: number
   /** Most values all remembered answers hold together. */
   cacheValues?: number
+  /** This server's name and address, and how it fetches a peer's catalogue; without, a sync is refused. */
+  federation?: FederationOptions
+}
+
+const noFederation: FederationOptions = {
+  self: { name: 'local', url: 'http://127.0.0.1:8080' },
+  fetchCatalogue: async () => { throw new Error('this process does not sync peers (only a server does)') },
+  maxServices: 0,
+  claimSeconds: 0
 }
 
 /**
@@ -41,10 +52,13 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
   const cache = new ReadCache(db.changes, { maxEntries: options.cacheEntries ?? 1000, maxValues: options.cacheValues ?? 1_000_000 })
   const remember = <T extends object>(name: string, target: T, reads: Array<Method<T>>, untracked: Array<Method<T>> = []): T =>
     remembering(cache, db.changes, name, target, new Set<string>(reads), new Set<string>(untracked))
+  const federation = options.federation ?? noFederation
+  const servers = new Servers(client)
   return {
     domain: {
-      servers: remember('servers', new Servers(client), ['search', 'list', 'get']),
-      services: remember('services', new Services(client), ['search', 'list', 'get']),
+      servers: remember('servers', servers, ['search', 'list', 'get']),
+      services: remember('services', new Services(client, federation.self.name), ['search', 'list', 'get']),
+      federation: remember('federation', new Federation(client, servers, federation), []),
       users: remember('users', new Users(client), ['search', 'list', 'get', 'lookup', 'hasActiveAdmin']),
       groups: remember('groups', new Groups(client), ['search', 'list', 'get']),
       projects: remember('projects', new Projects(client), [
@@ -92,7 +106,11 @@ function remembering<T extends object> (cache: ReadCache, changes: ChangeFeed, n
                 return result
               } catch (error) {
                 // A refused write wrote nothing (its transaction rolled back); anything else may have.
-                if (!(error instanceof DomainError)) cache.forget()
+                // A failed sync is a refusal that recorded itself on the server row.
+                if (error instanceof PeerFailed) {
+                  cache.forget()
+                  await changes.caughtUp()
+                } else if (!(error instanceof DomainError)) cache.forget()
                 throw error
               }
             }

@@ -51,7 +51,8 @@ export const ServerUpdate = Type.Partial(ServerCreate, strict)
 
 export const ServiceCreate = Type.Object({
   name: Name,
-  server: Name,
+  /** This server (SERVER_NAME) when absent. */
+  server: Type.Optional(Name),
   project: Type.Optional(Name),
   type: ServiceType,
   exported: Type.Optional(Type.Boolean()),

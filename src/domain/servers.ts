@@ -17,6 +17,10 @@ export interface ServerView {
   retired: boolean
   createdAt: Date
   updatedAt: Date
+  /** When this server last tried to sync the peer (src/domain/federation.ts); null if never. */
+  lastSyncAt: Date | null
+  /** Why that sync failed; null when it worked. */
+  lastSyncError: string | null
 }
 
 export interface ServerFilter {
@@ -68,7 +72,9 @@ export class Servers {
       services: [...new Set(row.services.map((s) => s.name))].sort(),
       retired: row.retiredAt !== null,
       createdAt: row.createdAt,
-      updatedAt: row.updatedAt
+      updatedAt: row.updatedAt,
+      lastSyncAt: row.lastSyncAt,
+      lastSyncError: row.lastSyncError
     }
   }
 

@@ -1,6 +1,6 @@
 import { assertNotRefused, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
 import { anyOf, assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
-import { Invalid, NotFound } from './errors.ts'
+import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices } from './permissions.ts'
 import { ServiceCreate, ServiceType, ServiceUpdate, validate, type Page } from './schemas.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
@@ -19,8 +19,10 @@ export interface ServiceView {
   type: ServiceType
   exported: boolean
   disabled: boolean
-  /** Whether the actor may call it: not disabled, on an active server, and server-level or in a project of the actor's. */
+  /** Whether the actor may call it: not disabled, on an active server, and server-level, imported, or in a project of the actor's. */
   authorized: boolean
+  /** A copy of a peer's exported service (src/domain/federation.ts): it changes only when its server is synced. */
+  imported: boolean
   description: string
   retired: boolean
   createdAt: Date
@@ -56,7 +58,7 @@ export type ServiceSortField = 'id' | 'fullName' | 'name' | 'serverId' | 'projec
 
 const sortKeys: Record<Exclude<ServiceSortField, 'authorized'>, SortKey> = {
   id: column('id'),
-  fullName: { sql: Prisma.sql`t."name" || '::' || COALESCE(p."name" || '::', '') || s."name"`, text: true },
+  fullName: { sql: Prisma.sql`t."name" || '::' || COALESCE(p."name" || '::', NULLIF(t."imported_project", '') || '::', '') || s."name"`, text: true },
   name: column('name', { text: true }),
   serverId: column('server_id'),
   projectId: column('project_id'),
@@ -96,22 +98,26 @@ const include = {
 type ServiceRow = Prisma.ServiceGetPayload<{ include: typeof include }>
 
 export class Services {
-  constructor (private readonly db: PrismaClient) {}
+  /** `selfName`: this server's name (SERVER_NAME), where a service is created when no server is named. */
+  constructor (private readonly db: PrismaClient, private readonly selfName: string) {}
 
   private view (row: ServiceRow, actor: Actor): ServiceView {
     const project = row.project ?? undefined
+    const projectName = project?.name ?? (row.importedProject === '' ? undefined : row.importedProject)
     const member = project === undefined || isAdmin(actor) || standingIn(project, actor) !== undefined
     return {
       id: row.id,
       name: row.name,
-      fullName: formatFullName(row.name, project?.name, row.server.name),
+      fullName: formatFullName(row.name, projectName, row.server.name),
       server: row.server.name,
       serverId: row.serverId,
-      ...(project === undefined ? {} : { project: project.name, projectId: row.projectId ?? undefined }),
+      ...(projectName === undefined ? {} : { project: projectName }),
+      ...(project === undefined ? {} : { projectId: row.projectId ?? undefined }),
       type: row.type,
       exported: row.exported,
       disabled: row.disabled,
       authorized: !row.disabled && row.server.active && member && (actor.kind === 'anonymous' || actor.status === 'active'),
+      imported: row.imported,
       description: row.description,
       retired: row.retiredAt !== null,
       createdAt: row.createdAt,
@@ -127,7 +133,7 @@ export class Services {
     ]
     if (filter.fullName !== undefined) and.push(fullNameMatch(filter.fullName))
     if (filter.project !== undefined) {
-      and.push(...(filter.project === null ? [{ projectId: null }] : textWhere(filter.project, (name) => ({ project: { name } }))))
+      and.push(...(filter.project === null ? [serverLevel] : textWhere(filter.project, fullNameParts.project)))
     }
     if (filter.authorized !== undefined) and.push(filter.authorized ? authorizedWhere(actor) : { NOT: authorizedWhere(actor) })
     return {
@@ -164,7 +170,7 @@ export class Services {
     return await pageOf(page, async (window) => await this.db.service.findMany({
       where,
       include,
-      orderBy: [{ name: 'asc' }, { project: { name: 'asc' } }, { server: { name: 'asc' } }],
+      orderBy: [{ name: 'asc' }, { project: { name: 'asc' } }, { importedProject: 'asc' }, { server: { name: 'asc' } }],
       ...window
     }), async () => await this.db.service.count({ where }), (row) => this.view(row, actor))
   }
@@ -188,8 +194,17 @@ export class Services {
     return row
   }
 
-  /** Server-level services are for administrators; a project's services for its owner and managers. */
-  private async assertMayManage (actor: Actor, projectId: number | null, what: string): Promise<void> {
+  /**
+   * Server-level services are for administrators; a project's services for its owner and managers;
+   * an imported service for nobody: syncing its server is what changes it.
+   */
+  private async assertMayManage (actor: Actor, row: Pick<ServiceRow, 'projectId' | 'imported' | 'server'> | { projectId: number | null, imported?: undefined }, what: string): Promise<void> {
+    const projectId = row.projectId
+    if (row.imported === true) {
+      requireAdmin(actor, `${what} imported services`)
+      throw new Conflict(`this service is a copy of one exported by server ${row.server.name}: it changes only when that server is synced ` +
+        `(POST /servers/${row.server.name}/sync)`, resource)
+    }
     if (projectId === null) {
       requireAdmin(actor, `${what} server-level services`)
       return
@@ -205,8 +220,9 @@ export class Services {
   async create (actor: Actor, input: unknown): Promise<ServiceView> {
     assertNotRefused(actor)
     const data = validate(resource, ServiceCreate, input)
-    const server = await this.db.server.findFirst({ where: { name: data.server, retiredAt: null }, select: { id: true } })
-    if (server === null) throw Invalid.field(resource, 'server', `no such server ${data.server}`)
+    const serverName = data.server ?? this.selfName
+    const server = await this.db.server.findFirst({ where: { name: serverName, retiredAt: null }, select: { id: true } })
+    if (server === null) throw Invalid.field(resource, 'server', `no such server ${serverName}`)
     let projectId: number | null = null
     if (data.project !== undefined) {
       const project = await this.db.project.findFirst({
@@ -215,10 +231,10 @@ export class Services {
       if (project === null) throw Invalid.field(resource, 'project', `no such project ${data.project}`)
       projectId = project.id
     }
-    await this.assertMayManage(actor, projectId, 'creating')
-    const fullName = formatFullName(data.name, data.project, data.server)
+    await this.assertMayManage(actor, { projectId }, 'creating')
+    const fullName = formatFullName(data.name, data.project, serverName)
     await assertKeyFree(resource, 'name', fullName, this.db.service.findFirst({
-      where: { name: data.name, serverId: server.id, projectScope: projectId ?? 0 }, select: { id: true }
+      where: { AND: [fullNameWhere(fullName)!, { serverId: server.id }] }, select: { id: true }
     }))
     const row = await guardUnique(resource, fullName, () => this.db.service.create({
       data: {
@@ -240,7 +256,7 @@ export class Services {
     assertNotRefused(actor)
     const data = validate(resource, ServiceUpdate, input)
     const row = await this.find(actor, ref, true)
-    await this.assertMayManage(actor, row.projectId, 'changing')
+    await this.assertMayManage(actor, row, 'changing')
     const current = this.view(row, actor)
     const changed = changedFields(current, data)
     if (changed.length === 0) return { item: current, changed }
@@ -257,7 +273,7 @@ export class Services {
   async delete (actor: Actor, ref: ServiceRef): Promise<ServiceView> {
     assertNotRefused(actor)
     const row = await this.find(actor, ref, true)
-    await this.assertMayManage(actor, row.projectId, 'deleting')
+    await this.assertMayManage(actor, row, 'deleting')
     await this.db.service.delete({ where: { id: row.id } })
     return this.view(row, actor)
   }
@@ -265,7 +281,7 @@ export class Services {
   async setRetired (actor: Actor, ref: ServiceRef, retired: boolean): Promise<ServiceView> {
     assertNotRefused(actor)
     const row = await this.find(actor, ref, true)
-    await this.assertMayManage(actor, row.projectId, retired ? 'retiring' : 'restoring')
+    await this.assertMayManage(actor, row, retired ? 'retiring' : 'restoring')
     const updated = await this.db.service.update({
       where: { id: row.id }, data: retirement(retired), include
     })
@@ -279,9 +295,12 @@ export function fullNameWhere (fullName: string): Prisma.ServiceWhereInput | und
   return {
     name: parts.name,
     server: { name: parts.server },
-    ...(parts.project === undefined ? { projectId: null } : { project: { name: parts.project } })
+    ...(parts.project === undefined ? serverLevel : fullNameParts.project(parts.project))
   }
 }
+
+/** Services without a project, local or imported. */
+const serverLevel = { projectId: null, importedProject: '' } satisfies Prisma.ServiceWhereInput
 
 /** The services the actor may call: ServiceView.authorized as a condition. */
 function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
@@ -291,9 +310,9 @@ function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
 }
 
 /** The parts of a full name, as conditions on a service. */
-const fullNameParts: Record<'name' | 'project' | 'server', (filter: Prisma.StringFilter) => Prisma.ServiceWhereInput> = {
+const fullNameParts: Record<'name' | 'project' | 'server', (filter: Prisma.StringFilter | string) => Prisma.ServiceWhereInput> = {
   name: (name) => ({ name }),
-  project: (name) => ({ project: { name } }),
+  project: (name) => ({ OR: [{ project: { name } }, { imported: true, NOT: { importedProject: '' }, importedProject: name }] }),
   server: (name) => ({ server: { name } })
 }
 
@@ -317,8 +336,8 @@ function fullNameContains (text: string): Prisma.ServiceWhereInput {
   const runs = pieces.filter((_, index) => index % 2 === 1)
   const insensitive = (filter: Prisma.StringFilter): Prisma.StringFilter => ({ ...filter, mode: 'insensitive' })
   const shapes: Array<{ where: Prisma.ServiceWhereInput, parts: Array<keyof typeof fullNameParts> }> = [
-    { where: { projectId: null }, parts: ['name', 'server'] },
-    { where: { projectId: { not: null } }, parts: ['name', 'project', 'server'] }
+    { where: serverLevel, parts: ['name', 'server'] },
+    { where: { NOT: serverLevel }, parts: ['name', 'project', 'server'] }
   ]
   if (runs.length === 0) {
     return anyOf(Object.values(fullNameParts).map((part) => part(insensitive({ contains: text }))))

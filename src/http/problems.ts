@@ -22,6 +22,7 @@ export interface ProblemDocument {
   account_status?: 'suspended' | 'pending'
   status_message?: string
   retry_after?: number
+  server?: string
 }
 
 function problemType (status: number): string {

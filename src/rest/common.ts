@@ -48,7 +48,8 @@ export const Problem = Type.Object({
   })),
   account_status: Type.Optional(Type.Enum(['suspended', 'pending'], { description: 'Why a known account is refused.' })),
   status_message: Type.Optional(Type.String({ description: "The administrators' message to a refused account." })),
-  retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying again: to log in after too many failures (429), or to resend a write that met concurrent writers (409).' }))
+  retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying again: to log in after too many failures (429), or to resend a write that met concurrent writers (409).' })),
+  server: Type.Optional(Type.String({ description: 'The peer server a sync could not use (502); detail says why.' }))
 }, { $id: 'Problem', title: 'Problem', description: 'An RFC 9457 problem document.' })
 
 const problemDescriptions: Record<number, string> = {
@@ -59,7 +60,8 @@ const problemDescriptions: Record<number, string> = {
   409: 'The key is taken, or the state forbids the change',
   413: 'The body is too large',
   415: 'The body is not JSON',
-  429: 'Too many failed logins; retry later'
+  429: 'Too many failed logins; retry later',
+  502: 'The peer server could not be synced: unreachable, or its answer unusable'
 }
 
 /** Error responses of a route, for the OpenAPI document; every route may answer 400, 401 and 429. */

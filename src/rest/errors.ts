@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import {
   Busy, isDomainError, type Conflict, type DomainError, type Forbidden, type Invalid, type NotFound,
-  type TooManyAttempts, type Unauthenticated
+  type PeerFailed, type TooManyAttempts, type Unauthenticated
 } from '../domain/errors.ts'
 import { httpErrorHandler, sendProblem, type ProblemDocument } from '../http/problems.ts'
 
@@ -22,6 +22,7 @@ interface ErrorsByCode {
   unauthenticated: Unauthenticated
   invalid: Invalid
   too_many_attempts: TooManyAttempts
+  peer_failed: PeerFailed
 }
 
 const domainErrors: { [C in keyof ErrorsByCode]: (error: ErrorsByCode[C]) => Mapped } = {
@@ -40,7 +41,9 @@ const domainErrors: { [C in keyof ErrorsByCode]: (error: ErrorsByCode[C]) => Map
     status: 429,
     problem: { retry_after: error.retryAfterSeconds },
     headers: { 'retry-after': String(error.retryAfterSeconds) }
-  })
+  }),
+  // The request was fine; the server it made on the caller's behalf was not.
+  peer_failed: (error) => ({ status: 502, problem: { server: error.server } })
 }
 
 export async function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

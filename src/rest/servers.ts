@@ -11,6 +11,18 @@ export const ServerRepresentation = Type.Object(ServerDocument.properties, { $id
 
 const ServerCollection = Type.Record(Name, Type.Ref('Server'), { description: 'Servers keyed by name.' })
 
+const count = (description: string) => Type.Integer({ minimum: 0, description })
+const SyncOutcome = Type.Object({
+  name: Name,
+  server: Type.Ref('Server'),
+  added: count('Services copied for the first time.'),
+  changed: count('Copies changed to match the peer.'),
+  removed: count('Copies of services the peer no longer exports, deleted.'),
+  unchanged: count('Copies already up to date.'),
+  ignored: count('Entries left out: not exported, or another server\'s (a peer\'s copies of third parties are not passed on).'),
+  shadowed: count('Entries whose full name is one of this server\'s own services on that server: the local one stays.')
+}, { description: 'What a sync of a peer did.' })
+
 const tags = ['servers']
 const params = Type.Object({ name: Name })
 
@@ -59,6 +71,22 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { item } = await app.domain.servers.update(await request.actor(), request.params.name, request.body)
     return serverDocument(item)
+  })
+
+  app.post('/servers/:name/sync', {
+    schema: {
+      operationId: 'syncServer',
+      tags,
+      summary: 'Fetch a peer\'s exported services now (administrators)',
+      description: 'Replaces this server\'s copy of the services the peer exports (its own, not those it imported) with what its ' +
+        '/services/ answers now, in one transaction. A peer that cannot be reached or answers something unusable is a 502; ' +
+        'the server record then shows active false and last_sync_error, and the last good copy is kept.',
+      params,
+      response: { 200: SyncOutcome, ...problems(403, 404, 409, 502) }
+    }
+  }, async (request) => {
+    const { server, ...counts } = await app.domain.federation.sync(await request.actor(), request.params.name)
+    return { name: server.name, server: serverDocument(server), ...counts }
   })
 
   app.delete('/servers/:name', {

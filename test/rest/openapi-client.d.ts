@@ -41,6 +41,26 @@ export interface paths {
         patch: operations["updateServer"];
         trace?: never;
     };
+    "/servers/{name}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch a peer's exported services now (administrators)
+         * @description Replaces this server's copy of the services the peer exports (its own, not those it imported) with what its /services/ answers now, in one transaction. A peer that cannot be reached or answers something unusable is a 502; the server record then shows active false and last_sync_error, and the last good copy is kept.
+         */
+        post: operations["syncServer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/services": {
         parameters: {
             query?: never;
@@ -400,6 +420,8 @@ export interface components {
             status_message?: string;
             /** @description Seconds to wait before trying again: to log in after too many failures (429), or to resend a write that met concurrent writers (409). */
             retry_after?: number;
+            /** @description The peer server a sync could not use (502); detail says why. */
+            server?: string;
         };
         /** Server */
         Server: {
@@ -408,6 +430,13 @@ export interface components {
             services: string[];
             active: boolean;
             description: string;
+            /**
+             * Format: date-time
+             * @description When this server last synced the peer's exported services; absent if it never tried.
+             */
+            last_sync_at?: string;
+            /** @description Why the last sync failed; absent when it worked (the copy from the last good sync is kept). */
+            last_sync_error?: string;
         };
         /** Service */
         Service: {
@@ -904,6 +933,108 @@ export interface operations {
             };
         };
     };
+    syncServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Letters, digits, dot, underscore and hyphen; starts with a letter or digit. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What a sync of a peer did. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Letters, digits, dot, underscore and hyphen; starts with a letter or digit. */
+                        name: string;
+                        server: components["schemas"]["Server"];
+                        /** @description Services copied for the first time. */
+                        added: number;
+                        /** @description Copies changed to match the peer. */
+                        changed: number;
+                        /** @description Copies of services the peer no longer exports, deleted. */
+                        removed: number;
+                        /** @description Copies already up to date. */
+                        unchanged: number;
+                        /** @description Entries left out: not exported, or another server's (a peer's copies of third parties are not passed on). */
+                        ignored: number;
+                        /** @description Entries whose full name is one of this server's own services on that server: the local one stays. */
+                        shadowed: number;
+                    };
+                };
+            };
+            /** @description Invalid parameters, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials missing (and needed) or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is known but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is taken, or the state forbids the change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins; retry later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The peer server could not be synced: unreachable, or its answer unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listServices: {
         parameters: {
             query?: {
@@ -995,7 +1126,7 @@ export interface operations {
                     /** @description Letters, digits, dot, underscore and hyphen; starts with a letter or digit. */
                     name: string;
                     /** @description Letters, digits, dot, underscore and hyphen; starts with a letter or digit. */
-                    server: string;
+                    server?: string;
                     /** @description Letters, digits, dot, underscore and hyphen; starts with a letter or digit. */
                     project?: string;
                     /** @enum {unknown} */

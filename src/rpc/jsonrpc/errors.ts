@@ -3,10 +3,10 @@
  * RhodeCode `error` and to a JSON-RPC 2.0 error object. The messages are the same
  * in both dialects; 2.0 adds a code and structured `data`.
  */
-import { isDomainError, type DomainError, type DomainErrorCode, type Invalid, type NotFound, type TooManyAttempts } from '../../domain/errors.ts'
+import { isDomainError, type DomainError, type DomainErrorCode, type Invalid, type NotFound, type PeerFailed, type TooManyAttempts } from '../../domain/errors.ts'
 
 /** The errors of the protocol itself, raised by the envelope and the argument check. */
-export type ProtocolErrorKind = 'parse' | 'invalid_request' | 'method_not_found' | 'invalid_params' | 'invalid_key' | 'unavailable'
+export type ProtocolErrorKind = 'parse' | 'invalid_request' | 'method_not_found' | 'invalid_params' | 'invalid_key'
 
 export class ProtocolError extends Error {
   constructor (readonly kind: ProtocolErrorKind, message: string, readonly data?: Record<string, unknown>) {
@@ -28,7 +28,7 @@ export const errorCodes = {
   conflict: -32009,
   invalid: -32022,
   too_many_attempts: -32029,
-  unavailable: -32050
+  peer_failed: -32052
 } as const satisfies Record<ProtocolErrorKind | DomainErrorCode | 'internal', number>
 
 export interface DescribedError {
@@ -71,6 +71,8 @@ function describeDomainError (error: DomainError): DescribedError {
       return { code, message: `Invalid input: ${error.message}`, data: { ...data, fields: (error as Invalid).fields }, internal: false }
     case 'conflict':
       return { code, message: error.message, data, internal: false }
+    case 'peer_failed':
+      return { code, message: error.message, data: { ...data, server: (error as PeerFailed).server }, internal: false }
   }
 }
 

@@ -19,7 +19,7 @@ const applicationErrors = [
   { code: errorCodes.conflict, message: 'The name is taken, or the state forbids the change' },
   { code: errorCodes.invalid, message: 'A value breaks a rule of the model' },
   { code: errorCodes.too_many_attempts, message: 'Too many failed logins: retry after data.retryAfterSeconds' },
-  { code: errorCodes.unavailable, message: 'Not available on this server' }
+  { code: errorCodes.peer_failed, message: 'A peer server could not be synced (unreachable, or an unusable answer); data.server names it' }
 ]
 
 /** Older RhodeCode versions' argument names, which named params and RhodeCode's envelope accept too. */

@@ -16,6 +16,7 @@ export const FaultCode = {
   notSupported: 405,
   conflict: 409,
   tooManyAttempts: 429,
+  peerFailed: 502,
   noSuchClass: 460,
   malformedRequest: -32700,
   unknownMethod: -32601,
@@ -38,7 +39,8 @@ const domainFaultCodes: Record<DomainErrorCode, FaultCode> = {
   forbidden: FaultCode.permissionDenied,
   unauthenticated: FaultCode.invalidLogin,
   invalid: FaultCode.invalidValue,
-  too_many_attempts: FaultCode.tooManyAttempts
+  too_many_attempts: FaultCode.tooManyAttempts,
+  peer_failed: FaultCode.peerFailed
 }
 
 /** The fault for any error; unexpected ones are logged and reported without detail. */

@@ -153,15 +153,22 @@ const verbs: Record<string, Verb> = {
   },
   action: {
     signature: ['nil', 'string', 'string'],
-    help: 'action("retire" | "restore", designator): retire hides an item from list and filter; restore brings it back.',
+    help: 'action("retire" | "restore", designator): retire hides an item from list and filter; restore brings it back. ' +
+      'action("sync", "serverN") (administrators): fetches that peer\'s exported services now and answers what changed ' +
+      '{added, changed, removed, unchanged, ignored, shadowed}.',
     minArgs: 1,
     maxArgs: unlimited,
     usage: 'action(name, designator)',
     run: async (ctx, args) => {
       const name = stringArg(args, 0, 'action', 'name')
-      if (name !== 'retire' && name !== 'restore') throw new Fault(FaultCode.notSupported, `action "${name}" is not supported`)
+      if (name !== 'retire' && name !== 'restore' && name !== 'sync') throw new Fault(FaultCode.notSupported, `action "${name}" is not supported`)
       if (args.length !== 2) throw new Fault(FaultCode.wrongArguments, `action("${name}") takes exactly one designator`)
       const { cls, id } = parseDesignator(stringArg(args, 1, 'action', 'designator'))
+      if (name === 'sync') {
+        if (cls.name !== 'server') throw new Fault(FaultCode.notSupported, `only servers are synced, not items of class ${cls.name}`)
+        const { server, ...counts } = await ctx.domain.federation.sync(ctx.actor, id)
+        return counts
+      }
       if (cls.setRetired === undefined) throw new Fault(FaultCode.notSupported, `items of class ${cls.name} cannot be retired or restored`)
       await cls.setRetired(ctx, id, name === 'retire')
       return null

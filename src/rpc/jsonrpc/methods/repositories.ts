@@ -6,7 +6,6 @@
 import Type from 'typebox'
 import { NotFound } from '../../../domain/errors.ts'
 import { Description, Name } from '../../../domain/schemas.ts'
-import { ProtocolError } from '../errors.ts'
 import { allPages } from '../../../domain/common.ts'
 import { orNull } from '../../../domain/errors.ts'
 import { defineMethod } from '../method.ts'
@@ -143,16 +142,6 @@ export const repositoryMethods = [
       return previous === null
         ? { msg: `Group \`${group.name}\` had no perm in repo: \`${project.name}\``, success: false }
         : { msg: `Revoked perm for group: \`${group.name}\` in repo: \`${project.name}\``, success: true }
-    }
-  }),
-  defineMethod({
-    name: 'pull',
-    summary: 'RhodeCode\'s pull from a remote: not available, this server does not federate projects yet.',
-    params: Type.Object({ repoid: RepoId }),
-    result: Type.String(),
-    legacy: [{ version: '1.3', names: { repo_name: 'repoid' } }, { version: '1.2', names: { repo: 'repoid' } }],
-    run: async (_domain, _actor, { repoid }) => {
-      throw new ProtocolError('unavailable', `pull is not available: this server does not pull \`${repoid}\` from remote servers (federation is not implemented yet)`)
     }
   }),
   defineMethod({

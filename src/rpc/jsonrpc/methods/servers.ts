@@ -70,6 +70,16 @@ export const serverMethods = [
     }
   }),
   defineMethod({
+    name: 'pull',
+    summary: 'RhodeCode\'s pull, for servers: fetches that peer\'s exported services now and keeps this server\'s copy up to date ' +
+      '(administrators). Answers "Pulled from <name>"; a peer that cannot be used is an error, recorded on the server.',
+    params: Type.Object({ serverid: ServerId }),
+    result: Type.String(),
+    // RhodeCode names the remote to pull repoid (1.4), repo_name (1.3) or repo (1.2); here it is a server.
+    legacy: [{ version: '1.4', names: { repoid: 'serverid' } }, { version: '1.3', names: { repo_name: 'serverid' } }, { version: '1.2', names: { repo: 'serverid' } }],
+    run: async (domain, actor, { serverid }) => `Pulled from ${(await domain.federation.sync(actor, serverid)).server.name}`
+  }),
+  defineMethod({
     name: 'get_services',
     summary: 'The services the caller can see: server-level, exported, and those of its projects.',
     params: Type.Object({}),
@@ -88,10 +98,10 @@ export const serverMethods = [
   }),
   defineMethod({
     name: 'create_service',
-    summary: 'Creates a service: server-level (administrators) or in a project (its owner and managers).',
+    summary: 'Creates a service: server-level (administrators) or in a project (its owner and managers); on this server (SERVER_NAME) unless `server` names another.',
     params: Type.Object({
       name: Name,
-      server: Name,
+      server: Type.Optional(Name),
       project: Type.Optional(Name),
       type: ServiceType,
       exported: Type.Optional(Type.Boolean({ default: false })),
