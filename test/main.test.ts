@@ -32,6 +32,25 @@ t.test('first start creates the database and the administrator, the next reuses 
   t.notMatch(first.output() + second.output(), /first-secret|another-secret/, 'passwords are never logged')
 })
 
+t.test('the server lists itself under SERVER_NAME at PUBLIC_URL, and its services default to it', async (t) => {
+  const env = { DATA_DIR: await tempDir(t, 'mobyle2-self-'), SERVER_NAME: 'pasteur', PUBLIC_URL: 'https://mobyle.example.org/', MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret' }
+  const server = await listeningServer(t, env)
+  t.same(await (await fetch(`${server.url}/servers/`)).json(),
+    { pasteur: { url: 'https://mobyle.example.org', services: [], active: true, description: 'This server.' } })
+  const created = await fetch(`${server.url}/services`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` },
+    body: JSON.stringify({ name: 'blast', type: 'program' })
+  })
+  t.equal(created.headers.get('location'), '/services/blast::pasteur')
+  const bad = start({ ...env, SERVER_NAME: 'a::b' })
+  t.equal(await bad.exited, 1)
+  t.match(bad.output(), /SERVER_NAME="a::b"/)
+  const allowlist = start({ ...env, PEER_ALLOWLIST: 'https://peer.example.org' })
+  t.equal(await allowlist.exited, 1)
+  t.match(allowlist.output(), /PEER_ALLOWLIST entry "https:\/\/peer\.example\.org": give a host, not a URL/)
+})
+
 t.test('a bad configuration stops the process with the variable named', async (t) => {
   const running = start({ PORT: 'eighty' })
   t.equal(await running.exited, 1)

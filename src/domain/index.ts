@@ -58,7 +58,8 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
     domain: {
       servers: remember('servers', servers, ['search', 'list', 'get']),
       services: remember('services', new Services(client, federation.self.name), ['search', 'list', 'get']),
-      federation: remember('federation', new Federation(client, servers, federation), []),
+      // The periodic sync answers nobody: the database's own notices empty the caches after its writes.
+      federation: remember('federation', new Federation(client, servers, federation), [], ['syncDue']),
       users: remember('users', new Users(client), ['search', 'list', 'get', 'lookup', 'hasActiveAdmin']),
       groups: remember('groups', new Groups(client), ['search', 'list', 'get']),
       projects: remember('projects', new Projects(client), [

@@ -65,6 +65,28 @@ for (const kind of databaseKinds) {
       t.same(Object.keys(serverLevel.json()).sort(), ['blast::alpha', 'clustal::alpha'])
     })
 
+    await t.test('the RPC faces show the copies and the outcome too', async (t) => {
+      const rpc = await b.app.inject({
+        method: 'POST', url: '/_admin/api', payload: { id: 1, api_key: b.key, method: 'get_service', args: { serviceid: 'assemble::genomes::alpha' } }
+      })
+      t.same(rpc.json().result, {
+        name: 'assemble', server: 'alpha', project: 'genomes', type: 'workflow', exported: true, disabled: false, authorized: true, description: ''
+      })
+      const server = await b.app.inject({
+        method: 'POST', url: '/_admin/api', payload: { id: 2, api_key: b.key, method: 'get_server', args: { serverid: 'alpha' } }
+      })
+      t.match(server.json().result, { name: 'alpha', services: ['assemble', 'blast', 'clustal'], active: true, last_sync_at: String })
+      const xml = (method: string, ...strings: string[]): string => `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${
+        strings.map((s) => `<param><value><string>${s}</string></value></param>`).join('')}</params></methodCall>`
+      const post = async (body: string): Promise<string> =>
+        (await b.app.inject({ method: 'POST', url: '/xmlrpc', headers: { ...b.admin, 'content-type': 'text/xml' }, payload: body })).body
+      t.match(await post(xml('lookup', 'service', 'blast::alpha')), /<string>\d+<\/string>/)
+      const serverId = (await b.app.domain.servers.get(systemActor, 'alpha')).id
+      const display = await post(xml('display', `server${serverId}`, 'lastsync', 'syncerror'))
+      t.match(display, /<name>lastsync<\/name>\s*<value><dateTime\.iso8601>/)
+      t.match(display, /<name>syncerror<\/name>\s*<value><nil\/><\/value>/)
+    })
+
     await t.test('a copy is changed only by syncing', async (t) => {
       const patch = await b.call('PATCH', '/services/blast::alpha', { description: 'mine' })
       t.equal(patch.status, 409)

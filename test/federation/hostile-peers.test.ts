@@ -175,6 +175,12 @@ for (const kind of databaseKinds) {
     t.same([one.body.added + two.body.added, one.body.unchanged + two.body.unchanged], [2, 2])
     t.same(await copies(b2), ['blast::fake', 'clustal::fake'], 'the other process reads the copy at once, without duplicates')
     t.equal((await b1.app.domain.services.list(systemActor, { server: 'fake' })).total, 2)
+
+    // A sync is a write like any other: the other process's remembered answers go with it.
+    fake.answer = json({ ...good, 'mafft::fake': service('mafft') })
+    t.same(await copies(b2), ['blast::fake', 'clustal::fake'])
+    t.equal((await b1.call('POST', '/servers/fake/sync')).status, 200)
+    t.same(await copies(b2), ['blast::fake', 'clustal::fake', 'mafft::fake'], 'read through the other process at once')
   })
 
   t.test(`the periodic sync keeps peers up to date (${kind})`, async (t) => {

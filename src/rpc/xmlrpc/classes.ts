@@ -121,7 +121,10 @@ const server: ClassSpec<ServerView, ServerFilter, ServerSortField> = {
     active: plain(bool, 'active'),
     description: plain(text, 'description'),
     creation: plain(date, 'createdAt', { readOnly: true }),
-    activity: plain(date, 'updatedAt', { readOnly: true })
+    activity: plain(date, 'updatedAt', { readOnly: true }),
+    // The outcome of the last sync of a peer (action('sync', …)): when, and why it failed.
+    lastsync: { type: date, read: (view) => view.lastSyncAt },
+    syncerror: { type: text, read: (view) => view.lastSyncError }
   },
   id: (view) => view.id,
   all: async ({ actor, domain }) => await allPages((page) => domain.servers.list(actor, {}, page)),

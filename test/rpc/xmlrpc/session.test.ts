@@ -24,7 +24,8 @@ for (const kind of databaseKinds) {
     t.same(Object.keys(schema).sort(), ['apikey', 'data', 'group', 'job', 'project', 'server', 'service', 'user'])
     t.same(schema.server, [
       ['active', '<roundup.hyperdb.Boolean>'], ['activity', '<roundup.hyperdb.Date>'], ['creation', '<roundup.hyperdb.Date>'],
-      ['description', '<roundup.hyperdb.String>'], ['name', '<roundup.hyperdb.String>'], ['url', '<roundup.hyperdb.String>']
+      ['description', '<roundup.hyperdb.String>'], ['lastsync', '<roundup.hyperdb.Date>'], ['name', '<roundup.hyperdb.String>'],
+      ['syncerror', '<roundup.hyperdb.String>'], ['url', '<roundup.hyperdb.String>']
     ])
     t.match(schema.user, [['authentication_type', '<roundup.hyperdb.String>']])
     t.same(schema.user.find((p: string[]) => p[0] === 'password'), ['password', '<roundup.hyperdb.Password>'])
