@@ -11,6 +11,7 @@ import type { Authenticator } from '../../auth/authenticator.ts'
 import packageJson from '../../../package.json' with { type: 'json' }
 import { JsonRpcEndpoint } from './envelope.ts'
 import { methodList } from './methods/index.ts'
+import { answerText } from './objects.ts'
 import { openRpcDocument } from './openrpc.ts'
 
 export interface JsonRpcOptions {
@@ -50,7 +51,7 @@ export default async function jsonRpcFace (app: FastifyInstance, { authenticator
     })
     if (answer === null) return await reply.code(204).send()
     if (answer.retryAfterSeconds !== undefined) void reply.header('retry-after', String(answer.retryAfterSeconds))
-    return await reply.type('application/json').send(JSON.stringify(answer.body))
+    return await reply.type('application/json').send(answerText(answer.body))
   })
 
   for (const path of [endpointPath, '/openrpc.json']) {

@@ -4,6 +4,7 @@
  * the domain. Both dialects and the tests call methods through `invoke`.
  */
 import type { Static, TObject, TSchema } from 'typebox'
+import { Compile, type Validator } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import type { Actor } from '../../domain/actor.ts'
 import type { Domain } from '../../domain/index.ts'
@@ -119,13 +120,22 @@ export function checkArguments (method: RpcMethod, args: Record<string, unknown>
     throw new ProtocolError('invalid_params', `Missing non optional \`${asSent}\` arg in JSON DATA`, { missing: asSent })
   }
   const result = { args: resolved, version: used?.version ?? currentVersion, sentAs }
-  if (Value.Check(method.params, resolved)) return result
+  if (validatorOf(method.params).Check(resolved)) return result
   const fields = Object.entries(resolved)
     .map(([argument, value]) => ({ field: sentAs[argument] ?? argument, message: valueProblem(method.params.properties[argument] as TSchema, value) }))
     .filter((problem): problem is { field: string, message: string } => problem.message !== undefined)
   throw new ProtocolError('invalid_params',
     `Invalid ${fields.map((f) => `\`${f.field}\` arg (${f.message})`).join(', ')} in JSON DATA`,
     { fields })
+}
+
+/** Each method's argument check, compiled once: it runs on every call. */
+const validators = new WeakMap<TObject, Validator>()
+
+function validatorOf (params: TObject): Validator {
+  let validator = validators.get(params)
+  if (validator === undefined) validators.set(params, validator = Compile(params))
+  return validator
 }
 
 /** What is wrong with one argument's value, or undefined when nothing is. */

@@ -83,6 +83,44 @@ export function renderUser (user: UserView): UserObject {
   }
 }
 
+/**
+ * Results rendered from remembered (frozen) domain answers, by those answers: while
+ * nothing changes, the domain hands out the same answers again, and the result is
+ * neither rendered nor serialized again. Results of fresh answers are not kept.
+ */
+const rendered = new WeakMap<object, WeakMap<object, object>>()
+/** The JSON text of each result rendered once. */
+const texts = new WeakMap<object, string>()
+
+export function renderedOnce<T extends object> (first: object, second: object, render: () => T): T {
+  if (!Object.isFrozen(first) || !Object.isFrozen(second)) return render()
+  let bySecond = rendered.get(first)
+  if (bySecond === undefined) rendered.set(first, bySecond = new WeakMap())
+  let result = bySecond.get(second) as T | undefined
+  if (result === undefined) {
+    // Shared by every call that asks the same while nothing changes: never to be changed.
+    result = Object.freeze(render())
+    texts.set(result, JSON.stringify(result))
+    bySecond.set(second, result)
+  }
+  return result
+}
+
+/**
+ * An answer (or a batch of them) as JSON text, exactly as JSON.stringify writes it,
+ * but with the text of a result rendered once instead of serializing it again.
+ */
+export function answerText (answer: unknown): string {
+  if (Array.isArray(answer)) return `[${answer.map(answerText).join(',')}]`
+  if (answer === null || typeof answer !== 'object') return JSON.stringify(answer)
+  const members = Object.entries(answer).filter(([, member]) => member !== undefined)
+  return `{${members.map(([name, member]) => `${JSON.stringify(name)}:${textOf(member)}`).join(',')}}`
+}
+
+function textOf (value: unknown): string {
+  return (value !== null && typeof value === 'object' ? texts.get(value) : undefined) ?? JSON.stringify(value)
+}
+
 /** The `repositories` of each list of standings: the domain hands out the same (frozen) list again while nothing changed. */
 const repositoriesOf = new WeakMap<StandingView[], NonNullable<UserObject['permissions']>['repositories']>()
 

@@ -199,10 +199,16 @@ function decodeDate (text: string): Date {
   return date
 }
 
+/** A value already encoded (`<value>…</value>`): written out as it is. */
+export class Encoded {
+  constructor (readonly xml: string) {}
+}
+
 /** A value to render; `undefined` members of structs are skipped. */
 export type Renderable =
   | XmlRpcValue
   | undefined
+  | Encoded
   | readonly Renderable[]
   | { readonly [member: string]: Renderable }
 
@@ -221,7 +227,7 @@ const int32 = { min: -(2 ** 31), max: 2 ** 31 - 1 }
  * reads both); other numbers as <double>; dates as UTC in Python's compact form.
  */
 export function encodeValue (value: Renderable): string {
-  return `<value>${encodeInner(value)}</value>`
+  return value instanceof Encoded ? value.xml : `<value>${encodeInner(value)}</value>`
 }
 
 function encodeInner (value: Renderable): string {

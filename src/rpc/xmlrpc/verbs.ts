@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Order } from '../../domain/common.ts'
 import { Conflict, NotFound } from '../../domain/errors.ts'
-import type { Renderable, XmlRpcStruct, XmlRpcValue } from './codec.ts'
+import { Encoded, encodeValue, type Renderable, type XmlRpcStruct, type XmlRpcValue } from './codec.ts'
 import { classes, classNamed, describeType, parseDesignator, type CallContext, type ClassSpec } from './classes.ts'
 import { Fault, FaultCode, toFault } from './faults.ts'
 import { parseAssignments, propertyOf, readableProperties, readProperty, searchFor } from './properties.ts'
@@ -76,8 +76,9 @@ const verbs: Record<string, Verb> = {
       const names = args.length > 1 ? stringArgs(args.slice(1), 'display', 'property') : readableProperties(cls)
       for (const name of names) if (name !== 'id') propertyOf(cls, name)
       const item = await cls.get(ctx, id)
-      const entries = await Promise.all([...new Set(names)].sort().map(async (name) => [name, await readProperty(cls, item, name, ctx)]))
-      return Object.fromEntries(entries)
+      const shown = [...new Set(names)].sort()
+      return await encodedOnce(item, shown.join(','), async () =>
+        Object.fromEntries(await Promise.all(shown.map(async (name) => [name, await readProperty(cls, item, name, ctx)]))))
     }
   },
   create: {
@@ -174,6 +175,24 @@ const verbs: Record<string, Verb> = {
       return null
     }
   }
+}
+
+/**
+ * The encoded answers of display(), by the item shown and the properties asked for.
+ * While nothing changes, the domain hands the same caller the same frozen item
+ * again (a remembered answer), and what is read from it cannot have changed
+ * either: the answer is neither read nor encoded again. A fresh item is encoded
+ * as usual and not kept.
+ */
+const displays = new WeakMap<object, Map<string, Encoded>>()
+
+async function encodedOnce (item: unknown, properties: string, render: () => Promise<Renderable>): Promise<Renderable> {
+  if (typeof item !== 'object' || item === null || !Object.isFrozen(item)) return await render()
+  let byProperties = displays.get(item)
+  if (byProperties === undefined) displays.set(item, byProperties = new Map())
+  let encoded = byProperties.get(properties)
+  if (encoded === undefined) byProperties.set(properties, encoded = new Encoded(encodeValue(await render())))
+  return encoded
 }
 
 /** A taken key, in Roundup's words: `node with key "bob" exists`. */

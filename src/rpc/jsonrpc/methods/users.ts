@@ -7,7 +7,7 @@ import type { UserView } from '../../../domain/users.ts'
 import { allPages } from '../../../domain/common.ts'
 import { orNull } from '../../../domain/errors.ts'
 import { defineMethod } from '../method.ts'
-import { renderPermissions, renderUser, UserObject } from '../objects.ts'
+import { renderedOnce, renderPermissions, renderUser, UserObject } from '../objects.ts'
 
 /** A user by id (a number) or by username (a string), as RhodeCode's `userid`. */
 export const UserId = Type.Union([Type.Integer({ minimum: 1 }), Username], { description: 'The user id, or the username.' })
@@ -51,7 +51,8 @@ function domainUserInput (fields: RhodeCodeUserFields): Record<string, unknown> 
 }
 
 async function userWithPermissions (domain: Domain, actor: Actor, user: UserView): Promise<UserObject> {
-  return { ...renderUser(user), permissions: renderPermissions(user, await domain.projects.standingsOf(actor, user.id)) }
+  const standings = await domain.projects.standingsOf(actor, user.id)
+  return renderedOnce(user, standings, () => ({ ...renderUser(user), permissions: renderPermissions(user, standings) }))
 }
 
 export const userMethods = [
