@@ -1,5 +1,5 @@
 import t from 'tap'
-import { corsOrigins, loadConfig } from '../src/config.ts'
+import { corsOrigins, loadConfig, publicUrl } from '../src/config.ts'
 
 t.test('defaults', async (t) => {
   const config = loadConfig({})
@@ -31,4 +31,19 @@ t.test('a bad value names the variable', async (t) => {
   t.throws(() => loadConfig({ LOGIN_USERNAME_MAX_DELAY_SECONDS: 'soon' }), { message: /LOGIN_USERNAME_MAX_DELAY_SECONDS="soon"/ })
   t.throws(() => loadConfig({ MOBYLE_ADMIN_USERNAME: 'admin' }), { message: /must be set together/ })
   t.throws(() => loadConfig({ MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'short' }), { message: /MOBYLE_ADMIN_PASSWORD/ })
+})
+
+t.test('federation: this server\'s name and address, and the limits of a sync', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.SERVER_NAME, 'local')
+  t.equal(publicUrl(config), 'http://127.0.0.1:8080')
+  t.equal(publicUrl(loadConfig({ HOST: '::1', PORT: '9000' })), 'http://[::1]:9000')
+  t.equal(publicUrl(loadConfig({ PUBLIC_URL: 'https://mobyle.example.org/' })), 'https://mobyle.example.org', 'no trailing slash')
+  t.same([config.SYNC_INTERVAL_SECONDS, config.SYNC_CONNECT_TIMEOUT_SECONDS, config.SYNC_TIMEOUT_SECONDS, config.SYNC_MAX_REDIRECTS,
+    config.SYNC_MAX_BYTES, config.SYNC_MAX_SERVICES, config.PEER_ALLOWLIST], [0, 5, 30, 3, 16 * 1024 * 1024, 10_000, ''])
+  t.throws(() => loadConfig({ SERVER_NAME: 'a::b' }), { message: /SERVER_NAME="a::b"/ })
+  t.throws(() => loadConfig({ PUBLIC_URL: 'ftp://mobyle.example.org' }), { message: /PUBLIC_URL="ftp:\/\/mobyle.example.org"/ })
+  t.throws(() => loadConfig({ SYNC_INTERVAL_SECONDS: '-1' }), { message: /SYNC_INTERVAL_SECONDS="-1"/ })
+  t.throws(() => loadConfig({ SYNC_TIMEOUT_SECONDS: '0' }), { message: /SYNC_TIMEOUT_SECONDS="0"/ })
+  t.throws(() => loadConfig({ PEER_ALLOWLIST: 'peer.example.org, *.bad*.org' }), { name: 'ConfigError', message: /PEER_ALLOWLIST entry "\*\.bad\*\.org"/ })
 })

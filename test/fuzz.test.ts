@@ -129,7 +129,9 @@ for (const kind of databaseKinds) {
           body: body === undefined ? undefined : JSON.stringify(body)
         })
         const text = await response.text()
-        if (response.status >= 500 || /Internal server error/i.test(text)) {
+        // 502 is a sync's answer when the peer cannot be used: the request was fine, the peer was not.
+        const peerFailed = response.status === 502 && /could not sync server/.test(text)
+        if ((response.status >= 500 && !peerFailed) || /Internal server error/i.test(text)) {
           throw new Error(`${operation.method} ${url.pathname}${url.search} ${JSON.stringify(body)?.slice(0, 500) ?? ''} → ${response.status} ${text.slice(0, 300)}`)
         }
       }), budget)

@@ -61,7 +61,8 @@ export async function freshDatabase (t: Teardown, kind: 'pglite' | 'postgresql' 
 }
 
 export function testConfig (overrides: Record<string, string> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', CREDENTIAL_CACHE_SECONDS: '60', ...overrides })
+  // A sync in a test contacts this machine only, never the seeded worlds' example servers.
+  return loadConfig({ LOG_LEVEL: 'silent', CREDENTIAL_CACHE_SECONDS: '60', PEER_ALLOWLIST: '127.0.0.1', ...overrides })
 }
 
 export interface TestContext {
