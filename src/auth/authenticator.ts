@@ -248,13 +248,25 @@ export class Authenticator {
   }
 }
 
+/**
+ * The actors of remembered login records: the domain's read cache hands out the
+ * same (frozen) record while nothing has changed, and one frozen actor per record
+ * lets the read cache write its part of a question's key once (src/domain/read-cache.ts).
+ */
+const actors = new WeakMap<LoginRecord, Actor>()
+
 function actorFor (user: LoginRecord): Actor {
-  return {
-    kind: 'user',
-    id: user.id,
-    username: user.username,
-    isAdmin: user.isAdmin,
-    status: user.status,
-    statusMessage: user.statusMessage
+  let actor = actors.get(user)
+  if (actor === undefined) {
+    actor = Object.freeze({
+      kind: 'user',
+      id: user.id,
+      username: user.username,
+      isAdmin: user.isAdmin,
+      status: user.status,
+      statusMessage: user.statusMessage
+    })
+    if (Object.isFrozen(user)) actors.set(user, actor)
   }
+  return actor
 }

@@ -115,13 +115,41 @@ export class ReadCache {
   }
 }
 
+/** The JSON of frozen parts of questions (the actors the authenticator remembers), written once each. */
+const frozenKeys = new WeakMap<object, string>()
+
+/** The question as JSON, as `JSON.stringify(question)` writes it. */
 function keyOf (question: unknown[]): string | undefined {
   try {
-    return JSON.stringify(question)
+    let key = '['
+    for (let i = 0; i < question.length; i++) {
+      if (i > 0) key += ','
+      key += partKey(question[i])
+    }
+    return key + ']'
   } catch {
     // A BigInt, a cycle: not a question asked twice.
     return undefined
   }
+}
+
+function partKey (part: unknown): string {
+  if (typeof part !== 'object' || part === null) return JSON.stringify(part) ?? 'null'
+  let key = frozenKeys.get(part)
+  if (key === undefined) {
+    key = JSON.stringify(part) ?? 'null'
+    // Only what can never change again may keep its JSON.
+    if (deeplyFrozen(part)) frozenKeys.set(part, key)
+  }
+  return key
+}
+
+/** Plain objects and arrays frozen all the way down (a frozen Date can still be set). */
+function deeplyFrozen (value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true
+  const prototype: unknown = Object.getPrototypeOf(value)
+  const plain = Array.isArray(value) || prototype === Object.prototype || prototype === null
+  return plain && Object.isFrozen(value) && Object.values(value).every(deeplyFrozen)
 }
 
 /** Freezes `value` and everything in it; returns how many values that was. */

@@ -113,16 +113,33 @@ export const pageQuery = Page.properties
 /** Booleans in query strings are written true or false. */
 export const QueryBoolean = Type.Boolean()
 
-/** A collection's body, serialized, and its ETag. */
-interface Representation { body: string, tag: string }
+/** An answer's body, serialized and encoded once, and its ETag. */
+interface Representation { body: Buffer, tag: string }
 
 /**
- * Each listing's representations, by renderer. The domain hands out the same
- * (frozen) listing again while nothing has changed, and then it is neither
+ * Each answer's representations, by renderer. The domain hands out the same
+ * (frozen) answer again while nothing has changed, and then it is neither
  * rendered, nor serialized, nor hashed again: for the largest collections that is
- * most of a request's cost.
+ * most of a request's cost, and for a single item most of what is left besides HTTP.
  */
 const representations = new WeakMap<object, Map<unknown, Representation>>()
+
+/** `answer` as `render` shows it, serialized by the route's own serializer (from its response schema) and tagged. */
+function represent (reply: FastifyReply, answer: object, render: unknown, document: () => unknown): Representation {
+  let byRenderer = representations.get(answer)
+  if (byRenderer === undefined) representations.set(answer, byRenderer = new Map())
+  let representation = byRenderer.get(render)
+  if (representation === undefined) {
+    const text = String(reply.serialize(document()))
+    representation = { body: Buffer.from(text), tag: entityTag(text) }
+    byRenderer.set(render, representation)
+  }
+  return representation
+}
+
+function sendRepresentation (reply: FastifyReply, representation: Representation): FastifyReply {
+  return reply.header('etag', representation.tag).type('application/json; charset=utf-8').send(representation.body)
+}
 
 /**
  * A collection answer: the items keyed as the spec keys them, the total count in
@@ -133,16 +150,13 @@ export function collection<T, R> (request: FastifyRequest, reply: FastifyReply, 
   void reply.header('x-total-count', String(listing.total))
   const links = pageLinks(request.url, listing)
   if (links !== '') void reply.header('link', links)
-  let byRenderer = representations.get(listing)
-  if (byRenderer === undefined) representations.set(listing, byRenderer = new Map())
-  let representation = byRenderer.get(render)
-  if (representation === undefined) {
-    // The route's own serializer (fast-json-stringify, from its response schema) answers JSON text.
-    const body = String(reply.serialize(Object.fromEntries(listing.items.map((item) => [key(item), render(item)]))))
-    representation = { body, tag: entityTag(body) }
-    byRenderer.set(render, representation)
-  }
-  return reply.header('etag', representation.tag).type('application/json; charset=utf-8').send(representation.body)
+  return sendRepresentation(reply, represent(reply, listing, render,
+    () => Object.fromEntries(listing.items.map((item) => [key(item), render(item)]))))
+}
+
+/** A single item read, as `render` shows it. */
+export function entity<T extends object, R> (reply: FastifyReply, item: T, render: (item: T) => R): FastifyReply {
+  return sendRepresentation(reply, represent(reply, item, render, () => render(item)))
 }
 
 function pageLinks (url: string, listing: Listing<unknown>): string {

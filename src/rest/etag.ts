@@ -20,11 +20,11 @@ function matches (ifNoneMatch: string | undefined, tag: string): boolean {
 }
 
 export async function etagHook (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-  if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200 || typeof payload !== 'string') {
-    return payload
-  }
-  // A representation served again comes with the tag it was given the first time.
-  const tag = (reply.getHeader('etag') as string | undefined) ?? entityTag(payload)
+  if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload
+  // A remembered representation (src/rest/common.ts) comes with its tag and its bytes.
+  const given = reply.getHeader('etag') as string | undefined
+  if (given === undefined && typeof payload !== 'string') return payload
+  const tag = given ?? entityTag(payload as string)
   // What a caller sees depends on who it is: caches must not hand one user's answer to another.
   const vary = reply.getHeader('vary')
   void reply.header('etag', tag).header('cache-control', 'private, no-cache')

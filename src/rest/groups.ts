@@ -5,7 +5,7 @@ import { NotFound } from '../domain/errors.ts'
 import type { GroupView } from '../domain/groups.ts'
 import { GroupCreate, GroupUpdate, Name } from '../domain/schemas.ts'
 import {
-  changedResponse, collection, createdResponse, IdParam, listResponse, NoContent, pageQuery, parseId, problems, QueryBoolean, readResponse
+  changedResponse, collection, entity, createdResponse, IdParam, listResponse, NoContent, pageQuery, parseId, problems, QueryBoolean, readResponse
 } from './common.ts'
 
 export const GroupRepresentation = Type.Object({
@@ -45,7 +45,7 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/groups/:name', {
     schema: { operationId: 'readGroup', tags, summary: 'Read a group (its members and administrators)', params, response: { 200: readResponse(Type.Ref('Group'), 'The group'), ...problems(403, 404) } }
-  }, async (request) => renderGroup(await app.domain.groups.get(await request.actor(), request.params.name)))
+  }, async (request, reply) => entity(reply, await app.domain.groups.get(await request.actor(), request.params.name), renderGroup))
 
   app.post('/groups', {
     schema: {

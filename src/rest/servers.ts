@@ -4,7 +4,7 @@ import Type from 'typebox'
 import { Name, ServerCreate, ServerUpdate } from '../domain/schemas.ts'
 import { ServerDocument, serverDocument } from '../domain/documents.ts'
 import {
-  changedResponse, collection, createdResponse, listResponse, NoContent, pageQuery, problems, QueryBoolean, readResponse
+  changedResponse, collection, entity, createdResponse, listResponse, NoContent, pageQuery, problems, QueryBoolean, readResponse
 } from './common.ts'
 
 export const ServerRepresentation = Type.Object(ServerDocument.properties, { $id: 'Server', title: 'Server' })
@@ -49,7 +49,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/servers/:name', {
     schema: { operationId: 'readServer', tags, summary: 'Read a server', params, response: { 200: readResponse(Type.Ref('Server'), 'The server'), ...problems(404) } }
-  }, async (request) => serverDocument(await app.domain.servers.get(await request.actor(), request.params.name)))
+  }, async (request, reply) => entity(reply, await app.domain.servers.get(await request.actor(), request.params.name), serverDocument))
 
   app.post('/servers', {
     schema: {

@@ -9,7 +9,7 @@ import Type from 'typebox'
 import { Name, ServiceCreate, ServiceType, ServiceUpdate } from '../domain/schemas.ts'
 import { ServiceDocument, serviceDocument } from '../domain/documents.ts'
 import {
-  changedResponse, collection, createdResponse, listResponse, NoContent, pageQuery, problems, QueryBoolean, readResponse
+  changedResponse, collection, entity, createdResponse, listResponse, NoContent, pageQuery, problems, QueryBoolean, readResponse
 } from './common.ts'
 
 // A full name is two or three names (the domain's own pattern, unanchored) joined by ::
@@ -57,7 +57,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/services/:fullname', {
     schema: { operationId: 'readService', tags, summary: 'Read a service', params, response: { 200: readResponse(Type.Ref('Service'), 'The service'), ...problems(403, 404) } }
-  }, async (request) => serviceDocument(await app.domain.services.get(await request.actor(), request.params.fullname)))
+  }, async (request, reply) => entity(reply, await app.domain.services.get(await request.actor(), request.params.fullname), serviceDocument))
 
   app.post('/services', {
     schema: {

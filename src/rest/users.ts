@@ -9,7 +9,7 @@ import {
 } from '../domain/schemas.ts'
 import type { UserView } from '../domain/users.ts'
 import {
-  changedResponse, collection, createdResponse, formatId, IdParam, IdString, listResponse, NoContent, omitEmpty, pageQuery, parseId, problems, QueryBoolean, readResponse
+  changedResponse, collection, entity, createdResponse, formatId, IdParam, IdString, listResponse, NoContent, omitEmpty, pageQuery, parseId, problems, QueryBoolean, readResponse
 } from './common.ts'
 
 export const UserRepresentation = Type.Object({
@@ -76,7 +76,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/users/:id', {
     schema: { operationId: 'readUser', tags, summary: 'Read a user (the user itself or administrators)', params, response: { 200: readResponse(Type.Ref('User'), 'The user'), ...problems(403, 404) } }
-  }, async (request) => renderUser(await app.domain.users.get(await request.actor(), parseId('user', request.params.id))))
+  }, async (request, reply) => entity(reply, await app.domain.users.get(await request.actor(), parseId('user', request.params.id)), renderUser))
 
   app.post('/users', {
     schema: {

@@ -295,3 +295,32 @@ t.test('the cache on its own', async (t) => {
   t.equal(computed, before + 2, 'and nothing remembered while deaf')
   t.equal(new ReadCache(feed, { maxEntries: 0 }).active, false, 'maxEntries 0: off')
 })
+
+t.test('a question is the same question only while its parts say the same', async (t) => {
+  const cache = new ReadCache(new ManualFeed(), { maxEntries: 100 })
+  const ask = async (question: unknown[], value: string) => await cache.read(question, async () => ({ value }))
+
+  const actor = Object.freeze({ kind: 'user', id: 1 })
+  t.same(await ask(['get', actor, 1], 'first'), { value: 'first' })
+  t.same(await ask(['get', Object.freeze({ kind: 'user', id: 1 }), 1], 'second'), { value: 'first' },
+    'an equal actor asks the same question (its JSON is the key, written once per frozen actor)')
+  t.same(await ask(['get', Object.freeze({ kind: 'user', id: 2 }), 1], 'other'), { value: 'other' }, 'another actor does not')
+
+  const filter = { name: 'a' }
+  t.same(await ask(['list', filter], 'a'), { value: 'a' })
+  filter.name = 'b'
+  t.same(await ask(['list', filter], 'b'), { value: 'b' }, 'an argument changed in place is another question')
+
+  const shallow = Object.freeze({ filter: { name: 'a' } })
+  t.same(await ask(['list', shallow], 'shallow a'), { value: 'shallow a' })
+  shallow.filter.name = 'b'
+  t.same(await ask(['list', shallow], 'shallow b'), { value: 'shallow b' }, 'so is one inside a frozen object that is not frozen itself')
+
+  const date = Object.freeze(new Date(0))
+  t.same(await ask(['since', date], 'epoch'), { value: 'epoch' })
+  date.setTime(1000)
+  t.same(await ask(['since', date], 'a second later'), { value: 'a second later' }, 'a frozen Date can still be set')
+
+  t.same(await ask(['x', undefined], 'undefined'), { value: 'undefined' })
+  t.same(await ask(['x', null], 'null'), { value: 'undefined' }, 'undefined and null are written alike, as JSON writes them in an array')
+})

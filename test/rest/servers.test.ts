@@ -1,6 +1,7 @@
 import t from 'tap'
 import { systemActor } from '../../src/domain/index.ts'
 import { build, databaseKinds } from '../helper.ts'
+import { entityTag } from '../../src/rest/etag.ts'
 import { basic, problemOf, seedUser } from './fixtures.ts'
 
 for (const kind of databaseKinds) {
@@ -95,6 +96,11 @@ for (const kind of databaseKinds) {
       const changed = await app.inject({ url: '/servers/kept', headers: { 'if-none-match': etag } })
       t.equal(changed.statusCode, 200)
       t.not(changed.headers.etag, etag)
+      t.equal(changed.json().description, 'changed', 'the remembered representation went with the change')
+      t.equal(changed.headers['content-type'], 'application/json; charset=utf-8')
+      t.equal(changed.headers.etag, entityTag(changed.body), 'the tag is the hash of the body sent')
+      const head = await app.inject({ method: 'HEAD', url: '/servers/kept' })
+      t.same([head.statusCode, head.headers.etag, head.body], [200, changed.headers.etag, ''], 'HEAD: the same tag, no body')
     })
   })
 }

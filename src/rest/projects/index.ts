@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Description, Name } from '../../domain/schemas.ts'
 import {
-  changedResponse, collection, createdResponse, formatId, IdParam, IdString, listResponse, NoContent, pageQuery, parseId, problems, readResponse
+  changedResponse, collection, entity, createdResponse, formatId, IdParam, IdString, listResponse, NoContent, pageQuery, parseId, problems, readResponse
 } from '../common.ts'
 import { params, projectId, ProjectRepresentation, renderProject, tags } from './common.ts'
 import favoriteRoutes from './favorites.ts'
@@ -60,7 +60,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/projects/:id', {
     schema: { operationId: 'readProject', tags, summary: 'Read a project (members and administrators)', params, response: { 200: readResponse(Type.Ref('Project'), 'The project'), ...problems(403, 404) } }
-  }, async (request) => renderProject(await domain.projects.get(await request.actor(), projectId(request.params.id))))
+  }, async (request, reply) => entity(reply, await domain.projects.get(await request.actor(), projectId(request.params.id)), renderProject))
 
   app.post('/projects', {
     schema: {
