@@ -18,6 +18,8 @@ import pg from 'pg'
 
 export const changeChannel = 'mobyle2_changes'
 
+/** What the change triggers send: `data:` and the table's name. */
+const dataPrefix = 'data:'
 /** Notices a process sends itself (PostgresFeed.caughtUp); others ignore them. */
 const markPrefix = 'mark:'
 const markTimeoutMs = 1000
@@ -32,7 +34,8 @@ const markCushionMs = 2
 export const feedApplicationName = 'mobyle2 change feed'
 
 export type Change =
-  | { kind: 'data' }
+  /** A table's rows changed; without `table`, anything may have. */
+  | { kind: 'data', table?: string }
   | { kind: 'failure', id: string, username: string | null, address: string | null }
   | { kind: 'forgotten', id: string }
 
@@ -59,6 +62,7 @@ export interface ChangeFeed {
 
 export function parseChange (payload: string): Change | undefined {
   if (payload === 'data') return { kind: 'data' }
+  if (payload.startsWith(dataPrefix)) return { kind: 'data', table: payload.slice(dataPrefix.length) }
   try {
     const { failure, forgotten } = JSON.parse(payload) as { failure?: { id?: unknown, username?: unknown, address?: unknown }, forgotten?: unknown }
     const text = (value: unknown): string | null => typeof value === 'string' ? value : null
@@ -157,6 +161,7 @@ export class PostgresFeed extends Feed {
   private readonly marks = new Map<string, () => void>()
   private nextMark: Promise<void> | undefined
   private marksSent = 0
+  private queries: Promise<void> = Promise.resolve()
   /** Tells this feed's marks from those of another feed in the same process. */
   private readonly markSalt = Math.random().toString(36).slice(2)
 
@@ -197,7 +202,7 @@ export class PostgresFeed extends Feed {
     this.retryMs = this.options.firstRetryMs ?? 50
     this.setHearing(true)
     this.pingTimer = setInterval(() => {
-      client.query('SELECT 1').catch((error: Error) => { lose(error) })
+      this.query(client, 'SELECT 1').catch((error: Error) => { lose(error) })
     }, this.options.pingMs ?? 5_000)
     this.pingTimer.unref()
   }
@@ -218,12 +223,19 @@ export class PostgresFeed extends Feed {
       this.marks.set(payload, resolve)
       setImmediate(() => {
         this.nextMark = undefined
-        client.query('SELECT pg_notify($1, $2)', [changeChannel, payload]).catch(() => { this.markHeard(payload) })
+        this.query(client, 'SELECT pg_notify($1, $2)', [changeChannel, payload]).catch(() => { this.markHeard(payload) })
       })
       // Never hold a write's answer for long: its own cache is already empty.
       setTimeout(() => { this.markHeard(payload) }, markTimeoutMs).unref()
     }
     await this.nextMark
+  }
+
+  /** The listening connection's pings and marks, one at a time: pg is to stop queueing a client's queries itself. */
+  private async query (client: pg.Client, text: string, values?: unknown[]): Promise<void> {
+    const turn = this.queries.then(async () => { await client.query(text, values) })
+    this.queries = turn.catch(() => {})
+    await turn
   }
 
   private markHeard (payload: string): void {

@@ -161,12 +161,12 @@ export async function orderedIds<F extends string> (db: Client, table: string, i
  * Turns a unique-constraint violation that slipped past the checks (two writers
  * racing for the same key) into a Conflict rather than an internal error.
  */
-export async function guardUnique<T> (resource: string, key: string, work: () => Promise<T>): Promise<T> {
+export async function guardUnique<T> (resource: string, key: string, work: () => Promise<T>, field?: string): Promise<T> {
   try {
     return await work()
   } catch (error) {
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-      throw new Conflict(`${resource} with key "${key}" exists`, resource)
+      throw new Conflict(`${resource} with key "${key}" exists`, resource, field)
     }
     throw error
   }

@@ -49,29 +49,46 @@ const noFederation: FederationOptions = {
 export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: DomainOptions = {}):
 { domain: Domain, logins: LoginRecords, cache: ReadCache } {
   const client = guardStorage(db.prisma)
-  const cache = new ReadCache(db.changes, { maxEntries: options.cacheEntries ?? 1000, maxValues: options.cacheValues ?? 1_000_000 })
-  const remember = <T extends object>(name: string, target: T, reads: Array<Method<T>>, untracked: Array<Method<T>> = []): T =>
-    remembering(cache, db.changes, name, target, new Set<string>(reads), new Set<string>(untracked))
+  const limits = { maxEntries: options.cacheEntries ?? 1000, maxValues: options.cacheValues ?? 1_000_000 }
+  const cache = new ReadCache(db.changes, limits)
+  // Who is calling is asked on every request: it stays remembered while only other tables change.
+  const loginCache = new ReadCache(db.changes, { ...limits, tables: ['user', 'api_key'] })
+  const remember = <T extends object>(name: string, target: T, { reads, untracked = [], writes, readCache = cache }: {
+    reads: Array<Method<T>>
+    untracked?: Array<Method<T>>
+    /** The tables its writes change, when that is known for certain; without, a write empties every cache. */
+    writes?: string[]
+    readCache?: ReadCache
+  }): T => remembering({
+    read: readCache,
+    forget: () => { cache.forget(); loginCache.forget(writes) },
+    changes: db.changes
+  }, name, target, new Set<string>(reads), new Set<string>(untracked))
   const federation = options.federation ?? noFederation
   const servers = new Servers(client)
   return {
     domain: {
-      servers: remember('servers', servers, ['search', 'list', 'get']),
-      services: remember('services', new Services(client, federation.self.name), ['search', 'list', 'get']),
+      // A server's deletion takes its services (and their copies) with it.
+      servers: remember('servers', servers, { reads: ['search', 'list', 'get'], writes: ['server', 'service'] }),
+      services: remember('services', new Services(client, federation.self.name), { reads: ['search', 'list', 'get'], writes: ['service'] }),
       // The periodic sync answers nobody: the database's own notices empty the caches after its writes.
-      federation: remember('federation', new Federation(client, servers, federation), [], ['syncDue']),
-      users: remember('users', new Users(client), ['search', 'list', 'get', 'lookup', 'hasActiveAdmin']),
-      groups: remember('groups', new Groups(client), ['search', 'list', 'get']),
-      projects: remember('projects', new Projects(client), [
-        'list', 'listVisible', 'searchVisible', 'standingsOf', 'get',
-        'listJobs', 'searchJobs', 'getJob', 'listData', 'searchData', 'getData'
-      ]),
-      apiKeys: remember('apiKeys', new ApiKeys(client), ['search', 'list', 'get'])
+      federation: remember('federation', new Federation(client, servers, federation), { reads: [], untracked: ['syncDue'], writes: ['server', 'service'] }),
+      users: remember('users', new Users(client), { reads: ['search', 'list', 'get', 'lookup', 'hasActiveAdmin'] }),
+      groups: remember('groups', new Groups(client), { reads: ['search', 'list', 'get'] }),
+      projects: remember('projects', new Projects(client), {
+        reads: [
+          'list', 'listVisible', 'searchVisible', 'standingsOf', 'get',
+          'listJobs', 'searchJobs', 'getJob', 'listData', 'searchData', 'getData'
+        ]
+      }),
+      apiKeys: remember('apiKeys', new ApiKeys(client), { reads: ['search', 'list', 'get'] })
     },
     // Failed logins are no data anyone reads: recording them empties nothing.
-    logins: remember('logins', new LoginRecords(client, db.changes), ['byId', 'byApiKeyDigest'], [
-      'byUsername', 'loginFailures', 'recordFailure', 'forgetFailure', 'forgetPairFailures', 'forgetFailuresOlderThan'
-    ]),
+    logins: remember('logins', new LoginRecords(client, db.changes), {
+      reads: ['byId', 'byApiKeyDigest'],
+      untracked: ['byUsername', 'loginFailures', 'recordFailure', 'forgetFailure', 'forgetPairFailures', 'forgetFailuresOlderThan'],
+      readCache: loginCache
+    }),
     cache
   }
 }
@@ -85,8 +102,8 @@ type Method<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<un
  * a method nobody classified is a write, which can cost speed but never serve
  * stale answers. Calls inside `target` (a write's own reads) bypass the cache.
  */
-function remembering<T extends object> (cache: ReadCache, changes: ChangeFeed, name: string, target: T,
-  reads: Set<string>, untracked: Set<string>): T {
+function remembering<T extends object> ({ read, forget, changes }: { read: ReadCache, forget: () => void, changes: ChangeFeed },
+  name: string, target: T, reads: Set<string>, untracked: Set<string>): T {
   const methods = new Map<string, unknown>()
   return new Proxy(target, {
     get (object, property) {
@@ -96,22 +113,22 @@ function remembering<T extends object> (cache: ReadCache, changes: ChangeFeed, n
       if (method === undefined) {
         const call = (value as (...args: unknown[]) => Promise<unknown>).bind(object)
         method = reads.has(property)
-          ? async (...args: unknown[]) => await cache.read([name, property, ...args], async () => await call(...args))
+          ? async (...args: unknown[]) => await read.read([name, property, ...args], async () => await call(...args))
           : untracked.has(property)
             ? call
             : async (...args: unknown[]) => {
               try {
                 const result = await call(...args)
-                cache.forget()
+                forget()
                 await changes.caughtUp()
                 return result
               } catch (error) {
                 // A refused write wrote nothing (its transaction rolled back); anything else may have.
                 // A failed sync is a refusal that recorded itself on the server row.
                 if (error instanceof PeerFailed) {
-                  cache.forget()
+                  forget()
                   await changes.caughtUp()
-                } else if (!(error instanceof DomainError)) cache.forget()
+                } else if (!(error instanceof DomainError)) forget()
                 throw error
               }
             }

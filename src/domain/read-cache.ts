@@ -27,6 +27,11 @@ export interface ReadCacheOptions {
    * of ten items or every server with every service name.
    */
   maxValues?: number
+  /**
+   * The tables the answers are read from, when that is known (the login records:
+   * users and API keys): changes to other tables leave them. Without, every change empties the cache.
+   */
+  tables?: readonly string[]
 }
 
 interface Entry { answer: Promise<unknown>, values: number }
@@ -43,7 +48,7 @@ export class ReadCache {
   constructor (private readonly feed: ChangeFeed, private readonly options: ReadCacheOptions) {
     if (options.maxEntries > 0) {
       feed.subscribe({
-        changed: (change) => { if (change.kind === 'data') this.forget() },
+        changed: (change) => { if (change.kind === 'data') this.forget(change.table === undefined ? undefined : [change.table]) },
         deaf: () => { this.forget() },
         hearing: () => { this.forget() }
       })
@@ -97,8 +102,10 @@ export class ReadCache {
     return await (entry.answer as Promise<T>)
   }
 
-  /** Forgets every answer: something changed. */
-  forget (): void {
+  /** Forgets every answer: something changed in `tables` (when known), and this cache reads from one of them. */
+  forget (tables?: readonly string[]): void {
+    const read = this.options.tables
+    if (tables !== undefined && read !== undefined && !tables.some((table) => read.includes(table))) return
     // A new generation, so that reads still under way store into the old one, which nobody reads.
     if (this.current.entries.size > 0) this.current = new Generation()
   }

@@ -4,6 +4,7 @@
  * OpenAPI document, and the RPC faces for their method tables.
  */
 import Type, { type Static, type TSchema } from 'typebox'
+import { Compile, type Validator } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import { Invalid, type InvalidField } from './errors.ts'
 import { unstorableText, unstorableTextMessage } from './storable.ts'
@@ -134,12 +135,21 @@ export const Page = Type.Object({
 export type Page = Static<typeof Page>
 export const defaultPageSize = 100
 
+/** Each input schema's checker (and each JSON-RPC method's), compiled once: checks run on every call. */
+const validators = new WeakMap<TSchema, Validator>()
+
+export function validatorOf (schema: TSchema): Validator {
+  let validator = validators.get(schema)
+  if (validator === undefined) validators.set(schema, validator = Compile(schema))
+  return validator
+}
+
 /**
  * Checks `value` against `schema` and returns it typed, or throws `Invalid`
  * listing every failing field (one message per field).
  */
 export function validate<T extends TSchema> (resource: string, schema: T, value: unknown): Static<T> {
-  if (!Value.Check(schema, value)) throw new Invalid(resource, describeErrors(Value.Errors(schema, value)))
+  if (!validatorOf(schema).Check(value)) throw new Invalid(resource, describeErrors(Value.Errors(schema, value)))
   const unstorable = unstorableText(value)
   if (unstorable.length > 0) throw new Invalid(resource, unstorable.map((field) => ({ field, message: unstorableTextMessage })))
   return value as Static<T>

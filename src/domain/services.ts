@@ -96,6 +96,8 @@ const include = {
   project: { select: { name: true, ...standingInclude, ownerId: true } }
 } satisfies Prisma.ServiceInclude
 type ServiceRow = Prisma.ServiceGetPayload<{ include: typeof include }>
+const serverSelect = { id: true, ...include.server.select } satisfies Prisma.ServerSelect
+const projectSelect = { id: true, ...include.project.select } satisfies Prisma.ProjectSelect
 
 export class Services {
   /** `selfName`: this server's name (SERVER_NAME), where a service is created when no server is named. */
@@ -221,21 +223,26 @@ export class Services {
     assertNotRefused(actor)
     const data = validate(resource, ServiceCreate, input)
     const serverName = data.server ?? this.selfName
-    const server = await this.db.server.findFirst({ where: { name: serverName, retiredAt: null }, select: { id: true } })
+    // What the new service's view shows of its server and project is read here, with the checks, so the
+    // insert is one statement: each round trip to the database costs more than the statement itself.
+    const [server, project] = await Promise.all([
+      this.db.server.findFirst({ where: { name: serverName, retiredAt: null }, select: serverSelect }),
+      data.project === undefined
+        ? null
+        : this.db.project.findFirst({ where: { name: data.project, retiredAt: null, ...visibleProjects(actor) }, select: projectSelect })
+    ])
     if (server === null) throw Invalid.field(resource, 'server', `no such server ${serverName}`)
-    let projectId: number | null = null
-    if (data.project !== undefined) {
-      const project = await this.db.project.findFirst({
-        where: { name: data.project, retiredAt: null, ...visibleProjects(actor) }, select: { id: true }
-      })
-      if (project === null) throw Invalid.field(resource, 'project', `no such project ${data.project}`)
-      projectId = project.id
-    }
+    if (data.project !== undefined && project === null) throw Invalid.field(resource, 'project', `no such project ${data.project}`)
+    const projectId = project?.id ?? null
     await this.assertMayManage(actor, { projectId }, 'creating')
     const fullName = formatFullName(data.name, data.project, serverName)
-    await assertKeyFree(resource, 'name', fullName, this.db.service.findFirst({
-      where: { AND: [fullNameWhere(fullName)!, { serverId: server.id }] }, select: { id: true }
-    }))
+    // At server level the unique key already covers copies of this name; in a project it cannot
+    // (a copy keeps its peer's project by name), so the copies are looked for first.
+    if (projectId !== null) {
+      await assertKeyFree(resource, 'name', fullName, this.db.service.findFirst({
+        where: { AND: [fullNameWhere(fullName)!, { serverId: server.id }] }, select: { id: true }
+      }))
+    }
     const row = await guardUnique(resource, fullName, () => this.db.service.create({
       data: {
         name: data.name,
@@ -246,10 +253,9 @@ export class Services {
         serverId: server.id,
         projectId,
         projectScope: projectId ?? 0
-      },
-      include
-    }))
-    return this.view(row, actor)
+      }
+    }), 'name')
+    return this.view({ ...row, server, project }, actor)
   }
 
   async update (actor: Actor, ref: ServiceRef, input: unknown): Promise<Updated<ServiceView>> {

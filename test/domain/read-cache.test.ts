@@ -10,7 +10,7 @@ import t from 'tap'
 import pg from 'pg'
 import { buildApp, type App } from '../../src/app.ts'
 import type { ChangeFeed, ChangeListener, PostgresFeedOptions } from '../../src/db/changes.ts'
-import { feedApplicationName } from '../../src/db/changes.ts'
+import { feedApplicationName, parseChange } from '../../src/db/changes.ts'
 import { openDatabase, type Database } from '../../src/db/client.ts'
 import { applyMigrations } from '../../src/db/migrate.ts'
 import { anonymous, NotFound } from '../../src/domain/index.ts'
@@ -247,7 +247,7 @@ class ManualFeed implements ChangeFeed {
   subscribe (listener: ChangeListener) { this.listeners.add(listener); return () => { this.listeners.delete(listener) } }
   async close () {}
   async caughtUp () {}
-  change () { for (const l of this.listeners) l.changed({ kind: 'data' }) }
+  change (table?: string) { for (const l of this.listeners) l.changed({ kind: 'data', table }) }
   deafen () { this.hearing = false; for (const l of this.listeners) l.deaf() }
 }
 
@@ -323,4 +323,31 @@ t.test('a question is the same question only while its parts say the same', asyn
 
   t.same(await ask(['x', undefined], 'undefined'), { value: 'undefined' })
   t.same(await ask(['x', null], 'null'), { value: 'undefined' }, 'undefined and null are written alike, as JSON writes them in an array')
+})
+
+t.test('a cache of some tables stays while others change', async (t) => {
+  const feed = new ManualFeed()
+  const logins = new ReadCache(feed, { maxEntries: 10, tables: ['user', 'api_key'] })
+  const everything = new ReadCache(feed, { maxEntries: 10 })
+  let computed = 0
+  const ask = async (cache: ReadCache) => await cache.read(['login'], async () => ({ computed: ++computed }))
+  const remembered = async (cache: ReadCache) => { const before = computed; await ask(cache); return computed === before }
+
+  await ask(logins); await ask(everything)
+  feed.change('service')
+  t.ok(await remembered(logins), 'a service changed: the login records stay')
+  t.notOk(await remembered(everything), 'the cache of everything is emptied')
+  feed.change('api_key')
+  t.notOk(await remembered(logins), 'a key changed: emptied')
+  feed.change()
+  t.notOk(await remembered(logins), 'a change that names no table (an older server\'s notice): emptied')
+  logins.forget(['server', 'service'])
+  t.ok(await remembered(logins), "this process's own write to other tables leaves it")
+  logins.forget(['user'])
+  t.notOk(await remembered(logins))
+  logins.forget()
+  t.notOk(await remembered(logins), 'a write whose tables are not known empties it')
+
+  t.same(parseChange('data'), { kind: 'data' })
+  t.same(parseChange('data:api_key'), { kind: 'data', table: 'api_key' }, 'the triggers name the table')
 })

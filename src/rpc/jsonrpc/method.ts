@@ -4,10 +4,10 @@
  * the domain. Both dialects and the tests call methods through `invoke`.
  */
 import type { Static, TObject, TSchema } from 'typebox'
-import { Compile, type Validator } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import type { Actor } from '../../domain/actor.ts'
 import type { Domain } from '../../domain/index.ts'
+import { validatorOf } from '../../domain/schemas.ts'
 import { ProtocolError } from './errors.ts'
 
 /**
@@ -129,14 +129,6 @@ export function checkArguments (method: RpcMethod, args: Record<string, unknown>
     { fields })
 }
 
-/** Each method's argument check, compiled once: it runs on every call. */
-const validators = new WeakMap<TObject, Validator>()
-
-function validatorOf (params: TObject): Validator {
-  let validator = validators.get(params)
-  if (validator === undefined) validators.set(params, validator = Compile(params))
-  return validator
-}
 
 /** What is wrong with one argument's value, or undefined when nothing is. */
 function valueProblem (schema: TSchema, value: unknown): string | undefined {
