@@ -34,7 +34,8 @@ export interface ReadCacheOptions {
   tables?: readonly string[]
 }
 
-interface Entry { answer: Promise<unknown>, values: number }
+/** `used`: asked for since it was last passed over for eviction. */
+interface Entry { answer: Promise<unknown>, values: number, used: boolean }
 
 /** The entries of one period between changes, and the values they hold. */
 class Generation {
@@ -78,23 +79,22 @@ export class ReadCache {
     const { entries } = generation
     const known = entries.get(key)
     if (known !== undefined) {
-      // Most recently used last: the map's order is the eviction order.
-      entries.delete(key)
-      entries.set(key, known)
+      // Marked, not moved: a hit costs no reordering of the map (eviction gives marked entries a second chance).
+      known.used = true
       return await (known.answer as Promise<T>)
     }
-    const entry: Entry = { answer: Promise.resolve(), values: 0 }
+    const entry: Entry = { answer: Promise.resolve(), values: 0, used: false }
     entry.answer = compute().then((value) => {
       const values = deepFreeze(value)
       if (entries.get(key) === entry) {
         entry.values = values
         generation.values += values
-        this.evict(generation)
+        this.evict(generation, entry)
       }
       return value
     })
     entries.set(key, entry)
-    this.evict(generation)
+    this.evict(generation, entry)
     // A refusal or absence is an answer like any other; a failure of the database is not.
     entry.answer.catch((error: unknown) => {
       if (!(error instanceof DomainError) && entries.get(key) === entry) entries.delete(key)
@@ -110,13 +110,23 @@ export class ReadCache {
     if (this.current.entries.size > 0) this.current = new Generation()
   }
 
-  /** Drops the least recently used answers while there are too many, or they hold too much; the newest stays. */
-  private evict (generation: Generation): void {
+  /**
+   * Drops answers while there are too many, or they hold too much; `newest` stays. The
+   * map is in order of arrival; the oldest goes unless it was asked for since it came
+   * or was last spared, in which case it is spared once more and goes to the back:
+   * least recently used first, near enough, with no bookkeeping on a hit.
+   */
+  private evict (generation: Generation, newest: Entry): void {
     const maxValues = this.options.maxValues ?? Infinity
     const { entries } = generation
     while (entries.size > this.options.maxEntries || (generation.values > maxValues && entries.size > 1)) {
       const [oldestKey, oldest] = entries.entries().next().value as [string, Entry]
       entries.delete(oldestKey)
+      if (oldest === newest || oldest.used) {
+        oldest.used = false
+        entries.set(oldestKey, oldest)
+        continue
+      }
       generation.values -= oldest.values
     }
   }

@@ -276,6 +276,15 @@ t.test('the cache on its own', async (t) => {
   await cache.read(['d'], async () => await answer('d'))
   t.ok(cache.size <= 2, `at most maxEntries answers (${cache.size})`)
 
+  const recent = new ReadCache(feed, { maxEntries: 2 })
+  await recent.read(['x'], async () => await answer('x'))
+  await recent.read(['y'], async () => await answer('y'))
+  await recent.read(['x'], async () => await answer('x again'))
+  await recent.read(['z'], async () => await answer('z'))
+  t.same(await recent.read(['x'], async () => await answer('x, a third time')), { value: 'x' }, 'the answer asked for again stays')
+  t.same(await recent.read(['z'], async () => await answer('z again')), { value: 'z' }, 'and so does the newest')
+  t.same(await recent.read(['y'], async () => await answer('y again')), { value: 'y again' }, 'the one not asked for again went')
+
   const bounded = new ReadCache(feed, { maxEntries: 100, maxValues: 50 })
   const list = async (n: number) => Array.from({ length: n }, (_, i) => ({ i }))
   await bounded.read(['small'], async () => await list(5))
