@@ -56,7 +56,7 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
   const remember = <T extends object>(name: string, target: T, { reads, untracked = [], writes, readCache = cache }: {
     reads: Array<Method<T>>
     untracked?: Array<Method<T>>
-    /** The tables its writes change, when that is known for certain; without, a write empties every cache. */
+    /** The tables its writes change, cascades included, when that is known for certain; without, a write empties every cache. */
     writes?: string[]
     readCache?: ReadCache
   }): T => remembering({
@@ -66,13 +66,15 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
   }, name, target, new Set<string>(reads), new Set<string>(untracked))
   const federation = options.federation ?? noFederation
   const servers = new Servers(client)
+  // What deleting a service takes with it: favorites go, jobs keep their row without it.
+  const serviceTables = ['service', 'favorite', 'job']
   return {
     domain: {
       // A server's deletion takes its services (and their copies) with it.
-      servers: remember('servers', servers, { reads: ['search', 'list', 'get'], writes: ['server', 'service'] }),
-      services: remember('services', new Services(client, federation.self.name), { reads: ['search', 'list', 'get'], writes: ['service'] }),
+      servers: remember('servers', servers, { reads: ['search', 'list', 'get'], writes: ['server', ...serviceTables] }),
+      services: remember('services', new Services(client, federation.self.name), { reads: ['search', 'list', 'get'], writes: serviceTables }),
       // The periodic sync answers nobody: the database's own notices empty the caches after its writes.
-      federation: remember('federation', new Federation(client, servers, federation), { reads: [], untracked: ['syncDue'], writes: ['server', 'service'] }),
+      federation: remember('federation', new Federation(client, servers, federation), { reads: [], untracked: ['syncDue'], writes: ['server', ...serviceTables] }),
       users: remember('users', new Users(client), { reads: ['search', 'list', 'get', 'lookup', 'hasActiveAdmin'] }),
       groups: remember('groups', new Groups(client), { reads: ['search', 'list', 'get'] }),
       projects: remember('projects', new Projects(client), {
