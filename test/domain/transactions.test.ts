@@ -131,6 +131,16 @@ for (const kind of databaseKinds) {
       t.same((await domain.projects.get(systemActor, s.projectId)).favorites, [])
     })
 
+    await t.test('creating one service name at once: one caller creates it, the others are told the name is taken', async (t) => {
+      const same = await race(writers, async () => await domain.services.create(systemActor, { name: 'raced', server: 'pasteur', type: 'program' }))
+      t.equal(successes(same).length, 1, 'one service')
+      t.same(new Set(failures(same)), new Set(['conflict']), 'the others: the name is taken, never an internal error')
+      t.ok(same.every((o) => o.ok || (o.error as { field?: string }).field === 'name'))
+      const different = await race(writers, async (i) => await domain.services.create(systemActor, { name: `raced${i}`, server: 'pasteur', type: 'program' }))
+      t.equal(successes(different).length, writers, 'different names are all created')
+      t.equal(await db.prisma.service.count({ where: { name: { startsWith: 'raced' } } }), writers + 1, 'and each once')
+    })
+
     await t.test('replacing a group\'s members: one caller\'s set wins', async (t) => {
       const usernames = (i: number): string[] => [`u${i}`, `u${i + 1}`, `u${i + 2}`]
       const outcomes = await race(writers, async (i) => await domain.groups.update(systemActor, 'lab', { members: usernames(i) }))

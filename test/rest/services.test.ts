@@ -20,7 +20,9 @@ for (const kind of databaseKinds) {
       t.same(created.json(), {
         name: 'blast', server: 'main', type: 'program', exported: true, disabled: false, authorized: true, description: ''
       }, 'a server-level service has no project member')
-      problemOf(await app.inject({ method: 'POST', url: '/services', headers: admin, payload: { name: 'blast', server: 'main', type: 'program' } }), 409)
+      const taken = problemOf(await app.inject({ method: 'POST', url: '/services', headers: admin, payload: { name: 'blast', server: 'main', type: 'program' } }), 409)
+      t.same(taken.errors, [{ field: 'name', message: 'is taken' }], 'a second service of that name at that server: the name is taken')
+      t.match(taken.detail, /blast::main/)
       problemOf(await app.inject({ method: 'POST', url: '/services', headers: basic('owner'), payload: { name: 'x', server: 'main', type: 'program' } }), 403)
       problemOf(await app.inject({ method: 'POST', url: '/services', payload: { name: 'x', server: 'main', type: 'program' } }), 401)
 
