@@ -20,16 +20,12 @@ export const changeChannel = 'mobyle2_changes'
 
 /** What the change triggers send: `data:` and the table's name. */
 const dataPrefix = 'data:'
-/** Notices a process sends itself (PostgresFeed.caughtUp); others ignore them. */
-const markPrefix = 'mark:'
-const markTimeoutMs = 1000
 /**
- * After its mark, how long a writer still waits: the other listening backends were
- * signalled with this one, but on a loaded machine one may be scheduled a little
- * later (seen once in CI, on 2 busy cores).
+ * The notices of the write handshake (PostgresFeed.caughtUp): a writer's `mark:<n>`,
+ * and each other listener's `ack:<writer's backend pid>:<n>` once it has heard it.
  */
-const markCushionMs = 2
-
+const markPrefix = 'mark:'
+const ackPrefix = 'ack:'
 /** How the listening connection names itself in pg_stat_activity. */
 export const feedApplicationName = 'mobyle2 change feed'
 
@@ -51,10 +47,10 @@ export interface ChangeFeed {
   readonly hearing: boolean
   subscribe: (listener: ChangeListener) => () => void
   /**
-   * Resolves once this process has heard every change it committed before the call
-   * (or at once while deaf): a write waits for it before it is answered, so that the
-   * other processes, which PostgreSQL notifies at the same moment, have heard it too
-   * before its client can ask them.
+   * Resolves once every other process sharing the database has heard the changes
+   * this one committed before the call (or at once while deaf): a write waits for
+   * it before it is answered, so that its client, asking any of them next, is never
+   * answered from before the write.
    */
   caughtUp: () => Promise<void>
   close: () => Promise<void>
@@ -93,7 +89,6 @@ abstract class Feed implements ChangeFeed {
   protected abstract started (): void
 
   protected deliver (payload: string): void {
-    if (payload.startsWith(markPrefix)) return
     const change = parseChange(payload)
     // A notice this version does not know (a newer process's) may be a change: treat it as one.
     for (const listener of this.listeners) listener.changed(change ?? { kind: 'data' })
@@ -145,25 +140,50 @@ export interface PostgresFeedOptions {
   firstRetryMs?: number
   /** Longest wait between reconnection attempts. */
   maxRetryMs?: number
+  /** The longest a write's answer waits for the other processes' acknowledgements. */
+  acknowledgementMs?: number
+}
+
+/** A write's mark, waiting to be acknowledged by every other listener. */
+interface Mark {
+  readonly number: number
+  readonly heard: () => void
+  /** The other listeners' backend pids, once the mark is sent; until then, acknowledgements are kept in `acked`. */
+  waitingFor?: Set<number>
+  readonly acked: Set<number>
 }
 
 /**
  * PostgreSQL: one connection of its own (outside the pool, since LISTEN belongs to
  * a session), reconnected with a growing pause when lost, and pinged so that a
  * connection that died silently is noticed.
+ *
+ * A write is answered only once every other process listening on the database has
+ * heard it (`caughtUp`): the writer sends a mark after its commits, which reaches
+ * every listener after the write's own notices (PostgreSQL delivers notices in
+ * commit order), and waits for each listener's acknowledgement, sent once the
+ * notices before the mark have been handled. The listeners to wait for are the
+ * connections named `feedApplicationName` in pg_stat_activity when the mark is
+ * sent; a connection takes the name only once it listens, so every one named will
+ * hear the mark, and one that takes it later has remembered nothing from before
+ * the write. A listener that does not answer within `acknowledgementMs` (its process
+ * stopped, say) holds writes back no longer than that.
  */
 export class PostgresFeed extends Feed {
   private client: pg.Client | undefined
+  /** The backend pid of the listening connection: the sender of this feed's marks and acknowledgements. */
+  private backendPid: number | undefined
+  private connecting: Promise<void> | undefined
   private closed = false
   private retryMs: number
   private retryTimer: NodeJS.Timeout | undefined
   private pingTimer: NodeJS.Timeout | undefined
-  private readonly marks = new Map<string, () => void>()
+  private readonly marks = new Map<number, Mark>()
   private nextMark: Promise<void> | undefined
   private marksSent = 0
+  /** Per writer's backend pid, the latest of its marks heard and not yet acknowledged. */
+  private readonly acksDue = new Map<number, number>()
   private queries: Promise<void> = Promise.resolve()
-  /** Tells this feed's marks from those of another feed in the same process. */
-  private readonly markSalt = Math.random().toString(36).slice(2)
 
   constructor (private readonly connectionString: string, private readonly options: PostgresFeedOptions = {}) {
     super()
@@ -176,7 +196,14 @@ export class PostgresFeed extends Feed {
 
   private async connect (): Promise<void> {
     this.retryTimer = undefined
-    const client = new pg.Client({ connectionString: this.connectionString, keepAlive: true, application_name: feedApplicationName })
+    const connecting = this.listen()
+    this.connecting = connecting
+    await connecting
+    if (this.connecting === connecting) this.connecting = undefined
+  }
+
+  private async listen (): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString, keepAlive: true, application_name: `${feedApplicationName} (starting)` })
     this.client = client
     let lost = false
     const lose = (error?: Error): void => {
@@ -186,14 +213,13 @@ export class PostgresFeed extends Feed {
     }
     client.on('error', lose)
     client.on('end', () => { lose() })
-    client.on('notification', (message) => {
-      const payload = message.payload ?? ''
-      if (payload.startsWith(markPrefix)) this.markHeard(payload)
-      else this.deliver(payload)
-    })
+    client.on('notification', (message) => { this.heard(client, message.processId, message.payload ?? '') })
     try {
       await client.connect()
       await client.query(`LISTEN ${changeChannel}`)
+      const { rows } = await client.query<{ pid: number }>(
+        "SELECT pg_backend_pid() AS pid, set_config('application_name', $1, false)", [feedApplicationName])
+      this.backendPid = rows[0]!.pid
     } catch (error) {
       lose(error as Error)
       return
@@ -207,50 +233,97 @@ export class PostgresFeed extends Feed {
     this.pingTimer.unref()
   }
 
+  private heard (client: pg.Client, sender: number, payload: string): void {
+    if (payload.startsWith(markPrefix)) {
+      if (sender !== this.backendPid) this.acknowledge(client, sender, Number(payload.slice(markPrefix.length)))
+    } else if (payload.startsWith(ackPrefix)) {
+      const [writer, number] = payload.slice(ackPrefix.length).split(':').map(Number)
+      if (writer === this.backendPid) this.acknowledged(sender, number!)
+    } else {
+      this.deliver(payload)
+    }
+  }
+
+  /** The notices before the mark have been delivered (synchronously, in order): say so, with those of other marks heard meanwhile. */
+  private acknowledge (client: pg.Client, writer: number, number: number): void {
+    const sending = this.acksDue.size > 0
+    this.acksDue.set(writer, Math.max(number, this.acksDue.get(writer) ?? -1))
+    if (sending) return
+    setImmediate(() => {
+      const payloads = [...this.acksDue].map(([writer, number]) => `${ackPrefix}${writer}:${number}`)
+      this.acksDue.clear()
+      this.query(client, 'SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [changeChannel, payloads])
+        .catch((error: Error) => { client.emit('error', error) })
+    })
+  }
+
+  /** A listener has heard this feed's marks up to `number`, and so everything before them. */
+  private acknowledged (listener: number, number: number): void {
+    for (const mark of this.marks.values()) {
+      if (mark.number > number) continue
+      if (mark.waitingFor === undefined) mark.acked.add(listener)
+      else mark.waitingFor.delete(listener)
+      this.settle(mark)
+    }
+  }
+
   /**
-   * A mark is a notice this process sends after its commits: notices reach each
-   * listener in commit order, so hearing the mark means having heard them. Writes
-   * that end together share one mark.
+   * Resolves once every other listener has heard what this process committed
+   * before the call, or at once while deaf. Writes that end together share one mark.
+   * A process that does not listen (the command line) connects for it.
    */
   override async caughtUp (): Promise<void> {
+    if (this.client === undefined && !this.closed && this.retryTimer === undefined) await this.connect()
+    else if (this.connecting !== undefined) await this.connecting
     const client = this.client
     if (!this.hearing || client === undefined) return
     if (this.nextMark === undefined) {
-      const payload = `${markPrefix}${process.pid}:${this.markSalt}:${this.marksSent++}`
-      let resolve = (): void => {}
-      const heard = new Promise<void>((done) => { resolve = done })
-      this.nextMark = heard
-      this.marks.set(payload, resolve)
+      let heard = (): void => {}
+      this.nextMark = new Promise<void>((resolve) => { heard = resolve })
+      const mark: Mark = { number: this.marksSent++, heard, acked: new Set() }
+      this.marks.set(mark.number, mark)
       setImmediate(() => {
         this.nextMark = undefined
-        this.query(client, 'SELECT pg_notify($1, $2)', [changeChannel, payload]).catch(() => { this.markHeard(payload) })
+        this.send(client, mark).catch(() => { this.forget(mark) })
       })
       // Never hold a write's answer for long: its own cache is already empty.
-      setTimeout(() => { this.markHeard(payload) }, markTimeoutMs).unref()
+      setTimeout(() => { this.forget(mark) }, this.options.acknowledgementMs ?? 1000).unref()
     }
     await this.nextMark
   }
 
-  /** The listening connection's pings and marks, one at a time: pg is to stop queueing a client's queries itself. */
-  private async query (client: pg.Client, text: string, values?: unknown[]): Promise<void> {
-    const turn = this.queries.then(async () => { await client.query(text, values) })
-    this.queries = turn.catch(() => {})
-    await turn
+  private async send (client: pg.Client, mark: Mark): Promise<void> {
+    const [{ listeners }] = await this.query<{ listeners: number[] }>(client, `
+      SELECT pg_notify($1, $2), array(
+        SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = $3 AND pid <> pg_backend_pid()) AS listeners`,
+    [changeChannel, `${markPrefix}${mark.number}`, feedApplicationName]) as [{ listeners: number[] }]
+    mark.waitingFor = new Set(listeners.filter((pid) => !mark.acked.has(pid)))
+    this.settle(mark)
   }
 
-  private markHeard (payload: string): void {
-    const resolve = this.marks.get(payload)
-    if (resolve === undefined) return
-    this.marks.delete(payload)
-    // After the other listeners, signalled at the same moment, have had their turn.
-    setTimeout(resolve, markCushionMs)
+  private settle (mark: Mark): void {
+    if (mark.waitingFor?.size === 0) this.forget(mark)
+  }
+
+  private forget (mark: Mark): void {
+    if (this.marks.delete(mark.number)) mark.heard()
+  }
+
+  /** The listening connection's queries, one at a time: pg is to stop queueing a client's queries itself. */
+  private async query<Row = unknown> (client: pg.Client, text: string, values?: unknown[]): Promise<Row[]> {
+    const turn = this.queries.then(async () => (await client.query<Row & pg.QueryResultRow>(text, values)).rows)
+    this.queries = turn.then(() => {}, () => {})
+    return await turn
   }
 
   private dropped (client: pg.Client, error: Error): void {
     clearInterval(this.pingTimer)
     if (this.client !== client) return
     this.client = undefined
-    for (const payload of [...this.marks.keys()]) this.markHeard(payload)
+    this.backendPid = undefined
+    this.acksDue.clear()
+    for (const mark of [...this.marks.values()]) this.forget(mark)
     this.setHearing(false, error)
     client.end().catch(() => {})
     if (this.closed) return
@@ -263,7 +336,7 @@ export class PostgresFeed extends Feed {
     this.closed = true
     clearTimeout(this.retryTimer)
     clearInterval(this.pingTimer)
-    for (const payload of [...this.marks.keys()]) this.markHeard(payload)
+    for (const mark of [...this.marks.values()]) this.forget(mark)
     this.closing()
     const client = this.client
     this.client = undefined

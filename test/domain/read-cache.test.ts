@@ -10,10 +10,10 @@ import t from 'tap'
 import pg from 'pg'
 import { buildApp, type App } from '../../src/app.ts'
 import type { ChangeFeed, ChangeListener, PostgresFeedOptions } from '../../src/db/changes.ts'
-import { feedApplicationName, parseChange } from '../../src/db/changes.ts'
+import { changeChannel, feedApplicationName, parseChange } from '../../src/db/changes.ts'
 import { openDatabase, type Database } from '../../src/db/client.ts'
 import { applyMigrations } from '../../src/db/migrate.ts'
-import { anonymous, NotFound } from '../../src/domain/index.ts'
+import { anonymous, NotFound, openDomain } from '../../src/domain/index.ts'
 import { ReadCache } from '../../src/domain/read-cache.ts'
 import { formatId } from '../../src/rest/common.ts'
 import { basic, seed, type Seed } from '../fixtures.ts'
@@ -45,7 +45,7 @@ async function appOn (t: Teardown, db: Database): Promise<App> {
   return app
 }
 
-async function pair (t: Teardown, kind: 'pglite' | 'postgresql', readerFeed?: PostgresFeedOptions): Promise<Pair> {
+async function pair (t: Teardown, kind: 'pglite' | 'postgresql', readerFeed?: PostgresFeedOptions, writerFeed?: PostgresFeedOptions): Promise<Pair> {
   if (kind === 'pglite') {
     const db = await freshDatabase(t, kind)
     const app = await appOn(t, db)
@@ -57,7 +57,7 @@ async function pair (t: Teardown, kind: 'pglite' | 'postgresql', readerFeed?: Po
     t.teardown(() => db.close())
     return db
   }
-  const writerDb = await open()
+  const writerDb = await open(writerFeed)
   await applyMigrations(writerDb)
   const writer = await appOn(t, writerDb)
   const readerDb = await open(readerFeed)
@@ -238,6 +238,58 @@ t.test('postgresql: with the notification connection down nothing is served from
   t.ok((await names()).includes('during'), 'and after it hears again')
   await rest(writer, 'POST', '/servers/', admin, { name: 'after', url: 'https://after.example.org' })
   t.ok((await names()).includes('after'), 'the next write is heard')
+})
+
+t.test('postgresql: a write is answered once every other listening process has heard it', {
+  skip: databaseKinds.includes('postgresql') ? false : 'TEST_DATABASE_URL is not set'
+}, async (t) => {
+  // Without every acknowledgement the writer would wait a minute, past the test's patience.
+  const w = await pair(t, 'postgresql', undefined, { acknowledgementMs: 60_000 })
+  const admin = basic('admin')
+  // A third process's listening connection, which acknowledges marks only when told to.
+  const listener = new pg.Client({ connectionString: w.url, application_name: feedApplicationName })
+  await listener.connect()
+  t.teardown(() => listener.end())
+  let acking = false
+  const unacknowledged: string[] = []
+  const acknowledge = async (): Promise<void> => {
+    const payloads = unacknowledged.splice(0)
+    await listener.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [changeChannel, payloads])
+  }
+  listener.on('notification', ({ processId, payload }) => {
+    if (payload?.startsWith('mark:') !== true) return
+    unacknowledged.push(`ack:${processId}:${payload.slice('mark:'.length)}`)
+    if (acking) void acknowledge()
+  })
+  await listener.query(`LISTEN ${changeChannel}`)
+
+  let answered = false
+  const write = rest(w.writer, 'PATCH', '/servers/pasteur', admin, { description: 'acknowledged' })
+    .then((response) => { answered = true; return response })
+  await until("the listener hears the write's mark", () => unacknowledged.length > 0)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.notOk(answered, 'not answered while a listening process has not acknowledged it')
+  acking = true
+  await acknowledge()
+  t.equal((await write).statusCode, 200, 'answered once every listener has, the other server included')
+  t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'acknowledged')
+
+  // As the command line writes: a process that does not listen, with no cache of its own.
+  const cliDb = await openDatabase({ url: w.url, poolSize: 1, feed: { acknowledgementMs: 60_000 } })
+  t.teardown(() => cliDb.close())
+  await rest(w.reader, 'GET', '/servers/pasteur')
+  await openDomain(cliDb, { cacheEntries: 0 }).domain.servers.update(w.actors.admin, 'pasteur', { description: 'from the command line' })
+  t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'from the command line',
+    "the command line's write is read through a server at once")
+  t.ok(cliDb.changes.hearing, 'the command line listened to be acknowledged')
+
+  // A listening process that never answers holds a write back for no longer than the limit.
+  acking = false
+  const impatient = await openDatabase({ url: w.url, poolSize: 1, feed: { acknowledgementMs: 100 } })
+  t.teardown(() => impatient.close())
+  await openDomain(impatient, { cacheEntries: 0 }).domain.servers.update(w.actors.admin, 'pasteur', { description: 'unacknowledged' })
+  t.ok(unacknowledged.length > 0, 'the silent listener heard the mark and did not answer')
+  t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'unacknowledged')
 })
 
 /** A feed the test switches by hand, to look at the cache alone. */
