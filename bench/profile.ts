@@ -6,6 +6,8 @@
  *
  *   npm run bench:profile                          anonymous GET /servers/, then API-key GET /users/{id}
  *   npm run bench:profile -- --scenario 'JSON-RPC get_user' --seconds 10
+ *   npm run bench:profile -- --postgresql --scenario 'POST /services/ API key, a new service each'
+ *                                                  on BENCH_DATABASE_URL's server instead of PGlite
  */
 import { readdir, readFile, mkdtemp, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,15 +15,16 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { applyMigrations } from '../src/db/migrate.ts'
 import { Load, verify } from './load.ts'
-import { readScenarios } from './scenarios.ts'
+import { createsLoad, createsName, readScenarios } from './scenarios.ts'
 import { defaultSize, seed } from './seed.ts'
-import { embeddedStorage, sleep, startServer } from './server.ts'
+import { embeddedStorage, postgresStorage, sleep, startServer } from './server.ts'
 
 const { values: flags } = parseArgs({
   options: {
     scenario: { type: 'string', multiple: true },
     seconds: { type: 'string', default: '8' },
-    connections: { type: 'string', default: '10' }
+    connections: { type: 'string', default: '10' },
+    postgresql: { type: 'boolean', default: false }
   }
 })
 const names = flags.scenario ?? ['GET /servers/ anonymous', 'GET /users/{id} API key']
@@ -37,7 +40,9 @@ interface CpuProfile {
   timeDeltas: number[]
 }
 
-const storage = await embeddedStorage()
+const serverUrl = process.env.BENCH_DATABASE_URL
+if (flags.postgresql && (serverUrl === undefined || serverUrl === '')) throw new Error('--postgresql needs BENCH_DATABASE_URL')
+const storage = flags.postgresql ? await postgresStorage(serverUrl!) : await embeddedStorage()
 const kept = await mkdtemp(join(tmpdir(), 'mobyle2-profile-'))
 try {
   const db = await storage.open()
@@ -45,14 +50,16 @@ try {
   const scenarios = readScenarios(world)
   for (const name of names) {
     const scenario = scenarios.find((s) => s.name === name)
-    if (scenario === undefined) throw new Error(`no scenario "${name}"; there are: ${scenarios.map((s) => s.name).join(', ')}`)
+    if (scenario === undefined && name !== createsName) {
+      throw new Error(`no scenario "${name}"; there are: ${[...scenarios.map((s) => s.name), createsName].join(', ')}`)
+    }
     const dir = join(kept, name.replace(/[^A-Za-z0-9]+/g, '-'))
     // The profile is written when the server exits: stop() ends it gracefully.
     const server = await startServer(storage.serverEnv, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
     let window: [number, number]
     try {
-      await verify(server.url, scenario.call, scenario.refuse)
-      const load = new Load(server.url, { connections, call: scenario.call })
+      if (scenario !== undefined) await verify(server.url, scenario.call, scenario.refuse)
+      const load = new Load(server.url, { connections, ...(scenario === undefined ? createsLoad(world) : { call: scenario.call }) })
       await load.warm(1)
       // Profile timestamps are microseconds on the monotonic clock, which process.hrtime reads too.
       const start = microseconds()

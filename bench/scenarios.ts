@@ -200,7 +200,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
   }
   if (plan.quick) return results
 
-  const asAdmin = { 'x-api-key': world.admin.apiKey, 'content-type': 'application/json' }
+  const asAdmin = adminHeaders(world)
 
   // A read while writes arrive at a fixed rate: what the writes cost the reads (and, with caches, their invalidation).
   const listing = reads.find((scenario) => scenario.name === 'GET /services/?limit=100 anonymous')!
@@ -220,13 +220,23 @@ export async function runScenarios (server: RunningServer, world: World, databas
   })
 
   // Writes alone, as fast as they go: every request creates a new service.
-  const createsName = 'POST /services/ API key, a new service each'
   await named(createsName, async () => {
-    const creates = new Load(server.url, { connections: 10, requests: writeRequests(world, 'bench-new', ['create']), headers: asAdmin })
+    const creates = new Load(server.url, { connections: 10, ...createsLoad(world) })
     const { stats: [stats], rss } = await measure(server, plan, [creates])
     record(createsName, 'rest', 10, stats!, rss)
   })
   return results
+}
+
+export const createsName = 'POST /services/ API key, a new service each'
+
+/** The requests of the creates scenario: each a new service, as the administrator. */
+export function createsLoad (world: World): { requests: autocannon.Request[], headers: Record<string, string> } {
+  return { requests: writeRequests(world, 'bench-new', ['create']), headers: adminHeaders(world) }
+}
+
+function adminHeaders (world: World): Record<string, string> {
+  return { 'x-api-key': world.admin.apiKey, 'content-type': 'application/json' }
 }
 
 function round (value: number, digits: number): number {

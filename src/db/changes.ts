@@ -217,8 +217,9 @@ export class PostgresFeed extends Feed {
     try {
       await client.connect()
       await client.query(`LISTEN ${changeChannel}`)
-      const { rows } = await client.query<{ pid: number }>(
-        "SELECT pg_backend_pid() AS pid, set_config('application_name', $1, false)", [feedApplicationName])
+      // Marks and acknowledgements carry no data: their commits need not wait for the disk.
+      const { rows } = await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid,
+        set_config('synchronous_commit', 'off', false), set_config('application_name', $1, false)`, [feedApplicationName])
       this.backendPid = rows[0]!.pid
     } catch (error) {
       lose(error as Error)

@@ -2,7 +2,7 @@ import { Conflict } from './errors.ts'
 import { defaultPageSize, maxPageSize, type Page } from './schemas.ts'
 import type { Client } from './transactions.ts'
 import { Prisma } from '../generated/prisma/client.ts'
-import { storableId } from './storable.ts'
+import { isUniqueViolation, storableId } from './storable.ts'
 
 export interface Listing<T> {
   items: T[]
@@ -165,7 +165,7 @@ export async function guardUnique<T> (resource: string, key: string, work: () =>
   try {
     return await work()
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+    if (isUniqueViolation(error)) {
       throw new Conflict(`${resource} with key "${key}" exists`, resource, field)
     }
     throw error

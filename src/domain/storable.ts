@@ -52,7 +52,7 @@ export function guardStorage (prisma: PrismaClient): PrismaClient {
           } catch (error) {
             const resource = model.charAt(0).toLowerCase() + model.slice(1)
             // A write racing the removal of what it refers to (a job added while its project is deleted).
-            if (isForeignKeyViolation(error)) throw new Conflict(`the item this ${resource} refers to was removed meanwhile`, resource)
+            if (isForeignKeyViolation(error)) throw removedMeanwhile(resource)
             const refusal = refusedValue(error)
             if (refusal === null) throw error
             if (readOperations.has(operation)) throw new NotFound(resource, refusal.value ?? '(unstorable value)')
@@ -66,11 +66,39 @@ export function guardStorage (prisma: PrismaClient): PrismaClient {
   return guarded as unknown as PrismaClient
 }
 
-function isForeignKeyViolation (error: unknown): boolean {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false
-  const cause = (error.meta?.driverAdapterError as { cause?: { originalCode?: string } } | undefined)?.cause
-  return error.code === 'P2003' || cause?.originalCode === '23503'
+/** What a write is told whose reference was removed by a concurrent delete. */
+export function removedMeanwhile (resource: string): Conflict {
+  return new Conflict(`the item this ${resource} refers to was removed meanwhile`, resource)
 }
+
+/** A write racing the removal of what it refers to; raw statements' (P2010) too. */
+export function isForeignKeyViolation (error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false
+  return error.code === 'P2003' || databaseCode(error) === '23503'
+}
+
+/** Two writers racing for one key; raw statements' (P2010) too. */
+export function isUniqueViolation (error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false
+  return error.code === 'P2002' || databaseCode(error) === '23505'
+}
+
+/** The SQLSTATE a driver adapter reported, wherever Prisma put it. */
+export function databaseCode (error: unknown): string | undefined {
+  const candidates: unknown[] = []
+  if (typeof error === 'object' && error !== null) {
+    const e = error as { meta?: { driverAdapterError?: { cause?: unknown } }, cause?: unknown }
+    candidates.push(e.meta?.driverAdapterError?.cause, e.cause)
+  }
+  for (const cause of candidates) {
+    if (typeof cause !== 'object' || cause === null) continue
+    const c = cause as { originalCode?: unknown, code?: unknown }
+    if (typeof c.originalCode === 'string') return c.originalCode
+    if (typeof c.code === 'string' && /^[0-9A-Z]{5}$/.test(c.code)) return c.code
+  }
+  return undefined
+}
+
 
 interface Refusal { value?: string, field?: string, message: string }
 

@@ -20,7 +20,7 @@
  * and deadlocks are first retried here, since nothing was written.
  */
 import { Busy } from './errors.ts'
-import { storableId, unstorableText } from './storable.ts'
+import { databaseCode, storableId, unstorableText } from './storable.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 
 export type Client = Prisma.TransactionClient
@@ -116,21 +116,5 @@ export function contention (error: unknown): 'aborted' | 'waited' | undefined {
   if (code === undefined) return undefined
   if (abortedCodes.has(code)) return 'aborted'
   if (waitCodes.has(code)) return 'waited'
-  return undefined
-}
-
-/** The SQLSTATE a driver adapter reported, wherever Prisma put it. */
-function databaseCode (error: unknown): string | undefined {
-  const candidates: unknown[] = []
-  if (typeof error === 'object' && error !== null) {
-    const e = error as { meta?: { driverAdapterError?: { cause?: unknown } }, cause?: unknown }
-    candidates.push(e.meta?.driverAdapterError?.cause, e.cause)
-  }
-  for (const cause of candidates) {
-    if (typeof cause !== 'object' || cause === null) continue
-    const c = cause as { originalCode?: unknown, code?: unknown }
-    if (typeof c.originalCode === 'string') return c.originalCode
-    if (typeof c.code === 'string' && /^[0-9A-Z]{5}$/.test(c.code)) return c.code
-  }
   return undefined
 }
