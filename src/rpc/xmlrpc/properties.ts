@@ -22,8 +22,15 @@ export async function readProperty (cls: ClassSpec, view: unknown, name: string,
 }
 
 /** The properties display() shows by default: all but the write-only ones, sorted. */
-export function readableProperties (cls: ClassSpec): string[] {
-  return Object.keys(cls.properties).filter((name) => cls.properties[name]!.read !== undefined).sort()
+const readable = new WeakMap<ClassSpec, readonly string[]>()
+
+/** The properties display() shows by default, sorted; worked out once per class. */
+export function readableProperties (cls: ClassSpec): readonly string[] {
+  let names = readable.get(cls)
+  if (names === undefined) {
+    readable.set(cls, names = Object.freeze(Object.keys(cls.properties).filter((name) => cls.properties[name]!.read !== undefined).sort()))
+  }
+  return names
 }
 
 const truthy = new Set(['yes', 'true', '1'])

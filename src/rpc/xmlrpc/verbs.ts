@@ -73,10 +73,10 @@ const verbs: Record<string, Verb> = {
     usage: 'display(designator, [property, …])',
     run: async (ctx, args) => {
       const { cls, id } = parseDesignator(stringArg(args, 0, 'display', 'designator'))
-      const names = args.length > 1 ? stringArgs(args.slice(1), 'display', 'property') : readableProperties(cls)
-      for (const name of names) if (name !== 'id') propertyOf(cls, name)
+      const asked = args.length > 1 ? stringArgs(args.slice(1), 'display', 'property') : undefined
+      for (const name of asked ?? []) if (name !== 'id') propertyOf(cls, name)
       const item = await cls.get(ctx, id)
-      const shown = [...new Set(names)].sort()
+      const shown = asked === undefined ? readableProperties(cls) : [...new Set(asked)].sort()
       return await encodedOnce(item, shown.join(','), async () =>
         Object.fromEntries(await Promise.all(shown.map(async (name) => [name, await readProperty(cls, item, name, ctx)]))))
     }
