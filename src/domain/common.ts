@@ -188,3 +188,35 @@ export function changedFields (current: object, input: Record<string, unknown>, 
     return !(old === value || (old === undefined && value === null) || (old === null && value === undefined))
   })
 }
+
+/**
+ * Gathers the items added in one turn of the event loop and hands them to `run`
+ * together (at most `maxItems` at a time): writes that arrive together share one
+ * statement. `run` answers each item, in order, with its result or the Error its
+ * caller is to be told; if it throws, every caller is told that.
+ */
+export class Batch<T, R> {
+  private waiting: Array<{ item: T, resolve: (result: R) => void, reject: (error: unknown) => void }> = []
+
+  constructor (private readonly run: (items: T[]) => Promise<Array<R | Error>>, private readonly maxItems = 100) {}
+
+  async add (item: T): Promise<R> {
+    return await new Promise<R>((resolve, reject) => {
+      if (this.waiting.length === 0) setImmediate(() => { this.flush() })
+      this.waiting.push({ item, resolve, reject })
+    })
+  }
+
+  private flush (): void {
+    while (this.waiting.length > 0) {
+      const callers = this.waiting.splice(0, this.maxItems)
+      this.run(callers.map(({ item }) => item)).then((results) => {
+        callers.forEach(({ resolve, reject }, i) => {
+          const result = results[i]
+          if (result instanceof Error) reject(result)
+          else resolve(result as R)
+        })
+      }, (error: unknown) => { for (const { reject } of callers) reject(error) })
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { assertNotRefused, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { anyOf, assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { anyOf, assertKeyFree, Batch, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices } from './permissions.ts'
 import { ServiceCreate, ServiceType, ServiceUpdate, validate, type Page } from './schemas.ts'
@@ -98,6 +98,8 @@ const include = {
   project: { select: { name: true, ...standingInclude, ownerId: true } }
 } satisfies Prisma.ServiceInclude
 type ServiceRow = Prisma.ServiceGetPayload<{ include: typeof include }>
+type ServerLevelCreate = Static<typeof ServiceCreate> & { server: string }
+const serverLevelKey = ({ name, server }: { name: string, server: string }): string => JSON.stringify([name, server])
 const serverSelect = { id: true, ...include.server.select } satisfies Prisma.ServerSelect
 const projectSelect = { id: true, ...include.project.select } satisfies Prisma.ProjectSelect
 
@@ -257,38 +259,84 @@ export class Services {
   }
 
   /**
-   * A server-level service, in one statement that finds the server and inserts: the
-   * most frequent create (an administrator registering a server's services) is one
-   * round trip, and Prisma's query planning, which costs more than the statement,
-   * is skipped. Only administrators may (the permission needs no row).
+   * A server-level service: only administrators may (the permission needs no row),
+   * and the creates that arrive together are inserted together (serverLevelCreates).
    */
   private async createAtServerLevel (actor: Actor, data: Static<typeof ServiceCreate>, serverName: string): Promise<ServiceView> {
     await this.assertMayManage(actor, { projectId: null }, 'creating')
-    const rows = await guardUnique(resource, formatFullName(data.name, undefined, serverName), async () =>
-      await this.db.$queryRaw<Array<Omit<ServiceRow, 'server' | 'project'> & { serverName: string, serverActive: boolean }>>`
-        WITH target AS (SELECT id, name, active FROM "server" WHERE name = ${serverName} AND retired_at IS NULL),
-        created AS (
-          INSERT INTO service (name, type, exported, disabled, description, server_id, project_id, project_scope, created_at, updated_at)
-          SELECT ${data.name}, ${data.type}::"ServiceType", ${data.exported ?? false}, ${data.disabled ?? false}, ${data.description ?? ''},
-            target.id, NULL, 0,
-            now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-          FROM target
-          RETURNING *)
-        SELECT created.id, created.name, created.server_id AS "serverId", created.project_id AS "projectId",
-          created.project_scope AS "projectScope", created.imported, created.imported_project AS "importedProject",
-          created.type::text AS type, created.exported, created.disabled, created.description, created.retired_at AS "retiredAt",
-          created.created_at AS "createdAt", created.updated_at AS "updatedAt",
-          target.name AS "serverName", target.active AS "serverActive"
-        FROM created, target`, 'name')
+    const row = await this.serverLevelCreates.add({ ...data, server: serverName })
+    return this.view(row, actor)
+  }
+
+  /**
+   * The server-level creates that arrived in one turn of the event loop, in one
+   * statement that finds their servers and inserts: one round trip, one commit and
+   * one change notice for all, instead of one each, and no Prisma query planning,
+   * which costs more than the statement. A name taken (already, or earlier in the
+   * same batch) is skipped by the statement and told Conflict; a server not found,
+   * Invalid. Any other failure is the batch's: each create then runs on its own, so
+   * that each is told its own.
+   */
+  private readonly serverLevelCreates = new Batch<ServerLevelCreate, ServiceRow>(async (creates) => {
+    const unique = new Map<string, ServerLevelCreate>()
+    for (const create of creates) if (!unique.has(serverLevelKey(create))) unique.set(serverLevelKey(create), create)
+    let rows: ServiceRow[]
+    try {
+      rows = await this.insertServerLevel([...unique.values()])
+    } catch (error) {
+      if (creates.length === 1) throw error
+      return await Promise.all(creates.map(async (create): Promise<ServiceRow | Error> => {
+        try {
+          return (await this.insertServerLevel([create]))[0] ?? await this.refusal(create)
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error))
+        }
+      }))
+    }
+    const created = new Map(rows.map((row) => [serverLevelKey({ name: row.name, server: row.server.name }), row]))
+    const missing = creates.filter((create) => unique.get(serverLevelKey(create)) !== create || !created.has(serverLevelKey(create)))
+    const servers = missing.length === 0
+      ? new Set<string>()
+      : new Set((await this.db.server.findMany({ where: { name: { in: missing.map((c) => c.server) }, retiredAt: null }, select: { name: true } })).map((s) => s.name))
+    return creates.map((create) => unique.get(serverLevelKey(create)) === create && created.get(serverLevelKey(create)) !== undefined
+      ? created.get(serverLevelKey(create))!
+      : servers.has(create.server)
+        ? new Conflict(`${resource} with key "${formatFullName(create.name, undefined, create.server)}" exists`, resource, 'name')
+        : Invalid.field(resource, 'server', `no such server ${create.server}`))
+  })
+
+  private async insertServerLevel (creates: ServerLevelCreate[]): Promise<ServiceRow[]> {
+    const column = <T>(value: (create: ServerLevelCreate) => T): T[] => creates.map(value)
+    const rows = await this.db.$queryRaw<Array<Omit<ServiceRow, 'server' | 'project'> & { serverName: string, serverActive: boolean }>>`
+      WITH wanted AS (
+        SELECT * FROM unnest(${column((c) => c.name)}::text[], ${column((c) => c.type)}::text[], ${column((c) => c.exported ?? false)}::boolean[],
+          ${column((c) => c.disabled ?? false)}::boolean[], ${column((c) => c.description ?? '')}::text[], ${column((c) => c.server)}::text[])
+          AS w(name, type, exported, disabled, description, server)),
+      created AS (
+        INSERT INTO service (name, type, exported, disabled, description, server_id, project_id, project_scope, created_at, updated_at)
+        SELECT w.name, w.type::"ServiceType", w.exported, w.disabled, w.description, s.id, NULL, 0, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+        FROM wanted w JOIN "server" s ON s.name = w.server AND s.retired_at IS NULL
+        ON CONFLICT (name, project_scope, imported_project, server_id) DO NOTHING
+        RETURNING *)
+      SELECT created.id, created.name, created.server_id AS "serverId", created.project_id AS "projectId",
+        created.project_scope AS "projectScope", created.imported, created.imported_project AS "importedProject",
+        created.type::text AS type, created.exported, created.disabled, created.description, created.retired_at AS "retiredAt",
+        created.created_at AS "createdAt", created.updated_at AS "updatedAt", s.name AS "serverName", s.active AS "serverActive"
+      FROM created JOIN "server" s ON s.id = created.server_id`
       .catch((error: unknown) => {
-        // As every model query's (src/domain/storable.ts): the server removed between finding it and inserting.
+        // As every model query's (src/domain/storable.ts): a server removed between finding it and inserting.
         if (isForeignKeyViolation(error)) throw removedMeanwhile(resource)
         throw error
       })
-    const [row] = rows
-    if (row === undefined) throw Invalid.field(resource, 'server', `no such server ${serverName}`)
-    const { serverName: name, serverActive: active, ...service } = row
-    return this.view({ ...service, server: { name, active }, project: null }, actor)
+    return rows.map(({ serverName: name, serverActive: active, ...service }) => ({ ...service, server: { name, active }, project: null }))
+  }
+
+  /** Why a lone create inserted nothing: its name is taken, or its server is gone. */
+  private async refusal (create: ServerLevelCreate): Promise<Error> {
+    const server = await this.db.server.findFirst({ where: { name: create.server, retiredAt: null }, select: { id: true } })
+    return server === null
+      ? Invalid.field(resource, 'server', `no such server ${create.server}`)
+      : new Conflict(`${resource} with key "${formatFullName(create.name, undefined, create.server)}" exists`, resource, 'name')
   }
 
   async update (actor: Actor, ref: ServiceRef, input: unknown): Promise<Updated<ServiceView>> {
