@@ -247,40 +247,12 @@ for (const kind of databaseKinds) {
 }
 
 if (databaseKinds.includes('postgresql')) {
-  t.test('postgresql: a service created while its server is being deleted is told the server is gone', async (t) => {
-    const { db, domain } = await build(t, { kind: 'postgresql' })
-    await domain.servers.create(systemActor, { name: 'doomed', url: 'https://doomed.example.org' })
-    // Another transaction deletes the server and holds on before committing.
-    let release!: () => void
-    const released = new Promise<void>((resolve) => { release = resolve })
-    let deleted!: () => void
-    const deleting = new Promise<void>((resolve) => { deleted = resolve })
-    const remover = db.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`DELETE FROM "server" WHERE name = 'doomed'`
-      deleted()
-      await released
-    }, { timeout: 60_000 })
-    await deleting
-
-    // The create still finds the server (the delete is not committed) and waits for its row to insert.
-    const creating = domain.services.create(systemActor, { name: 'orphan', server: 'doomed', type: 'program' }).catch((e: unknown) => e)
-    const lockWaits = async (): Promise<number> => Number((await db.prisma.$queryRaw<Array<{ n: bigint }>>`
-      SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)[0]!.n)
-    for (let tries = 0; await lockWaits() === 0; tries++) {
-      if (tries > 500) throw new Error('the create never waited for the server row')
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-    release()
-    await remover
-    const error = await creating
-    t.ok(isDomainError(error), `a domain error, not an internal one: ${String(error)}`)
-    t.match(error, { code: 'conflict', message: /removed meanwhile/ })
-    t.equal(await db.prisma.service.count({ where: { name: 'orphan' } }), 0, 'no service outlives its server')
-  })
-
-  t.test('postgresql: creates inserted together, one of them at a server being deleted: the others are created', async (t) => {
-    const { db, domain } = await build(t, { kind: 'postgresql' })
-    await seed(domain)
+  /**
+   * Server `doomed`, deleted by another transaction that holds on before committing
+   * while `create` runs: the creates still find it (the delete is not committed) and
+   * wait for its row to insert; then the delete commits. Returns the creates' outcomes.
+   */
+  async function createWhileDeleting (db: Database, domain: Domain, create: () => Array<Promise<unknown>>): Promise<unknown[]> {
     await domain.servers.create(systemActor, { name: 'doomed', url: 'https://doomed.example.org' })
     let release!: () => void
     const released = new Promise<void>((resolve) => { release = resolve })
@@ -292,9 +264,7 @@ if (databaseKinds.includes('postgresql')) {
       await released
     }, { timeout: 60_000 })
     await deleting
-    // Both in one turn of the event loop, so in one statement, which waits for the server row.
-    const orphan = domain.services.create(systemActor, { name: 'orphan', server: 'doomed', type: 'program' }).catch((e: unknown) => e)
-    const sibling = domain.services.create(systemActor, { name: 'sibling', server: 'pasteur', type: 'program' }).catch((e: unknown) => e)
+    const creating = create().map(async (outcome) => await outcome.catch((e: unknown) => e))
     const lockWaits = async (): Promise<number> => Number((await db.prisma.$queryRaw<Array<{ n: bigint }>>`
       SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)[0]!.n)
     for (let tries = 0; await lockWaits() === 0; tries++) {
@@ -303,9 +273,27 @@ if (databaseKinds.includes('postgresql')) {
     }
     release()
     await remover
-    const refused = await orphan
+    return await Promise.all(creating)
+  }
+
+  t.test('postgresql: a service created while its server is being deleted is told the server is gone', async (t) => {
+    const { db, domain } = await build(t, { kind: 'postgresql' })
+    const [error] = await createWhileDeleting(db, domain, () => [domain.services.create(systemActor, { name: 'orphan', server: 'doomed', type: 'program' })])
+    t.ok(isDomainError(error), `a domain error, not an internal one: ${String(error)}`)
+    t.match(error, { code: 'conflict', message: /removed meanwhile/ })
+    t.equal(await db.prisma.service.count({ where: { name: 'orphan' } }), 0, 'no service outlives its server')
+  })
+
+  t.test('postgresql: creates inserted together, one of them at a server being deleted: the others are created', async (t) => {
+    const { db, domain } = await build(t, { kind: 'postgresql' })
+    await seed(domain)
+    // Both in one turn of the event loop, so in one statement.
+    const [refused, sibling] = await createWhileDeleting(db, domain, () => [
+      domain.services.create(systemActor, { name: 'orphan', server: 'doomed', type: 'program' }),
+      domain.services.create(systemActor, { name: 'sibling', server: 'pasteur', type: 'program' })
+    ])
     t.ok(isDomainError(refused) && ['conflict', 'invalid'].includes(refused.code), `the orphan is refused with a domain error: ${String(refused)}`)
-    t.match(await sibling, { name: 'sibling', server: 'pasteur' }, 'its sibling in the statement is created')
+    t.match(sibling, { name: 'sibling', server: 'pasteur' }, 'its sibling in the statement is created')
     t.same((await db.prisma.service.findMany({ where: { name: { in: ['orphan', 'sibling'] } }, select: { name: true } })).map((s) => s.name), ['sibling'])
   })
 
