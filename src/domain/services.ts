@@ -272,45 +272,33 @@ export class Services {
    * The server-level creates that arrived in one turn of the event loop, in one
    * statement that finds their servers and inserts: one round trip, one commit and
    * one change notice for all, instead of one each, and no Prisma query planning,
-   * which costs more than the statement. A name taken (already, or earlier in the
-   * same batch) is skipped by the statement and told Conflict; a server not found,
-   * Invalid. Any other failure is the batch's: each create then runs on its own, so
-   * that each is told its own.
+   * which costs more than the statement. Any failure of the statement is the
+   * batch's: each create then runs on its own, so that each is told its own.
    */
   private readonly serverLevelCreates = new Batch<ServerLevelCreate, ServiceRow>(async (creates) => {
-    const unique = new Map<string, ServerLevelCreate>()
-    for (const create of creates) if (!unique.has(serverLevelKey(create))) unique.set(serverLevelKey(create), create)
-    let rows: ServiceRow[]
     try {
-      rows = await this.insertServerLevel([...unique.values()])
+      return await this.insertServerLevel(creates)
     } catch (error) {
       if (creates.length === 1) throw error
-      return await Promise.all(creates.map(async (create): Promise<ServiceRow | Error> => {
-        try {
-          return (await this.insertServerLevel([create]))[0] ?? await this.refusal(create)
-        } catch (error) {
-          return error instanceof Error ? error : new Error(String(error))
-        }
-      }))
+      return await Promise.all(creates.map(async (create) => await this.insertServerLevel([create]).then(
+        ([outcome]) => outcome!, (error: unknown) => error instanceof Error ? error : new Error(String(error)))))
     }
-    const created = new Map(rows.map((row) => [serverLevelKey({ name: row.name, server: row.server.name }), row]))
-    const missing = creates.filter((create) => unique.get(serverLevelKey(create)) !== create || !created.has(serverLevelKey(create)))
-    const servers = missing.length === 0
-      ? new Set<string>()
-      : new Set((await this.db.server.findMany({ where: { name: { in: missing.map((c) => c.server) }, retiredAt: null }, select: { name: true } })).map((s) => s.name))
-    return creates.map((create) => unique.get(serverLevelKey(create)) === create && created.get(serverLevelKey(create)) !== undefined
-      ? created.get(serverLevelKey(create))!
-      : servers.has(create.server)
-        ? new Conflict(`${resource} with key "${formatFullName(create.name, undefined, create.server)}" exists`, resource, 'name')
-        : Invalid.field(resource, 'server', `no such server ${create.server}`))
   })
 
-  private async insertServerLevel (creates: ServerLevelCreate[]): Promise<ServiceRow[]> {
-    const column = <T>(value: (create: ServerLevelCreate) => T): T[] => creates.map(value)
+  /**
+   * Inserts `creates` in one statement; each is answered with its row, or why it has
+   * none: its name is taken (already, or earlier in the same statement), which the
+   * statement skips, or its server is not there.
+   */
+  private async insertServerLevel (creates: ServerLevelCreate[]): Promise<Array<ServiceRow | Error>> {
+    const first = new Map<string, ServerLevelCreate>()
+    for (const create of creates) if (!first.has(serverLevelKey(create))) first.set(serverLevelKey(create), create)
+    const inserted = [...first.values()]
+    const each = <T>(value: (create: ServerLevelCreate) => T): T[] => inserted.map(value)
     const rows = await this.db.$queryRaw<Array<Omit<ServiceRow, 'server' | 'project'> & { serverName: string, serverActive: boolean }>>`
       WITH wanted AS (
-        SELECT * FROM unnest(${column((c) => c.name)}::text[], ${column((c) => c.type)}::text[], ${column((c) => c.exported ?? false)}::boolean[],
-          ${column((c) => c.disabled ?? false)}::boolean[], ${column((c) => c.description ?? '')}::text[], ${column((c) => c.server)}::text[])
+        SELECT * FROM unnest(${each((c) => c.name)}::text[], ${each((c) => c.type)}::text[], ${each((c) => c.exported ?? false)}::boolean[],
+          ${each((c) => c.disabled ?? false)}::boolean[], ${each((c) => c.description ?? '')}::text[], ${each((c) => c.server)}::text[])
           AS w(name, type, exported, disabled, description, server)),
       created AS (
         INSERT INTO service (name, type, exported, disabled, description, server_id, project_id, project_scope, created_at, updated_at)
@@ -328,15 +316,17 @@ export class Services {
         if (isForeignKeyViolation(error)) throw removedMeanwhile(resource)
         throw error
       })
-    return rows.map(({ serverName: name, serverActive: active, ...service }) => ({ ...service, server: { name, active }, project: null }))
-  }
-
-  /** Why a lone create inserted nothing: its name is taken, or its server is gone. */
-  private async refusal (create: ServerLevelCreate): Promise<Error> {
-    const server = await this.db.server.findFirst({ where: { name: create.server, retiredAt: null }, select: { id: true } })
-    return server === null
-      ? Invalid.field(resource, 'server', `no such server ${create.server}`)
-      : new Conflict(`${resource} with key "${formatFullName(create.name, undefined, create.server)}" exists`, resource, 'name')
+    const created = new Map(rows.map(({ serverName: name, serverActive: active, ...service }) =>
+      [serverLevelKey({ name: service.name, server: name }), { ...service, server: { name, active }, project: null }]))
+    const createdFor = (create: ServerLevelCreate): ServiceRow | undefined =>
+      first.get(serverLevelKey(create)) === create ? created.get(serverLevelKey(create)) : undefined
+    const missing = creates.filter((create) => createdFor(create) === undefined)
+    const servers = missing.length === 0
+      ? new Set<string>()
+      : new Set((await this.db.server.findMany({ where: { name: { in: missing.map((c) => c.server) }, retiredAt: null }, select: { name: true } })).map((s) => s.name))
+    return creates.map((create) => createdFor(create) ?? (servers.has(create.server)
+      ? new Conflict(`${resource} with key "${formatFullName(create.name, undefined, create.server)}" exists`, resource, 'name')
+      : Invalid.field(resource, 'server', `no such server ${create.server}`)))
   }
 
   async update (actor: Actor, ref: ServiceRef, input: unknown): Promise<Updated<ServiceView>> {

@@ -99,7 +99,6 @@ export function databaseCode (error: unknown): string | undefined {
   return undefined
 }
 
-
 interface Refusal { value?: string, field?: string, message: string }
 
 function refusedValue (error: unknown): Refusal | null {
