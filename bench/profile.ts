@@ -83,7 +83,7 @@ function microseconds (): number {
   return Number(process.hrtime.bigint() / 1000n)
 }
 
-/** Each thread writes a profile (tsx's loader has one of its own): the server's is the largest. */
+/** Each thread writes a profile: the server's main thread's is the largest. */
 async function mainThreadProfile (dir: string): Promise<string> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))
   const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size))
@@ -98,8 +98,9 @@ function owner ({ url, functionName }: CallFrame): string {
   if (url.startsWith('node:')) return 'node internals'
   const inPackage = /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (inPackage !== null) return inPackage[1]!
-  const inProject = /\/(src\/(?:generated\/prisma|[^?]+))/.exec(url)
-  if (inProject !== null) return inProject[1]!
+  // The server runs compiled (dist/x.js); name its files as their sources (src/x.ts).
+  const inProject = /\/dist\/(generated\/prisma|[^?]+)/.exec(url)
+  if (inProject !== null) return `src/${inProject[1]!.replace(/\.js$/, '.ts')}`
   return url
 }
 

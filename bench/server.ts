@@ -1,5 +1,5 @@
 /**
- * The server under test, run as src/main.ts runs in production: a child process
+ * The server under test, run as `npm start` runs it (dist/main.js, built by `npm run bench`): a child process
  * of its own (so the load generator in this process does not share its event
  * loop), on a database this module prepares — a temporary DATA_DIR for the
  * embedded database, or a new database on a PostgreSQL server.
@@ -81,12 +81,12 @@ const startTimeoutMs = 60_000
 const settleTimeoutMs = 240_000
 
 /**
- * Starts src/main.ts on `env`'s database and resolves once /healthz answers.
+ * Starts the built server (dist/main.js) on `env`'s database and resolves once /healthz answers.
  * Logging stays at warn: per-request lines would cost more than some requests.
  */
 export async function startServer (env: Record<string, string>, nodeOptions: string[] = []): Promise<RunningServer> {
   const port = await freePort()
-  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeOptions, 'dist/main.js'], {
     cwd: repoRoot,
     env: { ...inheritedEnv(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe']

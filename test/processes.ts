@@ -7,9 +7,12 @@ import { once } from 'node:events'
 
 export interface Running { child: ChildProcess, output: () => string, exited: Promise<number | null> }
 
-/** Starts `node --import tsx <script>` with `env` over the test's own environment. */
-export function startProcess (args: string[], env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+/** The server as `npm start` runs it: compiled to dist/ by `npm run build`, which `npm test` runs first. */
+export const serverEntry = 'dist/main.js'
+
+/** Starts `command` with `env` over the test's own environment. */
+function startProcess ([program, ...args]: [string, ...string[]], env: Record<string, string>): Running {
+  const child = spawn(program, args, {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -20,9 +23,19 @@ export function startProcess (args: string[], env: Record<string, string>): Runn
   return { child, output: () => output, exited }
 }
 
+export interface ServerOptions {
+  /**
+   * tap puts its process-tracking hook into every child's NODE_OPTIONS, whatever
+   * the environment given; `env -u` takes it out again, for a test of what the
+   * process itself costs.
+   */
+  withoutTapHook?: boolean
+}
+
 /** The server as `npm start` runs it, on any free port (PORT=0) unless `env` names one. */
-export function startServer (env: Record<string, string>): Running {
-  return startProcess(['src/main.ts'], { PORT: '0', ...env })
+export function startServer (env: Record<string, string>, { withoutTapHook = false }: ServerOptions = {}): Running {
+  const node: [string, ...string[]] = [process.execPath, serverEntry]
+  return startProcess(withoutTapHook ? ['env', '-u', 'NODE_OPTIONS', ...node] : node, { PORT: '0', ...env })
 }
 
 /** The address a server's log says it listens at (Fastify's "Server listening at …" line), or null before it does. */
@@ -42,8 +55,8 @@ export async function waitUntilListening (running: Pick<Running, 'output'> & { c
 }
 
 /** A started, listening server on the port it picked, killed when the test ends if it still runs. */
-export async function listeningServer (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string>): Promise<Running & { url: string }> {
-  const running = startServer(env)
+export async function listeningServer (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string>, options?: ServerOptions): Promise<Running & { url: string }> {
+  const running = startServer(env, options)
   t.teardown(() => running.child.kill('SIGKILL'))
   const url = await waitUntilListening(running)
   return { ...running, url }

@@ -12,6 +12,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter'
 import { PrismaClient } from '../generated/prisma/client.ts'
 import { PGliteFeed, PostgresFeed, type ChangeFeed, type PostgresFeedOptions } from './changes.ts'
 import { lockDataDir, type LockHolder, type LockRole } from './data-dir-lock.ts'
+import { createDataDir, describeFailure, embeddedStartParams, holdsDatabase } from './embedded-init.ts'
 
 export interface DatabaseOptions {
   /** postgres://… — a real server; otherwise the embedded database. */
@@ -53,15 +54,6 @@ export interface Database {
  */
 const errorFormat = 'minimal'
 
-/**
- * PGlite's own start parameters, with a smaller buffer pool: every page PostgreSQL's
- * default 128 MB of shared buffers touches stays in this process's memory (the
- * WebAssembly heap never shrinks), while the pages themselves are in the operating
- * system's file cache anyway, and most reads are answered from the read cache
- * (src/domain/read-cache.ts). Measured on the bench's data: about 130 MB less.
- */
-const embeddedStartParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB']
-
 export async function openDatabase (options: DatabaseOptions): Promise<Database> {
   if (options.url !== undefined) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
@@ -89,11 +81,12 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
   const lock = inMemory ? null : await lockDataDir(dataDir, options.role ?? 'server', { waitMs: options.lockWaitMs })
   let client: PGlite
   try {
+    if (!inMemory && !holdsDatabase(dataDir)) await createDataDir(dataDir)
     client = new PGlite(dataDir, { startParams: embeddedStartParams })
     await client.waitReady
   } catch (error) {
     lock?.release()
-    throw error
+    throw error instanceof Error ? error : new Error(describeFailure(error))
   }
   const adapterFactory = new ScriptAwaitingPGlite(client)
   const prisma = new PrismaClient({ adapter: adapterFactory, errorFormat })
