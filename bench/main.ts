@@ -92,9 +92,10 @@ function machine (): string {
 }
 
 function table (rows: Result[]): string {
-  const header = ['scenario', 'face', 'database', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'RSS MB', '× floor']
+  const header = ['scenario', 'face', 'database', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'RSS MB', 'srv µs', 'busy', '× floor']
   const cells = rows.map((r) => [r.name, r.face, r.database, String(r.connections), r.req_per_s.toFixed(r.req_per_s < 100 ? 1 : 0),
-    r.p50_ms.toFixed(2), r.p99_ms.toFixed(2), r.rss_mb.toFixed(0), r.ratio_to_floor === null ? '-' : r.ratio_to_floor.toPrecision(3)])
+    r.p50_ms.toFixed(2), r.p99_ms.toFixed(2), r.rss_mb.toFixed(0), r.server_cpu_us === null ? '-' : r.server_cpu_us.toFixed(0),
+    r.server_busy.toFixed(2), r.ratio_to_floor === null ? '-' : r.ratio_to_floor.toPrecision(3)])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
   const line = (c: string[]): string => c.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join('  ')
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n'

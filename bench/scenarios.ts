@@ -6,7 +6,7 @@
 import type autocannon from 'autocannon'
 import { Load, percentile, verify, type Call, type LoadStats } from './load.ts'
 import type { World } from './seed.ts'
-import { PeakMemory, sleep, type DatabaseKind, type RunningServer } from './server.ts'
+import { cpuMilliseconds, PeakMemory, sleep, type DatabaseKind, type RunningServer } from './server.ts'
 
 export type Face = 'rest' | 'xmlrpc' | 'jsonrpc' | 'floor'
 
@@ -19,6 +19,16 @@ export interface Result {
   p50_ms: number
   p99_ms: number
   rss_mb: number
+  /**
+   * The server's CPU time per answer in the window, in microseconds (what the route
+   * costs the server, whoever set the pace); null when other loads shared the window.
+   */
+  server_cpu_us: number | null
+  /**
+   * The server's CPU time over the window's length: near 1 (or above, with its other
+   * threads) the server set the pace; well below, the load generator or the kernel did.
+   */
+  server_busy: number
   /** req_per_s over the floor's at the same connections, same run and server; null for a rate the bench sets. */
   ratio_to_floor: number | null
 }
@@ -63,6 +73,8 @@ export function readScenarios (world: World): ReadScenario[] {
   return [
     { name: 'GET /healthz', face: 'floor', connections: [1, 10, 100], call: { method: 'GET', path: '/healthz' }, quick: true },
     { name: 'GET /servers/ anonymous', face: 'rest', connections: [1, 10, 100], call: { method: 'GET', path: '/servers/' }, quick: true },
+    // As browsers and Python's requests ask for it: the same bytes, gzip-compressed once per change.
+    { name: 'GET /servers/ anonymous, gzip', face: 'rest', connections: [10], call: { method: 'GET', path: '/servers/', headers: { 'accept-encoding': 'gzip' } } },
     { name: 'GET /services/?limit=100 anonymous', face: 'rest', connections: [10], call: { method: 'GET', path: '/services/?limit=100' } },
     { name: 'GET /servers/ API key', face: 'rest', connections: [10], call: { method: 'GET', path: '/servers/', headers: asMember } },
     { name: 'GET /users/{id} API key', face: 'rest', connections: [10], call: { method: 'GET', path: `/users/${member.id}`, headers: asMember }, quick: true },
@@ -136,22 +148,29 @@ function firstCalls (requests: autocannon.Request[], headers: Record<string, str
   })
 }
 
+/** What the server spent over a measuring window. */
+interface ServerUse { rssMb: number, busy: number, cpuUsPerAnswer: number | null }
+
 /**
  * Warms the loads up together, measures them over one window with the server's
  * peak memory, stops them, and waits for the server to be idle again.
  */
-async function measure (server: RunningServer, plan: Plan, loads: Load[]): Promise<{ stats: LoadStats[], rss: number }> {
+async function measure (server: RunningServer, plan: Plan, loads: Load[]): Promise<{ stats: LoadStats[], use: ServerUse }> {
   const peak = new PeakMemory(server.pid)
   try {
     await Promise.all(loads.map(async (load) => { await load.warm(plan.warmupSeconds) }))
     peak.start()
+    const cpuFrom = cpuMilliseconds(server.pid)
     for (const load of loads) load.openWindow()
     await sleep(plan.seconds * 1000)
     const stats = loads.map((load) => load.closeWindow())
-    const rss = peak.stop()
+    const cpuMs = cpuMilliseconds(server.pid) - cpuFrom
+    const rssMb = peak.stop()
     await Promise.all(loads.map(async (load) => { await load.stop() }))
     await server.settle()
-    return { stats, rss }
+    const windowMs = 1000 * Math.max(...stats.map((s) => s.seconds))
+    const answers = stats.reduce((sum, s) => sum + s.answers, 0)
+    return { stats, use: { rssMb, busy: cpuMs / windowMs, cpuUsPerAnswer: loads.length === 1 ? 1000 * cpuMs / answers : null } }
   } catch (error) {
     for (const load of loads) load.abort()
     throw error
@@ -163,7 +182,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
   progress: (line: string) => void): Promise<Result[]> {
   const results: Result[] = []
   const floor = new Map<number, number>()
-  const record = (name: string, face: Face, connections: number, stats: LoadStats, rss: number, rated = true): void => {
+  const record = (name: string, face: Face, connections: number, stats: LoadStats, server: ServerUse, rated = true): void => {
     const reqPerS = stats.answers / stats.seconds
     if (face === 'floor') floor.set(connections, reqPerS)
     const floorRate = floor.get(connections)
@@ -172,7 +191,9 @@ export async function runScenarios (server: RunningServer, world: World, databas
       req_per_s: round(reqPerS, 1),
       p50_ms: round(percentile(stats.latencies, 0.5), 3),
       p99_ms: round(percentile(stats.latencies, 0.99), 3),
-      rss_mb: round(rss, 1),
+      rss_mb: round(server.rssMb, 1),
+      server_cpu_us: server.cpuUsPerAnswer === null ? null : round(server.cpuUsPerAnswer, 1),
+      server_busy: round(server.busy, 2),
       ratio_to_floor: rated && floorRate !== undefined ? Number((reqPerS / floorRate).toPrecision(3)) : null
     }
     results.push(result)
@@ -191,10 +212,10 @@ export async function runScenarios (server: RunningServer, world: World, databas
     for (const connections of plan.quick ? [10] : scenario.connections) {
       await named(scenario.name, async () => {
         await verify(server.url, scenario.call, scenario.refuse)
-        const { stats: [stats], rss } = await measure(server, plan, [new Load(server.url, { connections, call: scenario.call })])
+        const { stats: [stats], use } = await measure(server, plan, [new Load(server.url, { connections, call: scenario.call })])
         // Once more by hand: an RPC error under load (a throttled login, say) would still be an HTTP 200.
         await verify(server.url, scenario.call, scenario.refuse)
-        record(scenario.name, scenario.face, connections, stats!, rss)
+        record(scenario.name, scenario.face, connections, stats!, use)
       })
     }
   }
@@ -211,19 +232,19 @@ export async function runScenarios (server: RunningServer, world: World, databas
   const mixName = `write mix at ${plan.writeRate}/s: POST+PATCH /services/, PUT /projects/{id}/members/{user}`
   await named(mixName, async () => {
     for (const call of firstCalls(writeRequests(world, 'bench-check', ['create', 'update', 'member']), asAdmin)) await verify(server.url, call)
-    const { stats: [readStats, writeStats], rss } = await measure(server, plan, [
+    const { stats: [readStats, writeStats], use } = await measure(server, plan, [
       new Load(server.url, { connections: 10, call: listing.call }),
       new Load(server.url, { connections: writers, requests: writeRequests(world, 'bench-mix', ['create', 'update', 'member']), headers: asAdmin, overallRate: plan.writeRate })
     ])
-    record(underWrites, 'rest', 10, readStats!, rss)
-    record(mixName, 'rest', writers, writeStats!, rss, false)
+    record(underWrites, 'rest', 10, readStats!, use)
+    record(mixName, 'rest', writers, writeStats!, use, false)
   })
 
   // Writes alone, as fast as they go: every request creates a new service.
   await named(createsName, async () => {
     const creates = new Load(server.url, { connections: 10, ...createsLoad(world) })
-    const { stats: [stats], rss } = await measure(server, plan, [creates])
-    record(createsName, 'rest', 10, stats!, rss)
+    const { stats: [stats], use } = await measure(server, plan, [creates])
+    record(createsName, 'rest', 10, stats!, use)
   })
   return results
 }

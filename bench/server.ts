@@ -184,6 +184,18 @@ async function answers (url: string): Promise<boolean> {
 export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /**
+ * The CPU time a process has used so far (user and system, all its threads), in
+ * milliseconds: /proc/<pid>/stat counts it in clock ticks, which Linux exposes at
+ * 100 a second (USER_HZ) on every architecture Node.js runs on.
+ */
+export function cpuMilliseconds (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name, in parentheses, may hold spaces: the fields are counted after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/**
  * The peak resident memory of a process over a stretch of time. Linux resets a
  * process's peak (VmHWM) when 5 is written to its clear_refs; where that is not
  * allowed, VmRSS is sampled instead.

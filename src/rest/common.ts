@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Listing } from '../domain/common.ts'
 import { NotFound } from '../domain/errors.ts'
 import { problemMediaType } from '../http/problems.ts'
+import { acceptsGzip, compressFrom, gzipped, gzipTag } from './compression.ts'
 import { entityTag } from './etag.ts'
 import { Page } from '../domain/schemas.ts'
 
@@ -113,8 +114,8 @@ export const pageQuery = Page.properties
 /** Booleans in query strings are written true or false. */
 export const QueryBoolean = Type.Boolean()
 
-/** An answer's body, serialized and encoded once, and its ETag. */
-interface Representation { body: Buffer, tag: string }
+/** An answer's body, serialized and encoded once, and its ETag; its gzip once a caller asks for it. */
+interface Representation { body: Buffer, tag: string, gzip?: Promise<Buffer | null> }
 
 /**
  * Each answer's representations, by renderer. The domain hands out the same
@@ -137,26 +138,33 @@ function represent (reply: FastifyReply, answer: object, render: unknown, docume
   return representation
 }
 
-function sendRepresentation (reply: FastifyReply, representation: Representation): FastifyReply {
-  return reply.header('etag', representation.tag).type('application/json; charset=utf-8').send(representation.body)
+async function sendRepresentation (request: FastifyRequest, reply: FastifyReply, representation: Representation): Promise<FastifyReply> {
+  void reply.type('application/json; charset=utf-8')
+  if (representation.body.length < compressFrom) return reply.header('etag', representation.tag).send(representation.body)
+  void reply.header('vary', 'Accept-Encoding')
+  if (acceptsGzip(request.headers['accept-encoding'])) {
+    const body = await (representation.gzip ??= gzipped(representation.body))
+    if (body !== null) return reply.header('etag', gzipTag(representation.tag)).header('content-encoding', 'gzip').send(body)
+  }
+  return reply.header('etag', representation.tag).send(representation.body)
 }
 
 /**
  * A collection answer: the items keyed as the spec keys them, the total count in
  * `X-Total-Count`, and the neighbouring pages in `Link`.
  */
-export function collection<T, R> (request: FastifyRequest, reply: FastifyReply, listing: Listing<T>,
-  key: (item: T) => string, render: (item: T) => R): FastifyReply {
+export async function collection<T, R> (request: FastifyRequest, reply: FastifyReply, listing: Listing<T>,
+  key: (item: T) => string, render: (item: T) => R): Promise<FastifyReply> {
   void reply.header('x-total-count', String(listing.total))
   const links = pageLinks(request.url, listing)
   if (links !== '') void reply.header('link', links)
-  return sendRepresentation(reply, represent(reply, listing, render,
+  return await sendRepresentation(request, reply, represent(reply, listing, render,
     () => Object.fromEntries(listing.items.map((item) => [key(item), render(item)]))))
 }
 
 /** A single item read, as `render` shows it. */
-export function entity<T extends object, R> (reply: FastifyReply, item: T, render: (item: T) => R): FastifyReply {
-  return sendRepresentation(reply, represent(reply, item, render, () => render(item)))
+export async function entity<T extends object, R> (request: FastifyRequest, reply: FastifyReply, item: T, render: (item: T) => R): Promise<FastifyReply> {
+  return await sendRepresentation(request, reply, represent(reply, item, render, () => render(item)))
 }
 
 function pageLinks (url: string, listing: Listing<unknown>): string {

@@ -30,7 +30,8 @@ export async function etagHook (request: FastifyRequest, reply: FastifyReply, pa
   void reply.header('etag', tag).header('cache-control', 'private, no-cache')
     .header('vary', [vary, 'Authorization, X-API-Key'].filter((v) => v !== undefined && v !== '').join(', '))
   if (matches(request.headers['if-none-match'], tag)) {
-    void reply.code(304)
+    // No body, so nothing encoded: the tag already says which representation the client holds.
+    void reply.code(304).removeHeader('content-encoding')
     return ''
   }
   return payload

@@ -45,7 +45,7 @@ const groupRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/groups/:name', {
     schema: { operationId: 'readGroup', tags, summary: 'Read a group (its members and administrators)', params, response: { 200: readResponse(Type.Ref('Group'), 'The group'), ...problems(403, 404) } }
-  }, async (request, reply) => entity(reply, await app.domain.groups.get(await request.actor(), request.params.name), renderGroup))
+  }, async (request, reply) => entity(request, reply, await app.domain.groups.get(await request.actor(), request.params.name), renderGroup))
 
   app.post('/groups', {
     schema: {

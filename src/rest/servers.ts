@@ -49,7 +49,7 @@ const serverRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/servers/:name', {
     schema: { operationId: 'readServer', tags, summary: 'Read a server', params, response: { 200: readResponse(Type.Ref('Server'), 'The server'), ...problems(404) } }
-  }, async (request, reply) => entity(reply, await app.domain.servers.get(await request.actor(), request.params.name), serverDocument))
+  }, async (request, reply) => entity(request, reply, await app.domain.servers.get(await request.actor(), request.params.name), serverDocument))
 
   app.post('/servers', {
     schema: {

@@ -57,7 +57,7 @@ const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/services/:fullname', {
     schema: { operationId: 'readService', tags, summary: 'Read a service', params, response: { 200: readResponse(Type.Ref('Service'), 'The service'), ...problems(403, 404) } }
-  }, async (request, reply) => entity(reply, await app.domain.services.get(await request.actor(), request.params.fullname), serviceDocument))
+  }, async (request, reply) => entity(request, reply, await app.domain.services.get(await request.actor(), request.params.fullname), serviceDocument))
 
   app.post('/services', {
     schema: {

@@ -76,7 +76,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/users/:id', {
     schema: { operationId: 'readUser', tags, summary: 'Read a user (the user itself or administrators)', params, response: { 200: readResponse(Type.Ref('User'), 'The user'), ...problems(403, 404) } }
-  }, async (request, reply) => entity(reply, await app.domain.users.get(await request.actor(), parseId('user', request.params.id)), renderUser))
+  }, async (request, reply) => entity(request, reply, await app.domain.users.get(await request.actor(), parseId('user', request.params.id)), renderUser))
 
   app.post('/users', {
     schema: {

@@ -60,7 +60,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/projects/:id', {
     schema: { operationId: 'readProject', tags, summary: 'Read a project (members and administrators)', params, response: { 200: readResponse(Type.Ref('Project'), 'The project'), ...problems(403, 404) } }
-  }, async (request, reply) => entity(reply, await domain.projects.get(await request.actor(), projectId(request.params.id)), renderProject))
+  }, async (request, reply) => entity(request, reply, await domain.projects.get(await request.actor(), projectId(request.params.id)), renderProject))
 
   app.post('/projects', {
     schema: {
