@@ -144,10 +144,16 @@ export interface PostgresFeedOptions {
   acknowledgementMs?: number
 }
 
+/**
+ * How a mark ended: `done` once every listener acknowledged it (or the limit passed,
+ * or the feed closed), `dropped` when this feed's connection was lost first.
+ */
+type MarkOutcome = 'done' | 'dropped'
+
 /** A write's mark, waiting to be acknowledged by every other listener. */
 interface Mark {
   readonly number: number
-  readonly heard: () => void
+  readonly heard: (outcome: MarkOutcome) => void
   /** The other listeners' backend pids, once the mark is sent; until then, acknowledgements are kept in `acked`. */
   waitingFor?: Set<number>
   readonly acked: Set<number>
@@ -168,6 +174,10 @@ interface Mark {
  * hear the mark, and one that takes it later has remembered nothing from before
  * the write. A listener that does not answer within `acknowledgementMs` (its process
  * stopped, say) holds writes back no longer than that.
+ *
+ * While this feed's own connection is down, the other processes still get the
+ * write's notices at its commit, but nothing says they have handled them yet: the
+ * write then waits, within the same limit, for the connection to be back and asks.
  */
 export class PostgresFeed extends Feed {
   private client: pg.Client | undefined
@@ -179,7 +189,9 @@ export class PostgresFeed extends Feed {
   private retryTimer: NodeJS.Timeout | undefined
   private pingTimer: NodeJS.Timeout | undefined
   private readonly marks = new Map<number, Mark>()
-  private nextMark: Promise<void> | undefined
+  private nextMark: Promise<MarkOutcome> | undefined
+  /** Writes waiting for the connection to listen again. */
+  private readonly hearingWaiters = new Set<() => void>()
   private marksSent = 0
   /** Per writer's backend pid, the latest of its marks heard and not yet acknowledged. */
   private readonly acksDue = new Map<number, number>()
@@ -228,6 +240,7 @@ export class PostgresFeed extends Feed {
     if (this.closed || lost) return
     this.retryMs = this.options.firstRetryMs ?? 50
     this.setHearing(true)
+    this.wakeHearingWaiters()
     this.pingTimer = setInterval(() => {
       this.query(client, 'SELECT 1').catch((error: Error) => { lose(error) })
     }, this.options.pingMs ?? 5_000)
@@ -270,27 +283,57 @@ export class PostgresFeed extends Feed {
 
   /**
    * Resolves once every other listener has heard what this process committed
-   * before the call, or at once while deaf. Writes that end together share one mark.
-   * A process that does not listen (the command line) connects for it.
+   * before the call, or once `acknowledgementMs` have passed: while this feed
+   * cannot listen, it waits for the connection to be back first. Writes that end
+   * together share one mark. A process that does not listen (the command line)
+   * connects for it.
    */
   override async caughtUp (): Promise<void> {
+    const deadline = Date.now() + (this.options.acknowledgementMs ?? 1000)
     if (this.client === undefined && !this.closed && this.retryTimer === undefined) await this.connect()
-    else if (this.connecting !== undefined) await this.connecting
-    const client = this.client
-    if (!this.hearing || client === undefined) return
+    while (!this.closed && Date.now() < deadline) {
+      if (this.connecting !== undefined) await this.connecting
+      const client = this.client
+      if (this.hearing && client !== undefined) {
+        if (await this.markHeard(client, deadline) === 'done') return
+      } else if (!await this.hearingAgain(deadline)) {
+        return
+      }
+    }
+  }
+
+  /** Sends a mark after this turn's commits (one for all the writes ending in it) and waits for it, until `deadline`. */
+  private async markHeard (client: pg.Client, deadline: number): Promise<MarkOutcome> {
     if (this.nextMark === undefined) {
-      let heard = (): void => {}
-      this.nextMark = new Promise<void>((resolve) => { heard = resolve })
+      let heard: (outcome: MarkOutcome) => void = () => {}
+      this.nextMark = new Promise<MarkOutcome>((resolve) => { heard = resolve })
       const mark: Mark = { number: this.marksSent++, heard, acked: new Set() }
       this.marks.set(mark.number, mark)
       setImmediate(() => {
         this.nextMark = undefined
-        this.send(client, mark).catch(() => { this.forget(mark) })
+        // A connection that fails a query is not trusted to listen either: it is dropped and reconnected.
+        this.send(client, mark).catch((error: Error) => { client.emit('error', error) })
       })
       // Never hold a write's answer for long: its own cache is already empty.
-      setTimeout(() => { this.forget(mark) }, this.options.acknowledgementMs ?? 1000).unref()
+      setTimeout(() => { this.forget(mark, 'done') }, this.options.acknowledgementMs ?? 1000).unref()
     }
-    await this.nextMark
+    return await byDeadline(this.nextMark, deadline, 'done')
+  }
+
+  /** Whether the connection listens again before `deadline`. */
+  private async hearingAgain (deadline: number): Promise<boolean> {
+    let waiter = (): void => {}
+    const back = new Promise<boolean>((resolve) => {
+      waiter = () => { resolve(true) }
+      this.hearingWaiters.add(waiter)
+    })
+    const heard = await byDeadline(back, deadline, false)
+    this.hearingWaiters.delete(waiter)
+    return heard && !this.closed
+  }
+
+  private wakeHearingWaiters (): void {
+    for (const waiter of [...this.hearingWaiters]) waiter()
   }
 
   private async send (client: pg.Client, mark: Mark): Promise<void> {
@@ -304,11 +347,11 @@ export class PostgresFeed extends Feed {
   }
 
   private settle (mark: Mark): void {
-    if (mark.waitingFor?.size === 0) this.forget(mark)
+    if (mark.waitingFor?.size === 0) this.forget(mark, 'done')
   }
 
-  private forget (mark: Mark): void {
-    if (this.marks.delete(mark.number)) mark.heard()
+  private forget (mark: Mark, outcome: MarkOutcome): void {
+    if (this.marks.delete(mark.number)) mark.heard(outcome)
   }
 
   /** The listening connection's queries, one at a time: pg is to stop queueing a client's queries itself. */
@@ -324,7 +367,7 @@ export class PostgresFeed extends Feed {
     this.client = undefined
     this.backendPid = undefined
     this.acksDue.clear()
-    for (const mark of [...this.marks.values()]) this.forget(mark)
+    for (const mark of [...this.marks.values()]) this.forget(mark, 'dropped')
     this.setHearing(false, error)
     client.end().catch(() => {})
     if (this.closed) return
@@ -337,10 +380,22 @@ export class PostgresFeed extends Feed {
     this.closed = true
     clearTimeout(this.retryTimer)
     clearInterval(this.pingTimer)
-    for (const mark of [...this.marks.values()]) this.forget(mark)
+    for (const mark of [...this.marks.values()]) this.forget(mark, 'done')
+    this.wakeHearingWaiters()
     this.closing()
     const client = this.client
     this.client = undefined
     await client?.end().catch(() => {})
+  }
+}
+
+/** `promise`'s value, or `fallback` once `deadline` (a Date.now() time) has passed. */
+async function byDeadline<T> (promise: Promise<T>, deadline: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<T>((resolve) => { timer = setTimeout(() => { resolve(fallback) }, Math.max(0, deadline - Date.now())) })
+  try {
+    return await Promise.race([promise, limit])
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -292,6 +292,52 @@ t.test('postgresql: a write is answered once every other listening process has h
   t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'unacknowledged')
 })
 
+t.test('postgresql: a write made while the writer cannot listen waits to be heard once it can', {
+  skip: databaseKinds.includes('postgresql') ? false : 'TEST_DATABASE_URL is not set'
+}, async (t) => {
+  // The writer listens again a second and a half after losing its connection, and would wait a minute for acknowledgements.
+  const w = await pair(t, 'postgresql', undefined, { acknowledgementMs: 60_000, firstRetryMs: 1500, maxRetryMs: 1500 })
+  const admin = basic('admin')
+  await rest(w.writer, 'GET', '/servers/', admin) // the password is checked (and remembered) before the test
+  // A third process's listening connection, which acknowledges marks only once told to.
+  const listener = new pg.Client({ connectionString: w.url, application_name: feedApplicationName })
+  await listener.connect()
+  t.teardown(() => listener.end())
+  let acking = false
+  const unacknowledged: string[] = []
+  const acknowledge = async (): Promise<void> => {
+    await listener.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [changeChannel, unacknowledged.splice(0)])
+  }
+  listener.on('notification', ({ processId, payload }) => {
+    if (payload?.startsWith('mark:') !== true) return
+    unacknowledged.push(`ack:${processId}:${payload.slice('mark:'.length)}`)
+    if (acking) void acknowledge()
+  })
+  await listener.query(`LISTEN ${changeChannel}`)
+  const { rows: [own] } = await listener.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  const killer = new pg.Client({ connectionString: w.url })
+  await killer.connect()
+  t.teardown(() => killer.end())
+  const { rows } = await killer.query<{ killed: boolean }>(
+    `SELECT pg_terminate_backend(pid, 5000) AS killed FROM pg_stat_activity
+     WHERE datname = current_database() AND application_name = $1 AND pid <> $2`, [feedApplicationName, own!.pid])
+  t.equal(rows.length, 2, "both servers' listening connections, not the third listener's")
+
+  let answered = false
+  const write = rest(w.writer, 'PATCH', '/servers/pasteur', admin, { description: 'written while deaf' })
+    .then((response) => { answered = true; return response })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.notOk(answered, 'not answered while the writer cannot ask who has heard it')
+  t.same(unacknowledged, [], 'no mark sent meanwhile')
+  await until('the writer listens again and sends its mark', () => unacknowledged.length > 0)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.notOk(answered, 'still waiting: the third listener has not acknowledged')
+  acking = true
+  await acknowledge()
+  t.equal((await write).statusCode, 200, 'answered once it has')
+  t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'written while deaf')
+})
+
 /** A feed the test switches by hand, to look at the cache alone. */
 class ManualFeed implements ChangeFeed {
   hearing = true
