@@ -65,6 +65,37 @@ async function pair (t: Teardown, kind: 'pglite' | 'postgresql', readerFeed?: Po
   return { kind, writer, reader, readerDb, url, ...await seed(writer.domain, { apiKeys: true }) }
 }
 
+/**
+ * A third process's listening connection, named as the servers' are, which
+ * acknowledges the marks it hears only once told to (`ackFromNowOn`).
+ */
+async function silentListener (t: Teardown, url: string) {
+  const client = new pg.Client({ connectionString: url, application_name: feedApplicationName })
+  await client.connect()
+  t.teardown(() => client.end())
+  const unacknowledged: string[] = []
+  const acknowledge = async (): Promise<void> => {
+    await client.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [changeChannel, unacknowledged.splice(0)])
+  }
+  const listener = {
+    pid: 0,
+    unacknowledged,
+    acking: false,
+    ackFromNowOn: async (): Promise<void> => {
+      listener.acking = true
+      await acknowledge()
+    }
+  }
+  client.on('notification', ({ processId, payload }) => {
+    if (payload?.startsWith('mark:') !== true) return
+    unacknowledged.push(`ack:${processId}:${payload.slice('mark:'.length)}`)
+    if (listener.acking) void acknowledge()
+  })
+  await client.query(`LISTEN ${changeChannel}`)
+  listener.pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
+  return listener
+}
+
 async function rest (app: App, method: string, url: string, headers: Record<string, string> = {}, payload?: unknown) {
   return await app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
 }
@@ -246,22 +277,8 @@ t.test('postgresql: a write is answered once every other listening process has h
   // Without every acknowledgement the writer would wait a minute, past the test's patience.
   const w = await pair(t, 'postgresql', undefined, { acknowledgementMs: 60_000 })
   const admin = basic('admin')
-  // A third process's listening connection, which acknowledges marks only when told to.
-  const listener = new pg.Client({ connectionString: w.url, application_name: feedApplicationName })
-  await listener.connect()
-  t.teardown(() => listener.end())
-  let acking = false
-  const unacknowledged: string[] = []
-  const acknowledge = async (): Promise<void> => {
-    const payloads = unacknowledged.splice(0)
-    await listener.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [changeChannel, payloads])
-  }
-  listener.on('notification', ({ processId, payload }) => {
-    if (payload?.startsWith('mark:') !== true) return
-    unacknowledged.push(`ack:${processId}:${payload.slice('mark:'.length)}`)
-    if (acking) void acknowledge()
-  })
-  await listener.query(`LISTEN ${changeChannel}`)
+  const listener = await silentListener(t, w.url!)
+  const { unacknowledged } = listener
 
   let answered = false
   const write = rest(w.writer, 'PATCH', '/servers/pasteur', admin, { description: 'acknowledged' })
@@ -269,8 +286,7 @@ t.test('postgresql: a write is answered once every other listening process has h
   await until("the listener hears the write's mark", () => unacknowledged.length > 0)
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.notOk(answered, 'not answered while a listening process has not acknowledged it')
-  acking = true
-  await acknowledge()
+  await listener.ackFromNowOn()
   t.equal((await write).statusCode, 200, 'answered once every listener has, the other server included')
   t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'acknowledged')
 
@@ -284,7 +300,7 @@ t.test('postgresql: a write is answered once every other listening process has h
   t.ok(cliDb.changes.hearing, 'the command line listened to be acknowledged')
 
   // A listening process that never answers holds a write back for no longer than the limit.
-  acking = false
+  listener.acking = false
   const impatient = await openDatabase({ url: w.url, poolSize: 1, feed: { acknowledgementMs: 100 } })
   t.teardown(() => impatient.close())
   await openDomain(impatient, { cacheEntries: 0 }).domain.servers.update(w.actors.admin, 'pasteur', { description: 'unacknowledged' })
@@ -299,28 +315,14 @@ t.test('postgresql: a write made while the writer cannot listen waits to be hear
   const w = await pair(t, 'postgresql', undefined, { acknowledgementMs: 60_000, firstRetryMs: 1500, maxRetryMs: 1500 })
   const admin = basic('admin')
   await rest(w.writer, 'GET', '/servers/', admin) // the password is checked (and remembered) before the test
-  // A third process's listening connection, which acknowledges marks only once told to.
-  const listener = new pg.Client({ connectionString: w.url, application_name: feedApplicationName })
-  await listener.connect()
-  t.teardown(() => listener.end())
-  let acking = false
-  const unacknowledged: string[] = []
-  const acknowledge = async (): Promise<void> => {
-    await listener.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [changeChannel, unacknowledged.splice(0)])
-  }
-  listener.on('notification', ({ processId, payload }) => {
-    if (payload?.startsWith('mark:') !== true) return
-    unacknowledged.push(`ack:${processId}:${payload.slice('mark:'.length)}`)
-    if (acking) void acknowledge()
-  })
-  await listener.query(`LISTEN ${changeChannel}`)
-  const { rows: [own] } = await listener.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  const listener = await silentListener(t, w.url!)
+  const { unacknowledged } = listener
   const killer = new pg.Client({ connectionString: w.url })
   await killer.connect()
   t.teardown(() => killer.end())
   const { rows } = await killer.query<{ killed: boolean }>(
     `SELECT pg_terminate_backend(pid, 5000) AS killed FROM pg_stat_activity
-     WHERE datname = current_database() AND application_name = $1 AND pid <> $2`, [feedApplicationName, own!.pid])
+     WHERE datname = current_database() AND application_name = $1 AND pid <> $2`, [feedApplicationName, listener.pid])
   t.equal(rows.length, 2, "both servers' listening connections, not the third listener's")
 
   let answered = false
@@ -332,8 +334,7 @@ t.test('postgresql: a write made while the writer cannot listen waits to be hear
   await until('the writer listens again and sends its mark', () => unacknowledged.length > 0)
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.notOk(answered, 'still waiting: the third listener has not acknowledged')
-  acking = true
-  await acknowledge()
+  await listener.ackFromNowOn()
   t.equal((await write).statusCode, 200, 'answered once it has')
   t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'written while deaf')
 })
