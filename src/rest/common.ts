@@ -114,8 +114,11 @@ export const pageQuery = Page.properties
 /** Booleans in query strings are written true or false. */
 export const QueryBoolean = Type.Boolean()
 
-/** An answer's body, serialized and encoded once, and its ETag; its gzip once a caller asks for it. */
-interface Representation { body: Buffer, tag: string, gzip?: Promise<Buffer | null> }
+/**
+ * An answer's body, serialized and encoded once, and its ETag; its gzip once a
+ * caller asks for it; a listing's `Link` header by request URL.
+ */
+interface Representation { body: Buffer, tag: string, gzip?: Promise<Buffer | null>, links?: Map<string, string> }
 
 /**
  * Each answer's representations, by renderer. The domain hands out the same
@@ -155,11 +158,31 @@ async function sendRepresentation (request: FastifyRequest, reply: FastifyReply,
  */
 export async function collection<T, R> (request: FastifyRequest, reply: FastifyReply, listing: Listing<T>,
   key: (item: T) => string, render: (item: T) => R): Promise<FastifyReply> {
+  const representation = represent(reply, listing, render,
+    () => Object.fromEntries(listing.items.map((item) => [key(item), render(item)])))
   void reply.header('x-total-count', String(listing.total))
-  const links = pageLinks(request.url, listing)
+  const links = linksOf(representation, request.url, listing)
   if (links !== '') void reply.header('link', links)
-  return await sendRepresentation(request, reply, represent(reply, listing, render,
-    () => Object.fromEntries(listing.items.map((item) => [key(item), render(item)]))))
+  return await sendRepresentation(request, reply, representation)
+}
+
+/** The most request URLs whose `Link` one remembered listing keeps (the same page asked with its parameters in another order, say). */
+const linksPerListing = 16
+
+/**
+ * A listing's `Link` header for this URL, written once per URL while the listing is
+ * remembered; a URL carrying an API key is not kept (it would keep the key).
+ */
+function linksOf (representation: Representation, url: string, listing: Listing<unknown>): string {
+  if (url.includes('api_key')) return pageLinks(url, listing)
+  representation.links ??= new Map()
+  let links = representation.links.get(url)
+  if (links === undefined) {
+    if (representation.links.size >= linksPerListing) representation.links.clear()
+    links = pageLinks(url, listing)
+    representation.links.set(url, links)
+  }
+  return links
 }
 
 /** A single item read, as `render` shows it. */
