@@ -115,7 +115,8 @@ function remembering<T extends object> ({ read, forget, changes }: { read: ReadC
       if (method === undefined) {
         const call = (value as (...args: unknown[]) => Promise<unknown>).bind(object)
         method = reads.has(property)
-          ? async (...args: unknown[]) => await read.read([name, property, ...args], async () => await call(...args))
+          // No async wrapper of its own: a remembered answer is handed out as the very promise kept (reads are asked on every request).
+          ? (...args: unknown[]) => read.read([name, property, ...args], () => call(...args))
           : untracked.has(property)
             ? call
             : async (...args: unknown[]) => {

@@ -70,19 +70,24 @@ export class ReadCache {
     return this.current.values
   }
 
-  /** The remembered answer to `question`, or `compute`'s, remembered. */
-  async read<T> (question: unknown[], compute: () => Promise<T>): Promise<T> {
-    if (!this.active) return await compute()
+  /**
+   * The remembered answer to `question`, or `compute`'s, remembered. A hit hands out
+   * the promise kept, allocating nothing: this runs several times on every request.
+   */
+  read<T> (question: unknown[], compute: () => Promise<T>): Promise<T> {
+    if (!this.active) return compute()
     const key = keyOf(question)
-    if (key === undefined) return await compute()
+    if (key === undefined) return compute()
+    const known = this.current.entries.get(key)
+    if (known === undefined) return this.remember(key, compute)
+    // Marked, not moved: a hit costs no reordering of the map (eviction gives marked entries a second chance).
+    known.used = true
+    return known.answer as Promise<T>
+  }
+
+  private remember<T> (key: string, compute: () => Promise<T>): Promise<T> {
     const generation = this.current
     const { entries } = generation
-    const known = entries.get(key)
-    if (known !== undefined) {
-      // Marked, not moved: a hit costs no reordering of the map (eviction gives marked entries a second chance).
-      known.used = true
-      return await (known.answer as Promise<T>)
-    }
     const entry: Entry = { answer: Promise.resolve(), values: 0, used: false }
     entry.answer = compute().then((value) => {
       const values = deepFreeze(value)
@@ -99,7 +104,7 @@ export class ReadCache {
     entry.answer.catch((error: unknown) => {
       if (!(error instanceof DomainError) && entries.get(key) === entry) entries.delete(key)
     })
-    return await (entry.answer as Promise<T>)
+    return entry.answer as Promise<T>
   }
 
   /** Forgets every answer: something changed in `tables` (when known), and this cache reads from one of them. */

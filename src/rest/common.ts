@@ -141,29 +141,33 @@ function represent (reply: FastifyReply, answer: object, render: unknown, docume
   return representation
 }
 
-async function sendRepresentation (request: FastifyRequest, reply: FastifyReply, representation: Representation): Promise<FastifyReply> {
+/** Sends a representation, gzip-compressed when it is large and the client takes gzip; synchronous unless it must compress. */
+function sendRepresentation (request: FastifyRequest, reply: FastifyReply, representation: Representation): FastifyReply | Promise<FastifyReply> {
   void reply.type('application/json; charset=utf-8')
   if (representation.body.length < compressFrom) return reply.header('etag', representation.tag).send(representation.body)
   void reply.header('vary', 'Accept-Encoding')
-  if (acceptsGzip(request.headers['accept-encoding'])) {
-    const body = await (representation.gzip ??= gzipped(representation.body))
-    if (body !== null) return reply.header('etag', gzipTag(representation.tag)).header('content-encoding', 'gzip').send(body)
-  }
+  if (acceptsGzip(request.headers['accept-encoding'])) return sendGzip(reply, representation)
   return reply.header('etag', representation.tag).send(representation.body)
+}
+
+async function sendGzip (reply: FastifyReply, representation: Representation): Promise<FastifyReply> {
+  const body = await (representation.gzip ??= gzipped(representation.body))
+  if (body === null) return reply.header('etag', representation.tag).send(representation.body)
+  return reply.header('etag', gzipTag(representation.tag)).header('content-encoding', 'gzip').send(body)
 }
 
 /**
  * A collection answer: the items keyed as the spec keys them, the total count in
  * `X-Total-Count`, and the neighbouring pages in `Link`.
  */
-export async function collection<T, R> (request: FastifyRequest, reply: FastifyReply, listing: Listing<T>,
-  key: (item: T) => string, render: (item: T) => R): Promise<FastifyReply> {
+export function collection<T, R> (request: FastifyRequest, reply: FastifyReply, listing: Listing<T>,
+  key: (item: T) => string, render: (item: T) => R): FastifyReply | Promise<FastifyReply> {
   const representation = represent(reply, listing, render,
     () => Object.fromEntries(listing.items.map((item) => [key(item), render(item)])))
   void reply.header('x-total-count', String(listing.total))
   const links = linksOf(representation, request.url, listing)
   if (links !== '') void reply.header('link', links)
-  return await sendRepresentation(request, reply, representation)
+  return sendRepresentation(request, reply, representation)
 }
 
 /** The most request URLs whose `Link` one remembered listing keeps (the same page asked with its parameters in another order, say). */
@@ -186,8 +190,8 @@ function linksOf (representation: Representation, url: string, listing: Listing<
 }
 
 /** A single item read, as `render` shows it. */
-export async function entity<T extends object, R> (request: FastifyRequest, reply: FastifyReply, item: T, render: (item: T) => R): Promise<FastifyReply> {
-  return await sendRepresentation(request, reply, represent(reply, item, render, () => render(item)))
+export function entity<T extends object, R> (request: FastifyRequest, reply: FastifyReply, item: T, render: (item: T) => R): FastifyReply | Promise<FastifyReply> {
+  return sendRepresentation(request, reply, represent(reply, item, render, () => render(item)))
 }
 
 function pageLinks (url: string, listing: Listing<unknown>): string {
