@@ -96,6 +96,13 @@ async function silentListener (t: Teardown, url: string) {
   return listener
 }
 
+/** A request whose answer the test can look for before awaiting it. */
+function watched<T> (request: Promise<T>): { answered: () => boolean, answer: Promise<T> } {
+  let answered = false
+  const answer = request.then((value) => { answered = true; return value })
+  return { answered: () => answered, answer }
+}
+
 async function rest (app: App, method: string, url: string, headers: Record<string, string> = {}, payload?: unknown) {
   return await app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
 }
@@ -280,14 +287,12 @@ t.test('postgresql: a write is answered once every other listening process has h
   const listener = await silentListener(t, w.url!)
   const { unacknowledged } = listener
 
-  let answered = false
-  const write = rest(w.writer, 'PATCH', '/servers/pasteur', admin, { description: 'acknowledged' })
-    .then((response) => { answered = true; return response })
+  const write = watched(rest(w.writer, 'PATCH', '/servers/pasteur', admin, { description: 'acknowledged' }))
   await until("the listener hears the write's mark", () => unacknowledged.length > 0)
   await new Promise((resolve) => setTimeout(resolve, 200))
-  t.notOk(answered, 'not answered while a listening process has not acknowledged it')
+  t.notOk(write.answered(), 'not answered while a listening process has not acknowledged it')
   await listener.ackFromNowOn()
-  t.equal((await write).statusCode, 200, 'answered once every listener has, the other server included')
+  t.equal((await write.answer).statusCode, 200, 'answered once every listener has, the other server included')
   t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'acknowledged')
 
   // As the command line writes: a process that does not listen, with no cache of its own.
@@ -325,17 +330,15 @@ t.test('postgresql: a write made while the writer cannot listen waits to be hear
      WHERE datname = current_database() AND application_name = $1 AND pid <> $2`, [feedApplicationName, listener.pid])
   t.equal(rows.length, 2, "both servers' listening connections, not the third listener's")
 
-  let answered = false
-  const write = rest(w.writer, 'PATCH', '/servers/pasteur', admin, { description: 'written while deaf' })
-    .then((response) => { answered = true; return response })
+  const write = watched(rest(w.writer, 'PATCH', '/servers/pasteur', admin, { description: 'written while deaf' }))
   await new Promise((resolve) => setTimeout(resolve, 500))
-  t.notOk(answered, 'not answered while the writer cannot ask who has heard it')
+  t.notOk(write.answered(), 'not answered while the writer cannot ask who has heard it')
   t.same(unacknowledged, [], 'no mark sent meanwhile')
   await until('the writer listens again and sends its mark', () => unacknowledged.length > 0)
   await new Promise((resolve) => setTimeout(resolve, 200))
-  t.notOk(answered, 'still waiting: the third listener has not acknowledged')
+  t.notOk(write.answered(), 'still waiting: the third listener has not acknowledged')
   await listener.ackFromNowOn()
-  t.equal((await write).statusCode, 200, 'answered once it has')
+  t.equal((await write.answer).statusCode, 200, 'answered once it has')
   t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'written while deaf')
 })
 
