@@ -144,7 +144,7 @@ function writeRequests (world: World, prefix: string, kinds: Array<'create' | 'u
 function firstCalls (requests: autocannon.Request[], headers: Record<string, string>): Call[] {
   return requests.map((request) => {
     const built = typeof request.setupRequest === 'function' ? request.setupRequest({ ...request }, {}) : request
-    return { method: built.method as Call['method'], path: built.path ?? '/', headers, body: built.body as string }
+    return { method: built.method as Call['method'], path: built.path ?? '/', headers: { ...headers, ...built.headers as Record<string, string> }, body: built.body as string }
   })
 }
 
@@ -240,6 +240,33 @@ export async function runScenarios (server: RunningServer, world: World, databas
     record(mixName, 'rest', writers, writeStats!, use, false)
   })
 
+  // Many callers, each with its own key, each asking for its own record, round robin, for longer than
+  // bookkeeping's interval (a key's last use is written once a minute): what a thousand scripts polling cost.
+  const manyUsers = `GET /users/{id} API key, ${world.keyHolders.length} users round robin`
+  await named(manyUsers, async () => {
+    const [first] = manyUsersRequests(world)
+    await verify(server.url, firstCalls([first!], {})[0]!)
+    const { stats: [stats], use } = await measure(server, { ...plan, seconds: manyUsersSeconds },
+      [new Load(server.url, { connections: 10, requests: manyUsersRequests(world) })])
+    record(manyUsers, 'rest', 10, stats!, use)
+  })
+
+  // Reads while another table's rows change fast (jobs are added to a project): answers that do not
+  // read jobs must stay remembered. The same reads quiet are measured above, in this run.
+  for (const read of reads.filter((scenario) => churnedReads.includes(scenario.name))) {
+    const name = `${read.name}, under ${jobRate} job writes/s`
+    await named(name, async () => {
+      const jobs = jobRequests(world)
+      await verify(server.url, firstCalls(jobs, asAdmin)[0]!)
+      const { stats: [readStats, writeStats], use } = await measure(server, plan, [
+        new Load(server.url, { connections: 10, call: read.call }),
+        new Load(server.url, { connections: 20, requests: jobs, headers: asAdmin, overallRate: jobRate })
+      ])
+      record(name, 'rest', 10, readStats!, use)
+      record(`POST /projects/{id}/jobs at ${jobRate}/s, beside ${read.name}`, 'rest', 20, writeStats!, use, false)
+    })
+  }
+
   // Writes alone, as fast as they go: every request creates a new service.
   await named(createsName, async () => {
     const creates = new Load(server.url, { connections: 10, ...createsLoad(world) })
@@ -250,6 +277,36 @@ export async function runScenarios (server: RunningServer, world: World, databas
 }
 
 export const createsName = 'POST /services/ API key, a new service each'
+
+/** Longer than bookkeeping's interval (src/domain/read-model.ts), so that every key's last use is written again inside the window. */
+const manyUsersSeconds = 75
+const jobRate = 200
+const churnedReads = ['GET /services/?limit=100 anonymous', 'GET /servers/ anonymous']
+
+/** Each key holder asking for its own record with its own key, in turn. */
+function manyUsersRequests (world: World): autocannon.Request[] {
+  let n = 0
+  return [{
+    method: 'GET',
+    setupRequest: (request: autocannon.Request) => {
+      const holder = world.keyHolders[n++ % world.keyHolders.length]!
+      return { ...request, path: `/users/${holder.id}`, headers: { ...request.headers, 'x-api-key': holder.apiKey } }
+    }
+  }]
+}
+
+/** New jobs in the projects, in turn. */
+function jobRequests (world: World): autocannon.Request[] {
+  let n = 0
+  return [{
+    method: 'POST',
+    setupRequest: (request: autocannon.Request) => {
+      n++
+      const project = world.projects[(n * 7) % world.projects.length]!
+      return { ...request, path: `/projects/${project.id}/jobs`, body: JSON.stringify({ name: `bench job ${n}`, status: 'queued' }) }
+    }
+  }]
+}
 
 /** The requests of the creates scenario: each a new service, as the administrator. */
 export function createsLoad (world: World): { requests: autocannon.Request[], headers: Record<string, string> } {

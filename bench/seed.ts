@@ -40,6 +40,8 @@ export interface World {
   projects: Array<{ id: number, ownerId: number }>
   /** Ordinary users (not the bench users), for member changes. */
   userIds: number[]
+  /** Active ordinary users with a live API key each: many callers, each asking for its own record. */
+  keyHolders: Array<{ id: number, apiKey: string }>
 }
 
 export const benchPassword = 'bench password'
@@ -194,12 +196,15 @@ export async function seed (db: Database, size: DatasetSize): Promise<World> {
   const keys = [
     { userId: admin.id, label: 'bench', secret: admin.apiKey, revoked: false },
     { userId: member.id, label: 'bench', secret: member.apiKey, revoked: false },
-    ...Array.from({ length: size.apiKeys }, (_, i) => ({ userId: pick(ordinary), label: `script ${i + 1}`, secret: generateApiKey(), revoked: i % 10 === 0 }))
+    // One key per user, for as many users as keys; one in ten revoked.
+    ...ordinary.slice(0, size.apiKeys).map((userId, i) => ({ userId, label: `script ${i + 1}`, secret: generateApiKey(), revoked: i % 10 === 0 }))
   ]
   await insert(db, 'api_key', keys.map((k) => ({
     userId: k.userId, label: k.label, digest: apiKeyDigest(k.secret), hint: apiKeyHint(k.secret), revokedAt: k.revoked ? updatedAt : null
   })))
 
+  const active = new Set((await prisma.user.findMany({ where: { status: 'active' }, select: { id: true } })).map((u) => u.id))
+  const keyHolders = keys.slice(2).filter((k) => !k.revoked && active.has(k.userId)).map((k) => ({ id: k.userId, apiKey: k.secret }))
   const memberProject = projectMembers.find((m) => m.userId === memberId && m.role === 'contributor')!.projectId
-  return { admin, member, memberProject, serverNames: servers.map((s) => s.name), serverServices, projects, userIds: ordinary }
+  return { admin, member, memberProject, serverNames: servers.map((s) => s.name), serverServices, projects, userIds: ordinary, keyHolders }
 }

@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
-import { PeerAllowlist } from './federation/peer-client.ts'
+import { PeerAllowlist } from './peer-allowlist.ts'
 
 const Integer = (options: { minimum: number, maximum: number, default: number, description: string }) =>
   Type.Integer(options)
@@ -78,7 +78,8 @@ export const ConfigSchema = Type.Object({
   MOBYLE_ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 20, maxLength: 200 }))
 })
 
-export type Config = Static<typeof ConfigSchema>
+/** The variables, and what is parsed from them once. */
+export type Config = Static<typeof ConfigSchema> & { peerAllowlist: PeerAllowlist }
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -93,7 +94,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw))
   if (Value.Check(ConfigSchema, converted)) {
-    const config = converted as Config
+    const config = converted as Static<typeof ConfigSchema>
     if ((config.MOBYLE_ADMIN_USERNAME === undefined) !== (config.MOBYLE_ADMIN_PASSWORD === undefined)) {
       throw new ConfigError('MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD must be set together')
     }
@@ -101,11 +102,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       throw new ConfigError('MOBYLE_ADMIN_API_KEY needs MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD')
     }
     try {
-      PeerAllowlist.parse(config.PEER_ALLOWLIST)
+      return { ...config, peerAllowlist: PeerAllowlist.parse(config.PEER_ALLOWLIST) }
     } catch (error) {
       throw new ConfigError((error as Error).message)
     }
-    return config
   }
   const problems = new Map<string, string>()
   for (const error of Value.Errors(ConfigSchema, converted)) {

@@ -24,6 +24,7 @@ import { anonymous, type Actor } from '../domain/actor.ts'
 import type { FailureCounts, LoginRecord, LoginRecords } from '../domain/login-records.ts'
 import { TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
 import type { PresentedCredentials } from './presented.ts'
+import { bookkeepingIntervalMs, representation } from '../domain/read-model.ts'
 import { apiKeyDigest, apiKeyMinLength, constantTimeEqual, decoyPasswordHash, verifyPassword } from '../domain/secrets.ts'
 
 export interface AuthenticatorOptions {
@@ -43,8 +44,6 @@ export interface AuthenticatorOptions {
   /** Told when a bookkeeping write (last login, last use of a key) failed; the request it came from was answered anyway. */
   onBookkeepingError?: (error: Error) => void
 }
-
-const keyTouchIntervalMs = 60_000
 
 interface Remembered { userId: number, credentialVersion: number, expires: number }
 
@@ -168,7 +167,7 @@ export class Authenticator {
 
   private touchKey (keyId: number): void {
     const now = Date.now()
-    if (now - (this.keyTouched.get(keyId) ?? 0) < keyTouchIntervalMs) return
+    if (now - (this.keyTouched.get(keyId) ?? 0) < bookkeepingIntervalMs) return
     if (this.keyTouched.size >= (this.options.cacheSize ?? 10_000)) this.keyTouched.clear()
     this.keyTouched.set(keyId, now)
     this.keepBooks(this.store.touchApiKey(keyId))
@@ -249,24 +248,17 @@ export class Authenticator {
 }
 
 /**
- * The actors of remembered login records: the domain's read cache hands out the
- * same (frozen) record while nothing has changed, and one frozen actor per record
- * lets the read cache write its part of a question's key once (src/domain/read-cache.ts).
+ * The actor of a login record: one frozen actor per remembered record, kept with it
+ * by the read model, so that the read model writes its part of a question's key
+ * once (src/domain/read-model.ts).
  */
-const actors = new WeakMap<LoginRecord, Actor>()
-
 function actorFor (user: LoginRecord): Actor {
-  let actor = actors.get(user)
-  if (actor === undefined) {
-    actor = Object.freeze({
-      kind: 'user',
-      id: user.id,
-      username: user.username,
-      isAdmin: user.isAdmin,
-      status: user.status,
-      statusMessage: user.statusMessage
-    })
-    if (Object.isFrozen(user)) actors.set(user, actor)
-  }
-  return actor
+  return representation(user, actorFor, () => Object.freeze({
+    kind: 'user',
+    id: user.id,
+    username: user.username,
+    isAdmin: user.isAdmin,
+    status: user.status,
+    statusMessage: user.statusMessage
+  }))
 }

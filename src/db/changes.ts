@@ -1,17 +1,24 @@
 /**
- * The database's own announcements of committed changes, heard by this process.
+ * The database's own announcements of committed changes, heard by this process,
+ * and the proof that nothing committed was missed.
  *
- * Triggers on every table (prisma/migrations/…_change_notifications) send a notice
- * on the channel `mobyle2_changes` with each commit that changed data, and one per
- * recorded login failure. PostgreSQL delivers them to every process LISTENing, so
- * each server sharing the database hears every other's writes, the command line's
- * and psql's. PGlite has one process by construction (src/db/data-dir-lock.ts) and
- * delivers the notices of its own commits before the commit's promise resolves.
+ * Triggers (prisma/migrations/…_change_notifications and later) send a notice on
+ * the channel `mobyle2_changes` with each commit that changed data, naming its
+ * table, and one per recorded or forgotten login failure. PostgreSQL delivers them
+ * to every process LISTENing, in commit order, so each server sharing the database
+ * hears every other's writes, the command line's and psql's. PGlite has one process
+ * by construction (src/db/data-dir-lock.ts) and delivers the notices of its own
+ * commits before the commit's promise resolves.
  *
- * While the listening connection is down, changes may go unheard: `hearing` is
- * false and listeners are told `deaf`, so that nothing is served from memory; once
- * it is back, they are told `hearing`, and since what was missed is unknown they
- * forget everything.
+ * The guarantee remembered answers rest on (`current`): on PostgreSQL the listening
+ * connection sends itself a ping every `boundMs / 4`; hearing a ping that was sent at
+ * time c proves that every change committed before c has been heard (notices arrive
+ * in commit order). A process serves remembered answers only while it has such a
+ * proof younger than `boundMs`, so a remembered answer never misses a change
+ * committed more than `boundMs` before it is given, whatever hangs or pauses. A
+ * write's answer waits (`caughtUp`) until every other listening process has
+ * acknowledged it, or `boundMs` have passed: so its client, asking any process next,
+ * reads it.
  */
 import type { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
@@ -23,9 +30,11 @@ const dataPrefix = 'data:'
 /**
  * The notices of the write handshake (PostgresFeed.caughtUp): a writer's `mark:<n>`,
  * and each other listener's `ack:<writer's backend pid>:<n>` once it has heard it.
+ * A `ping:<n>` is a listener's own proof of hearing; the others pass over it.
  */
 const markPrefix = 'mark:'
 const ackPrefix = 'ack:'
+const pingPrefix = 'ping:'
 /** How the listening connection names itself in pg_stat_activity. */
 export const feedApplicationName = 'mobyle2 change feed'
 
@@ -39,16 +48,22 @@ export interface ChangeListener {
   changed: (change: Change) => void
   /** Changes may go unheard from now on; `error` says why, when something failed. */
   deaf: (error?: Error) => void
+  /** Listening again: what was committed meanwhile is unknown. */
   hearing: () => void
 }
 
 export interface ChangeFeed {
-  /** Whether every committed change is being heard right now. */
+  /** Whether the listening connection is up. */
   readonly hearing: boolean
+  /**
+   * Whether every change committed more than the feed's bound ago is known to have
+   * been heard: only then may an answer remembered earlier be given again.
+   */
+  readonly current: boolean
   subscribe: (listener: ChangeListener) => () => void
   /**
    * Resolves once every other process sharing the database has heard the changes
-   * this one committed before the call (or at once while deaf): a write waits for
+   * this one committed before the call, or the bound has passed: a write waits for
    * it before it is answered, so that its client, asking any of them next, is never
    * answered from before the write.
    */
@@ -74,6 +89,10 @@ export function parseChange (payload: string): Change | undefined {
 abstract class Feed implements ChangeFeed {
   protected readonly listeners = new Set<ChangeListener>()
   hearing = false
+
+  get current (): boolean {
+    return this.hearing
+  }
 
   subscribe (listener: ChangeListener): () => void {
     this.listeners.add(listener)
@@ -134,65 +153,65 @@ export class PGliteFeed extends Feed {
 }
 
 export interface PostgresFeedOptions {
-  /** How often the listening connection is asked whether it is alive. */
-  pingMs?: number
+  /**
+   * How old the proof of having heard every commit may be while remembered answers
+   * are given, and the longest a write's answer waits for the other processes.
+   */
+  boundMs?: number
+  /** How long the connection may go without hearing its own pings before it is taken for dead and replaced. */
+  silenceMs?: number
   /** The wait before the first reconnection attempt; it doubles after each failure. */
   firstRetryMs?: number
   /** Longest wait between reconnection attempts. */
   maxRetryMs?: number
-  /** The longest a write's answer waits for the other processes' acknowledgements. */
-  acknowledgementMs?: number
 }
 
-/**
- * How a mark ended: `done` once every listener acknowledged it (or the limit passed,
- * or the feed closed), `dropped` when this feed's connection was lost first.
- */
-type MarkOutcome = 'done' | 'dropped'
-
-/** A write's mark, waiting to be acknowledged by every other listener. */
+/** A write's mark: heard back by this feed, and acknowledged by every other listener named when it was sent. */
 interface Mark {
   readonly number: number
-  readonly heard: (outcome: MarkOutcome) => void
+  readonly done: (heard: boolean) => void
   /** The other listeners' backend pids, once the mark is sent; until then, acknowledgements are kept in `acked`. */
   waitingFor?: Set<number>
   readonly acked: Set<number>
+  heardBack: boolean
 }
 
 /**
  * PostgreSQL: one connection of its own (outside the pool, since LISTEN belongs to
- * a session), reconnected with a growing pause when lost, and pinged so that a
- * connection that died silently is noticed.
+ * a session), reconnected with a growing pause when lost, replaced when it stops
+ * hearing its own pings for `silenceMs` (a half-open link, a stopped backend).
  *
- * A write is answered only once every other process listening on the database has
- * heard it (`caughtUp`): the writer sends a mark after its commits, which reaches
- * every listener after the write's own notices (PostgreSQL delivers notices in
- * commit order), and waits for each listener's acknowledgement, sent once the
- * notices before the mark have been handled. The listeners to wait for are the
- * connections named `feedApplicationName` in pg_stat_activity when the mark is
- * sent; a connection takes the name only once it listens, so every one named will
- * hear the mark, and one that takes it later has remembered nothing from before
- * the write. A listener that does not answer within `acknowledgementMs` (its process
- * stopped, say) holds writes back no longer than that.
- *
- * While this feed's own connection is down, the other processes still get the
- * write's notices at its commit, but nothing says they have handled them yet: the
- * write then waits, within the same limit, for the connection to be back and asks.
+ * A write's mark (`caughtUp`) is sent after its commits and reaches every listener
+ * after the write's own notices; each acknowledges it once the notices before it
+ * are handled. The listeners waited for are the connections named
+ * `feedApplicationName` in pg_stat_activity that ran a query within the bound: a
+ * listener whose backend has been still for longer (its process paused or gone, its
+ * link dead) has not heard its own ping for that long either, so it gives no
+ * remembered answer until it has heard everything up to a newer ping, this write
+ * included. Waiting for acknowledgements is what makes a write quick; the bound
+ * alone is what makes it safe.
  */
 export class PostgresFeed extends Feed {
   private client: pg.Client | undefined
-  /** The backend pid of the listening connection: the sender of this feed's marks and acknowledgements. */
+  /** The backend pid of the listening connection: the sender of this feed's marks, pings and acknowledgements. */
   private backendPid: number | undefined
   private connecting: Promise<void> | undefined
   private closed = false
   private retryMs: number
   private retryTimer: NodeJS.Timeout | undefined
-  private pingTimer: NodeJS.Timeout | undefined
+  private heartbeat: NodeJS.Timeout | undefined
+  private readonly boundMs: number
+  private readonly silenceMs: number
+  /** When (performance.now()) the latest signal heard back was sent: every commit before it has been heard. */
+  private provenAt = -Infinity
+  /** When the latest signal was heard back, or the connection started to be trusted to hear one. */
+  private lastHeard = 0
+  /** Pings and marks sent and not yet heard back, by number: when each was sent. */
+  private readonly signals = new Map<number, number>()
+  private signalsSent = 0
+  private pinging = false
   private readonly marks = new Map<number, Mark>()
-  private nextMark: Promise<MarkOutcome> | undefined
-  /** Writes waiting for the connection to listen again. */
-  private readonly hearingWaiters = new Set<() => void>()
-  private marksSent = 0
+  private nextMark: Promise<boolean> | undefined
   /** Per writer's backend pid, the latest of its marks heard and not yet acknowledged. */
   private readonly acksDue = new Map<number, number>()
   private queries: Promise<void> = Promise.resolve()
@@ -200,6 +219,12 @@ export class PostgresFeed extends Feed {
   constructor (private readonly connectionString: string, private readonly options: PostgresFeedOptions = {}) {
     super()
     this.retryMs = options.firstRetryMs ?? 50
+    this.boundMs = options.boundMs ?? 1000
+    this.silenceMs = options.silenceMs ?? Math.max(3 * this.boundMs, 2000)
+  }
+
+  override get current (): boolean {
+    return this.hearing && performance.now() - this.provenAt <= this.boundMs
   }
 
   protected started (): void {
@@ -215,7 +240,12 @@ export class PostgresFeed extends Feed {
   }
 
   private async listen (): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, keepAlive: true, application_name: `${feedApplicationName} (starting)` })
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      keepAlive: true,
+      connectionTimeoutMillis: this.silenceMs,
+      application_name: `${feedApplicationName} (starting)`
+    })
     this.client = client
     let lost = false
     const lose = (error?: Error): void => {
@@ -229,7 +259,7 @@ export class PostgresFeed extends Feed {
     try {
       await client.connect()
       await client.query(`LISTEN ${changeChannel}`)
-      // Marks and acknowledgements carry no data: their commits need not wait for the disk.
+      // Marks, pings and acknowledgements carry no data: their commits need not wait for the disk.
       const { rows } = await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid,
         set_config('synchronous_commit', 'off', false), set_config('application_name', $1, false)`, [feedApplicationName])
       this.backendPid = rows[0]!.pid
@@ -240,21 +270,67 @@ export class PostgresFeed extends Feed {
     if (this.closed || lost) return
     this.retryMs = this.options.firstRetryMs ?? 50
     this.setHearing(true)
-    this.wakeHearingWaiters()
-    this.pingTimer = setInterval(() => {
-      this.query(client, 'SELECT 1').catch((error: Error) => { lose(error) })
-    }, this.options.pingMs ?? 5_000)
-    this.pingTimer.unref()
+    this.lastHeard = performance.now()
+    this.ping(client)
+    const interval = Math.max(10, Math.floor(this.boundMs / 4))
+    let tick = performance.now()
+    this.heartbeat = setInterval(() => {
+      const now = performance.now()
+      // Late by far more than an interval: this process was not running (paused, starved). The
+      // connection gets a fresh chance to be heard before it is judged, its notices being still unread.
+      if (now - tick > 2 * interval + 100) this.lastHeard = now
+      tick = now
+      if (now - this.lastHeard > this.silenceMs) {
+        lose(new Error(`the listening connection heard nothing of its own for ${Math.round(now - this.lastHeard)} ms`))
+      } else {
+        this.ping(client)
+      }
+    }, interval)
+    this.heartbeat.unref()
+  }
+
+  /** Sends a ping unless one is still on its way to the database. */
+  private ping (client: pg.Client): void {
+    if (this.pinging) return
+    this.pinging = true
+    this.query(client, 'SELECT pg_notify($1, $2)', [changeChannel, `${pingPrefix}${this.nextSignal()}`])
+      .then(() => { this.pinging = false }, (error: Error) => { client.emit('error', error) })
+  }
+
+  /** The number of this feed's next ping or mark, noting when it is sent. */
+  private nextSignal (): number {
+    const number = this.signalsSent++
+    this.signals.set(number, performance.now())
+    return number
   }
 
   private heard (client: pg.Client, sender: number, payload: string): void {
-    if (payload.startsWith(markPrefix)) {
-      if (sender !== this.backendPid) this.acknowledge(client, sender, Number(payload.slice(markPrefix.length)))
+    if (sender === this.backendPid && (payload.startsWith(pingPrefix) || payload.startsWith(markPrefix))) {
+      this.heardBack(Number(payload.slice(payload.indexOf(':') + 1)))
+    } else if (payload.startsWith(markPrefix)) {
+      this.acknowledge(client, sender, Number(payload.slice(markPrefix.length)))
     } else if (payload.startsWith(ackPrefix)) {
       const [writer, number] = payload.slice(ackPrefix.length).split(':').map(Number)
       if (writer === this.backendPid) this.acknowledged(sender, number!)
-    } else {
+    } else if (!payload.startsWith(pingPrefix)) {
       this.deliver(payload)
+    }
+  }
+
+  /** This feed's signal `number` came back: every commit before it was sent has been heard. */
+  private heardBack (number: number): void {
+    const sentAt = this.signals.get(number)
+    if (sentAt === undefined) return
+    for (const earlier of this.signals.keys()) {
+      if (earlier > number) break
+      this.signals.delete(earlier)
+    }
+    this.provenAt = Math.max(this.provenAt, sentAt)
+    this.lastHeard = performance.now()
+    const mark = this.marks.get(number)
+    if (mark !== undefined) {
+      mark.heardBack = true
+      this.settle(mark)
     }
   }
 
@@ -283,75 +359,54 @@ export class PostgresFeed extends Feed {
 
   /**
    * Resolves once every other listener has heard what this process committed
-   * before the call, or once `acknowledgementMs` have passed: while this feed
-   * cannot listen, it waits for the connection to be back first. Writes that end
-   * together share one mark. A process that does not listen (the command line)
-   * connects for it.
+   * before the call, or once the bound has passed. Writes that end together share
+   * one mark. A process that does not listen (the command line) connects for it.
    */
   override async caughtUp (): Promise<void> {
-    const deadline = Date.now() + (this.options.acknowledgementMs ?? 1000)
+    const deadline = performance.now() + this.boundMs
     if (this.client === undefined && !this.closed && this.retryTimer === undefined) await this.connect()
-    while (!this.closed && Date.now() < deadline) {
-      if (this.connecting !== undefined) await this.connecting
-      const client = this.client
-      if (this.hearing && client !== undefined) {
-        if (await this.markHeard(client, deadline) === 'done') return
-      } else if (!await this.hearingAgain(deadline)) {
-        return
-      }
-    }
+    const client = this.client
+    const heard = this.hearing && client !== undefined && await byDeadline(this.markHeard(client), deadline, false)
+    // Not heard by everyone: the bound, which every process's remembered answers keep, makes it safe.
+    const left = deadline - performance.now()
+    if (!heard && left > 0 && !this.closed) await new Promise((resolve) => setTimeout(resolve, left))
   }
 
-  /** Sends a mark after this turn's commits (one for all the writes ending in it) and waits for it, until `deadline`. */
-  private async markHeard (client: pg.Client, deadline: number): Promise<MarkOutcome> {
+  /** Sends a mark after this turn's commits (one for all the writes ending in it); resolves with whether all have heard it. */
+  private async markHeard (client: pg.Client): Promise<boolean> {
     if (this.nextMark === undefined) {
-      let heard: (outcome: MarkOutcome) => void = () => {}
-      this.nextMark = new Promise<MarkOutcome>((resolve) => { heard = resolve })
-      const mark: Mark = { number: this.marksSent++, heard, acked: new Set() }
-      this.marks.set(mark.number, mark)
+      let done: (heard: boolean) => void = () => {}
+      this.nextMark = new Promise<boolean>((resolve) => { done = resolve })
       setImmediate(() => {
         this.nextMark = undefined
-        // A connection that fails a query is not trusted to listen either: it is dropped and reconnected.
-        this.send(client, mark).catch((error: Error) => { client.emit('error', error) })
+        this.sendMark(client, done).catch((error: Error) => { client.emit('error', error) })
       })
-      // Never hold a write's answer for long: its own cache is already empty.
-      setTimeout(() => { this.forget(mark, 'done') }, this.options.acknowledgementMs ?? 1000).unref()
     }
-    return await byDeadline(this.nextMark, deadline, 'done')
+    return await this.nextMark
   }
 
-  /** Whether the connection listens again before `deadline`. */
-  private async hearingAgain (deadline: number): Promise<boolean> {
-    let waiter = (): void => {}
-    const back = new Promise<boolean>((resolve) => {
-      waiter = () => { resolve(true) }
-      this.hearingWaiters.add(waiter)
-    })
-    const heard = await byDeadline(back, deadline, false)
-    this.hearingWaiters.delete(waiter)
-    return heard && !this.closed
-  }
-
-  private wakeHearingWaiters (): void {
-    for (const waiter of [...this.hearingWaiters]) waiter()
-  }
-
-  private async send (client: pg.Client, mark: Mark): Promise<void> {
+  private async sendMark (client: pg.Client, done: (heard: boolean) => void): Promise<void> {
+    const number = this.nextSignal()
+    const mark: Mark = { number, done, acked: new Set(), heardBack: false }
+    this.marks.set(number, mark)
+    // Never kept past the bound: the writer stops waiting then.
+    setTimeout(() => { this.finish(mark, false) }, this.boundMs).unref()
     const [{ listeners }] = await this.query<{ listeners: number[] }>(client, `
       SELECT pg_notify($1, $2), array(
         SELECT pid FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = $3 AND pid <> pg_backend_pid()) AS listeners`,
-    [changeChannel, `${markPrefix}${mark.number}`, feedApplicationName]) as [{ listeners: number[] }]
+        WHERE datname = current_database() AND application_name = $3 AND pid <> pg_backend_pid()
+          AND state_change > clock_timestamp() - make_interval(secs => $4::float8)) AS listeners`,
+    [changeChannel, `${markPrefix}${number}`, feedApplicationName, this.boundMs / 1000]) as [{ listeners: number[] }]
     mark.waitingFor = new Set(listeners.filter((pid) => !mark.acked.has(pid)))
     this.settle(mark)
   }
 
   private settle (mark: Mark): void {
-    if (mark.waitingFor?.size === 0) this.forget(mark, 'done')
+    if (mark.heardBack && mark.waitingFor?.size === 0) this.finish(mark, true)
   }
 
-  private forget (mark: Mark, outcome: MarkOutcome): void {
-    if (this.marks.delete(mark.number)) mark.heard(outcome)
+  private finish (mark: Mark, heard: boolean): void {
+    if (this.marks.delete(mark.number)) mark.done(heard)
   }
 
   /** The listening connection's queries, one at a time: pg is to stop queueing a client's queries itself. */
@@ -362,14 +417,18 @@ export class PostgresFeed extends Feed {
   }
 
   private dropped (client: pg.Client, error: Error): void {
-    clearInterval(this.pingTimer)
     if (this.client !== client) return
+    clearInterval(this.heartbeat)
     this.client = undefined
     this.backendPid = undefined
     this.acksDue.clear()
-    for (const mark of [...this.marks.values()]) this.forget(mark, 'dropped')
+    this.signals.clear()
+    this.pinging = false
+    this.queries = Promise.resolve()
+    for (const mark of [...this.marks.values()]) this.finish(mark, false)
     this.setHearing(false, error)
-    client.end().catch(() => {})
+    // Not end(): a connection that stopped answering would never say goodbye.
+    client.connection.stream.destroy()
     if (this.closed) return
     this.retryTimer = setTimeout(() => { void this.connect() }, this.retryMs)
     this.retryTimer.unref()
@@ -379,20 +438,22 @@ export class PostgresFeed extends Feed {
   async close (): Promise<void> {
     this.closed = true
     clearTimeout(this.retryTimer)
-    clearInterval(this.pingTimer)
-    for (const mark of [...this.marks.values()]) this.forget(mark, 'done')
-    this.wakeHearingWaiters()
+    clearInterval(this.heartbeat)
+    for (const mark of [...this.marks.values()]) this.finish(mark, true)
     this.closing()
     const client = this.client
     this.client = undefined
-    await client?.end().catch(() => {})
+    if (client === undefined) return
+    // A connection that stopped answering would never confirm its end.
+    const ended = await byDeadline(client.end().then(() => true, () => true), performance.now() + this.boundMs, false)
+    if (!ended) client.connection.stream.destroy()
   }
 }
 
-/** `promise`'s value, or `fallback` once `deadline` (a Date.now() time) has passed. */
+/** `promise`'s value, or `fallback` once `deadline` (a performance.now() time) has passed. */
 async function byDeadline<T> (promise: Promise<T>, deadline: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const limit = new Promise<T>((resolve) => { timer = setTimeout(() => { resolve(fallback) }, Math.max(0, deadline - Date.now())) })
+  const limit = new Promise<T>((resolve) => { timer = setTimeout(() => { resolve(fallback) }, Math.max(0, deadline - performance.now())) })
   try {
     return await Promise.race([promise, limit])
   } finally {

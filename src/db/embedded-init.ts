@@ -19,7 +19,7 @@ import { PGlite } from '@electric-sql/pglite'
  * default 128 MB of shared buffers touches stays in this process's memory (the
  * WebAssembly heap never shrinks), while the pages themselves are in the operating
  * system's file cache anyway, and most reads are answered from the read cache
- * (src/domain/read-cache.ts). Measured on the bench's data: about 130 MB less.
+ * (src/domain/read-model.ts). Measured on the bench's data: about 130 MB less.
  */
 export const embeddedStartParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB']
 

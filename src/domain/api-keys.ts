@@ -5,6 +5,7 @@ import { ApiKeyCreate, validate } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { apiKeyDigest, apiKeyHint, generateApiKey } from './secrets.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import { readsBookkeeping, writes, type ReadModel, type Remembering } from './read-model.ts'
 
 export interface ApiKeyView {
   id: number
@@ -47,8 +48,8 @@ const resource = 'apikey'
 const select = { id: true, userId: true, label: true, hint: true, createdAt: true, lastUsedAt: true, revokedAt: true }
 
 /** A user's API keys: the user itself and administrators manage them. */
-export class ApiKeys {
-  constructor (private readonly db: PrismaClient) {}
+export class ApiKeys implements Remembering {
+  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
 
   private async owner (actor: Actor, userRef: UserRef, db: Client = this.db): Promise<number> {
     assertNotRefused(actor)
@@ -60,12 +61,14 @@ export class ApiKeys {
   }
 
   /** The user's keys that match (by default all of them, revoked or not), by id. */
+  @readsBookkeeping('api_key', 'user')
   async list (actor: Actor, userRef: UserRef, filter: ApiKeyFilter = { includeRevoked: true }): Promise<ApiKeyView[]> {
     const userId = await this.owner(actor, userRef)
     return await this.db.apiKey.findMany({ where: keyWhere(userId, filter), select, orderBy: { id: 'asc' } })
   }
 
   /** The ids of the user's keys that match, in `order` then by id. */
+  @readsBookkeeping('api_key', 'user')
   async search (actor: Actor, userRef: UserRef, filter: ApiKeyFilter = {}, order: Array<Order<ApiKeySortField>> = []): Promise<number[]> {
     const userId = await this.owner(actor, userRef)
     const where = keyWhere(userId, filter)
@@ -74,6 +77,7 @@ export class ApiKeys {
   }
 
   /** One of the user's keys, revoked or not. */
+  @readsBookkeeping('api_key', 'user')
   async get (actor: Actor, userRef: UserRef, keyId: number): Promise<ApiKeyView> {
     const userId = await this.owner(actor, userRef)
     const key = await this.db.apiKey.findFirst({ where: { id: keyId, userId }, select })
@@ -85,6 +89,7 @@ export class ApiKeys {
    * Issues a key and returns its secret, which is stored only as a digest and can
    * never be shown again. `secret` lets the bootstrap register a key chosen by the operator.
    */
+  @writes('api_key', 'user')
   async create (actor: Actor, userRef: UserRef, input: unknown, secret: string = generateApiKey()):
   Promise<{ key: ApiKeyView, secret: string }> {
     await this.owner(actor, userRef)
@@ -101,6 +106,7 @@ export class ApiKeys {
   }
 
   /** Revokes a key for good; revoking it twice is harmless (the key is revoked once, and shown as it was). */
+  @writes('api_key', 'user')
   async revoke (actor: Actor, userRef: UserRef, keyId: number): Promise<ApiKeyView> {
     return await this.locked(userRef, async (tx) => {
       const userId = await this.owner(actor, userRef, tx)

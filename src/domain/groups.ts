@@ -4,6 +4,7 @@ import { Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
+import { reads, writes, type ReadModel, type Remembering } from './read-model.ts'
 
 export interface GroupMemberView { id: number, username: string }
 
@@ -76,10 +77,11 @@ function view (row: GroupRow): GroupView {
   }
 }
 
-export class Groups {
-  constructor (private readonly db: PrismaClient) {}
+export class Groups implements Remembering {
+  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
 
   /** Listing groups is for administrators. */
+  @reads('group', 'group_member', 'user')
   async list (actor: Actor, filter: GroupFilter = {}, page?: Page): Promise<Listing<GroupView>> {
     requireAdmin(actor, 'listing groups')
     const where = groupWhere(filter)
@@ -88,6 +90,7 @@ export class Groups {
   }
 
   /** The ids of the groups that match, in `order` then by id; for administrators, as the list. */
+  @reads('group', 'group_member', 'user')
   async search (actor: Actor, filter: GroupFilter = {}, order: Array<Order<GroupSortField>> = []): Promise<number[]> {
     requireAdmin(actor, 'listing groups')
     const rows = await this.db.group.findMany({ where: groupWhere(filter), select: { id: true }, orderBy: { id: 'asc' } })
@@ -95,6 +98,7 @@ export class Groups {
   }
 
   /** A group is visible to administrators and to its members. */
+  @reads('group', 'group_member', 'user')
   async get (actor: Actor, ref: GroupRef, options: { includeRetired?: boolean } = {}): Promise<GroupView> {
     return await this.read(actor, ref, options, this.db)
   }
@@ -107,6 +111,7 @@ export class Groups {
     return view(row)
   }
 
+  @writes('group', 'group_member')
   async create (actor: Actor, input: unknown): Promise<GroupView> {
     requireAdmin(actor, 'creating groups')
     const { members, ...data } = validate(resource, GroupCreate, input)
@@ -120,6 +125,7 @@ export class Groups {
   }
 
   /** Changes the group; `members`, when given, replaces the whole membership. */
+  @writes('group', 'group_member')
   async update (actor: Actor, ref: GroupRef, input: unknown): Promise<Updated<GroupView>> {
     requireAdmin(actor, 'changing groups')
     const { members, ...data } = validate(resource, GroupUpdate, input)
@@ -147,6 +153,7 @@ export class Groups {
     }))
   }
 
+  @writes('group', 'group_member', 'project_group_grant')
   async delete (actor: Actor, ref: GroupRef): Promise<GroupView> {
     requireAdmin(actor, 'deleting groups')
     return await this.locked(ref, async (tx) => {
@@ -156,6 +163,7 @@ export class Groups {
     })
   }
 
+  @writes('group')
   async setRetired (actor: Actor, ref: GroupRef, retired: boolean): Promise<GroupView> {
     requireAdmin(actor, retired ? 'retiring groups' : 'restoring groups')
     return await this.locked(ref, async (tx) => {
@@ -168,6 +176,7 @@ export class Groups {
   }
 
   /** Adds a member; `added` is false when the user already was one. */
+  @writes('group_member')
   async addMember (actor: Actor, ref: GroupRef, userRef: number | string): Promise<{ group: GroupView, user: GroupMemberView, added: boolean }> {
     requireAdmin(actor, 'changing group members')
     return await this.locked(ref, async (tx) => {
@@ -180,6 +189,7 @@ export class Groups {
   }
 
   /** Removes a member; `removed` is false when the user was not one. */
+  @writes('group_member')
   async removeMember (actor: Actor, ref: GroupRef, userRef: number | string): Promise<{ group: GroupView, user: GroupMemberView, removed: boolean }> {
     requireAdmin(actor, 'changing group members')
     return await this.locked(ref, async (tx) => {

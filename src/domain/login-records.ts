@@ -6,6 +6,7 @@
 import type { ChangeFeed } from '../db/changes.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { UserStatus } from './schemas.ts'
+import { bookkeeping, bookkeepingIntervalMs, reads, uncached, type ReadModel, type Remembering } from './read-model.ts'
 
 export interface LoginRecord {
   id: number
@@ -50,6 +51,7 @@ const fitUsername = (username: string | null): string | null => username?.slice(
 const fitAddress = (address: string | null): string | null => address?.slice(0, 64) ?? null
 
 // `at` is a UTC timestamp without a time zone, as Prisma writes them.
+const utcNow = Prisma.sql`(now() AT TIME ZONE 'UTC')`
 const epochMs = (column: Prisma.Sql): Prisma.Sql => Prisma.sql`(extract(epoch from ${column}) * 1000)::float8`
 
 function aggregates (username: string | null, address: string | null): Prisma.Sql {
@@ -75,8 +77,6 @@ function countsOf (row: FailureRow | undefined): FailureCounts {
   }
 }
 
-/** Writing "last used" on every request would turn reads into writes; once a minute is enough. */
-const touchIntervalMs = 60_000
 
 const noFailures = (): FailureCounts => ({
   now: Date.now(), pair: { count: 0, oldest: null }, address: { count: 0, oldest: null }, username: { count: 0, latest: null }
@@ -106,7 +106,8 @@ class FailuresOnRecord {
   /** Whether this username (null: none) or this address may have failures within the last `windowSeconds`. */
   mayHaveFailed (username: string | null, address: string | null, windowSeconds: number): boolean {
     if (!this.started) this.start()
-    if (!this.known || !this.feed.hearing) return true
+    // Not current (a hung connection, a pause): other processes' failures may be unheard.
+    if (!this.known || !this.feed.current) return true
     // A second of margin for clocks and for announcements on their way.
     const since = Date.now() - windowSeconds * 1000 - 1000
     const recent = (key: string): boolean => {
@@ -177,22 +178,25 @@ class FailuresOnRecord {
 /** Failures kept by FailuresOnRecord; with more on record (an attack), every check queries the log. */
 const maxRemembered = 50_000
 
-export class LoginRecords {
+export class LoginRecords implements Remembering {
   private readonly onRecord: FailuresOnRecord | undefined
 
-  constructor (private readonly db: PrismaClient, private readonly changes?: ChangeFeed) {
+  constructor (private readonly db: PrismaClient, readonly memory: ReadModel, private readonly changes?: ChangeFeed) {
     this.onRecord = changes === undefined ? undefined : new FailuresOnRecord(db, changes)
   }
 
+  @uncached
   async byUsername (username: string): Promise<LoginRecord | null> {
     return await this.db.user.findFirst({ where: { username, retiredAt: null }, select: loginSelect })
   }
 
+  @reads('user')
   async byId (id: number): Promise<LoginRecord | null> {
     return await this.db.user.findFirst({ where: { id, retiredAt: null }, select: loginSelect })
   }
 
   /** The live key with this digest and its user. */
+  @reads('api_key', 'user')
   async byApiKeyDigest (digest: string): Promise<{ keyId: number, digest: string, user: LoginRecord } | null> {
     const key = await this.db.apiKey.findUnique({
       where: { digest },
@@ -203,16 +207,18 @@ export class LoginRecords {
     return { keyId: key.id, digest: key.digest, user }
   }
 
-  async touchLogin (userId: number, now = new Date()): Promise<void> {
-    await this.db.user.updateMany({
-      where: { id: userId, OR: [{ lastLoginAt: null }, { lastLoginAt: { lt: new Date(now.getTime() - touchIntervalMs) } }] },
-      data: { lastLoginAt: now }
-    })
+  @bookkeeping
+  async touchLogin (userId: number): Promise<void> {
+    // Raw, so that updated_at stays: a login is no change of the user.
+    await this.db.$executeRaw`
+      UPDATE "user" SET last_login_at = ${utcNow}
+      WHERE id = ${userId} AND (last_login_at IS NULL OR last_login_at < ${utcNow} - make_interval(secs => ${bookkeepingIntervalMs / 1000}::float8))`
   }
 
+  @bookkeeping
   async touchApiKey (keyId: number, now = new Date()): Promise<void> {
     await this.db.apiKey.updateMany({
-      where: { id: keyId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - touchIntervalMs) } }] },
+      where: { id: keyId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - bookkeepingIntervalMs) } }] },
       data: { lastUsedAt: now }
     })
   }
@@ -221,6 +227,7 @@ export class LoginRecords {
    * The failures in the last `windowSeconds` that the login throttle weighs (see
    * src/auth/authenticator.ts); with `before`, only those recorded before that one.
    */
+  @uncached
   async loginFailures (username: string | null, address: string | null, windowSeconds: number, before?: bigint):
   Promise<FailureCounts> {
     const u = fitUsername(username)
@@ -242,6 +249,7 @@ export class LoginRecords {
    * count against each other. An attempt then refused or accepted is taken back
    * with `forgetFailure` or `forgetPairFailures`.
    */
+  @bookkeeping
   async recordFailure (username: string | null, address: string | null, windowSeconds: number):
   Promise<{ id: bigint, before: FailureCounts }> {
     const u = fitUsername(username)
@@ -255,12 +263,14 @@ export class LoginRecords {
     return { id, before: await this.loginFailures(username, address, windowSeconds, id) }
   }
 
+  @bookkeeping
   async forgetFailure (id: bigint): Promise<void> {
     await this.db.loginFailure.deleteMany({ where: { id } })
     this.onRecord?.forgotten(String(id))
   }
 
   /** After a right password: this username's failures from this address no longer count. */
+  @bookkeeping
   async forgetPairFailures (username: string, address: string | null): Promise<void> {
     const forgotten = await this.db.$queryRaw<Array<{ id: bigint }>>`
       DELETE FROM login_failure WHERE username = ${fitUsername(username)} AND address IS NOT DISTINCT FROM ${fitAddress(address)} RETURNING id`
@@ -268,6 +278,7 @@ export class LoginRecords {
   }
 
   /** Deletes failures older than the window: they no longer count. */
+  @bookkeeping
   async forgetFailuresOlderThan (windowSeconds: number): Promise<void> {
     await this.db.$executeRaw`
       DELETE FROM login_failure WHERE at < (now() AT TIME ZONE 'UTC') - make_interval(secs => ${windowSeconds}::float8)`

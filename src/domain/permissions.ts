@@ -5,6 +5,10 @@
 import { isAdmin, type Actor } from './actor.ts'
 import type { Prisma } from '../generated/prisma/client.ts'
 import type { ProjectRole } from './schemas.ts'
+import type { Table } from './read-model.ts'
+
+/** The tables an actor's standing in projects is read from. */
+export const standingTables: Table[] = ['project', 'project_member', 'project_group_grant', 'group', 'group_member']
 
 export type ProjectStanding = 'owner' | ProjectRole
 

@@ -1,11 +1,12 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, type Actor } from './actor.ts'
 import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
-import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, type ProjectStanding } from './permissions.ts'
+import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, fullNameWhere } from './services.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
+import { reads, writes, type ReadModel, type Remembering, type Table } from './read-model.ts'
 
 export interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 export interface ProjectGroupView { id: number, name: string, role: ProjectRole }
@@ -195,10 +196,14 @@ function view (row: ProjectRow, actor: Actor): ProjectView {
   }
 }
 
-export class Projects {
-  constructor (private readonly db: PrismaClient) {}
+/** What a project's representation reads: its roster, its services, favorites, jobs and data, and their names. */
+const projectTables: Table[] = [...standingTables, 'user', 'service', 'server', 'favorite', 'job', 'data_item']
+
+export class Projects implements Remembering {
+  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
 
   /** Listing all projects is for administrators; users reach theirs through their user record. */
+  @reads(...projectTables)
   async list (actor: Actor, filter: ProjectFilter = {}, page?: Page): Promise<Listing<ProjectView>> {
     requireAdmin(actor, 'listing projects')
     return await this.findMany(actor, projectWhere(filter), page)
@@ -208,12 +213,14 @@ export class Projects {
    * The projects the actor can see (its own, those it is a member of directly or
    * through an active group; administrators all of them); none for anonymous callers.
    */
+  @reads(...projectTables)
   async listVisible (actor: Actor, filter: ProjectFilter = {}, page?: Page): Promise<Listing<ProjectView>> {
     assertNotRefused(actor)
     return await this.findMany(actor, { AND: [visibleProjects(actor), projectWhere(filter)] }, page)
   }
 
   /** The ids of the projects the actor can see that match, in `order` then by id. */
+  @reads(...projectTables)
   async searchVisible (actor: Actor, filter: ProjectFilter = {}, order: Array<Order<ProjectSortField>> = []): Promise<number[]> {
     assertNotRefused(actor)
     const rows = await this.db.project.findMany({
@@ -232,6 +239,7 @@ export class Projects {
    * directly or through an active group), by project id; for the user itself and
    * administrators. The same rule every permission check applies.
    */
+  @reads(...standingTables)
   async standingsOf (actor: Actor, userId: number): Promise<StandingView[]> {
     assertNotRefused(actor)
     if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === userId)) hide('user', userId)
@@ -247,6 +255,7 @@ export class Projects {
   }
 
   /** A project is visible to its owner, members (directly or through an active group) and administrators. */
+  @reads(...projectTables)
   async get (actor: Actor, ref: ProjectRef, options: { includeRetired?: boolean } = {}): Promise<ProjectView> {
     return view(await this.find(actor, ref, options.includeRetired === true), actor)
   }
@@ -264,6 +273,7 @@ export class Projects {
   }
 
   /** Any active user may create a project and owns it; administrators may name another owner. */
+  @writes('project', 'project_member', 'project_group_grant', 'favorite')
   async create (actor: Actor, input: unknown): Promise<ProjectView> {
     const user = requireUser(actor, 'creating projects')
     const data = validate(resource, ProjectCreate, input)
@@ -285,6 +295,7 @@ export class Projects {
    * owners and managers replace the holders of a role (`managers`, `contributors`,
    * `watchers`). Everything given is written in one transaction, or nothing is.
    */
+  @writes('project', 'project_member', 'project_group_grant', 'favorite')
   async update (actor: Actor, ref: ProjectRef, input: unknown): Promise<Updated<ProjectView>> {
     const data = validate(resource, ProjectUpdate, input)
     const ownersOnly = data.name !== undefined || data.description !== undefined || data.owner !== undefined
@@ -362,6 +373,7 @@ export class Projects {
   }
 
   /** Deletes the project with its services, jobs, data and favorites. */
+  @writes(...projectTables)
   async delete (actor: Actor, ref: ProjectRef): Promise<ProjectView> {
     return await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, true, 'owner', tx)
@@ -370,6 +382,7 @@ export class Projects {
     })
   }
 
+  @writes('project')
   async setRetired (actor: Actor, ref: ProjectRef, retired: boolean): Promise<ProjectView> {
     return await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, true, 'owner', tx)
@@ -384,6 +397,7 @@ export class Projects {
    * Gives a user a role in the project, or removes it (`role` null). Owners and
    * managers manage membership; `previous` is the role the user had.
    */
+  @writes('project_member')
   async setMember (actor: Actor, ref: ProjectRef, userRef: number | string, role: ProjectRole | null):
   Promise<{ project: ProjectView, member: { id: number, username: string }, previous: ProjectRole | null }> {
     const { project, holder, previous } = await this.setRole(actor, ref, role, {
@@ -405,6 +419,7 @@ export class Projects {
   }
 
   /** Grants a group a role in the project, or revokes it (`role` null). */
+  @writes('project_group_grant')
   async setGroupGrant (actor: Actor, ref: ProjectRef, groupRef: number | string, role: ProjectRole | null):
   Promise<{ project: ProjectView, group: { id: number, name: string }, previous: ProjectRole | null }> {
     const { project, holder, previous } = await this.setRole(actor, ref, role, {
@@ -450,6 +465,7 @@ export class Projects {
   }
 
   /** Contributors and above mark a service they can see as a favorite; `added` is false when it already was. */
+  @writes('favorite')
   async addFavorite (actor: Actor, ref: ProjectRef, serviceFullName: string): Promise<{ project: ProjectView, added: boolean }> {
     const { projectId, added } = await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, false, 'contributor', tx)
@@ -462,6 +478,7 @@ export class Projects {
   }
 
   /** Unmarks a favorite; `removed` is false when the service was none (see "Removing what is not there" in the README). */
+  @writes('favorite')
   async removeFavorite (actor: Actor, ref: ProjectRef, serviceFullName: string): Promise<{ project: ProjectView, removed: boolean }> {
     const { projectId, removed } = await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, false, 'contributor', tx)
@@ -475,6 +492,7 @@ export class Projects {
   }
 
   /** Records a job reference in the project (contributors and above). */
+  @writes('job')
   async addJob (actor: Actor, ref: ProjectRef, input: unknown): Promise<JobView> {
     const row = await this.find(actor, ref, false, 'contributor')
     const data = validate('job', JobCreate, input)
@@ -486,12 +504,14 @@ export class Projects {
   }
 
   /** Job references of a project the actor can see, or of every live project it can see. */
+  @reads('job', 'service', 'server', ...standingTables)
   async listJobs (actor: Actor, filter: ReferenceFilter = {}): Promise<JobView[]> {
     const where = await this.referencesWhere(actor, filter)
     return (await this.db.job.findMany({ where, select: include.jobs.select, orderBy: { id: 'asc' } })).map(jobView)
   }
 
   /** The ids of the job references the actor can see that match, in `order` then by id. */
+  @reads('job', 'service', 'server', ...standingTables)
   async searchJobs (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<JobSortField>> = []): Promise<number[]> {
     const where: Prisma.JobWhereInput = {
       AND: [await this.referencesWhere(actor, filter), ...textWhere(filter.status, (status) => ({ status }))],
@@ -510,12 +530,14 @@ export class Projects {
   }
 
   /** One job reference the actor can see, within `project` when given. */
+  @reads('job', 'service', 'server', ...standingTables)
   async getJob (actor: Actor, jobId: number, project?: ProjectRef): Promise<JobView> {
     const [job] = await this.listJobs(actor, { project, ids: [jobId] })
     if (job === undefined) throw new NotFound('job', jobId)
     return job
   }
 
+  @writes('job')
   async removeJob (actor: Actor, ref: ProjectRef, jobId: number): Promise<void> {
     const row = await this.find(actor, ref, false, 'contributor')
     const { count } = await this.db.job.deleteMany({ where: { id: jobId, projectId: row.id } })
@@ -523,6 +545,7 @@ export class Projects {
   }
 
   /** Records a data item in the project (contributors and above). */
+  @writes('data_item')
   async addData (actor: Actor, ref: ProjectRef, input: unknown): Promise<DataView> {
     const row = await this.find(actor, ref, false, 'contributor')
     const data = validate('data', DataCreate, input)
@@ -530,12 +553,14 @@ export class Projects {
   }
 
   /** Data references of a project the actor can see, or of every live project it can see. */
+  @reads('data_item', ...standingTables)
   async listData (actor: Actor, filter: ReferenceFilter = {}): Promise<DataView[]> {
     const where = await this.referencesWhere(actor, filter)
     return (await this.db.dataItem.findMany({ where, orderBy: { id: 'asc' } })).map(dataView)
   }
 
   /** The ids of the data references the actor can see that match, in `order` then by id. */
+  @reads('data_item', ...standingTables)
   async searchData (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<DataSortField>> = []): Promise<number[]> {
     const where = await this.referencesWhere(actor, filter)
     const rows = await this.db.dataItem.findMany({
@@ -547,6 +572,7 @@ export class Projects {
   }
 
   /** One data reference the actor can see, within `project` when given. */
+  @reads('data_item', ...standingTables)
   async getData (actor: Actor, dataId: number, project?: ProjectRef): Promise<DataView> {
     const [item] = await this.listData(actor, { project, ids: [dataId] })
     if (item === undefined) throw new NotFound('data', dataId)
@@ -569,6 +595,7 @@ export class Projects {
     }
   }
 
+  @writes('data_item')
   async removeData (actor: Actor, ref: ProjectRef, dataId: number): Promise<void> {
     const row = await this.find(actor, ref, false, 'contributor')
     const { count } = await this.db.dataItem.deleteMany({ where: { id: dataId, projectId: row.id } })

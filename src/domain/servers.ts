@@ -1,10 +1,12 @@
 import { assertNotRefused, requireAdmin, type Actor } from './actor.ts'
 import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, orderedIds, pageOf, retirement, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { NotFound } from './errors.ts'
-import { visibleServices } from './permissions.ts'
+import { standingTables, visibleServices } from './permissions.ts'
 import { ServerCreate, ServerUpdate, validate, type Page } from './schemas.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { Static } from 'typebox'
+import { reads, writes, type ReadModel, type Remembering } from './read-model.ts'
+import { serviceTables } from './services.ts'
 
 export interface ServerView {
   id: number
@@ -53,8 +55,8 @@ export type ServerRef = number | string
 type ServerInput = Static<typeof ServerCreate>
 const resource = 'server'
 
-export class Servers {
-  constructor (private readonly db: PrismaClient) {}
+export class Servers implements Remembering {
+  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
 
   private include (actor: Actor) {
     return {
@@ -88,6 +90,7 @@ export class Servers {
   }
 
   /** The ids of the servers that match, in `order` then by id; as public as the list. */
+  @reads('server')
   async search (actor: Actor, filter: ServerFilter = {}, order: Array<Order<ServerSortField>> = []): Promise<number[]> {
     assertNotRefused(actor)
     const rows = await this.db.server.findMany({ where: this.where(filter), select: { id: true }, orderBy: { id: 'asc' } })
@@ -95,6 +98,7 @@ export class Servers {
   }
 
   /** Servers are public: anyone, anonymous included, may list them (suspended and pending accounts excepted). */
+  @reads('server', 'service', ...standingTables)
   async list (actor: Actor, filter: ServerFilter = {}, page?: Page): Promise<Listing<ServerView>> {
     assertNotRefused(actor)
     const where = this.where(filter)
@@ -102,6 +106,7 @@ export class Servers {
       async () => await this.db.server.count({ where }), (row) => this.view(row))
   }
 
+  @reads('server', 'service', ...standingTables)
   async get (actor: Actor, ref: ServerRef, options: { includeRetired?: boolean } = {}): Promise<ServerView> {
     assertNotRefused(actor)
     const row = await this.db.server.findUnique({ where: refWhere(ref), include: this.include(actor) })
@@ -109,6 +114,7 @@ export class Servers {
     return this.view(row)
   }
 
+  @writes('server')
   async create (actor: Actor, input: unknown): Promise<ServerView> {
     requireAdmin(actor, 'creating servers')
     const data: ServerInput = validate(resource, ServerCreate, input)
@@ -118,6 +124,7 @@ export class Servers {
     return this.view(row)
   }
 
+  @writes('server')
   async update (actor: Actor, ref: ServerRef, input: unknown): Promise<Updated<ServerView>> {
     requireAdmin(actor, 'changing servers')
     const data = validate(resource, ServerUpdate, input)
@@ -133,6 +140,7 @@ export class Servers {
   }
 
   /** Deletes the server and, with it, every service it hosts. */
+  @writes('server', ...serviceTables)
   async delete (actor: Actor, ref: ServerRef): Promise<ServerView> {
     requireAdmin(actor, 'deleting servers')
     const current = await this.get(actor, ref, { includeRetired: true })
@@ -140,6 +148,7 @@ export class Servers {
     return current
   }
 
+  @writes('server')
   async setRetired (actor: Actor, ref: ServerRef, retired: boolean): Promise<ServerView> {
     requireAdmin(actor, retired ? 'retiring servers' : 'restoring servers')
     const current = await this.get(actor, ref, { includeRetired: true })

@@ -1,11 +1,12 @@
 import { assertNotRefused, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
 import { anyOf, assertKeyFree, Batch, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
-import { atLeast, standingIn, standingInclude, visibleProjects, visibleServices } from './permissions.ts'
+import { atLeast, standingIn, standingInclude, standingTables, visibleProjects, visibleServices } from './permissions.ts'
 import { ServiceCreate, ServiceType, ServiceUpdate, validate, type Page } from './schemas.ts'
 import type { Static } from 'typebox'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
+import { reads, writes, type ReadModel, type Remembering, type Table } from './read-model.ts'
 
 
 export interface ServiceView {
@@ -93,6 +94,9 @@ export function parseFullName (fullName: string): { name: string, project?: stri
 
 const resource = 'service'
 
+/** What a service's writes change: deleting one takes its favorites with it, and its jobs keep their row without it. */
+export const serviceTables: Table[] = ['service', 'favorite', 'job']
+
 const include = {
   server: { select: { name: true, active: true } },
   project: { select: { name: true, ...standingInclude, ownerId: true } }
@@ -103,9 +107,9 @@ const serverLevelKey = ({ name, server }: { name: string, server: string }): str
 const serverSelect = { id: true, ...include.server.select } satisfies Prisma.ServerSelect
 const projectSelect = { id: true, ...include.project.select } satisfies Prisma.ProjectSelect
 
-export class Services {
+export class Services implements Remembering {
   /** `selfName`: this server's name (SERVER_NAME), where a service is created when no server is named. */
-  constructor (private readonly db: PrismaClient, private readonly selfName: string) {}
+  constructor (private readonly db: PrismaClient, readonly memory: ReadModel, private readonly selfName: string) {}
 
   private view (row: ServiceRow, actor: Actor): ServiceView {
     const project = row.project ?? undefined
@@ -155,6 +159,7 @@ export class Services {
   }
 
   /** The ids of the services the actor can see that match, in `order` then by id. */
+  @reads('service', 'server', ...standingTables)
   async search (actor: Actor, filter: ServiceFilter = {}, order: Array<Order<ServiceSortField>> = []): Promise<number[]> {
     assertNotRefused(actor)
     const where = this.where(actor, filter)
@@ -170,6 +175,7 @@ export class Services {
    * Lists server-level services, exported services, and those of the actor's
    * projects (administrators see all), sorted by full name.
    */
+  @reads('service', 'server', ...standingTables)
   async list (actor: Actor, filter: ServiceFilter = {}, page?: Page): Promise<Listing<ServiceView>> {
     assertNotRefused(actor)
     const where = this.where(actor, filter)
@@ -181,6 +187,7 @@ export class Services {
     }), async () => await this.db.service.count({ where }), (row) => this.view(row, actor))
   }
 
+  @reads('service', 'server', ...standingTables)
   async get (actor: Actor, ref: ServiceRef, options: { includeRetired?: boolean } = {}): Promise<ServiceView> {
     assertNotRefused(actor)
     const row = await this.find(actor, ref, options.includeRetired === true)
@@ -223,6 +230,7 @@ export class Services {
     }
   }
 
+  @writes(...serviceTables)
   async create (actor: Actor, input: unknown): Promise<ServiceView> {
     assertNotRefused(actor)
     const data = validate(resource, ServiceCreate, input)
@@ -329,6 +337,7 @@ export class Services {
       : Invalid.field(resource, 'server', `no such server ${create.server}`)))
   }
 
+  @writes(...serviceTables)
   async update (actor: Actor, ref: ServiceRef, input: unknown): Promise<Updated<ServiceView>> {
     assertNotRefused(actor)
     const data = validate(resource, ServiceUpdate, input)
@@ -347,6 +356,7 @@ export class Services {
     return { item: this.view(updated, actor), changed }
   }
 
+  @writes(...serviceTables)
   async delete (actor: Actor, ref: ServiceRef): Promise<ServiceView> {
     assertNotRefused(actor)
     const row = await this.find(actor, ref, true)
@@ -355,6 +365,7 @@ export class Services {
     return this.view(row, actor)
   }
 
+  @writes(...serviceTables)
   async setRetired (actor: Actor, ref: ServiceRef, retired: boolean): Promise<ServiceView> {
     assertNotRefused(actor)
     const row = await this.find(actor, ref, true)

@@ -6,6 +6,7 @@ import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
 import { hashPassword } from './secrets.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { Static } from 'typebox'
+import { reads, readsBookkeeping, writes, type ReadModel, type Remembering, type Table } from './read-model.ts'
 
 export interface UserView {
   id: number
@@ -158,10 +159,14 @@ async function columns (data: UserInput): Promise<Prisma.UserUpdateInput> {
 
 const credentialFields = new Set(['password', 'status', 'is_admin', 'username'])
 
-export class Users {
-  constructor (private readonly db: PrismaClient) {}
+/** What deleting a user takes with it: its keys and memberships. */
+const userTables: Table[] = ['user', 'api_key', 'group_member', 'project_member']
+
+export class Users implements Remembering {
+  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
 
   /** Listing users is for administrators. */
+  @readsBookkeeping('user', 'group', 'group_member', 'project', 'project_member')
   async list (actor: Actor, filter: UserFilter = {}, page?: Page): Promise<Listing<UserView>> {
     requireAdmin(actor, 'listing users')
     const where = userWhere(filter)
@@ -170,6 +175,7 @@ export class Users {
   }
 
   /** The ids of the users that match, in `order` then by id; for administrators, as the list. */
+  @readsBookkeeping('user', 'group', 'group_member', 'project', 'project_member')
   async search (actor: Actor, filter: UserFilter = {}, order: Array<Order<UserSortField>> = []): Promise<number[]> {
     requireAdmin(actor, 'listing users')
     const rows = await this.db.user.findMany({ where: userWhere(filter), select: { id: true }, orderBy: { id: 'asc' } })
@@ -177,6 +183,7 @@ export class Users {
   }
 
   /** A user record is visible to the user itself and to administrators. */
+  @readsBookkeeping('user', 'group', 'group_member', 'project', 'project_member')
   async get (actor: Actor, ref: UserRef, options: { includeRetired?: boolean } = {}): Promise<UserView> {
     assertNotRefused(actor)
     const row = await this.db.user.findUnique({ where: userRefWhere(ref), include })
@@ -186,10 +193,12 @@ export class Users {
   }
 
   /** The id of the user with this username, for administrators and for the user itself. */
+  @reads('user')
   async lookup (actor: Actor, username: string): Promise<number> {
     return (await this.get(actor, username)).id
   }
 
+  @writes('user')
   async create (actor: Actor, input: unknown): Promise<UserView> {
     requireAdmin(actor, 'creating users')
     const data = validate(resource, UserCreate, input)
@@ -202,6 +211,7 @@ export class Users {
     return view(row)
   }
 
+  @writes('user', 'api_key')
   async update (actor: Actor, ref: UserRef, input: unknown): Promise<Updated<UserView>> {
     assertNotRefused(actor)
     const data = validate(resource, UserUpdate, input)
@@ -227,6 +237,7 @@ export class Users {
   }
 
   /** Deletes a user; refused while the user owns projects (transfer or delete them first). */
+  @writes(...userTables)
   async delete (actor: Actor, ref: UserRef): Promise<UserView> {
     requireAdmin(actor, 'deleting users')
     const current = await this.get(actor, ref, { includeRetired: true })
@@ -239,6 +250,7 @@ export class Users {
     return current
   }
 
+  @writes('user')
   async setRetired (actor: Actor, ref: UserRef, retired: boolean): Promise<UserView> {
     requireAdmin(actor, retired ? 'retiring users' : 'restoring users')
     const current = await this.get(actor, ref, { includeRetired: true })
@@ -275,6 +287,7 @@ export class Users {
   }
 
   /** Whether anybody can administer the server: the start-up bootstrap asks; it reveals nothing else. */
+  @reads('user')
   async hasActiveAdmin (): Promise<boolean> {
     return (await this.db.user.count({ where: activeAdmins })) > 0
   }

@@ -4,7 +4,7 @@
  */
 import { publicUrl, type Config } from '../config.ts'
 import type { FederationOptions } from '../domain/federation.ts'
-import { fetchCatalogue, PeerAllowlist, type PeerLimits } from './peer-client.ts'
+import { fetchCatalogue, type PeerLimits } from './peer-client.ts'
 
 /** Beyond the fetch's own time limit, what a sync may spend writing before its claim on the peer lapses. */
 const writingSeconds = 60
@@ -15,7 +15,7 @@ export function peerLimits (config: Config): PeerLimits {
     totalTimeoutMs: config.SYNC_TIMEOUT_SECONDS * 1000,
     maxRedirects: config.SYNC_MAX_REDIRECTS,
     maxBytes: config.SYNC_MAX_BYTES,
-    allowlist: PeerAllowlist.parse(config.PEER_ALLOWLIST)
+    allowlist: config.peerAllowlist
   }
 }
 

@@ -6,6 +6,7 @@ import Type, { type TSchema } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Listing } from '../domain/common.ts'
 import { NotFound } from '../domain/errors.ts'
+import { representation } from '../domain/read-model.ts'
 import { problemMediaType } from '../http/problems.ts'
 import { acceptsGzip, compressFrom, gzipped, gzipTag } from './compression.ts'
 import { entityTag } from './etag.ts'
@@ -121,24 +122,17 @@ export const QueryBoolean = Type.Boolean()
 interface Representation { body: Buffer, tag: string, gzip?: Promise<Buffer | null>, links?: Map<string, string> }
 
 /**
- * Each answer's representations, by renderer. The domain hands out the same
- * (frozen) answer again while nothing has changed, and then it is neither
- * rendered, nor serialized, nor hashed again: for the largest collections that is
- * most of a request's cost, and for a single item most of what is left besides HTTP.
+ * `answer` as `render` shows it, serialized by the route's own serializer (from its
+ * response schema) and tagged. The read model keeps it with a remembered answer
+ * (src/domain/read-model.ts), so that while nothing changes it is neither rendered,
+ * nor serialized, nor hashed again: for the largest collections that is most of a
+ * request's cost, and for a single item most of what is left besides HTTP.
  */
-const representations = new WeakMap<object, Map<unknown, Representation>>()
-
-/** `answer` as `render` shows it, serialized by the route's own serializer (from its response schema) and tagged. */
-function represent (reply: FastifyReply, answer: object, render: unknown, document: () => unknown): Representation {
-  let byRenderer = representations.get(answer)
-  if (byRenderer === undefined) representations.set(answer, byRenderer = new Map())
-  let representation = byRenderer.get(render)
-  if (representation === undefined) {
+function represent (reply: FastifyReply, answer: object, render: object, document: () => unknown): Representation {
+  return representation(answer, render, () => {
     const text = String(reply.serialize(document()))
-    representation = { body: Buffer.from(text), tag: entityTag(text) }
-    byRenderer.set(render, representation)
-  }
-  return representation
+    return { body: Buffer.from(text), tag: entityTag(text) }
+  })
 }
 
 /** Sends a representation, gzip-compressed when it is large and the client takes gzip; synchronous unless it must compress. */

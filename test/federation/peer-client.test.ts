@@ -13,7 +13,8 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { catalogueUrl, fetchCatalogue, PeerAllowlist, PeerFailure, PeerRefused, type PeerLimits } from '../../src/federation/peer-client.ts'
+import { catalogueUrl, fetchCatalogue, PeerFailure, PeerRefused, type PeerLimits } from '../../src/federation/peer-client.ts'
+import { PeerAllowlist } from '../../src/peer-allowlist.ts'
 
 interface Peer {
   url: string

@@ -12,6 +12,7 @@ import type { ProjectStanding } from '../../domain/permissions.ts'
 import type { ProjectRole } from '../../domain/schemas.ts'
 import type { ServerView } from '../../domain/servers.ts'
 import type { UserView } from '../../domain/users.ts'
+import { representation } from '../../domain/read-model.ts'
 
 const Id = Type.Integer({ minimum: 1 })
 const Timestamp = Type.String({ format: 'date-time' })
@@ -83,27 +84,21 @@ export function renderUser (user: UserView): UserObject {
   }
 }
 
-/**
- * Results rendered from remembered (frozen) domain answers, by those answers: while
- * nothing changes, the domain hands out the same answers again, and the result is
- * neither rendered nor serialized again. Results of fresh answers are not kept.
- */
-const rendered = new WeakMap<object, WeakMap<object, object>>()
 /** The JSON text of each result rendered once. */
 const texts = new WeakMap<object, string>()
 
+/**
+ * What `render` makes of two remembered domain answers, kept with them by the read
+ * model (src/domain/read-model.ts) while they stay remembered, with its JSON text:
+ * neither rendered nor serialized again while nothing changes.
+ */
 export function renderedOnce<T extends object> (first: object, second: object, render: () => T): T {
-  if (!Object.isFrozen(first) || !Object.isFrozen(second)) return render()
-  let bySecond = rendered.get(first)
-  if (bySecond === undefined) rendered.set(first, bySecond = new WeakMap())
-  let result = bySecond.get(second) as T | undefined
-  if (result === undefined) {
+  return representation(first, second, () => {
     // Shared by every call that asks the same while nothing changes: never to be changed.
-    result = Object.freeze(render())
+    const result = Object.freeze(render())
     texts.set(result, JSON.stringify(result))
-    bySecond.set(second, result)
-  }
-  return result
+    return result
+  })
 }
 
 /**
@@ -121,16 +116,10 @@ function textOf (value: unknown): string {
   return (value !== null && typeof value === 'object' ? texts.get(value) : undefined) ?? JSON.stringify(value)
 }
 
-/** The `repositories` of each list of standings: the domain hands out the same (frozen) list again while nothing changed. */
-const repositoriesOf = new WeakMap<StandingView[], NonNullable<UserObject['permissions']>['repositories']>()
-
 /** RhodeCode's `permissions`: the user's standing in each project it reaches, as the domain tells it. */
 export function renderPermissions (user: UserView, standings: StandingView[]): NonNullable<UserObject['permissions']> {
-  let repositories = repositoriesOf.get(standings)
-  if (repositories === undefined) {
-    repositories = Object.fromEntries(standings.map((s) => [s.projectName, permissionOfRole[s.standing]]))
-    repositoriesOf.set(standings, Object.freeze(repositories))
-  }
+  const repositories = representation(standings, permissionOfRole, () =>
+    Object.freeze(Object.fromEntries(standings.map((s) => [s.projectName, permissionOfRole[s.standing]]))))
   return { global: user.is_admin ? ['hg.admin'] : ['hg.create.repository'], repositories, repositories_groups: {} }
 }
 

@@ -7,6 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Order } from '../../domain/common.ts'
 import { Conflict, NotFound } from '../../domain/errors.ts'
+import { representation } from '../../domain/read-model.ts'
 import { Encoded, encodeValue, type Renderable, type XmlRpcStruct, type XmlRpcValue } from './codec.ts'
 import { classes, classNamed, describeType, parseDesignator, type CallContext, type ClassSpec } from './classes.ts'
 import { Fault, FaultCode, toFault } from './faults.ts'
@@ -178,21 +179,24 @@ const verbs: Record<string, Verb> = {
 }
 
 /**
- * The encoded answers of display(), by the item shown and the properties asked for.
- * While nothing changes, the domain hands the same caller the same frozen item
- * again (a remembered answer), and what is read from it cannot have changed
- * either: the answer is neither read nor encoded again. A fresh item is encoded
- * as usual and not kept.
+ * The encoded answer of display() for a remembered item, kept with it by the read
+ * model (src/domain/read-model.ts): while nothing it read changes, the domain hands
+ * the same caller the same item again, and it is neither read nor encoded again.
  */
-const displays = new WeakMap<object, Map<string, Encoded>>()
+const encodings = new Map<string, object>()
+/** The most lists of properties whose encodings are kept (any subset of a class's properties may be asked for). */
+const maxEncodings = 256
 
 async function encodedOnce (item: unknown, properties: string, render: () => Promise<Renderable>): Promise<Renderable> {
-  if (typeof item !== 'object' || item === null || !Object.isFrozen(item)) return await render()
-  let byProperties = displays.get(item)
-  if (byProperties === undefined) displays.set(item, byProperties = new Map())
-  let encoded = byProperties.get(properties)
-  if (encoded === undefined) byProperties.set(properties, encoded = new Encoded(encodeValue(await render())))
-  return encoded
+  if (typeof item !== 'object' || item === null) return await render()
+  let kind = encodings.get(properties)
+  if (kind === undefined) {
+    if (encodings.size >= maxEncodings) return await render()
+    encodings.set(properties, kind = {})
+  }
+  const kept = representation(item, kind, (): { encoded?: Encoded } => ({}))
+  kept.encoded ??= new Encoded(encodeValue(await render()))
+  return kept.encoded
 }
 
 /** A taken key, in Roundup's words: `node with key "bob" exists`. */

@@ -1,0 +1,42 @@
+/**
+ * Every public method of a domain service says what it is where it is written
+ * (src/domain/read-model.ts): a read remembered, a write waited for, an uncached
+ * read or bookkeeping. Nothing is decided by a method's name: an undeclared method
+ * would be neither remembered nor waited for, so the sources are read for it.
+ */
+import { readdir, readFile } from 'node:fs/promises'
+import t from 'tap'
+import ts from 'typescript'
+
+const declaring = new Set(['reads', 'readsBookkeeping', 'writes', 'uncached', 'bookkeeping'])
+const domainDir = new URL('../../src/domain/', import.meta.url)
+
+/** The public async methods of each class that implements Remembering, and how each is declared. */
+async function domainMethods (): Promise<Array<{ where: string, decorators: string[] }>> {
+  const found: Array<{ where: string, decorators: string[] }> = []
+  for (const file of (await readdir(domainDir)).filter((name) => name.endsWith('.ts'))) {
+    const source = ts.createSourceFile(file, await readFile(new URL(file, domainDir), 'utf8'), ts.ScriptTarget.Latest, true)
+    for (const statement of source.statements) {
+      if (!ts.isClassDeclaration(statement) || statement.name === undefined) continue
+      const remembering = statement.heritageClauses?.some((clause) => clause.types.some((type) => type.expression.getText() === 'Remembering')) === true
+      if (!remembering) continue
+      for (const member of statement.members) {
+        if (!ts.isMethodDeclaration(member)) continue
+        const modifiers = ts.getModifiers(member) ?? []
+        const isAsync = modifiers.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)
+        const isPrivate = modifiers.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword)
+        if (!isAsync || isPrivate) continue
+        const decorators = (ts.getDecorators(member) ?? []).map((d) => d.expression.getText().replace(/\(.*$/s, ''))
+        found.push({ where: `${file}: ${statement.name.text}.${member.name.getText()}`, decorators })
+      }
+    }
+  }
+  return found
+}
+
+t.test('every public method of a domain service declares whether it reads or writes, and what', async (t) => {
+  const methods = await domainMethods()
+  t.ok(methods.length > 50, `the domain services' public methods are found (${methods.length})`)
+  const undeclared = methods.filter(({ decorators }) => decorators.filter((d) => declaring.has(d)).length !== 1)
+  t.same(undeclared.map(({ where }) => where), [], 'each has exactly one of @reads, @readsBookkeeping, @writes, @uncached, @bookkeeping')
+})
