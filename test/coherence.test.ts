@@ -161,6 +161,8 @@ t.test('a key revoked through one server is refused through the other at once, a
   // The old connection's backend stays, as at the far end of a half-open link.
   await until('B replaces its silent listening connection', async () => (await s.listenersOfB()).some((other) => other !== port))
   t.pass('B listens again on a new connection')
+  await until('the backend of the link B gave up on is ended', async () => (await s.listenersOfB()).length === 1)
+  t.notOk((await s.listenersOfB()).includes(port!), 'and so no writer waits for it any more')
   const after = await s.rememberedKey()
   await s.revoke(after.id)
   t.equal((await s.onB(`/users/${s.user.id}`, { 'x-api-key': after.key })).status, 401, 'and is coherent again')

@@ -25,6 +25,7 @@ import type { FailureCounts, LoginRecord, LoginRecords } from '../domain/login-r
 import { TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
 import type { PresentedCredentials } from './presented.ts'
 import { bookkeepingIntervalMs, representation } from '../domain/read-model.ts'
+import { usernameKey } from '../domain/common.ts'
 import { apiKeyDigest, apiKeyMinLength, constantTimeEqual, decoyPasswordHash, verifyPassword } from '../domain/secrets.ts'
 
 export interface AuthenticatorOptions {
@@ -75,7 +76,8 @@ export class Authenticator {
       case 'apiKey':
         return await this.byApiKey(credentials.key, address)
       case 'basic':
-        return await this.byPassword(credentials.username, credentials.password, address)
+        // Any case of a username is that user, and its failures count together.
+        return await this.byPassword(usernameKey(credentials.username), credentials.password, address)
     }
   }
 
@@ -108,7 +110,7 @@ export class Authenticator {
     const { windowSeconds } = this.options
     if (password.length >= apiKeyMinLength) {
       const byKey = await this.lookupKey(password)
-      if (byKey !== null && byKey.user.username === username) {
+      if (byKey !== null && usernameKey(byKey.user.username) === username) {
         this.touchKey(byKey.keyId)
         return actorFor(byKey.user)
       }

@@ -195,7 +195,8 @@ export class PostgresFeed extends Feed {
   private client: pg.Client | undefined
   /** The backend pid of the listening connection: the sender of this feed's marks, pings and acknowledgements. */
   private backendPid: number | undefined
-  private connecting: Promise<void> | undefined
+  /** The backend of the latest connection: the next one ends it, in case it lingers. */
+  private lastBackend: { pid: number, started: string } | undefined
   private closed = false
   private retryMs: number
   private retryTimer: NodeJS.Timeout | undefined
@@ -233,13 +234,6 @@ export class PostgresFeed extends Feed {
 
   private async connect (): Promise<void> {
     this.retryTimer = undefined
-    const connecting = this.listen()
-    this.connecting = connecting
-    await connecting
-    if (this.connecting === connecting) this.connecting = undefined
-  }
-
-  private async listen (): Promise<void> {
     const client = new pg.Client({
       connectionString: this.connectionString,
       keepAlive: true,
@@ -260,9 +254,18 @@ export class PostgresFeed extends Feed {
       await client.connect()
       await client.query(`LISTEN ${changeChannel}`)
       // Marks, pings and acknowledgements carry no data: their commits need not wait for the disk.
-      const { rows } = await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid,
-        set_config('synchronous_commit', 'off', false), set_config('application_name', $1, false)`, [feedApplicationName])
+      const { rows } = await client.query<{ pid: number, started: string }>(`SELECT pg_backend_pid() AS pid, backend_start::text AS started,
+        set_config('synchronous_commit', 'off', false), set_config('application_name', $1, false)
+        FROM pg_stat_activity WHERE pid = pg_backend_pid()`, [feedApplicationName])
       this.backendPid = rows[0]!.pid
+      // The backend of a connection given up on as silent (a half-open link) may linger for hours,
+      // named as a listener: ended, so that writers stop asking it and its notices stop piling up.
+      const abandoned = this.lastBackend
+      this.lastBackend = { pid: rows[0]!.pid, started: rows[0]!.started }
+      if (abandoned !== undefined) {
+        await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND backend_start::text = $2',
+          [abandoned.pid, abandoned.started])
+      }
     } catch (error) {
       lose(error as Error)
       return

@@ -42,11 +42,16 @@ export async function allPages<T> (fetch: (page: Page) => Promise<Listing<T>>): 
   }
 }
 
-/** A user by id, or by username. */
+/** A user by id, or by username in any case. */
 export type UserRef = number | string
 
+/** Usernames are one name whatever their case: stored as given, found by their lower-case key. */
+export function usernameKey (username: string): string {
+  return username.toLowerCase()
+}
+
 export function userRefWhere (ref: UserRef): Prisma.UserWhereUniqueInput & Prisma.UserWhereInput {
-  return typeof ref === 'number' ? { id: ref } : { username: ref }
+  return typeof ref === 'number' ? { id: ref } : { usernameKey: usernameKey(ref) }
 }
 
 /** The live (not retired) user `ref` names, or null: whom a membership, a grant or a key may concern. */

@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, usernameKey, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
@@ -219,11 +219,11 @@ export class Groups implements Remembering {
 
   private async resolveMembers (usernames: string[] | undefined, db: Client = this.db): Promise<number[] | undefined> {
     if (usernames === undefined) return undefined
-    const unique = [...new Set(usernames)]
+    const unique = [...new Set(usernames.map(usernameKey))]
     const users = await db.user.findMany({
-      where: { username: { in: unique }, retiredAt: null }, select: { id: true, username: true }
+      where: { usernameKey: { in: unique }, retiredAt: null }, select: { id: true, usernameKey: true }
     })
-    const missing = unique.filter((name) => !users.some((u) => u.username === name))
+    const missing = unique.filter((key) => !users.some((u) => u.usernameKey === key))
     if (missing.length > 0) throw Invalid.field(resource, 'members', `no such user ${missing.join(', ')}`)
     return users.map((u) => u.id).sort((a, b) => a - b)
   }

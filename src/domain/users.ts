@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, userRefWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated, type UserRef } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, userRefWhere, usernameKey, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated, type UserRef } from './common.ts'
 import { Conflict, NotFound } from './errors.ts'
 import { AuthenticationType, selfEditableUserFields, UserCreate, UserStatus, UserType, UserUpdate, validate, type Page } from './schemas.ts'
 import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
@@ -265,8 +265,9 @@ export class Users implements Remembering {
   }
 
   private async assertKeysFree (data: { username?: string, email?: string | null }, current?: UserView): Promise<void> {
-    if (data.username !== undefined && data.username !== current?.username) {
-      await assertKeyFree(resource, 'username', data.username, this.db.user.findUnique({ where: { username: data.username }, select: { id: true } }))
+    // A user may change the case of its own name.
+    if (data.username !== undefined && usernameKey(data.username) !== (current === undefined ? undefined : usernameKey(current.username))) {
+      await assertKeyFree(resource, 'username', data.username, this.db.user.findUnique({ where: userRefWhere(data.username), select: { id: true } }))
     }
     if (data.email !== undefined && data.email !== null && data.email !== current?.email) {
       await assertKeyFree(resource, 'email', data.email, this.db.user.findUnique({ where: { email: data.email }, select: { id: true } }), 'email')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { cp, mkdir, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { openDatabase } from '../../src/db/client.ts'
@@ -53,11 +53,12 @@ t.test('keys issued before hints were shortened keep only the short hint', async
   const before = await tempDir(t, 'migrations-')
   await cp(join(migrationsDir.pathname, '20261123083306_init'), join(before, '20261123083306_init'), { recursive: true })
   await applyMigrations(db, pathToFileURL(before + '/'))
-  const user = await db.prisma.user.create({ data: { username: 'old' } })
+  // Raw: the client knows the columns of the latest migration, not of the first.
+  const [user] = await db.prisma.$queryRaw<Array<{ id: number }>>`INSERT INTO "user" (username, updated_at) VALUES ('old', now()) RETURNING id`
   await db.prisma.apiKey.createMany({
     data: [
-      { userId: user.id, digest: 'a'.repeat(64), hint: 'm2_abcdefg' },
-      { userId: user.id, digest: 'b'.repeat(64), hint: 'supplied' }
+      { userId: user!.id, digest: 'a'.repeat(64), hint: 'm2_abcdefg' },
+      { userId: user!.id, digest: 'b'.repeat(64), hint: 'supplied' }
     ]
   })
   t.same((await applyMigrations(db))[0], '20261123140000_shorten_api_key_hints')
@@ -75,4 +76,20 @@ t.test('the embedded database gathers the planner statistics autovacuum would', 
   t.equal(await estimate(), -1, 'PGlite by itself never analyzes a table')
   await prepareDatabase(db, { migrate: false })
   t.equal(await estimate(), 300, 'analyzed when the server starts')
+})
+
+t.test('usernames that differ only by case stop their migration, named, and are one name after it', async (t) => {
+  const db = await openDatabase({ dataDir: 'memory://' })
+  t.teardown(() => db.close())
+  const before = await tempDir(t, 'migrations-')
+  for (const name of (await readdir(migrationsDir)).filter((name) => name < '20261206130000')) {
+    await cp(join(migrationsDir.pathname, name), join(before, name), { recursive: true })
+  }
+  await applyMigrations(db, pathToFileURL(before + '/'))
+  await db.prisma.$executeRaw`INSERT INTO "user" (username, updated_at) VALUES ('bob', now()), ('Bob', now()), ('BOB', now()), ('alice', now())`
+  await t.rejects(applyMigrations(db), { name: 'MigrationError', message: /differ only by case.*bob, Bob, BOB/ }, 'the clashing names are listed')
+  t.same(await pendingMigrations(db), ['20261206130000_usernames_ignore_case'], 'nothing of it was applied')
+  await db.prisma.$executeRaw`DELETE FROM "user" WHERE username IN ('Bob', 'BOB')`
+  t.same(await applyMigrations(db), ['20261206130000_usernames_ignore_case'], 'applied once they are renamed')
+  t.same((await db.prisma.user.findMany({ orderBy: { id: 'asc' }, select: { usernameKey: true } })).map((u) => u.usernameKey), ['bob', 'alice'])
 })
