@@ -11,7 +11,7 @@ import { openDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
 import homeRoutes from './http/home.ts'
-import { frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './http/problems.ts'
+import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './http/problems.ts'
 import restFace from './rest/index.ts'
 import jsonRpcFace from './rpc/jsonrpc/index.ts'
 import xmlrpcFace from './rpc/xmlrpc/index.ts'
@@ -38,8 +38,14 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     trustProxy: config.TRUST_PROXY,
     // The mobyle2 API spells collections both ways: /servers/ and /servers.
     routerOptions: { ignoreTrailingSlash: true },
-    frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors']
+    frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors'],
+    clientErrorHandler,
+    requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    // Node takes the timeout only when the server is made (Fastify sets it after), and looks for
+    // requests past their time every connectionsCheckingInterval (30 s by default: as long as the timeout).
+    http: { requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000, connectionsCheckingInterval: 1000 }
   }).withTypeProvider<TypeBoxTypeProvider>()
+  app.server.maxConnections = config.MAX_CONNECTIONS
 
   const { domain, logins } = openDomain(db, {
     cacheEntries: config.READ_CACHE_ENTRIES,

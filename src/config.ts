@@ -24,6 +24,14 @@ export const ConfigSchema = Type.Object({
     default: 'auto',
     description: 'json: one JSON object per line (pino); pretty: readable lines; auto: pretty when standard output is a terminal.'
   }),
+  REQUEST_TIMEOUT_SECONDS: Integer({
+    minimum: 1, maximum: 3600, default: 30,
+    description: 'Longest a request may take to arrive, headers and body: a slower one is answered 408 and its connection closed.'
+  }),
+  MAX_CONNECTIONS: Integer({
+    minimum: 1, maximum: 1_000_000, default: 1000,
+    description: 'Most client connections open at once; more are closed as they arrive.'
+  }),
   BODY_LIMIT: Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body, in bytes.' }),
   CORS_ORIGINS: Type.String({ default: '', description: 'Comma-separated origins allowed by CORS; empty allows none, * allows any.' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'Take the client address from X-Forwarded-For.' }),

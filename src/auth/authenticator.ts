@@ -22,7 +22,7 @@
 import { hash, randomBytes } from 'node:crypto'
 import { anonymous, type Actor } from '../domain/actor.ts'
 import type { FailureCounts, LoginRecord, LoginRecords } from '../domain/login-records.ts'
-import { TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
+import { Invalid, TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
 import type { PresentedCredentials } from './presented.ts'
 import { bookkeepingIntervalMs, representation } from '../domain/read-model.ts'
 import { usernameKey } from '../domain/common.ts'
@@ -73,6 +73,8 @@ export class Authenticator {
         return anonymous
       case 'malformed':
         throw new Unauthenticated()
+      case 'ambiguous':
+        throw Invalid.field('credentials', credentials.sent.join(', '), 'send one kind of credentials, not several')
       case 'apiKey':
         return await this.byApiKey(credentials.key, address)
       case 'basic':

@@ -1,7 +1,8 @@
 /**
  * Reads the caller's credentials from a request, the same way for every face:
  * HTTP Basic, `X-API-Key`, `Authorization: Bearer`, or `?api_key=` (RhodeCode's
- * web-view form). None of them means the anonymous actor.
+ * web-view form). None of them means the anonymous actor; more than one is refused
+ * (`ambiguous`): which one a server would pick is nothing a client should guess.
  */
 export type PresentedCredentials =
   | { kind: 'none' }
@@ -9,6 +10,8 @@ export type PresentedCredentials =
   | { kind: 'apiKey', key: string }
   /** Something was sent but cannot be read (e.g. Basic without a colon). */
   | { kind: 'malformed', reason: string }
+  /** More than one of Authorization, X-API-Key and ?api_key: which to believe is not for the server to guess. */
+  | { kind: 'ambiguous', sent: string[] }
 
 export interface CredentialSource {
   headers: Record<string, string | string[] | undefined>
@@ -22,6 +25,14 @@ function header (headers: CredentialSource['headers'], name: string): string | u
 
 export function readCredentials ({ headers, query }: CredentialSource): PresentedCredentials {
   const authorization = header(headers, 'authorization')
+  const headerKey = header(headers, 'x-api-key')
+  const queryKey = (query as Record<string, unknown> | undefined)?.api_key
+  const sent = [
+    ...(authorization !== undefined && authorization.trim() !== '' ? ['Authorization'] : []),
+    ...(headerKey !== undefined && headerKey !== '' ? ['X-API-Key'] : []),
+    ...(typeof queryKey === 'string' && queryKey !== '' ? ['api_key'] : [])
+  ]
+  if (sent.length > 1) return { kind: 'ambiguous', sent }
   if (authorization !== undefined && authorization.trim() !== '') {
     const [scheme = '', value = ''] = authorization.trim().split(/\s+/, 2)
     switch (scheme.toLowerCase()) {
@@ -37,9 +48,7 @@ export function readCredentials ({ headers, query }: CredentialSource): Presente
         return { kind: 'malformed', reason: `unsupported authorization scheme ${scheme}` }
     }
   }
-  const headerKey = header(headers, 'x-api-key')
   if (headerKey !== undefined && headerKey !== '') return { kind: 'apiKey', key: headerKey }
-  const queryKey = (query as Record<string, unknown> | undefined)?.api_key
   if (typeof queryKey === 'string' && queryKey !== '') return { kind: 'apiKey', key: queryKey }
   return { kind: 'none' }
 }

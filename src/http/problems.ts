@@ -5,6 +5,7 @@
  * (REST: src/rest/errors.ts, JSON-RPC and XML-RPC: their envelopes).
  */
 import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { describeErrors, type SchemaError } from '../domain/schemas.ts'
 import type { InvalidField } from '../domain/errors.ts'
@@ -72,4 +73,28 @@ export async function notFoundHandler (request: FastifyRequest, reply: FastifyRe
 /** Errors Fastify meets before routing (a broken URL escape, an over-long parameter), as problems too. */
 export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   void sendProblem(request, reply, error.statusCode ?? 400, error.message)
+}
+
+/** Statuses Node's HTTP parser answers for, by its error codes; anything else it cannot read is a 400. */
+const clientErrorStatuses: Record<string, number> = { ERR_HTTP_REQUEST_TIMEOUT: 408, HPE_HEADER_OVERFLOW: 431 }
+const clientErrorDetails: Record<number, string> = {
+  400: 'the request is not valid HTTP',
+  408: 'the request did not arrive in time (REQUEST_TIMEOUT_SECONDS)',
+  431: 'the request headers are too large'
+}
+
+/**
+ * What Node's HTTP parser refuses before any route sees it (a malformed request,
+ * headers too large, a request that did not arrive within the timeout), answered
+ * as a problem document too, and the connection closed.
+ */
+export function clientErrorHandler (error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const status = clientErrorStatuses[error.code ?? ''] ?? 400
+  const body = JSON.stringify({ type: problemType(status), title: STATUS_CODES[status], status, detail: clientErrorDetails[status] })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ${problemMediaType}; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }

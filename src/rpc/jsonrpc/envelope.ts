@@ -101,6 +101,7 @@ class Exchange {
   async rhodecode (request: unknown): Promise<unknown> {
     if (!isObject(request)) return rhodecodeAnswer(null, null, 'Incorrect JSON query: expected a JSON object')
     const id = request.id ?? null
+    if (unsafeId(id)) return rhodecodeAnswer(null, null, `Incorrect JSON query: ${unsafeIdMessage}`)
     // RhodeCode 1.2's envelope has no `id` (its controller since 1.4 wants one): a call without it is answered with id null.
     for (const key of ['api_key', 'method', 'args']) {
       if (!(key in request)) return rhodecodeAnswer(id, null, `Incorrect JSON query missing '${key}'`)
@@ -131,6 +132,7 @@ class Exchange {
     if (!notification && typeof id !== 'string' && typeof id !== 'number' && id !== null) {
       return invalid('"id" must be a string, a number or null')
     }
+    if (unsafeId(id)) return invalid(unsafeIdMessage)
     if (typeof name !== 'string') return invalid('"method" must be a string', id)
     if (params !== undefined && !isObject(params) && !Array.isArray(params)) {
       return invalid('"params" must be an object or an array', id)
@@ -198,6 +200,15 @@ function namedArguments (method: RpcMethod, params: unknown): { args: JsonObject
   if (typeof key !== 'string') throw new ProtocolError('invalid_params', 'Invalid `api_key` param: must be a string')
   return { args, key }
 }
+
+/**
+ * An integer id past 2^53 − 1 was already changed by parsing it (9007199254740993 reads
+ * as …992): answering with it would answer another call's id, so the call is refused.
+ */
+function unsafeId (id: unknown): boolean {
+  return typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id)
+}
+const unsafeIdMessage = '"id" is an integer too large to be read exactly (more than 2^53 - 1): send it as a string'
 
 function rhodecodeAnswer (id: unknown, result: unknown, error: string | null): unknown {
   return { id, result: error === null ? result : null, error }

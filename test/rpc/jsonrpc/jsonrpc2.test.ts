@@ -117,6 +117,14 @@ for (const kind of databaseKinds) {
       await invalid({ jsonrpc: '2.0', method: 1, id: 1 }, 1)
       await invalid({ jsonrpc: '2.0', method: 'get_servers', id: { an: 'object' } })
       await invalid({ jsonrpc: '2.0', method: 'get_servers', id: 2, params: 'text' }, 2)
+      // Written by hand: JSON.stringify could not write it exactly either.
+      const huge = await postRaw(url, '{"jsonrpc": "2.0", "method": "get_servers", "id": 9007199254740993}')
+      t.match(huge.json, { id: null, error: { code: -32600, message: /too large to be read exactly.*as a string/ } },
+        'an integer id past 2^53 - 1 is refused, not answered as another id')
+      const rhodecode = await postRaw(url, `{"id": 9007199254740993, "api_key": "${w.keys.admin}", "method": "get_servers", "args": {}}`)
+      t.match(rhodecode.json, { id: null, result: null, error: /too large to be read exactly/ }, "and in RhodeCode's envelope")
+      t.match((await postRaw(url, '{"jsonrpc": "2.0", "method": "get_servers", "id": 9007199254740991}')).json, { id: 9007199254740991, result: {} },
+        '2^53 - 1 itself comes back as sent')
       await invalid([])
       const mixed = await postRaw(url, JSON.stringify([1, { jsonrpc: '1.0', method: 'get_servers', id: 3 }]))
       t.same(mixed.json.map((r: any) => r.error.code), [-32600, -32600], 'each bad member of a batch has its own error')
