@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { applyMigrations } from '../src/db/migrate.ts'
 import { Load, verify } from './load.ts'
-import { createsLoad, createsName, readScenarios } from './scenarios.ts'
+import { readScenarios, writeLoads } from './scenarios.ts'
 import { defaultSize, seed } from './seed.ts'
 import { embeddedStorage, postgresStorage, sleep, startServer } from './server.ts'
 
@@ -50,8 +50,9 @@ try {
   const scenarios = readScenarios(world)
   for (const name of names) {
     const scenario = scenarios.find((s) => s.name === name)
-    if (scenario === undefined && name !== createsName) {
-      throw new Error(`no scenario "${name}"; there are: ${[...scenarios.map((s) => s.name), createsName].join(', ')}`)
+    const writeLoad = writeLoads[name]
+    if (scenario === undefined && writeLoad === undefined) {
+      throw new Error(`no scenario "${name}"; there are: ${[...scenarios.map((s) => s.name), ...Object.keys(writeLoads)].join(', ')}`)
     }
     const dir = join(kept, name.replace(/[^A-Za-z0-9]+/g, '-'))
     // The profile is written when the server exits: stop() ends it gracefully.
@@ -59,7 +60,7 @@ try {
     let window: [number, number]
     try {
       if (scenario !== undefined) await verify(server.url, scenario.call, scenario.refuse)
-      const load = new Load(server.url, { connections, ...(scenario === undefined ? createsLoad(world) : { call: scenario.call }) })
+      const load = new Load(server.url, { connections, ...(scenario === undefined ? writeLoad!(world) : { call: scenario.call }) })
       await load.warm(1)
       // Profile timestamps are microseconds on the monotonic clock, which process.hrtime reads too.
       const start = microseconds()

@@ -295,6 +295,14 @@ function manyUsersRequests (world: World): autocannon.Request[] {
   }]
 }
 
+export const jobsName = 'POST /projects/{id}/jobs API key, a new job each'
+
+/** Write loads by name, for bench:profile: each request a new service, or a new job. */
+export const writeLoads: Record<string, (world: World) => { requests: autocannon.Request[], headers: Record<string, string> }> = {
+  [createsName]: createsLoad,
+  [jobsName]: (world) => ({ requests: jobRequests(world), headers: adminHeaders(world) })
+}
+
 /** New jobs in the projects, in turn. */
 function jobRequests (world: World): autocannon.Request[] {
   let n = 0

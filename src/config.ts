@@ -53,8 +53,9 @@ export const ConfigSchema = Type.Object({
   LOGIN_WINDOW_SECONDS: Integer({ minimum: 1, maximum: 86400, default: 600, description: 'The login throttle window: how long a failed login counts.' }),
   CREDENTIAL_CACHE_SECONDS: Integer({ minimum: 0, maximum: 3600, default: 60, description: 'How long a verified password is remembered (0 disables).' }),
   READ_CACHE_ENTRIES: Integer({
-    minimum: 0, maximum: 1_000_000, default: 1000,
-    description: 'Read answers each server process remembers until the next change to the database (0: none, every read queries the database).'
+    minimum: 0, maximum: 1_000_000, default: 10_000,
+    // Two answers per caller polling its own record (its key, its record): a thousand such callers in turn need 2,000.
+    description: 'Read answers each server process remembers while the tables they read are unchanged (0: none, every read queries the database).'
   }),
   READ_CACHE_VALUES: Integer({
     minimum: 1000, maximum: 1_000_000_000, default: 1_000_000,

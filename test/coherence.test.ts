@@ -9,14 +9,13 @@
  * Server B reaches PostgreSQL through a TCP proxy of the test's own, which can stop
  * forwarding one connection (B's listening one) as a half-open link would.
  */
-import { once } from 'node:events'
 import http from 'node:http'
-import net from 'node:net'
 import t from 'tap'
 import pg from 'pg'
 import { feedApplicationName } from '../src/db/changes.ts'
 import { emptyPostgresDatabase } from './helper.ts'
 import { listeningServer } from './processes.ts'
+import { tcpProxy } from './tcp-proxy.ts'
 
 const skip = process.env.TEST_DATABASE_URL === undefined || process.env.TEST_DATABASE_URL === ''
   ? 'TEST_DATABASE_URL is not set: these tests need PostgreSQL' : false
@@ -26,35 +25,6 @@ const adminKey = 'mobyle2-coherence-admin-key-0123456789'
 const boundMs = 1000
 
 interface Teardown { teardown: (fn: () => unknown) => void }
-
-/** A TCP proxy to `target` whose connections can be frozen one by one: nothing forwarded either way. */
-async function freezableProxy (t: Teardown, target: URL) {
-  const upstreams = new Map<number, { client: net.Socket, upstream: net.Socket }>()
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname)
-    upstream.once('connect', () => { upstreams.set(upstream.localPort!, { client, upstream }) })
-    client.pipe(upstream).pipe(client)
-    const close = (): void => { client.destroy(); upstream.destroy() }
-    client.on('error', close).on('close', close)
-    upstream.on('error', close).on('close', close)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { for (const { client, upstream } of upstreams.values()) { client.destroy(); upstream.destroy() } server.close() })
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    /** The local ports of the proxy's connections to the database: the client_port PostgreSQL sees. */
-    ports: () => [...upstreams.keys()],
-    freeze (port: number): void {
-      const link = upstreams.get(port)
-      if (link === undefined) throw new Error(`no proxied connection from port ${port}`)
-      link.client.unpipe(link.upstream)
-      link.upstream.unpipe(link.client)
-      link.client.pause()
-      link.upstream.pause()
-    }
-  }
-}
 
 /** HTTP with one kept-alive connection per agent, so that a request can wait in a paused server's socket. */
 async function call (agent: http.Agent, base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown):
@@ -94,11 +64,8 @@ async function twoServers (t: Teardown & { equal: (found: unknown, wanted: unkno
 
   }
   const a = await listeningServer(t, env)
-  const proxy = await freezableProxy(t, url)
-  const throughProxy = new URL(url)
-  throughProxy.hostname = '127.0.0.1'
-  throughProxy.port = String(proxy.port)
-  const b = await listeningServer(t, { ...env, DATABASE_URL: throughProxy.toString(), MIGRATE_ON_START: 'false' })
+  const proxy = await tcpProxy(t, url)
+  const b = await listeningServer(t, { ...env, DATABASE_URL: proxy.url(), MIGRATE_ON_START: 'false' })
   const db = new pg.Client({ connectionString: url.toString() })
   await db.connect()
   t.teardown(() => db.end())

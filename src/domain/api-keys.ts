@@ -5,7 +5,7 @@ import { ApiKeyCreate, validate } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { apiKeyDigest, apiKeyHint, generateApiKey } from './secrets.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
-import { readsBookkeeping, writes, type ReadModel, type Remembering } from './read-model.ts'
+import { readsBookkeeping, writes } from './read-model.ts'
 
 export interface ApiKeyView {
   id: number
@@ -48,8 +48,8 @@ const resource = 'apikey'
 const select = { id: true, userId: true, label: true, hint: true, createdAt: true, lastUsedAt: true, revokedAt: true }
 
 /** A user's API keys: the user itself and administrators manage them. */
-export class ApiKeys implements Remembering {
-  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
+export class ApiKeys {
+  constructor (private readonly db: PrismaClient) {}
 
   private async owner (actor: Actor, userRef: UserRef, db: Client = this.db): Promise<number> {
     assertNotRefused(actor)

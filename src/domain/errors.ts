@@ -1,3 +1,5 @@
+import { databaseTrouble } from '../db/unreachable.ts'
+
 /**
  * The one error vocabulary of the domain. Each face maps `code` to its own form
  * (HTTP status + problem JSON, XML-RPC fault, JSON-RPC error) in a single table.
@@ -10,6 +12,8 @@ export type DomainErrorCode =
   | 'invalid'
   | 'too_many_attempts'
   | 'peer_failed'
+  | 'unavailable'
+  | 'insufficient_storage'
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode
@@ -109,4 +113,40 @@ export async function orNull<T> (lookup: Promise<T>): Promise<T | null> {
     if (error instanceof NotFound) return null
     throw error
   }
+}
+
+/**
+ * The database cannot be reached (refused, lost, shutting down, too many
+ * connections): nothing is wrong with the request. A write answered so may or may
+ * not have been done; sending it again is safe (a repeated creation is refused as
+ * taken, a repeated change changes nothing more).
+ */
+export class Unavailable extends DomainError {
+  readonly code = 'unavailable'
+  readonly retryAfterSeconds = 2
+  constructor () {
+    super('the database cannot be reached right now: try again in a moment')
+  }
+}
+
+/** The database has no room left for a write; reads go on. Nothing of the write was kept. */
+export class InsufficientStorage extends DomainError {
+  readonly code = 'insufficient_storage'
+  constructor () {
+    super('the database has no room left to store this write: reads still work; try again once an administrator has freed space')
+  }
+}
+
+/**
+ * The error as the domain's vocabulary says it, when it can: a domain error as it
+ * is, a database that cannot serve as Unavailable or InsufficientStorage. Each face
+ * asks this of every failure before calling one internal; the read model never
+ * remembers these (they say nothing of the data).
+ */
+export function asDomainError (error: unknown): DomainError | undefined {
+  if (isDomainError(error)) return error
+  const trouble = databaseTrouble(error)
+  if (trouble === 'unreachable') return new Unavailable()
+  if (trouble === 'full') return new InsufficientStorage()
+  return undefined
 }

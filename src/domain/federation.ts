@@ -21,7 +21,7 @@ import type { ServerRef, Servers, ServerView } from './servers.ts'
 import { formatFullName, serviceTables } from './services.ts'
 import { serialized } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
-import { bookkeeping, writes, type ReadModel, type Remembering } from './read-model.ts'
+import { writes } from './read-model.ts'
 
 export interface FederationOptions {
   /** This server, as SERVER_NAME and PUBLIC_URL name it. */
@@ -65,10 +65,9 @@ const claimPollMs = 100
 /** How much of a failure's message the server row keeps. */
 const maxErrorLength = 2000
 
-export class Federation implements Remembering {
+export class Federation {
   constructor (
     private readonly db: PrismaClient,
-    readonly memory: ReadModel,
     private readonly servers: Servers,
     private readonly options: FederationOptions
   ) {}
@@ -85,8 +84,8 @@ export class Federation implements Remembering {
     }
   }
 
-  /** Syncs one peer now (administrators), waiting for a sync of it already under way; its steps declare their writes. */
-  @writes()
+  /** Syncs one peer now (administrators), waiting for a sync of it already under way. */
+  @writes('server', ...serviceTables)
   async sync (actor: Actor, ref: ServerRef): Promise<SyncOutcome> {
     requireAdmin(actor, 'syncing servers')
     const server = await this.servers.get(actor, ref)
@@ -106,7 +105,7 @@ export class Federation implements Remembering {
    * time, skipping those another process is syncing. Failures are recorded on their
    * server rows; the outcomes and failures are returned for the log.
    */
-  @writes()
+  @writes('server', ...serviceTables)
   async syncDue (intervalSeconds: number): Promise<Array<SyncOutcome | PeerFailed>> {
     // Only due peers are claimed: every UPDATE, even of no row, tells every process that data changed.
     const peers = await this.db.$queryRaw<Array<{ id: number }>>`
@@ -136,7 +135,6 @@ export class Federation implements Remembering {
   }
 
   /** Takes the peer for one sync, unless another holds it (or, for a periodic sync, it is not due). */
-  @bookkeeping
   private async claim (id: number, periodic: boolean, intervalSeconds = 0): Promise<boolean> {
     const due = periodic ? this.due(intervalSeconds) : Prisma.empty
     const claimed = await this.db.$queryRaw<Array<{ id: number }>>`
@@ -215,7 +213,6 @@ export class Federation implements Remembering {
   }
 
   /** Replaces the copy of the peer's services with `copies`, in one transaction, and records the success. */
-  @writes('server', ...serviceTables)
   private async apply (server: ServerView, copies: Map<string, Copy>): Promise<Omit<SyncOutcome, 'server' | 'ignored'>> {
     return await serialized(this.db, `server ${server.name}`, async (tx) => {
       const locked = await tx.$queryRaw<unknown[]>`SELECT id FROM "server" WHERE id = ${server.id} FOR NO KEY UPDATE`
@@ -283,14 +280,12 @@ export class Federation implements Remembering {
     })
   }
 
-  @writes('server')
   private async recordFailure (id: number, reason: string): Promise<void> {
     await this.db.$executeRaw`
       UPDATE "server" SET active = false, last_sync_at = ${utcNow}, last_sync_error = ${clip(reason)}, sync_claimed_until = NULL
       WHERE id = ${id}`
   }
 
-  @bookkeeping
   private async release (id: number): Promise<void> {
     await this.db.$executeRaw`UPDATE "server" SET sync_claimed_until = NULL WHERE id = ${id}`
   }

@@ -4,7 +4,7 @@ import { Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
-import { reads, writes, type ReadModel, type Remembering } from './read-model.ts'
+import { reads, writes } from './read-model.ts'
 
 export interface GroupMemberView { id: number, username: string }
 
@@ -77,8 +77,8 @@ function view (row: GroupRow): GroupView {
   }
 }
 
-export class Groups implements Remembering {
-  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
+export class Groups {
+  constructor (private readonly db: PrismaClient) {}
 
   /** Listing groups is for administrators. */
   @reads('group', 'group_member', 'user')

@@ -4,7 +4,7 @@ import { Federation, type FederationOptions } from './federation.ts'
 import { Groups } from './groups.ts'
 import { LoginRecords } from './login-records.ts'
 import { Projects } from './projects.ts'
-import { ReadModel } from './read-model.ts'
+import { ReadModel, remembering } from './read-model.ts'
 import { Servers } from './servers.ts'
 import { Services } from './services.ts'
 import { Users } from './users.ts'
@@ -40,26 +40,28 @@ const noFederation: FederationOptions = {
 /**
  * The domain over one database, and beside it the login records only the
  * authenticator may read (they hold password hashes and check no actor).
- * Every service shares one read model: reads are answered from memory while
- * nothing they read has changed; the faces cannot tell.
+ * Every service is wrapped by one read model (its methods declare what they read
+ * and write): reads are answered from memory while nothing they read has
+ * changed; the faces cannot tell.
  */
 export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: DomainOptions = {}):
 { domain: Domain, logins: LoginRecords, memory: ReadModel } {
   const client = guardStorage(db.prisma)
-  const memory = new ReadModel(db.changes, { maxEntries: options.cacheEntries ?? 1000, maxValues: options.cacheValues ?? 1_000_000 })
-  const servers = new Servers(client, memory)
+  const memory = new ReadModel(db.changes, { maxEntries: options.cacheEntries ?? 10_000, maxValues: options.cacheValues ?? 1_000_000 })
+  const servers = new Servers(client)
   const federation = options.federation ?? noFederation
   return {
     domain: {
-      servers,
-      services: new Services(client, memory, federation.self.name),
-      federation: new Federation(client, memory, servers, federation),
-      users: new Users(client, memory),
-      groups: new Groups(client, memory),
-      projects: new Projects(client, memory),
-      apiKeys: new ApiKeys(client, memory)
+      servers: remembering(memory, servers),
+      services: remembering(memory, new Services(client, federation.self.name)),
+      // It reads the servers as they are in the database, not as they were remembered.
+      federation: remembering(memory, new Federation(client, servers, federation)),
+      users: remembering(memory, new Users(client)),
+      groups: remembering(memory, new Groups(client)),
+      projects: remembering(memory, new Projects(client)),
+      apiKeys: remembering(memory, new ApiKeys(client))
     },
-    logins: new LoginRecords(client, memory, db.changes),
+    logins: remembering(memory, new LoginRecords(client, db.changes)),
     memory
   }
 }

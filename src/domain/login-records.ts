@@ -6,7 +6,7 @@
 import type { ChangeFeed } from '../db/changes.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { UserStatus } from './schemas.ts'
-import { bookkeeping, bookkeepingIntervalMs, reads, uncached, type ReadModel, type Remembering } from './read-model.ts'
+import { bookkeeping, bookkeepingIntervalMs, reads, uncached } from './read-model.ts'
 import { usernameKey } from './common.ts'
 
 export interface LoginRecord {
@@ -179,10 +179,10 @@ class FailuresOnRecord {
 /** Failures kept by FailuresOnRecord; with more on record (an attack), every check queries the log. */
 const maxRemembered = 50_000
 
-export class LoginRecords implements Remembering {
+export class LoginRecords {
   private readonly onRecord: FailuresOnRecord | undefined
 
-  constructor (private readonly db: PrismaClient, readonly memory: ReadModel, private readonly changes?: ChangeFeed) {
+  constructor (private readonly db: PrismaClient, private readonly changes?: ChangeFeed) {
     this.onRecord = changes === undefined ? undefined : new FailuresOnRecord(db, changes)
   }
 

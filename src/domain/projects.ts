@@ -6,7 +6,7 @@ import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Pag
 import { formatFullName, fullNameWhere } from './services.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
-import { reads, writes, type ReadModel, type Remembering, type Table } from './read-model.ts'
+import { reads, writes, type Table } from './read-model.ts'
 
 export interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 export interface ProjectGroupView { id: number, name: string, role: ProjectRole }
@@ -155,6 +155,18 @@ const include = {
 } satisfies Prisma.ProjectInclude
 type ProjectRow = Prisma.ProjectGetPayload<{ include: typeof include }>
 
+/** `row` when the actor may reach it with the `needed` standing; otherwise absent, hidden or refused, as `ref` names it. */
+function allowed<R extends { name: string, retiredAt: Date | null } & Parameters<typeof standingIn>[0]> (actor: Actor, ref: ProjectRef, row: R | null,
+  includeRetired: boolean, needed: ProjectStanding): R {
+  if (row === null || (row.retiredAt !== null && !includeRetired)) throw new NotFound(resource, ref)
+  if (!isAdmin(actor)) {
+    const standing = standingIn(row, actor)
+    if (!atLeast(standing, 'watcher')) hide(resource, ref)
+    if (!atLeast(standing, needed)) refuse(actor, `this needs the ${needed} role in project ${row.name}`)
+  }
+  return row
+}
+
 function serviceView (s: ServiceRow): ProjectServiceView {
   return { id: s.id, name: s.name, fullName: formatFullName(s.name, s.project?.name, s.server.name) }
 }
@@ -199,8 +211,8 @@ function view (row: ProjectRow, actor: Actor): ProjectView {
 /** What a project's representation reads: its roster, its services, favorites, jobs and data, and their names. */
 const projectTables: Table[] = [...standingTables, 'user', 'service', 'server', 'favorite', 'job', 'data_item']
 
-export class Projects implements Remembering {
-  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
+export class Projects {
+  constructor (private readonly db: PrismaClient) {}
 
   /** Listing all projects is for administrators; users reach theirs through their user record. */
   @reads(...projectTables)
@@ -262,14 +274,13 @@ export class Projects implements Remembering {
 
   private async find (actor: Actor, ref: ProjectRef, includeRetired: boolean, needed: ProjectStanding = 'watcher', db: Client = this.db): Promise<ProjectRow> {
     assertNotRefused(actor)
-    const row = await db.project.findUnique({ where: refWhere(ref), include })
-    if (row === null || (row.retiredAt !== null && !includeRetired)) throw new NotFound(resource, ref)
-    if (!isAdmin(actor)) {
-      const standing = standingIn(row, actor)
-      if (!atLeast(standing, 'watcher')) hide(resource, ref)
-      if (!atLeast(standing, needed)) refuse(actor, `this needs the ${needed} role in project ${row.name}`)
-    }
-    return row
+    return allowed(actor, ref, await db.project.findUnique({ where: refWhere(ref), include }), includeRetired, needed)
+  }
+
+  /** The id of the live project `ref` names, checked as `find` checks it, reading only what the check needs. */
+  private async idOf (actor: Actor, ref: ProjectRef, needed: ProjectStanding = 'watcher'): Promise<number> {
+    assertNotRefused(actor)
+    return allowed(actor, ref, await this.db.project.findUnique({ where: refWhere(ref), include: standingInclude }), false, needed).id
   }
 
   /** Any active user may create a project and owns it; administrators may name another owner. */
@@ -494,11 +505,11 @@ export class Projects implements Remembering {
   /** Records a job reference in the project (contributors and above). */
   @writes('job')
   async addJob (actor: Actor, ref: ProjectRef, input: unknown): Promise<JobView> {
-    const row = await this.find(actor, ref, false, 'contributor')
+    const projectId = await this.idOf(actor, ref, 'contributor')
     const data = validate('job', JobCreate, input)
     const serviceId = data.service === undefined ? null : await this.serviceId(actor, data.service, 'service')
     return jobView(await this.db.job.create({
-      data: { projectId: row.id, name: data.name, status: data.status, serviceId },
+      data: { projectId, name: data.name, status: data.status, serviceId },
       select: include.jobs.select
     }))
   }
@@ -539,17 +550,17 @@ export class Projects implements Remembering {
 
   @writes('job')
   async removeJob (actor: Actor, ref: ProjectRef, jobId: number): Promise<void> {
-    const row = await this.find(actor, ref, false, 'contributor')
-    const { count } = await this.db.job.deleteMany({ where: { id: jobId, projectId: row.id } })
+    const projectId = await this.idOf(actor, ref, 'contributor')
+    const { count } = await this.db.job.deleteMany({ where: { id: jobId, projectId } })
     if (count === 0) throw new NotFound('job', jobId)
   }
 
   /** Records a data item in the project (contributors and above). */
   @writes('data_item')
   async addData (actor: Actor, ref: ProjectRef, input: unknown): Promise<DataView> {
-    const row = await this.find(actor, ref, false, 'contributor')
+    const projectId = await this.idOf(actor, ref, 'contributor')
     const data = validate('data', DataCreate, input)
-    return dataView(await this.db.dataItem.create({ data: { projectId: row.id, ...data } }))
+    return dataView(await this.db.dataItem.create({ data: { projectId, ...data } }))
   }
 
   /** Data references of a project the actor can see, or of every live project it can see. */
@@ -584,7 +595,7 @@ export class Projects implements Remembering {
     assertNotRefused(actor)
     const scope = filter.project === undefined
       ? { project: { AND: [visibleProjects(actor), { retiredAt: null }] } }
-      : { projectId: (await this.find(actor, filter.project, false)).id }
+      : { projectId: await this.idOf(actor, filter.project) }
     return {
       AND: [
         scope,
@@ -597,8 +608,8 @@ export class Projects implements Remembering {
 
   @writes('data_item')
   async removeData (actor: Actor, ref: ProjectRef, dataId: number): Promise<void> {
-    const row = await this.find(actor, ref, false, 'contributor')
-    const { count } = await this.db.dataItem.deleteMany({ where: { id: dataId, projectId: row.id } })
+    const projectId = await this.idOf(actor, ref, 'contributor')
+    const { count } = await this.db.dataItem.deleteMany({ where: { id: dataId, projectId } })
     if (count === 0) throw new NotFound('data', dataId)
   }
 

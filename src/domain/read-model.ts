@@ -2,16 +2,17 @@
  * The read model: what the domain's reads answered, given again while nothing they
  * read has changed.
  *
- * Each domain method says what it is where it is written:
+ * Each domain method says what it is where it is written, and `remembering` wraps
+ * a service accordingly for its callers (the faces); calls inside a service go to
+ * the database:
  * - `@reads(...tables)`: its answer is remembered under the whole question (the
  *   method, the actor as it was resolved and every argument), so an answer is only
  *   ever given again to the same question from the same caller, and only while none
  *   of the tables it read has changed;
- * - `@writes(...tables)`: the tables it changes (cascades included). While it runs,
- *   reads of those tables go to the database; once it returns they count as
- *   changed here, and its answer waits until every other process has heard its
- *   changes (src/db/changes.ts), so that its client, asking any process next, reads
- *   them;
+ * - `@writes(...tables)`: the tables it changes (cascades included). Once it
+ *   returns they count as changed here, and its answer waits until every other
+ *   process has heard its changes (src/db/changes.ts), so that its client, asking
+ *   any process next, reads them;
  * - `@readsBookkeeping(...tables)`: as `@reads`, for an answer that also shows
  *   bookkeeping (last login, last use of a key): remembered no longer than
  *   bookkeeping is written, once a minute;
@@ -73,8 +74,6 @@ export class ReadModel {
   private readonly versions = new Map<Table, number>()
   /** Raised when what was committed meanwhile is unknown (the feed lost and found its connection, a notice named no table). */
   private epoch = 0
-  /** The tables writes of this process are changing right now, counted. */
-  private readonly writing = new Map<Table, number>()
   private readonly entries = new Map<string, Entry>()
   private values = 0
 
@@ -103,7 +102,6 @@ export class ReadModel {
    */
   read<T> (tables: readonly Table[], question: string, args: readonly unknown[], compute: () => Promise<T>, maxAgeMs = Infinity): Promise<T> {
     if (this.limits.maxEntries === 0 || !this.feed.current) return compute()
-    for (const table of tables) if (this.writing.has(table)) return compute()
     const key = keyOf(question, args)
     if (key === undefined) return compute()
     const known = this.entries.get(key)
@@ -117,30 +115,19 @@ export class ReadModel {
 
   /** Runs a write that changes `tables`; see the module's comment. */
   async write<T> (tables: readonly Table[], run: () => Promise<T>): Promise<T> {
-    for (const table of tables) this.writing.set(table, (this.writing.get(table) ?? 0) + 1)
     let result: T
     try {
       result = await run()
     } catch (error) {
       // A refusal wrote nothing (its transaction rolled back); anything else may have.
       // A failed sync is a refusal that recorded itself on the server row.
-      const refused = error instanceof DomainError && !(error instanceof PeerFailed)
-      this.wrote(tables, !refused)
+      if (!(error instanceof DomainError) || error instanceof PeerFailed) for (const table of tables) this.changed(table)
       if (error instanceof PeerFailed) await this.feed.caughtUp()
       throw error
     }
-    this.wrote(tables, true)
+    for (const table of tables) this.changed(table)
     await this.feed.caughtUp()
     return result
-  }
-
-  private wrote (tables: readonly Table[], changed: boolean): void {
-    for (const table of tables) {
-      const writers = this.writing.get(table)! - 1
-      if (writers === 0) this.writing.delete(table)
-      else this.writing.set(table, writers)
-      if (changed) this.changed(table)
-    }
   }
 
   private changed (table: Table): void {
@@ -221,63 +208,73 @@ export class ReadModel {
   }
 }
 
-/** A domain service whose methods are declared with the decorators below. */
-export interface Remembering {
-  readonly memory: ReadModel
+type Method = (...args: never[]) => Promise<unknown>
+type Decorator = <M extends Method>(method: M, context: ClassMethodDecoratorContext) => M
+
+interface Declaration {
+  kind: 'reads' | 'writes' | 'uncached' | 'bookkeeping'
+  tables: readonly Table[]
+  /** How long a read's answer may be given again, whatever changes. */
+  maxAgeMs: number
 }
 
-type Method<This, Args extends unknown[], R> = (this: This, ...args: Args) => Promise<R>
-type Decorator = <This extends Remembering, Args extends unknown[], R>(
-  method: Method<This, Args, R>, context: ClassMethodDecoratorContext<This, Method<This, Args, R>>) => Method<This, Args, R>
+/** How each method was declared, read by `remembering`. */
+const declarations = new WeakMap<Method, Declaration>()
 
-/** How each decorated method was declared: what a test reads to see that every public method is. */
-export const declarations = new WeakMap<object, { kind: 'reads' | 'writes' | 'uncached' | 'bookkeeping', tables: readonly Table[] }>()
-
-/** Every declared read gets its own key prefix: two classes may well have a `get`. */
-let declared = 0
+function declare (kind: Declaration['kind'], tables: Table[], maxAgeMs = Infinity): Decorator {
+  return (method) => {
+    declarations.set(method, { kind, tables, maxAgeMs })
+    return method
+  }
+}
 
 /** A read whose answer is remembered until one of `tables` changes. */
-export function reads (...tables: Table[]): Decorator {
-  return remembered(tables, Infinity)
-}
+export const reads = (...tables: Table[]): Decorator => declare('reads', tables)
 
-/** A read whose answer also shows bookkeeping: remembered until one of `tables` changes, and no longer than a minute. */
-export function readsBookkeeping (...tables: Table[]): Decorator {
-  return remembered(tables, bookkeepingIntervalMs)
-}
-
-function remembered (tables: Table[], maxAgeMs: number): Decorator {
-  return (method, context) => {
-    const question = `${++declared}${String(context.name)}`
-    const read: typeof method = function (...args) {
-      return this.memory.read(tables, question, args, () => method.apply(this, args), maxAgeMs)
-    }
-    declarations.set(read, { kind: 'reads', tables })
-    return read
-  }
-}
+/** A read whose answer also shows bookkeeping: remembered until one of `tables` changes, and no longer than bookkeeping is written. */
+export const readsBookkeeping = (...tables: Table[]): Decorator => declare('reads', tables, bookkeepingIntervalMs)
 
 /** A write that changes `tables` (cascades included). */
-export function writes (...tables: Table[]): Decorator {
-  return (method) => {
-    const write: typeof method = async function (...args) {
-      return await this.memory.write(tables, async () => await method.apply(this, args))
-    }
-    declarations.set(write, { kind: 'writes', tables })
-    return write
-  }
-}
+export const writes = (...tables: Table[]): Decorator => declare('writes', tables)
 
 /** A read that asks the database every time (what only the authenticator reads, never twice the same). */
-export const uncached: Decorator = (method) => {
-  declarations.set(method, { kind: 'uncached', tables: [] })
-  return method
-}
+export const uncached: Decorator = declare('uncached', [])
 
 /** A write of what no remembered answer depends on: it forgets nothing and waits for nobody. */
-export const bookkeeping: Decorator = (method) => {
-  declarations.set(method, { kind: 'bookkeeping', tables: [] })
-  return method
+export const bookkeeping: Decorator = declare('bookkeeping', [])
+
+/** Every service gets its own prefix for its questions: two services may well have a `get`. */
+let services = 0
+
+/**
+ * `service` as its callers see it: its declared reads answered through `model`, its
+ * declared writes run through it. Calls inside the service (a write reading what it
+ * has just written, one service calling another it holds) reach the service itself
+ * and so the database.
+ */
+export function remembering<T extends object> (model: ReadModel, service: T): T {
+  const prefix = `${++services}.`
+  const methods = new Map<string | symbol, unknown>()
+  return new Proxy(service, {
+    get (target, property) {
+      const value: unknown = Reflect.get(target, property, target)
+      if (typeof value !== 'function') return value
+      let method = methods.get(property)
+      if (method === undefined) {
+        const call = (value as (...args: unknown[]) => Promise<unknown>).bind(target)
+        const declaration = declarations.get(value as Method)
+        const question = prefix + String(property)
+        method = declaration?.kind === 'reads'
+          // No async wrapper of its own: a remembered answer is handed out as the very promise kept (reads are asked on every request).
+          ? (...args: unknown[]) => model.read(declaration.tables, question, args, () => call(...args), declaration.maxAgeMs)
+          : declaration?.kind === 'writes'
+            ? async (...args: unknown[]) => await model.write(declaration.tables, async () => await call(...args))
+            : call
+        methods.set(property, method)
+      }
+      return method
+    }
+  })
 }
 
 /**

@@ -5,7 +5,7 @@ import { standingTables, visibleServices } from './permissions.ts'
 import { ServerCreate, ServerUpdate, validate, type Page } from './schemas.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { Static } from 'typebox'
-import { reads, writes, type ReadModel, type Remembering } from './read-model.ts'
+import { reads, writes } from './read-model.ts'
 import { serviceTables } from './services.ts'
 
 export interface ServerView {
@@ -55,8 +55,8 @@ export type ServerRef = number | string
 type ServerInput = Static<typeof ServerCreate>
 const resource = 'server'
 
-export class Servers implements Remembering {
-  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
+export class Servers {
+  constructor (private readonly db: PrismaClient) {}
 
   private include (actor: Actor) {
     return {

@@ -6,7 +6,7 @@ import { ServiceCreate, ServiceType, ServiceUpdate, validate, type Page } from '
 import type { Static } from 'typebox'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
-import { reads, writes, type ReadModel, type Remembering, type Table } from './read-model.ts'
+import { reads, writes, type Table } from './read-model.ts'
 
 
 export interface ServiceView {
@@ -107,9 +107,9 @@ const serverLevelKey = ({ name, server }: { name: string, server: string }): str
 const serverSelect = { id: true, ...include.server.select } satisfies Prisma.ServerSelect
 const projectSelect = { id: true, ...include.project.select } satisfies Prisma.ProjectSelect
 
-export class Services implements Remembering {
+export class Services {
   /** `selfName`: this server's name (SERVER_NAME), where a service is created when no server is named. */
-  constructor (private readonly db: PrismaClient, readonly memory: ReadModel, private readonly selfName: string) {}
+  constructor (private readonly db: PrismaClient, private readonly selfName: string) {}
 
   private view (row: ServiceRow, actor: Actor): ServiceView {
     const project = row.project ?? undefined

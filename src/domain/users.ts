@@ -6,7 +6,7 @@ import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
 import { hashPassword } from './secrets.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { Static } from 'typebox'
-import { reads, readsBookkeeping, writes, type ReadModel, type Remembering, type Table } from './read-model.ts'
+import { reads, readsBookkeeping, writes, type Table } from './read-model.ts'
 
 export interface UserView {
   id: number
@@ -162,8 +162,8 @@ const credentialFields = new Set(['password', 'status', 'is_admin', 'username'])
 /** What deleting a user takes with it: its keys and memberships. */
 const userTables: Table[] = ['user', 'api_key', 'group_member', 'project_member']
 
-export class Users implements Remembering {
-  constructor (private readonly db: PrismaClient, readonly memory: ReadModel) {}
+export class Users {
+  constructor (private readonly db: PrismaClient) {}
 
   /** Listing users is for administrators. */
   @readsBookkeeping('user', 'group', 'group_member', 'project', 'project_member')

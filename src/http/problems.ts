@@ -6,9 +6,9 @@
  */
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { describeErrors, type SchemaError } from '../domain/schemas.ts'
-import type { InvalidField } from '../domain/errors.ts'
+import type { DomainError, InvalidField } from '../domain/errors.ts'
 
 export const problemMediaType = 'application/problem+json'
 
@@ -97,4 +97,22 @@ export function clientErrorHandler (error: NodeJS.ErrnoException, socket: Socket
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   }
   socket.destroy()
+}
+
+/** When each kind of database trouble was last logged: once a while, not once a request. */
+const troubleLogged = new Map<string, number>()
+const troubleLogIntervalMs = 30_000
+
+/**
+ * Logs that the database cannot be reached or is full, at most once every 30 s for
+ * each: every request meets it meanwhile, and each is answered 503 or 507.
+ */
+export function logDatabaseTrouble (log: FastifyBaseLogger, error: DomainError): void {
+  if (error.code !== 'unavailable' && error.code !== 'insufficient_storage') return
+  const now = Date.now()
+  if (now - (troubleLogged.get(error.code) ?? -Infinity) < troubleLogIntervalMs) return
+  troubleLogged.set(error.code, now)
+  log.error({ cause: error.code }, error.code === 'unavailable'
+    ? 'the database cannot be reached: requests are answered 503 until it can (logged again in 30 s if it lasts)'
+    : 'the database has no room left: writes are answered 507 until space is freed (logged again in 30 s if it lasts)')
 }

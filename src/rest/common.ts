@@ -50,7 +50,7 @@ export const Problem = Type.Object({
   })),
   account_status: Type.Optional(Type.Enum(['suspended', 'pending'], { description: 'Why a known account is refused.' })),
   status_message: Type.Optional(Type.String({ description: "The administrators' message to a refused account." })),
-  retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying again: to log in after too many failures (429), or to resend a write that met concurrent writers (409).' })),
+  retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying again: to log in after too many failures (429), to resend a write that met concurrent writers (409), or while the database cannot be reached (503).' })),
   server: Type.Optional(Type.String({ description: 'The peer server a sync could not use (502); detail says why.' }))
 }, { $id: 'Problem', title: 'Problem', description: 'An RFC 9457 problem document.' })
 
@@ -63,12 +63,14 @@ const problemDescriptions: Record<number, string> = {
   413: 'The body is too large',
   415: 'The body is not JSON',
   429: 'Too many failed logins; retry later',
-  502: 'The peer server could not be synced: unreachable, or its answer unusable'
+  502: 'The peer server could not be synced: unreachable, or its answer unusable',
+  503: 'The database cannot be reached right now; retry after Retry-After seconds',
+  507: 'The database has no room left for this write'
 }
 
-/** Error responses of a route, for the OpenAPI document; every route may answer 400, 401 and 429. */
+/** Error responses of a route, for the OpenAPI document; every route may answer 400, 401, 429, 503 and 507 (a write, a password login). */
 export function problems (...statuses: number[]): Record<number, TSchema> {
-  const all = [...new Set([400, 401, 429, ...statuses])].sort()
+  const all = [...new Set([400, 401, 429, 503, 507, ...statuses])].sort()
   return Object.fromEntries(all.map((status) => [status, {
     description: problemDescriptions[status] ?? 'Error',
     content: { [problemMediaType]: { schema: Type.Ref('Problem') } }

@@ -5,10 +5,10 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  Busy, isDomainError, type Conflict, type DomainError, type Forbidden, type Invalid, type NotFound,
-  type PeerFailed, type TooManyAttempts, type Unauthenticated
+  asDomainError, Busy, type Conflict, type DomainError, type Forbidden, type InsufficientStorage, type Invalid, type NotFound,
+  type PeerFailed, type TooManyAttempts, type Unauthenticated, type Unavailable
 } from '../domain/errors.ts'
-import { httpErrorHandler, sendProblem, type ProblemDocument } from '../http/problems.ts'
+import { httpErrorHandler, logDatabaseTrouble, sendProblem, type ProblemDocument } from '../http/problems.ts'
 
 const basicChallenge = 'Basic realm="mobyle2"'
 
@@ -23,6 +23,8 @@ interface ErrorsByCode {
   invalid: Invalid
   too_many_attempts: TooManyAttempts
   peer_failed: PeerFailed
+  unavailable: Unavailable
+  insufficient_storage: InsufficientStorage
 }
 
 const domainErrors: { [C in keyof ErrorsByCode]: (error: ErrorsByCode[C]) => Mapped } = {
@@ -43,11 +45,19 @@ const domainErrors: { [C in keyof ErrorsByCode]: (error: ErrorsByCode[C]) => Map
     headers: { 'retry-after': String(error.retryAfterSeconds) }
   }),
   // The request was fine; the server it made on the caller's behalf was not.
-  peer_failed: (error) => ({ status: 502, problem: { server: error.server } })
+  peer_failed: (error) => ({ status: 502, problem: { server: error.server } }),
+  unavailable: (error) => ({
+    status: 503,
+    problem: { retry_after: error.retryAfterSeconds },
+    headers: { 'retry-after': String(error.retryAfterSeconds) }
+  }),
+  insufficient_storage: () => ({ status: 507 })
 }
 
 export async function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  if (!isDomainError(error)) return await httpErrorHandler(error, request, reply)
-  const mapped = (domainErrors[error.code] as (e: DomainError) => Mapped)(error)
-  return await sendProblem(request, reply, mapped.status, error.message, mapped.problem, mapped.headers)
+  const domainError = asDomainError(error)
+  if (domainError === undefined) return await httpErrorHandler(error, request, reply)
+  logDatabaseTrouble(request.log, domainError)
+  const mapped = (domainErrors[domainError.code] as (e: DomainError) => Mapped)(domainError)
+  return await sendProblem(request, reply, mapped.status, domainError.message, mapped.problem, mapped.headers)
 }

@@ -11,22 +11,22 @@ import ts from 'typescript'
 const declaring = new Set(['reads', 'readsBookkeeping', 'writes', 'uncached', 'bookkeeping'])
 const domainDir = new URL('../../src/domain/', import.meta.url)
 
-/** The public async methods of each class that implements Remembering, and how each is declared. */
+/** The public async methods of each class that declares any, and how each is declared. */
 async function domainMethods (): Promise<Array<{ where: string, decorators: string[] }>> {
   const found: Array<{ where: string, decorators: string[] }> = []
   for (const file of (await readdir(domainDir)).filter((name) => name.endsWith('.ts'))) {
     const source = ts.createSourceFile(file, await readFile(new URL(file, domainDir), 'utf8'), ts.ScriptTarget.Latest, true)
     for (const statement of source.statements) {
       if (!ts.isClassDeclaration(statement) || statement.name === undefined) continue
-      const remembering = statement.heritageClauses?.some((clause) => clause.types.some((type) => type.expression.getText() === 'Remembering')) === true
-      if (!remembering) continue
-      for (const member of statement.members) {
-        if (!ts.isMethodDeclaration(member)) continue
-        const modifiers = ts.getModifiers(member) ?? []
-        const isAsync = modifiers.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)
-        const isPrivate = modifiers.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword)
-        if (!isAsync || isPrivate) continue
-        const decorators = (ts.getDecorators(member) ?? []).map((d) => d.expression.getText().replace(/\(.*$/s, ''))
+      const methods = statement.members.filter(ts.isMethodDeclaration).map((member) => ({
+        member,
+        modifiers: (ts.getModifiers(member) ?? []).map((m) => m.kind),
+        decorators: (ts.getDecorators(member) ?? []).map((d) => d.expression.getText().replace(/\(.*$/s, ''))
+      }))
+      if (!methods.some(({ decorators }) => decorators.some((d) => declaring.has(d)))) continue
+      for (const { member, modifiers, decorators } of methods) {
+        // Private methods are only called inside the service, where nothing is remembered or waited for.
+        if (!modifiers.includes(ts.SyntaxKind.AsyncKeyword) || modifiers.includes(ts.SyntaxKind.PrivateKeyword)) continue
         found.push({ where: `${file}: ${statement.name.text}.${member.name.getText()}`, decorators })
       }
     }

@@ -18,8 +18,8 @@ export interface CallerSource {
   actorFor: (key: string) => Promise<Actor>
   /** The actor from the transport (HTTP headers), for JSON-RPC 2.0 calls that carry no `api_key`. */
   transportActor: () => Promise<Actor>
-  /** Records an unexpected failure; the caller is only told "Internal server error". */
-  logInternalError: (error: unknown, call: { method: string, id: unknown }) => void
+  /** Records a failure the caller is not told all of: an unexpected one ("Internal server error"), or the database's trouble. */
+  logFailure: (error: unknown, call: { method: string, id: unknown }) => void
 }
 
 export interface Answer {
@@ -169,7 +169,9 @@ class Exchange {
 
   private describe (error: unknown, method: string, id: unknown): DescribedError {
     const described = describeError(error)
-    if (described.internal) this.source.logInternalError(error, { method, id })
+    if (described.internal || described.data?.reason === 'unavailable' || described.data?.reason === 'insufficient_storage') {
+      this.source.logFailure(error, { method, id })
+    }
     if (described.retryAfterSeconds !== undefined) {
       this.retryAfterSeconds = Math.max(this.retryAfterSeconds ?? 0, described.retryAfterSeconds)
     }

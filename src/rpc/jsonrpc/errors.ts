@@ -3,7 +3,7 @@
  * RhodeCode `error` and to a JSON-RPC 2.0 error object. The messages are the same
  * in both dialects; 2.0 adds a code and structured `data`.
  */
-import { isDomainError, type DomainError, type DomainErrorCode, type Invalid, type NotFound, type PeerFailed, type TooManyAttempts } from '../../domain/errors.ts'
+import { asDomainError, type DomainError, type DomainErrorCode, type Invalid, type NotFound, type PeerFailed, type TooManyAttempts, type Unavailable } from '../../domain/errors.ts'
 
 /** The errors of the protocol itself, raised by the envelope and the argument check. */
 export type ProtocolErrorKind = 'parse' | 'invalid_request' | 'method_not_found' | 'invalid_params' | 'invalid_key'
@@ -28,7 +28,9 @@ export const errorCodes = {
   conflict: -32009,
   invalid: -32022,
   too_many_attempts: -32029,
-  peer_failed: -32052
+  peer_failed: -32052,
+  unavailable: -32053,
+  insufficient_storage: -32057
 } as const satisfies Record<ProtocolErrorKind | DomainErrorCode | 'internal', number>
 
 export interface DescribedError {
@@ -73,6 +75,12 @@ function describeDomainError (error: DomainError): DescribedError {
       return { code, message: error.message, data, internal: false }
     case 'peer_failed':
       return { code, message: error.message, data: { ...data, server: (error as PeerFailed).server }, internal: false }
+    case 'unavailable': {
+      const seconds = (error as Unavailable).retryAfterSeconds
+      return { code, message: error.message, data: { ...data, retryAfterSeconds: seconds }, retryAfterSeconds: seconds, internal: false }
+    }
+    case 'insufficient_storage':
+      return { code, message: error.message, data, internal: false }
   }
 }
 
@@ -80,6 +88,7 @@ export function describeError (error: unknown): DescribedError {
   if (error instanceof ProtocolError) {
     return { code: errorCodes[error.kind], message: error.message, data: { reason: error.kind, ...error.data }, internal: false }
   }
-  if (isDomainError(error)) return describeDomainError(error)
+  const domainError = asDomainError(error)
+  if (domainError !== undefined) return describeDomainError(domainError)
   return { code: errorCodes.internal, message: 'Internal server error', internal: true }
 }

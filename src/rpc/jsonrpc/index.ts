@@ -13,6 +13,8 @@ import { JsonRpcEndpoint } from './envelope.ts'
 import { methodList } from './methods/index.ts'
 import { answerText } from './objects.ts'
 import { openRpcDocument } from './openrpc.ts'
+import { asDomainError } from '../../domain/errors.ts'
+import { logDatabaseTrouble } from '../../http/problems.ts'
 
 export interface JsonRpcOptions {
   /** Checks the `api_key` sent inside a message, through the shared login throttle. */
@@ -47,7 +49,11 @@ export default async function jsonRpcFace (app: FastifyInstance, { authenticator
     const answer = await endpoint.receive(request.body as string | undefined, {
       actorFor: async (key) => await authenticator.authenticate({ kind: 'apiKey', key }, request.ip),
       transportActor: async () => await request.actor(),
-      logInternalError: (error, call) => { request.log.error({ err: error, rpcMethod: call.method, rpcId: call.id }, 'JSON-RPC call failed') }
+      logFailure: (error, call) => {
+        const trouble = asDomainError(error)
+        if (trouble === undefined) request.log.error({ err: error, rpcMethod: call.method, rpcId: call.id }, 'JSON-RPC call failed')
+        else logDatabaseTrouble(request.log, trouble)
+      }
     })
     if (answer === null) return await reply.code(204).send()
     if (answer.retryAfterSeconds !== undefined) void reply.header('retry-after', String(answer.retryAfterSeconds))

@@ -19,7 +19,9 @@ const applicationErrors = [
   { code: errorCodes.conflict, message: 'The name is taken, or the state forbids the change' },
   { code: errorCodes.invalid, message: 'A value breaks a rule of the model' },
   { code: errorCodes.too_many_attempts, message: 'Too many failed logins: retry after data.retryAfterSeconds' },
-  { code: errorCodes.peer_failed, message: 'A peer server could not be synced (unreachable, or an unusable answer); data.server names it' }
+  { code: errorCodes.peer_failed, message: 'A peer server could not be synced (unreachable, or an unusable answer); data.server names it' },
+  { code: errorCodes.unavailable, message: 'The database cannot be reached right now: retry after data.retryAfterSeconds' },
+  { code: errorCodes.insufficient_storage, message: 'The database has no room left for this write' }
 ]
 
 /** Older RhodeCode versions' argument names, which named params and RhodeCode's envelope accept too. */

@@ -5,7 +5,8 @@
  * tell the cases apart, and the messages keep Roundup's wording where it has one.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { isDomainError, TooManyAttempts, type DomainError, type DomainErrorCode } from '../../domain/errors.ts'
+import { asDomainError, TooManyAttempts, Unavailable, type DomainError, type DomainErrorCode } from '../../domain/errors.ts'
+import { logDatabaseTrouble } from '../../http/problems.ts'
 import { MalformedRequest } from './codec.ts'
 
 export const FaultCode = {
@@ -17,6 +18,8 @@ export const FaultCode = {
   conflict: 409,
   tooManyAttempts: 429,
   peerFailed: 502,
+  unavailable: 503,
+  insufficientStorage: 507,
   noSuchClass: 460,
   malformedRequest: -32700,
   unknownMethod: -32601,
@@ -40,19 +43,25 @@ const domainFaultCodes: Record<DomainErrorCode, FaultCode> = {
   unauthenticated: FaultCode.invalidLogin,
   invalid: FaultCode.invalidValue,
   too_many_attempts: FaultCode.tooManyAttempts,
-  peer_failed: FaultCode.peerFailed
+  peer_failed: FaultCode.peerFailed,
+  unavailable: FaultCode.unavailable,
+  insufficient_storage: FaultCode.insufficientStorage
 }
 
 /** The fault for any error; unexpected ones are logged and reported without detail. */
 export function toFault (error: unknown, log: FastifyBaseLogger): Fault {
   if (error instanceof Fault) return error
   if (error instanceof MalformedRequest) return new Fault(FaultCode.malformedRequest, `malformed request: ${error.message}`)
-  if (isDomainError(error)) return fromDomain(error)
+  const domainError = asDomainError(error)
+  if (domainError !== undefined) {
+    logDatabaseTrouble(log, domainError)
+    return fromDomain(domainError)
+  }
   log.error({ err: error }, 'XML-RPC call failed')
   return new Fault(FaultCode.internalError, 'internal error')
 }
 
 function fromDomain (error: DomainError): Fault {
-  const retryAfter = error instanceof TooManyAttempts ? error.retryAfterSeconds : undefined
+  const retryAfter = error instanceof TooManyAttempts || error instanceof Unavailable ? error.retryAfterSeconds : undefined
   return new Fault(domainFaultCodes[error.code], error.message, retryAfter)
 }

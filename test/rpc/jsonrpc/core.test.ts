@@ -31,7 +31,7 @@ for (const kind of databaseKinds) {
         throw new Unauthenticated()
       },
       transportActor: async () => anonymous,
-      logInternalError: (error, call) => { logged.push({ error, call }) }
+      logFailure: (error, call) => { logged.push({ error, call }) }
     }
 
     t.test('an unexpected failure', async (t) => {
