@@ -2,6 +2,8 @@
  * Process entry: configuration → database → migrations → bootstrap → listen,
  * and a graceful shutdown on SIGINT/SIGTERM.
  */
+import { statfs } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { runAdminCommand } from './admin/commands.ts'
 import { serveAdminCommands } from './admin/control.ts'
 import { buildApp } from './app.ts'
@@ -10,6 +12,9 @@ import { ConfigError, loadConfig, type Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
 import { DataDirLocked } from './db/data-dir-lock.ts'
 import { MigrationError, prepareDatabase } from './db/migrate.ts'
+
+/** Below this, an embedded database that fails to open is said to lack space. */
+const minimumFreeBytes = 64 * 1024 * 1024
 
 function fail (message: string): never {
   process.stderr.write(`mobyle2-server: ${message}\n`)
@@ -26,7 +31,15 @@ try {
 
 // An admin command holding DATA_DIR finishes in moments; another server is refused at once.
 const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, lockWaitMs: 15_000 })
-  .catch((error: Error) => fail(error instanceof DataDirLocked ? error.message : `cannot open the database: ${error.message}`))
+  .catch(async (error: Error) => {
+    if (error instanceof DataDirLocked) fail(error.message)
+    const free = config.DATABASE_URL === undefined ? await freeBytes(config.DATA_DIR) : undefined
+    if (free !== undefined && free < minimumFreeBytes) {
+      fail(`cannot open the database in ${resolve(config.DATA_DIR)}: the disk holding it has ${Math.floor(free / 1024 / 1024)} MB free; ` +
+        `free some space there and start again (${error.message})`)
+    }
+    fail(`cannot open the database: ${error.message}`)
+  })
 
 try {
   await prepareDatabase(db, { migrate: config.MIGRATE_ON_START })
@@ -72,6 +85,18 @@ try {
 } catch (error) {
   await app.close()
   fail(`cannot listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}`)
+}
+
+/** The space left for an unprivileged writer on the disk holding `dir` (or its nearest existing parent). */
+async function freeBytes (dir: string): Promise<number | undefined> {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    try {
+      const stats = await statfs(at)
+      return stats.bavail * stats.bsize
+    } catch {
+      if (dirname(at) === at) return undefined
+    }
+  }
 }
 
 /** The one line a first run needs: nobody can log in yet, and the two ways to fix that. */

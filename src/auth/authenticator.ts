@@ -22,7 +22,7 @@
 import { hash, randomBytes } from 'node:crypto'
 import { anonymous, type Actor } from '../domain/actor.ts'
 import type { FailureCounts, LoginRecord, LoginRecords } from '../domain/login-records.ts'
-import { Invalid, TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
+import { asDomainError, Invalid, TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
 import type { PresentedCredentials } from './presented.ts'
 import { bookkeepingIntervalMs, representation } from '../domain/read-model.ts'
 import { usernameKey } from '../domain/common.ts'
@@ -92,7 +92,7 @@ export class Authenticator {
     }
     const counts = await this.store.loginFailures(null, address, this.options.windowSeconds)
     this.assertAllowed(null, counts)
-    await this.store.recordFailure(null, address, this.options.windowSeconds)
+    await bestEffort(this.store.recordFailure(null, address, this.options.windowSeconds))
     await this.sweep()
     throw new Unauthenticated()
   }
@@ -148,11 +148,13 @@ export class Authenticator {
     const { windowSeconds } = this.options
     // The attempt is recorded as a failure before the password is checked, so that
     // parallel guesses (from one address or many) count against each other.
-    const attempt = await this.store.recordFailure(username, address, windowSeconds)
+    // A full disk keeps no new failure: the attempt is weighed against those on record.
+    const attempt = await bestEffort(this.store.recordFailure(username, address, windowSeconds)) ??
+      { id: undefined, before: await this.store.loginFailures(username, address, windowSeconds) }
     try {
       this.assertAllowed(username, attempt.before)
     } catch (error) {
-      await this.store.forgetFailure(attempt.id)
+      if (attempt.id !== undefined) await bestEffort(this.store.forgetFailure(attempt.id))
       throw error
     }
     const user = await this.store.byUsername(username)
@@ -160,7 +162,7 @@ export class Authenticator {
     const passwordOk = await verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash())
     if (user !== null && user.passwordHash !== null && passwordOk) {
       // Its own attempt and this username's earlier typos from this address are forgiven.
-      await this.store.forgetPairFailures(username, address)
+      await bestEffort(this.store.forgetPairFailures(username, address))
       this.remember(cacheKey, user)
       this.keepBooks(this.store.touchLogin(user.id))
       return user
@@ -216,7 +218,7 @@ export class Authenticator {
     const now = Date.now()
     if (now - this.lastSweep > this.options.windowSeconds * 1000) {
       this.lastSweep = now
-      await this.store.forgetFailuresOlderThan(this.options.windowSeconds)
+      await bestEffort(this.store.forgetFailuresOlderThan(this.options.windowSeconds))
     }
   }
 
@@ -248,6 +250,20 @@ export class Authenticator {
       credentialVersion: user.credentialVersion,
       expires: Date.now() + this.options.cacheSeconds * 1000
     })
+  }
+}
+
+/**
+ * The login records' writes, when the database has no room for them: a login is
+ * refused or accepted without them (reads and logins go on while the disk is
+ * full), and only the bookkeeping is lost.
+ */
+async function bestEffort<T> (write: Promise<T>): Promise<T | undefined> {
+  try {
+    return await write
+  } catch (error) {
+    if (asDomainError(error)?.code === 'insufficient_storage') return undefined
+    throw error
   }
 }
 
