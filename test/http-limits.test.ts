@@ -58,6 +58,14 @@ t.test('slow bodies, broken requests and credentials sent twice get clear answer
   }
   t.equal(await domain.services.get(world.actors.admin, 'slow::pasteur').catch(() => null), null, 'nothing was written')
 
+  const wrong = await trickle(port, head(`Authorization: ${basic('admin', 'a wrong password').authorization}\r\n`), body, 200)
+  t.match(wrong.answer, /^HTTP\/1\.1 401 Unauthorized\r\n/, 'wrong credentials are refused before the body is read')
+  t.ok(wrong.ms < 1500, `and the connection closed at once, not once the body has trickled in (${Math.round(wrong.ms)} ms)`)
+  const xmlHead = `POST /xmlrpc HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ${body.length}\r\nAuthorization: ${basic('admin', 'a wrong password').authorization}\r\n\r\n`
+  const wrongXml = await trickle(port, xmlHead, body, 200)
+  t.match(wrongXml.answer, /^HTTP\/1\.1 200 OK\r\n[\s\S]*<int>401<\/int>/, 'XML-RPC: a fault 401 before the body is read')
+  t.ok(wrongXml.ms < 1500, `and the connection closed at once (${Math.round(wrongXml.ms)} ms)`)
+
   const malformed = await raw(port, 'GET /servers/ HTTP/1.1\r\nHost x\r\n\r\n')
   t.match(malformed, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*application\/problem\+json[\s\S]*"status":400/, 'a malformed header: a problem document')
   const huge = await raw(port, `GET /servers/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)

@@ -26,3 +26,20 @@ export default fp(async function actorPlugin (app: FastifyInstance, opts: { auth
     return this[resolved]
   })
 }, { name: 'actor' })
+
+/**
+ * For a request that carries credentials and a body: why the credentials are
+ * refused, found before the body is read (a wrong password need not hold a
+ * connection while a slow body arrives); undefined when they are accepted or absent.
+ */
+export async function refusedBeforeBody (request: FastifyRequest): Promise<unknown> {
+  const length = request.headers['content-length']
+  const hasBody = (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
+  if (!hasBody || readCredentials(request).kind === 'none') return undefined
+  try {
+    await request.actor()
+    return undefined
+  } catch (error) {
+    return error
+  }
+}

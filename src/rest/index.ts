@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { refusedBeforeBody } from '../http/actor.ts'
 import { corsOrigins } from '../config.ts'
 import { Problem } from './common.ts'
 import apiKeyRoutes, { ApiKeyRepresentation } from './api-keys.ts'
@@ -34,6 +35,14 @@ async function resources (app: FastifyInstance): Promise<void> {
     const length = request.headers['content-length']
     const bodyless = length === '0' || (length === undefined && request.headers['transfer-encoding'] === undefined)
     if (request.method === 'DELETE' && bodyless) delete request.headers['content-type']
+  })
+  // Credentials are checked before a body is read: wrong ones are refused at once, and the
+  // connection closed, rather than after the whole body has arrived (a slow one holds a connection).
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = await refusedBeforeBody(request)
+    if (refusal === undefined) return
+    void reply.header('connection', 'close')
+    throw refusal
   })
   app.addHook('onSend', etagHook)
   // Shared schemas are added here, beside the validator compiler: a plugin that adds

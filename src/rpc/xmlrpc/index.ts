@@ -13,6 +13,7 @@ import { assertNotRefused, type Actor } from '../../domain/actor.ts'
 import { decodeMethodCall, encodeFault, encodeResponse } from './codec.ts'
 import { Fault, FaultCode, toFault } from './faults.ts'
 import { dispatch } from './verbs.ts'
+import { refusedBeforeBody } from '../../http/actor.ts'
 
 const xmlMediaTypes = ['text/xml', 'application/xml']
 
@@ -29,6 +30,13 @@ export default async function xmlrpcFace (app: FastifyInstance): Promise<void> {
       : status === 415 ? `the body must be XML (${xmlMediaTypes.join(' or ')})` : error.message
     void reply.code(status).type('text/xml; charset=utf-8')
     return fault(reply, status === 500 ? error : new Fault(FaultCode.malformedRequest, message), request.log)
+  })
+
+  // Wrong credentials are answered before the body is read, and the connection closed.
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = await refusedBeforeBody(request)
+    if (refusal === undefined) return
+    return await reply.header('connection', 'close').type('text/xml; charset=utf-8').send(fault(reply, refusal, request.log))
   })
 
   app.post('/xmlrpc', { schema: { hide: true } }, async (request, reply) => {
