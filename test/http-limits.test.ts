@@ -82,3 +82,29 @@ t.test('slow bodies, broken requests and credentials sent twice get clear answer
   })
   t.match(rpc.body, /<fault>[\s\S]*one kind of credentials/, 'XML-RPC: a fault saying so')
 })
+
+t.test('connections past MAX_CONNECTIONS are closed as they arrive; the others are served', async (t) => {
+  const { app } = await build(t, { env: { MAX_CONNECTIONS: '2' } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as net.AddressInfo
+  const open = async (): Promise<net.Socket> => {
+    const socket = net.connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    t.teardown(() => socket.destroy())
+    return socket
+  }
+  const [first, second] = [await open(), await open()]
+  // The server counts a connection once it has accepted it.
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const third = await open()
+  await once(third, 'close')
+  t.pass('a third connection is closed at once')
+  for (const socket of [first, second]) {
+    let answer = ''
+    socket.on('data', (chunk: Buffer) => { answer += chunk.toString() })
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    await once(socket, 'close')
+    t.match(answer, /^HTTP\/1\.1 200 OK/, 'the first two are served')
+  }
+})

@@ -1,5 +1,5 @@
 /**
- * Usernames are one name whatever their case, on every face: `Admin` cannot be
+ * Usernames (and group names) are one name whatever their case, on every face: `Admin` cannot be
  * created beside `admin` (REST, XML-RPC create, JSON-RPC create_user alike), a
  * user is found and logs in by any case of its name, and failed logins count
  * together whatever case they were typed in.
@@ -46,6 +46,14 @@ for (const kind of databaseKinds) {
     t.match(lookup.body, new RegExp(`<string>${w.ids.watcher}</string>`), 'XML-RPC lookup finds any case')
     const got = await w.app.inject({ method: 'POST', url: '/_admin/api', payload: { id: 1, api_key: w.keys.admin, method: 'get_user', args: { userid: 'wAtChEr' } } })
     t.equal(got.json().result?.user_id, w.ids.watcher, 'JSON-RPC get_user finds any case')
+
+    // Group names are keys too.
+    t.equal((await w.app.inject({ method: 'POST', url: '/groups', headers: admin, payload: { name: 'LAB' } })).statusCode, 409, 'a group LAB beside lab: refused')
+    const group = await w.app.inject({ method: 'GET', url: '/groups/Lab', headers: admin })
+    t.equal(group.statusCode, 200, 'a group is found by any case of its name')
+    t.ok(group.json().members.includes('groupie'), 'the group lab itself')
+    t.equal((await w.app.inject({ method: 'PUT', url: `/projects/${w.projectId}/groups/LAB`, headers: basic('owner'), payload: { role: 'watcher' } })).statusCode, 200,
+      'and granted a role by it')
 
     // Failed logins count against the name, whatever case they were typed in.
     for (const name of ['contributor', 'CONTRIBUTOR', 'Contributor', 'contributoR']) {

@@ -25,7 +25,7 @@ import type { FailureCounts, LoginRecord, LoginRecords } from '../domain/login-r
 import { asDomainError, Invalid, TooManyAttempts, Unauthenticated } from '../domain/errors.ts'
 import type { PresentedCredentials } from './presented.ts'
 import { bookkeepingIntervalMs, representation } from '../domain/read-model.ts'
-import { usernameKey } from '../domain/common.ts'
+import { nameKey } from '../domain/common.ts'
 import { apiKeyDigest, apiKeyMinLength, constantTimeEqual, decoyPasswordHash, verifyPassword } from '../domain/secrets.ts'
 
 export interface AuthenticatorOptions {
@@ -79,7 +79,7 @@ export class Authenticator {
         return await this.byApiKey(credentials.key, address)
       case 'basic':
         // Any case of a username is that user, and its failures count together.
-        return await this.byPassword(usernameKey(credentials.username), credentials.password, address)
+        return await this.byPassword(nameKey(credentials.username), credentials.password, address)
     }
   }
 
@@ -112,7 +112,7 @@ export class Authenticator {
     const { windowSeconds } = this.options
     if (password.length >= apiKeyMinLength) {
       const byKey = await this.lookupKey(password)
-      if (byKey !== null && usernameKey(byKey.user.username) === username) {
+      if (byKey !== null && nameKey(byKey.user.username) === username) {
         this.touchKey(byKey.keyId)
         return actorFor(byKey.user)
       }

@@ -45,13 +45,13 @@ export async function allPages<T> (fetch: (page: Page) => Promise<Listing<T>>): 
 /** A user by id, or by username in any case. */
 export type UserRef = number | string
 
-/** Usernames are one name whatever their case: stored as given, found by their lower-case key. */
-export function usernameKey (username: string): string {
-  return username.toLowerCase()
+/** Usernames and group names are one name whatever their case: stored as given, found by their lower-case key. */
+export function nameKey (name: string): string {
+  return name.toLowerCase()
 }
 
 export function userRefWhere (ref: UserRef): Prisma.UserWhereUniqueInput & Prisma.UserWhereInput {
-  return typeof ref === 'number' ? { id: ref } : { usernameKey: usernameKey(ref) }
+  return typeof ref === 'number' ? { id: ref } : { usernameKey: nameKey(ref) }
 }
 
 /** The live (not retired) user `ref` names, or null: whom a membership, a grant or a key may concern. */

@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, usernameKey, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, nameKey, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Invalid, NotFound } from './errors.ts'
 import { GroupCreate, GroupUpdate, validate, type Page } from './schemas.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
@@ -116,7 +116,7 @@ export class Groups {
     requireAdmin(actor, 'creating groups')
     const { members, ...data } = validate(resource, GroupCreate, input)
     const memberIds = await this.resolveMembers(members)
-    await assertKeyFree(resource, 'name', data.name, this.db.group.findUnique({ where: { name: data.name }, select: { id: true } }))
+    await assertKeyFree(resource, 'name', data.name, this.db.group.findUnique({ where: refWhere(data.name), select: { id: true } }))
     const row = await guardUnique(resource, data.name, () => this.db.group.create({
       data: { ...data, members: { create: (memberIds ?? []).map((userId) => ({ userId })) } },
       include
@@ -138,8 +138,9 @@ export class Groups {
       const membersChanged = memberIds !== undefined && memberIds.join(',') !== currentIds.join(',')
       if (membersChanged) changed.push('members')
       if (changed.length === 0) return { item: current, changed }
-      if (data.name !== undefined && data.name !== current.name) {
-        await assertKeyFree(resource, 'name', data.name, tx.group.findUnique({ where: { name: data.name }, select: { id: true } }))
+      // A group may change the case of its own name.
+      if (data.name !== undefined && nameKey(data.name) !== nameKey(current.name)) {
+        await assertKeyFree(resource, 'name', data.name, tx.group.findUnique({ where: refWhere(data.name), select: { id: true } }))
       }
       const row = await tx.group.update({
         where: { id: current.id },
@@ -219,7 +220,7 @@ export class Groups {
 
   private async resolveMembers (usernames: string[] | undefined, db: Client = this.db): Promise<number[] | undefined> {
     if (usernames === undefined) return undefined
-    const unique = [...new Set(usernames.map(usernameKey))]
+    const unique = [...new Set(usernames.map(nameKey))]
     const users = await db.user.findMany({
       where: { usernameKey: { in: unique }, retiredAt: null }, select: { id: true, usernameKey: true }
     })
@@ -230,5 +231,5 @@ export class Groups {
 }
 
 function refWhere (ref: GroupRef): Prisma.GroupWhereUniqueInput {
-  return typeof ref === 'number' ? { id: ref } : { name: ref }
+  return typeof ref === 'number' ? { id: ref } : { nameKey: nameKey(ref) }
 }

@@ -7,7 +7,7 @@ import type { ChangeFeed } from '../db/changes.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { UserStatus } from './schemas.ts'
 import { bookkeeping, bookkeepingIntervalMs, reads, uncached } from './read-model.ts'
-import { usernameKey } from './common.ts'
+import { nameKey } from './common.ts'
 
 export interface LoginRecord {
   id: number
@@ -188,7 +188,7 @@ export class LoginRecords {
 
   @uncached
   async byUsername (username: string): Promise<LoginRecord | null> {
-    return await this.db.user.findFirst({ where: { usernameKey: usernameKey(username), retiredAt: null }, select: loginSelect })
+    return await this.db.user.findFirst({ where: { usernameKey: nameKey(username), retiredAt: null }, select: loginSelect })
   }
 
   @reads('user')

@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, nameKey, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
@@ -436,7 +436,7 @@ export class Projects {
     const { project, holder, previous } = await this.setRole(actor, ref, role, {
       find: async (tx) => {
         const group = await tx.group.findFirst({
-          where: { ...(typeof groupRef === 'number' ? { id: groupRef } : { name: groupRef }), retiredAt: null },
+          where: { ...(typeof groupRef === 'number' ? { id: groupRef } : { nameKey: nameKey(groupRef) }), retiredAt: null },
           select: { id: true, name: true }
         })
         if (group === null) throw new NotFound('group', groupRef)

@@ -66,11 +66,11 @@ const lockQueries = {
   },
   group: {
     id: (id: number) => Prisma.sql`SELECT id FROM "group" WHERE id = ${id} FOR NO KEY UPDATE`,
-    key: (name: string) => Prisma.sql`SELECT id FROM "group" WHERE name = ${name} FOR NO KEY UPDATE`
+    key: (name: string) => Prisma.sql`SELECT id FROM "group" WHERE name_key = lower(${name}) FOR NO KEY UPDATE`
   },
   user: {
     id: (id: number) => Prisma.sql`SELECT id FROM "user" WHERE id = ${id} FOR NO KEY UPDATE`,
-    key: (username: string) => Prisma.sql`SELECT id FROM "user" WHERE username = ${username} FOR NO KEY UPDATE`
+    key: (username: string) => Prisma.sql`SELECT id FROM "user" WHERE username_key = lower(${username}) FOR NO KEY UPDATE`
   }
 } as const
 

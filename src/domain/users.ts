@@ -1,5 +1,5 @@
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
-import { assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, userRefWhere, usernameKey, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated, type UserRef } from './common.ts'
+import { assertKeyFree, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, userRefWhere, nameKey, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated, type UserRef } from './common.ts'
 import { Conflict, NotFound } from './errors.ts'
 import { AuthenticationType, selfEditableUserFields, UserCreate, UserStatus, UserType, UserUpdate, validate, type Page } from './schemas.ts'
 import { lockActiveAdmins, serialized, type Client } from './transactions.ts'
@@ -88,7 +88,7 @@ function userWhere (filter: UserFilter): Prisma.UserWhereInput {
       ...columnsWhere<UserFilter, Prisma.UserWhereInput>(filter, ['username', 'email', 'firstname', 'lastname'], ['createdAt', 'lastLoginAt']),
       ...textWhere(filter.ldap_dn, (ldapDn) => ({ ldapDn })),
       ...textWhere(filter.status_message, (statusMessage) => ({ statusMessage })),
-      ...(filter.group === undefined ? [] : [{ groups: { some: { group: { name: filter.group } } } }]),
+      ...(filter.group === undefined ? [] : [{ groups: { some: { group: { nameKey: nameKey(filter.group) } } } }]),
       ...(filter.groupId === undefined ? [] : [{ groups: { some: { groupId: idsWhere(filter.groupId), group: { retiredAt: null } } } }]),
       ...(projectIds === undefined
         ? []
@@ -266,7 +266,7 @@ export class Users {
 
   private async assertKeysFree (data: { username?: string, email?: string | null }, current?: UserView): Promise<void> {
     // A user may change the case of its own name.
-    if (data.username !== undefined && usernameKey(data.username) !== (current === undefined ? undefined : usernameKey(current.username))) {
+    if (data.username !== undefined && nameKey(data.username) !== (current === undefined ? undefined : nameKey(current.username))) {
       await assertKeyFree(resource, 'username', data.username, this.db.user.findUnique({ where: userRefWhere(data.username), select: { id: true } }))
     }
     if (data.email !== undefined && data.email !== null && data.email !== current?.email) {

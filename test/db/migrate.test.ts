@@ -78,7 +78,7 @@ t.test('the embedded database gathers the planner statistics autovacuum would', 
   t.equal(await estimate(), 300, 'analyzed when the server starts')
 })
 
-t.test('usernames that differ only by case stop their migration, named, and are one name after it', async (t) => {
+t.test('usernames and group names that differ only by case stop their migrations, named, and are one name after them', async (t) => {
   const db = await openDatabase({ dataDir: 'memory://' })
   t.teardown(() => db.close())
   const before = await tempDir(t, 'migrations-')
@@ -87,9 +87,14 @@ t.test('usernames that differ only by case stop their migration, named, and are 
   }
   await applyMigrations(db, pathToFileURL(before + '/'))
   await db.prisma.$executeRaw`INSERT INTO "user" (username, updated_at) VALUES ('bob', now()), ('Bob', now()), ('BOB', now()), ('alice', now())`
-  await t.rejects(applyMigrations(db), { name: 'MigrationError', message: /differ only by case.*bob, Bob, BOB/ }, 'the clashing names are listed')
-  t.same(await pendingMigrations(db), ['20261206130000_usernames_ignore_case'], 'nothing of it was applied')
+  await db.prisma.$executeRaw`INSERT INTO "group" (name, updated_at) VALUES ('lab', now()), ('Lab', now()), ('team', now())`
+  const pending = ['20261206130000_usernames_ignore_case', '20261206140000_group_names_ignore_case']
+  await t.rejects(applyMigrations(db), { name: 'MigrationError', message: /usernames that differ only by case.*bob, Bob, BOB/ }, 'the clashing usernames are listed')
+  t.same(await pendingMigrations(db), pending, 'nothing of it was applied')
   await db.prisma.$executeRaw`DELETE FROM "user" WHERE username IN ('Bob', 'BOB')`
-  t.same(await applyMigrations(db), ['20261206130000_usernames_ignore_case'], 'applied once they are renamed')
+  await t.rejects(applyMigrations(db), { name: 'MigrationError', message: /group names that differ only by case.*lab, Lab/ }, 'then the clashing group names')
+  await db.prisma.$executeRaw`UPDATE "group" SET name = 'lab2' WHERE name = 'Lab'`
+  t.same(await applyMigrations(db), pending.slice(1), 'applied once they are renamed')
   t.same((await db.prisma.user.findMany({ orderBy: { id: 'asc' }, select: { usernameKey: true } })).map((u) => u.usernameKey), ['bob', 'alice'])
+  t.same((await db.prisma.group.findMany({ orderBy: { id: 'asc' }, select: { nameKey: true } })).map((g) => g.nameKey), ['lab', 'lab2', 'team'])
 })
