@@ -28,6 +28,10 @@ export const ConfigSchema = Type.Object({
     minimum: 1, maximum: 3600, default: 30,
     description: 'Longest a request may take to arrive, headers and body: a slower one is answered 408 and its connection closed.'
   }),
+  SHUTDOWN_TIMEOUT_SECONDS: Integer({
+    minimum: 1, maximum: 3600, default: 10,
+    description: 'On SIGTERM or SIGINT, how long requests in flight may take to finish before the process exits anyway.'
+  }),
   MAX_CONNECTIONS: Integer({
     minimum: 1, maximum: 1_000_000, default: 1000,
     description: 'Most client connections open at once; more are closed as they arrive.'

@@ -73,6 +73,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down: finishing requests in flight')
+    // A request that never ends (a client trickling its body, a hung query) must not keep the process alive.
+    setTimeout(() => {
+      app.log.warn({ seconds: config.SHUTDOWN_TIMEOUT_SECONDS }, 'requests still in flight after SHUTDOWN_TIMEOUT_SECONDS: exiting anyway')
+      process.exit(1)
+    }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000).unref()
     app.close().then(() => process.exit(0), (error: Error) => {
       app.log.error({ err: error }, 'shutdown failed')
       process.exit(1)

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
+import { connect } from 'node:net'
 import { emptyPostgresDatabase, tempDir } from './helper.ts'
 import { listeningServer, serverEntry, startServer as start, waitUntilListening } from './processes.ts'
 
@@ -164,4 +165,24 @@ t.test('logs are readable lines on a terminal and with LOG_FORMAT=pretty, JSON o
   const bad = start({ LOG_FORMAT: 'colourful' })
   t.equal(await bad.exited, 1)
   t.match(bad.output(), /LOG_FORMAT="colourful"/)
+})
+
+t.test('a request that never ends holds a stopping server no longer than SHUTDOWN_TIMEOUT_SECONDS', async (t) => {
+  const dataDir = await tempDir(t, 'mobyle2-data-')
+  const server = await listeningServer(t, { DATA_DIR: dataDir, SHUTDOWN_TIMEOUT_SECONDS: '2', REQUEST_TIMEOUT_SECONDS: '120' })
+  const { hostname, port } = new URL(server.url)
+  // A body announced and never sent: the request stays in flight.
+  const socket = connect(Number(port), hostname)
+  socket.on('error', () => {})
+  t.teardown(() => socket.destroy())
+  await once(socket, 'connect')
+  socket.write('POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const stopping = performance.now()
+  server.child.kill('SIGTERM')
+  const code = await server.exited
+  const ms = performance.now() - stopping
+  t.equal(code, 1, 'it exits, with status 1')
+  t.ok(ms >= 1900 && ms < 6000, `once the timeout has passed (${Math.round(ms)} ms)`)
+  t.match(server.output(), /exiting anyway/, 'and says why')
 })

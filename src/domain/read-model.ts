@@ -37,7 +37,7 @@ import { DomainError, PeerFailed } from './errors.ts'
 export type Table = 'server' | 'service' | 'favorite' | 'user' | 'api_key' | 'group' | 'group_member' |
 'project' | 'project_member' | 'project_group_grant' | 'job' | 'data_item'
 
-export interface ReadModelLimits {
+interface ReadModelLimits {
   /** Most answers kept; the least recently used go first. 0 keeps none. */
   maxEntries: number
   /**
