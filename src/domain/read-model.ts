@@ -166,7 +166,6 @@ export class ReadModel {
     }
     entry.answer = compute().then((value) => {
       const values = deepFreeze(value)
-      if (typeof value === 'object' && value !== null) rememberedAnswers.add(value)
       if (this.entries.get(key) === entry) {
         entry.values = values
         this.values += values
@@ -329,10 +328,16 @@ function deeplyFrozen (value: unknown): boolean {
   return plain && Object.isFrozen(value) && Object.values(value).every(deeplyFrozen)
 }
 
-/** Freezes `value` and everything in it; returns how many values that was. */
+/**
+ * Freezes `value` and everything in it, each part known as remembered (a login
+ * record inside a key's answer keeps its actor too); returns how many values that was.
+ */
 function deepFreeze (value: unknown): number {
-  // A typed array's items cannot be frozen; no domain answer holds one. A frozen object is counted once.
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return 1
+  // A typed array's items cannot be frozen; no domain answer holds one.
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return 1
+  rememberedAnswers.add(value)
+  // A frozen object is counted once.
+  if (Object.isFrozen(value)) return 1
   Object.freeze(value)
   let values = 1
   for (const item of Object.values(value)) values += deepFreeze(item)
