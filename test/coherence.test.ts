@@ -146,6 +146,8 @@ t.test('a paused server gives no answer older than the bound once resumed, on a 
     t.ok(revoked.status === 204 && revoked.ms < boundMs + 1000, `revoked while B is paused, held back ${Math.round(revoked.ms)} ms`)
     // The request waits in B's socket, on the connection B answered on before its pause.
     const pending = s.onB(`/users/${s.user.id}`, { 'x-api-key': key.key })
+    // The wait is the point: the issue's stale answers came when B was resumed 0.2 s after the
+    // request arrived, with it and the queued notices both waiting; nothing else to await in a stopped process.
     await new Promise((resolve) => setTimeout(resolve, 200))
     s.b.child.kill('SIGCONT')
     if ((await pending).status === 401) refused++

@@ -90,6 +90,7 @@ t.test('a full disk: 507 for writes, reads and logins go on, writes resume when 
   t.notMatch(server.output(), /"msg":"request failed"/, 'no internal error was logged')
 
   await rm(filler)
+  // No event says the database found its room again: a bounded poll (5 s at most), answered by the first write that works.
   let resumed = 0
   for (let n = 0; n < 50 && resumed === 0; n++) {
     if ((await post('/services', { name: `after-${n}`, type: 'program' })).status === 201) resumed++
