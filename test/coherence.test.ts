@@ -1,6 +1,6 @@
 /**
  * The read model's guarantee across real server processes on one PostgreSQL
- * (README, "Reads from memory"): a write answered through one process is read
+ * (docs/deployment.md, "Reads from memory"): a write answered through one process is read
  * through every other at once, and no process gives a remembered answer that
  * misses a write committed more than the bound (1 s) before — when its listening
  * connection hangs silently, when it was paused, on a kept-alive connection too —

@@ -488,7 +488,7 @@ export class Projects {
     return { project: await this.get(actor, projectId), added }
   }
 
-  /** Unmarks a favorite; `removed` is false when the service was none (see "Removing what is not there" in the README). */
+  /** Unmarks a favorite; `removed` is false when the service was none (see docs/faults.md, "Removing what is not there"). */
   @writes('favorite')
   async removeFavorite (actor: Actor, ref: ProjectRef, serviceFullName: string): Promise<{ project: ProjectView, removed: boolean }> {
     const { projectId, removed } = await this.locked(ref, async (tx) => {

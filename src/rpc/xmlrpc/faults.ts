@@ -1,6 +1,6 @@
 /**
  * Every error this face reports, as an XML-RPC fault: the one table mapping
- * domain errors and protocol errors to stable fault codes (the README's "Faults" table lists them).
+ * domain errors and protocol errors to stable fault codes (docs/xmlrpc.md, "Faults", lists them).
  * Roundup answers faultCode 1 for nearly everything; distinct codes let scripts
  * tell the cases apart, and the messages keep Roundup's wording where it has one.
  */

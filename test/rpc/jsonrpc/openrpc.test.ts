@@ -61,9 +61,8 @@ for (const kind of databaseKinds) {
       t.same(document.servers, [{ name: 'this server', url: 'http://rpc.example.org:8080/_admin/api' }])
     })
 
-    t.test('the README or docs/jsonrpc.md lists every method', async (t) => {
-      const docs = await readFile(new URL('../../../README.md', import.meta.url), 'utf8') +
-        await readFile(new URL('../../../docs/jsonrpc.md', import.meta.url), 'utf8')
+    t.test('docs/jsonrpc.md lists every method', async (t) => {
+      const docs = await readFile(new URL('../../../docs/jsonrpc.md', import.meta.url), 'utf8')
       for (const method of methodList) t.match(docs, `\n| \`${method.name}\` |`, method.name)
     })
 
