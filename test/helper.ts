@@ -3,8 +3,8 @@
  * database on the PostgreSQL server named by TEST_DATABASE_URL), and the app built
  * on it exactly as src/main.ts builds it.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -27,20 +27,28 @@ export async function tempDir (t: Teardown, prefix = 'mobyle2-'): Promise<string
 }
 
 /**
- * The URL of a new, empty database on the PostgreSQL server named by
- * TEST_DATABASE_URL, dropped (with its connections) when the test ends.
+ * The URL of a new database on the PostgreSQL server named by TEST_DATABASE_URL,
+ * empty or a copy of `template`, dropped (with its connections) when the test ends.
  */
-export async function emptyPostgresDatabase (t: Teardown): Promise<string> {
+export async function emptyPostgresDatabase (t: Teardown, template?: string): Promise<string> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (serverUrl === undefined) throw new Error('TEST_DATABASE_URL is not set')
   const name = `mobyle2_test_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.query(`CREATE DATABASE ${name}${template === undefined ? '' : ` TEMPLATE ${template}`}`)
   await admin.end()
   t.teardown(async () => {
     const dropper = new pg.Client({ connectionString: serverUrl })
     await dropper.connect()
+    // A pool's end() resolves before its connections' backends have read their goodbye; FORCE
+    // would then end them under a client still closing, which throws in the test. Only a
+    // connection a test left open is still there after a few seconds.
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await dropper.query<{ open: number }>('SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1', [name])
+      if (rows[0]!.open === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     await dropper.end()
   })
@@ -49,14 +57,123 @@ export async function emptyPostgresDatabase (t: Teardown): Promise<string> {
   return url.toString()
 }
 
+/**
+ * What the migrated database depends on: the migrations and the PGlite that ran
+ * them. A copy made from other migrations is never used.
+ */
+const migratedFingerprint = (async () => {
+  const hash = createHash('sha256')
+  hash.update(JSON.parse(await readFile(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')).version)
+  const dir = new URL('../prisma/migrations/', import.meta.url)
+  for (const entry of (await readdir(dir, { recursive: true })).sort()) {
+    if (entry.endsWith('.sql')) hash.update(entry).update(await readFile(new URL(entry, dir)))
+  }
+  return hash.digest('hex').slice(0, 16)
+})()
+
+/**
+ * A migrated embedded database as a tarball, made once and kept in the system's
+ * temporary directory for every test process: initdb and the migrations cost
+ * about 1.5 s per database, a copy a tenth of that.
+ */
+let migratedSnapshot: Promise<Blob> | undefined
+async function pgliteSnapshot (): Promise<Blob> {
+  migratedSnapshot ??= (async () => {
+    const file = join(tmpdir(), `mobyle2-test-database-${await migratedFingerprint}.tar`)
+    try {
+      return new Blob([await readFile(file)])
+    } catch {}
+    const db = await openDatabase({ dataDir: 'memory://' })
+    let snapshot: Blob
+    try {
+      await applyMigrations(db)
+      snapshot = await db.dumpSnapshot!()
+    } finally {
+      await db.close()
+    }
+    // Another test process may be writing the same file: each renames its own complete copy.
+    const partial = `${file}.${process.pid}`
+    await writeFile(partial, new Uint8Array(await snapshot.arrayBuffer()))
+    await rename(partial, file)
+    return snapshot
+  })()
+  return await migratedSnapshot
+}
+
+/**
+ * A DATA_DIR holding a migrated embedded database, for a server process whose
+ * test is not about creating one: a copy of a directory made once per migrations
+ * in the system's temporary directory (initdb and the migrations take a new
+ * server several seconds on this machine; the copy a fraction of one).
+ */
+let migratedDirectory: Promise<string> | undefined
+export async function migratedDataDir (t: Teardown): Promise<string> {
+  migratedDirectory ??= (async () => {
+    const dir = join(tmpdir(), `mobyle2-test-data-dir-${await migratedFingerprint}`)
+    try {
+      await readFile(join(dir, 'PG_VERSION'))
+      return dir
+    } catch {}
+    const building = await mkdtemp(`${dir}-building-`)
+    const db = await openDatabase({ dataDir: building, role: 'cli' })
+    try {
+      await applyMigrations(db)
+    } finally {
+      await db.close()
+    }
+    // Another test process may have finished the same directory meanwhile: either copy will do.
+    await rename(building, dir).catch(async () => { await rm(building, { recursive: true, force: true }) })
+    return dir
+  })()
+  const copy = await tempDir(t, 'mobyle2-data-')
+  await cp(await migratedDirectory, copy, { recursive: true })
+  return copy
+}
+
+/**
+ * A migrated database on the PostgreSQL server, the template of every fresh one
+ * (CREATE DATABASE … TEMPLATE copies it in a few milliseconds). Made once per
+ * migrations; concurrent test processes take turns through an advisory lock.
+ */
+let migratedTemplate: Promise<string> | undefined
+async function postgresTemplate (serverUrl: string): Promise<string> {
+  migratedTemplate ??= (async () => {
+    const name = `mobyle2_test_template_${await migratedFingerprint}`
+    const admin = new pg.Client({ connectionString: serverUrl })
+    await admin.connect()
+    try {
+      await admin.query('SELECT pg_advisory_lock(2026120601)')
+      const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
+      if (found.rowCount === 0) {
+        const building = `${name}_building`
+        await admin.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`)
+        await admin.query(`CREATE DATABASE ${building}`)
+        const url = new URL(serverUrl)
+        url.pathname = `/${building}`
+        const db = await openDatabase({ url: url.toString(), poolSize: 1 })
+        try {
+          await applyMigrations(db)
+        } finally {
+          await db.close()
+        }
+        // Renamed only when complete: a run interrupted while migrating leaves no template behind.
+        await admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`)
+      }
+    } finally {
+      await admin.end()
+    }
+    return name
+  })()
+  return await migratedTemplate
+}
+
 /** Opens an empty, migrated database of the given kind, dropped when the test ends. */
 export async function freshDatabase (t: Teardown, kind: 'pglite' | 'postgresql' = 'pglite'): Promise<Database> {
   // Teardowns run last-registered first: the pool closes before its database is dropped.
   const db = kind === 'postgresql'
-    ? await openDatabase({ url: await emptyPostgresDatabase(t), poolSize: 5 })
-    : await openDatabase({ dataDir: 'memory://' })
+    ? await openDatabase({ url: await emptyPostgresDatabase(t, await postgresTemplate(process.env.TEST_DATABASE_URL!)), poolSize: 5 })
+    : await openDatabase({ dataDir: 'memory://', snapshot: await pgliteSnapshot() })
   t.teardown(() => db.close())
-  await applyMigrations(db)
   return db
 }
 

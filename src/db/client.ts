@@ -19,6 +19,11 @@ export interface DatabaseOptions {
   url?: string
   /** Directory of the embedded database; `memory://` keeps it in memory. */
   dataDir?: string
+  /**
+   * An in-memory database starts as a copy of this `dumpDataDir` tarball instead
+   * of running initdb: the tests start each of their databases from one migrated copy.
+   */
+  snapshot?: Blob
   poolSize?: number
   /** Who takes the embedded database's directory lock: a server (the default) or the command line. */
   role?: LockRole
@@ -45,6 +50,8 @@ export interface Database {
    */
   analyze: () => Promise<void>
   close: () => Promise<void>
+  /** The embedded database as a tarball, which the `snapshot` option starts a new one from; PostgreSQL has none. */
+  dumpSnapshot?: () => Promise<Blob>
 }
 
 /**
@@ -82,7 +89,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
   let client: PGlite
   try {
     if (!inMemory && !holdsDatabase(dataDir)) await createDataDir(dataDir)
-    client = new PGlite(dataDir, { startParams: embeddedStartParams })
+    client = new PGlite(dataDir, { startParams: embeddedStartParams, loadDataDir: inMemory ? options.snapshot : undefined })
     await client.waitReady
   } catch (error) {
     lock?.release()
@@ -100,6 +107,7 @@ export async function openDatabase (options: DatabaseOptions): Promise<Database>
     changes,
     ping: async () => { await client.query('SELECT 1') },
     analyze: statistics.analyze,
+    dumpSnapshot: async () => await client.dumpDataDir('none'),
     close: async () => {
       try {
         statistics.stop()

@@ -32,9 +32,10 @@ async function deadPid (): Promise<number> {
 }
 
 /** A process that lives until the test ends. */
-function livePid (t: Test): number {
+async function livePid (t: Test): Promise<number> {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'])
   t.teardown(() => child.kill('SIGKILL'))
+  await once(child, 'spawn')
   return child.pid!
 }
 
@@ -63,8 +64,8 @@ t.test('a lock whose holder is gone is taken over', async (t) => {
   const cases: Array<[string, () => Promise<Partial<LockHolder>>]> = [
     ['a dead pid', async () => ({ pid: await deadPid() })],
     ['this pid, from an earlier life (a restarted container)', async () => ({ pid: process.pid })],
-    ['a live pid now used by another process', async () => ({ pid: livePid(t), startTime: '1' })],
-    ['another boot', async () => ({ pid: livePid(t), bootId: 'a-boot-long-gone' })],
+    ['a live pid now used by another process', async () => ({ pid: await livePid(t), startTime: '1' })],
+    ['another boot', async () => ({ pid: await livePid(t), bootId: 'a-boot-long-gone' })],
     ['an unreadable lock file', async () => ({ pid: 'garbage' as unknown as number })]
   ]
   for (const [why, holder] of cases) {
@@ -78,8 +79,7 @@ t.test('a lock whose holder is gone is taken over', async (t) => {
 })
 
 t.test('a live holder is respected', async (t) => {
-  const pid = livePid(t)
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  const pid = await livePid(t)
   const dir = await tempDir(t, 'mobyle2-lock-')
   await plant(dir, { pid, startTime: await startTimeOf(pid) })
   await t.rejects(lockDataDir(dir, 'server'), { name: 'DataDirLocked', holder: { pid } })
@@ -95,21 +95,24 @@ t.test('a command-line holder is waited for; a server holder is not', async (t) 
   const dir = await tempDir(t, 'mobyle2-lock-')
   const cliLock = await lockDataDir(dir, 'cli')
   setTimeout(() => cliLock.release(), 300)
-  const lock = await lockDataDir(dir, 'server', { waitMs: 5000 })
+  const lock = await lockDataDir(dir, 'server', { waitMs: 60_000 })
   t.equal(lock.holder.role, 'server')
   const startedAt = Date.now()
-  await t.rejects(lockDataDir(dir, 'cli', { waitMs: 5000 }), { name: 'DataDirLocked', holder: { role: 'server' } })
-  t.ok(Date.now() - startedAt < 1000, 'refused at once')
+  await t.rejects(lockDataDir(dir, 'cli', { waitMs: 60_000 }), { name: 'DataDirLocked', holder: { role: 'server' } })
+  // A minute's wait allowed, refused long before it: a loaded machine cannot make this pass or fail by luck.
+  t.ok(Date.now() - startedAt < 30_000, 'refused without waiting')
   lock.release()
 })
 
 t.test('of processes racing for one stale lock, exactly one wins', async (t) => {
   const dir = await tempDir(t, 'mobyle2-lock-')
   await plant(dir, { pid: await deadPid() })
+  // Every racer loads, says so, and waits for one word on its standard input: all start together.
   const racer = `
+    import { once } from 'node:events'
     import { lockDataDir } from './src/db/data-dir-lock.ts'
-    // Start together, once every racer has loaded.
-    await new Promise((resolve) => setTimeout(resolve, Number(process.argv[2]) - Date.now()))
+    process.stdout.write('ready ')
+    await once(process.stdin, 'data')
     try {
       await lockDataDir(process.argv[1], 'cli')
       process.stdout.write('won')
@@ -117,14 +120,15 @@ t.test('of processes racing for one stale lock, exactly one wins', async (t) => 
     } catch (error) {
       process.stdout.write(error.name)
     }`
-  const startAt = String(Date.now() + 4000)
-  const racers = Array.from({ length: 6 }, () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', racer, dir, startAt])
+  const racers = await Promise.all(Array.from({ length: 6 }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', racer, dir])
     let out = ''
     child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
-    return once(child, 'exit').then(() => out)
-  })
-  const outcomes = (await Promise.all(racers)).sort()
+    await once(child.stdout, 'data')
+    return { child, outcome: once(child, 'exit').then(() => out.replace('ready ', '')) }
+  }))
+  for (const { child } of racers) child.stdin.end('go')
+  const outcomes = (await Promise.all(racers.map(async ({ outcome }) => await outcome))).sort()
   t.same(outcomes, ['DataDirLocked', 'DataDirLocked', 'DataDirLocked', 'DataDirLocked', 'DataDirLocked', 'won'])
 })
 

@@ -22,11 +22,23 @@ export interface Peer {
 export async function startServer (t: Teardown, name: string, kind: 'pglite' | 'postgresql',
   options: { env?: Record<string, string>, db?: Database } = {}): Promise<Peer> {
   const db = options.db ?? await freshDatabase(t, kind)
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const app = await buildApp({ config: testConfig({ SERVER_NAME: name, PUBLIC_URL: url, SYNC_TIMEOUT_SECONDS: '3', ...options.env }), db })
+  // The server must know its own URL before it listens: a port free a moment ago
+  // may be taken by another test process in between, then another is tried.
+  let url: string
+  let app: App
+  for (;;) {
+    const port = await freePort()
+    url = `http://127.0.0.1:${port}`
+    app = await buildApp({ config: testConfig({ SERVER_NAME: name, PUBLIC_URL: url, SYNC_TIMEOUT_SECONDS: '3', ...options.env }), db })
+    try {
+      await app.listen({ host: '127.0.0.1', port })
+      break
+    } catch (error) {
+      await app.close()
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    }
+  }
   t.teardown(() => app.close())
-  await app.listen({ host: '127.0.0.1', port })
   await app.domain.federation.declareSelf()
   const user = await app.domain.users.get(systemActor, 'admin').catch(async () =>
     await app.domain.users.create(systemActor, { username: 'admin', password, is_admin: true }))
