@@ -1,7 +1,8 @@
 /**
  * src/federation/peer-client.ts against real local HTTP servers: answers, failures,
  * timeouts, size limits and redirects, each bounded and each leaving nothing behind;
- * URLs refused before anything is contacted; the allow-list's syntax and matching.
+ * URLs refused before anything is contacted; the allow-list's syntax and matching,
+ * and the addresses it vets.
  */
 import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
@@ -381,11 +382,55 @@ t.test('PeerAllowlist.parse accepts the entry forms', async (t) => {
   t.ok(PeerAllowlist.parse('').allows(new URL('http://anything.example:1/')), 'an empty list allows every host')
 })
 
+t.test('PeerAllowlist.parse accepts address ranges, which allow IP literals in them on any port', async (t) => {
+  const list = PeerAllowlist.parse('127.0.0.0/8, fd00::/8, 192.168.1.0/24, ::1/128')
+  const allows = (url: string): boolean => list.allows(new URL(url))
+  t.ok(allows('http://127.0.0.1:1234/'))
+  t.ok(allows('http://127.3.2.1/'))
+  t.ok(allows('https://[fd00::5]:8443/'))
+  t.ok(allows('http://[::1]/'))
+  t.ok(allows('http://192.168.1.77/'))
+  t.notOk(allows('http://192.168.2.1/'))
+  t.notOk(allows('http://[fe80::1]/'))
+  t.notOk(allows('http://localhost/'), 'a range lists addresses, not the names resolving to them')
+})
+
+t.test('a non-empty allow-list refuses the loopback, link-local, private and unspecified addresses it does not list', async (t) => {
+  const list = PeerAllowlist.parse('peer.example')
+  for (const [address, kind] of [
+    ['127.0.0.1', 'a loopback address'], ['127.255.0.9', 'a loopback address'], ['::1', 'a loopback address'],
+    ['::ffff:127.0.0.1', 'a loopback address'], ['::ffff:7f00:1', 'a loopback address'],
+    ['169.254.169.254', 'a link-local address'], ['fe80::1', 'a link-local address'], ['febf::1', 'a link-local address'],
+    ['10.0.0.1', 'a private address'], ['172.16.0.1', 'a private address'], ['172.31.255.255', 'a private address'],
+    ['192.168.1.1', 'a private address'], ['fc00::1', 'a private address'], ['fd12:3456::1', 'a private address'],
+    ['::ffff:10.1.2.3', 'a private address'], ['::ffff:c0a8:1', 'a private address'],
+    ['0.0.0.0', 'an unspecified address'], ['::', 'an unspecified address'], ['::ffff:0.0.0.0', 'an unspecified address']
+  ] as const) {
+    t.equal(list.refusedAddress(address, 80), kind, address)
+  }
+  for (const address of ['8.8.8.8', '11.0.0.1', '172.15.255.255', '172.32.0.1', '169.255.0.1', '192.0.2.1', '2001:db8::1', 'fe00::1', '::ffff:8.8.8.8']) {
+    t.equal(list.refusedAddress(address, 80), null, address)
+  }
+  t.equal(PeerAllowlist.parse('').refusedAddress('127.0.0.1', 80), null, 'an empty list vets nothing')
+
+  const listing = PeerAllowlist.parse('peer.example, 127.0.0.1:8080, 10.0.0.0/8, [fd00::1], fe80::/10')
+  t.equal(listing.refusedAddress('127.0.0.1', 8080), null)
+  t.equal(listing.refusedAddress('::ffff:127.0.0.1', 8080), null, 'an IPv4-mapped address is the IPv4 address listed')
+  t.equal(listing.refusedAddress('127.0.0.1', 8081), 'a loopback address', 'an address listed with a port is listed for that port only')
+  t.equal(listing.refusedAddress('127.0.0.2', 8080), 'a loopback address')
+  t.equal(listing.refusedAddress('10.200.3.4', 1), null)
+  t.equal(listing.refusedAddress('::ffff:10.200.3.4', 1), null)
+  t.equal(listing.refusedAddress('fd00:0::1', 443), null)
+  t.equal(listing.refusedAddress('fd00::2', 443), 'a private address')
+  t.equal(listing.refusedAddress('fe80::abcd', 443), null)
+})
+
 t.test('PeerAllowlist.parse rejects entries of no form, naming the entry', async (t) => {
   for (const entry of [
     'http://mobyle.org', 'mobyle.org/path', 'mobyle .org', 'ex*ample.org', '*example.org', 'a.*.org', '*', '*.',
     'host:', 'host:0', 'host:65536', 'host:http', 'host:80:81', '::1', '[::1', '[not-v6]:80', 'user@host', 'host?x',
-    '*.10.0.0.1', 'a..b', '-bad-.org', 'ex!ample.org'
+    '*.10.0.0.1', 'a..b', '-bad-.org', 'ex!ample.org',
+    '10.0.0.0/33', 'fd00::/129', '10.0.0.0/8:80', '10.0.0.0/', '10.0.0.0/x', '10.0.0.0/8/8', '10.0.0/8', '[fd00::]/8', '*.10.0.0.0/8'
   ]) {
     t.throws(() => PeerAllowlist.parse(`good.org, ${entry}`), { message: `PEER_ALLOWLIST entry "${entry}": ` }, entry)
   }
