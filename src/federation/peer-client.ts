@@ -4,17 +4,21 @@
  *
  * The request is made on an administrator's behalf to a server that may be broken
  * or hostile, so everything about it is bounded: which hosts may be contacted (an
- * allow-list, checked again for every redirect target before it is contacted), how
- * long connecting and the whole exchange may take, how many redirects are followed
- * and how large the answer may be. It is written on undici's Agent rather than
- * fetch because fetch has no connect timeout of its own and does not let a
- * redirect target be vetted before it is contacted.
+ * allow-list, checked again for every redirect target before it is contacted) and
+ * which addresses (checked for every connection, once its host name is resolved),
+ * how long connecting and the whole exchange may take, how many redirects are
+ * followed and how large the answer may be. It is written on undici's Agent rather
+ * than fetch because fetch has no connect timeout of its own, does not let a
+ * redirect target be vetted before it is contacted, and has no hook between
+ * resolving a name and connecting to its address.
  *
  * Failure messages are stored as a server's last sync error and shown to
  * administrators: they name the URL without its user name or query, and quote at
  * most a short, sanitized snippet of anything the peer sent.
  */
-import { Agent, request, type Dispatcher } from 'undici'
+import dns from 'node:dns'
+import type { LookupFunction } from 'node:net'
+import { Agent, Client, request, type Dispatcher } from 'undici'
 import { PeerAllowlist, portOf } from '../peer-allowlist.ts'
 
 export interface PeerLimits {
@@ -26,13 +30,19 @@ export interface PeerLimits {
   maxRedirects: number
   /** Largest response body accepted, in bytes. */
   maxBytes: number
-  /** Hosts that may be contacted, checked for the first URL and every redirect target. */
+  /**
+   * Hosts that may be contacted, checked for the first URL and every redirect
+   * target; and the addresses their names may resolve to, checked for every connection.
+   */
   allowlist: PeerAllowlist
+  /** Resolves host names: dns.lookup unless given (tests answer addresses of their choosing). */
+  lookup?: LookupFunction
 }
 
 /**
  * The URL may not be contacted: not http or https, carries a user name or password
- * (refused rather than leaked to the peer), or its host is outside the allow-list.
+ * (refused rather than leaked to the peer), its host is outside the allow-list, or
+ * its host resolves only to addresses the allow-list keeps out.
  */
 export class PeerRefused extends Error {
   override name = 'PeerRefused'
@@ -123,8 +133,9 @@ interface Page { value: unknown, next?: string }
 type Body = Dispatcher.ResponseData['body']
 
 /**
- * The connections of one fetch, its deadline, and the bytes its pages may still
- * take. Closing it leaves nothing running.
+ * The connections of one fetch (a client per origin, each vetting the addresses it
+ * connects to), its deadline, and the bytes its pages may still take. Closing it
+ * leaves nothing running.
  */
 class Exchange {
   private readonly agent: Agent
@@ -135,11 +146,15 @@ class Exchange {
   private bytesLeft: number
 
   constructor (private readonly limits: PeerLimits) {
+    const resolve = limits.lookup ?? dns.lookup
     this.agent = new Agent({
-      // The total timeout bounds the exchange; undici's own (5 minutes) would cut short a sync allowed to take longer.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: { timeout: limits.connectTimeoutMs }
+      // A client of our own per origin, so that its lookup knows the port: an address may be listed for one port only.
+      factory: (origin) => new Client(origin, {
+        // The total timeout bounds the exchange; undici's own (5 minutes) would cut short a sync allowed to take longer.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: { timeout: limits.connectTimeoutMs, lookup: vettedLookup(new URL(origin), limits.allowlist, resolve) }
+      })
     }).on('connectionError', (_origin, _targets, error) => { this.connectErrors.add(error) })
     this.timer = setTimeout(() => this.deadline.abort(), limits.totalTimeoutMs)
     this.bytesLeft = limits.maxBytes
@@ -149,7 +164,7 @@ class Exchange {
   async page (first: URL): Promise<Page> {
     let url = first
     for (let redirects = 0; ; redirects++) {
-      const { statusCode: status, headers, body } = await this.send(url)
+      const { statusCode: status, headers, body } = await this.send(url, redirects > 0)
       if (redirectStatuses.has(status)) {
         discard(body)
         url = this.redirectTarget(first, url, one(headers.location), status, redirects)
@@ -174,10 +189,11 @@ class Exchange {
     await this.agent.destroy()
   }
 
-  private async send (url: URL): Promise<Dispatcher.ResponseData> {
+  private async send (url: URL, redirected: boolean): Promise<Dispatcher.ResponseData> {
     try {
       return await request(url, { dispatcher: this.agent, headers: requestHeaders, signal: this.deadline.signal })
     } catch (error) {
+      if (error instanceof AddressRefused) throw new PeerRefused(`${subject(url, redirected)}: ${error.message}`)
       throw this.failure(url, error as NodeJS.ErrnoException, false)
     }
   }
@@ -226,6 +242,39 @@ class Exchange {
   }
 }
 
+/** Raised by a vetted lookup: every address of the name is one the allow-list keeps out. */
+class AddressRefused extends Error {}
+
+/**
+ * `resolve`, leaving out the addresses `allowlist` refuses for `origin`. Node calls
+ * it for every connection, between resolving the name and connecting, so a name
+ * that resolves to another address later (DNS rebinding) is vetted again. A name
+ * with some addresses refused is connected to at the others; with all refused, the
+ * connection fails. IP literals are not looked up, and need not be: the allow-list
+ * allows one only when it lists that address itself.
+ */
+function vettedLookup (origin: URL, allowlist: PeerAllowlist, resolve: LookupFunction): LookupFunction {
+  const port = portOf(origin) ?? 0
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (error, found, family) => {
+      if (error !== null) {
+        callback(error, '')
+        return
+      }
+      const addresses = typeof found === 'string' ? [{ address: found, family: family ?? 0 }] : found
+      const allowed = addresses.filter(({ address }) => allowlist.refusedAddress(address, port) === null)
+      if (allowed.length === 0 && addresses.length > 0) {
+        const refused = addresses.map(({ address }) => `${address} (${allowlist.refusedAddress(address, port)})`).join(', ')
+        callback(new AddressRefused(`host ${hostname}:${port} resolves to ${refused}, not in PEER_ALLOWLIST`), '')
+      } else if (options.all === true) {
+        callback(null, allowed)
+      } else {
+        callback(null, allowed[0]?.address ?? '', allowed[0]?.family)
+      }
+    })
+  }
+}
+
 /** Drops an answer that is not read, and its connection with it; the abort undici then reports on the body is this one. */
 function discard (body: Body): void {
   body.on('error', () => {}).destroy()
@@ -236,8 +285,12 @@ function one (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
+function subject (url: URL, redirected: boolean): string {
+  return redirected ? `redirect target ${shown(url)}` : shown(url)
+}
+
 function refusal (url: URL, allowlist: PeerAllowlist, redirected: boolean): PeerRefused | null {
-  const what = redirected ? `redirect target ${shown(url)}` : shown(url)
+  const what = subject(url, redirected)
   if (!isHttp(url)) return new PeerRefused(`${what} is not an http or https URL`)
   if (url.username !== '' || url.password !== '') return new PeerRefused(`${what} has a user name or password, which are never sent to a peer`)
   if (!allowlist.allows(url)) return new PeerRefused(`${what}: host ${endpoint(url)} is not in PEER_ALLOWLIST`)
