@@ -84,7 +84,7 @@ export const ConfigSchema = Type.Object({
   SYNC_MAX_SERVICES: Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most services a peer\'s answer may list.' }),
   PEER_ALLOWLIST: Type.String({
     default: '',
-    description: 'Hosts a sync may contact, comma-separated: host, host:port, *.domain, IP literals; empty allows any (see docs/federation.md).'
+    description: 'Hosts a sync may contact, comma-separated: host, host:port, *.domain, IP literals, CIDR ranges; empty allows any. When set, a name resolving to a loopback, link-local, private or unspecified address is refused unless that address is listed too (see docs/federation.md).'
   }),
   MOBYLE_ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   MOBYLE_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),

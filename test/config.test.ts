@@ -47,3 +47,16 @@ t.test('federation: this server\'s name and address, and the limits of a sync', 
   t.throws(() => loadConfig({ SYNC_TIMEOUT_SECONDS: '0' }), { message: /SYNC_TIMEOUT_SECONDS="0"/ })
   t.throws(() => loadConfig({ PEER_ALLOWLIST: 'peer.example.org, *.bad*.org' }), { name: 'ConfigError', message: /PEER_ALLOWLIST entry "\*\.bad\*\.org"/ })
 })
+
+t.test('PEER_ALLOWLIST takes addresses and ranges; a malformed entry is named with what is wrong', async (t) => {
+  t.notOk(loadConfig({ PEER_ALLOWLIST: 'localhost, 127.0.0.1, 10.0.0.0/8, fd00::/8, [::1]:8080' }).peerAllowlist.empty)
+  for (const [entry, why] of [
+    ['10.0.0.0/33', 'the prefix length of an IPv4 range must be a number from 0 to 32'],
+    ['fd00::/129', 'the prefix length of an IPv6 range must be a number from 0 to 128'],
+    ['10.0.0.0/8:8080', 'a range takes no port'],
+    ['peer.example.org/24', 'give a host without a path, or an address range as in 10.0.0.0/8 or fd00::/8'],
+    ['fd00::1', 'an IPv6 address must be in brackets, as in [::1]:8080']
+  ] as const) {
+    t.throws(() => loadConfig({ PEER_ALLOWLIST: `localhost, ${entry}` }), { name: 'ConfigError', message: `PEER_ALLOWLIST entry "${entry}": ${why}` }, entry)
+  }
+})

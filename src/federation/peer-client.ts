@@ -4,22 +4,25 @@
  *
  * The request is made on an administrator's behalf to a server that may be broken
  * or hostile, so everything about it is bounded: which hosts may be contacted (an
- * allow-list, checked again for every redirect target before it is contacted), how
- * long connecting and the whole exchange may take, how many redirects are followed
- * and how large the answer may be. It is written on node:http rather than fetch
- * because fetch has no connect timeout of its own and does not let a redirect
- * target be vetted before it is contacted.
+ * allow-list, checked again for every redirect target before it is contacted) and
+ * which addresses (checked for every connection, once its host name is resolved),
+ * how long connecting and the whole exchange may take, how many redirects are
+ * followed and how large the answer may be. It is written on undici's Agent rather
+ * than fetch because fetch has no connect timeout of its own, does not let a
+ * redirect target be vetted before it is contacted, and has no hook between
+ * resolving a name and connecting to its address.
  *
  * Failure messages are stored as a server's last sync error and shown to
  * administrators: they name the URL without its user name or query, and quote at
  * most a short, sanitized snippet of anything the peer sent.
  */
-import http, { type ClientRequest, type IncomingMessage } from 'node:http'
-import https from 'node:https'
+import dns from 'node:dns'
+import type { LookupFunction } from 'node:net'
+import { Agent, Client, request, type Dispatcher } from 'undici'
 import { PeerAllowlist, portOf } from '../peer-allowlist.ts'
 
 export interface PeerLimits {
-  /** From the start of a hop (DNS, TCP and for https TLS) until it is connected. */
+  /** From the start of a connection (DNS, TCP and for https TLS) until it is connected. */
   connectTimeoutMs: number
   /** The whole exchange: every redirect hop, headers and the full body. */
   totalTimeoutMs: number
@@ -27,13 +30,19 @@ export interface PeerLimits {
   maxRedirects: number
   /** Largest response body accepted, in bytes. */
   maxBytes: number
-  /** Hosts that may be contacted, checked for the first URL and every redirect target. */
+  /**
+   * Hosts that may be contacted, checked for the first URL and every redirect
+   * target; and the addresses their names may resolve to, checked for every connection.
+   */
   allowlist: PeerAllowlist
+  /** Resolves host names: dns.lookup unless given (tests answer addresses of their choosing). */
+  lookup?: LookupFunction
 }
 
 /**
  * The URL may not be contacted: not http or https, carries a user name or password
- * (refused rather than leaked to the peer), or its host is outside the allow-list.
+ * (refused rather than leaked to the peer), its host is outside the allow-list, or
+ * its host resolves only to addresses the allow-list keeps out.
  */
 export class PeerRefused extends Error {
   override name = 'PeerRefused'
@@ -78,22 +87,26 @@ export async function fetchCatalogue (base: string, limits: PeerLimits): Promise
   first.search = catalogueQuery
   const refused = refusal(first, limits.allowlist, false)
   if (refused !== null) throw refused
-  const budget = { deadline: Date.now() + limits.totalTimeoutMs, bytes: limits.maxBytes }
-  let page = await exchange(first, limits, budget)
-  if (page.next === undefined) return page.value
-  // Without a prototype, a "__proto__" key is a service name like any other.
-  const merged: Record<string, unknown> = Object.create(null)
-  const seen = new Set<string>()
-  for (let url = first; ;) {
-    if (!isCatalogueObject(page.value)) throw new PeerFailure(`${shown(url)} answered a page that is not a JSON object`)
-    Object.assign(merged, page.value)
-    if (page.next === undefined) return merged
-    seen.add(url.href)
-    const next = new URL(page.next, url)
-    if (next.origin !== first.origin) throw new PeerRefused(`${shown(url)} links its next page on another server, ${next.origin}`)
-    if (seen.has(next.href)) throw new PeerFailure(`${shown(url)} links back to a page already read`)
-    url = next
-    page = await exchange(url, limits, budget)
+  const exchange = new Exchange(limits)
+  try {
+    let page = await exchange.page(first)
+    if (page.next === undefined) return page.value
+    // Without a prototype, a "__proto__" key is a service name like any other.
+    const merged: Record<string, unknown> = Object.create(null)
+    const seen = new Set<string>()
+    for (let url = first; ;) {
+      if (!isCatalogueObject(page.value)) throw new PeerFailure(`${shown(url)} answered a page that is not a JSON object`)
+      Object.assign(merged, page.value)
+      if (page.next === undefined) return merged
+      seen.add(url.href)
+      const next = new URL(page.next, url)
+      if (next.origin !== first.origin) throw new PeerRefused(`${shown(url)} links its next page on another server, ${next.origin}`)
+      if (seen.has(next.href)) throw new PeerFailure(`${shown(url)} links back to a page already read`)
+      url = next
+      page = await exchange.page(url)
+    }
+  } finally {
+    await exchange.close()
   }
 }
 
@@ -115,170 +128,199 @@ const requestHeaders = {
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308])
 
-
-
-/** How far a hop got, to say what failed: a TLS error only happens between TCP and TLS being connected. */
-type Stage = 'connecting' | 'handshaking' | 'connected'
-
 interface Page { value: unknown, next?: string }
 
+type Body = Dispatcher.ResponseData['body']
+
 /**
- * One page, following redirects. `budget` is shared by every page of one fetch:
- * the time limit ends at its deadline and the bytes each page reads are taken off it.
+ * The connections of one fetch (a client per origin, each vetting the addresses it
+ * connects to), its deadline, and the bytes its pages may still take. Closing it
+ * leaves nothing running.
  */
-function exchange (first: URL, limits: PeerLimits, budget: { deadline: number, bytes: number }): Promise<Page> {
-  return new Promise((resolve, reject) => {
-    let current = first
-    let request: ClientRequest | undefined
-    let response: IncomingMessage | undefined
-    let connectTimer: NodeJS.Timeout | undefined
-    let settled = false
+class Exchange {
+  private readonly agent: Agent
+  private readonly deadline = new AbortController()
+  private readonly timer: NodeJS.Timeout
+  /** Failures to connect, as undici reports them apart from failures of a connection made. */
+  private readonly connectErrors = new WeakSet<Error>()
+  private bytesLeft: number
 
-    // The single exit: whichever of answer, failure or timer comes first, nothing is left running.
-    const settle = (outcome: Page | { error: Error }): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(totalTimer)
-      clearTimeout(connectTimer)
-      response?.destroy()
-      request?.destroy()
-      if ('error' in outcome) reject(outcome.error)
-      else resolve(outcome)
-    }
-    const fail = (message: string): void => settle({ error: new PeerFailure(message) })
-
-    const totalTimer = setTimeout(() => fail(`${shown(current)} did not answer within ${seconds(limits.totalTimeoutMs)}`),
-      Math.max(0, budget.deadline - Date.now()))
-
-    const hop = (url: URL, redirects: number): void => {
-      const secure = url.protocol === 'https:'
-      const req = (secure ? https : http).request(url, { agent: false, headers: requestHeaders })
-      current = url
-      request = req
-      response = undefined
-      // Events of a request left behind by a redirect, or of one torn down by settle, are noise.
-      const live = (): boolean => !settled && request === req
-      let stage: Stage = 'connecting'
-
-      connectTimer = setTimeout(() => fail(`connecting to ${endpoint(url)} timed out after ${seconds(limits.connectTimeoutMs)}`), limits.connectTimeoutMs)
-      req.on('socket', (socket) => {
-        socket.once('connect', () => {
-          stage = secure ? 'handshaking' : 'connected'
-          if (!secure && live()) clearTimeout(connectTimer)
-        })
-        if (secure) {
-          socket.once('secureConnect', () => {
-            stage = 'connected'
-            if (live()) clearTimeout(connectTimer)
-          })
-        }
+  constructor (private readonly limits: PeerLimits) {
+    const resolve = limits.lookup ?? dns.lookup
+    this.agent = new Agent({
+      // A client of our own per origin, so that its lookup knows the port: an address may be listed for one port only.
+      factory: (origin) => new Client(origin, {
+        // The total timeout bounds the exchange; undici's own (5 minutes) would cut short a sync allowed to take longer.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: { timeout: limits.connectTimeoutMs, lookup: vettedLookup(new URL(origin), limits.allowlist, resolve) }
       })
-      // Listened for even after the hop is over: an unlistened 'error' would be thrown.
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        if (live()) fail(requestFailure(url, error, stage, response !== undefined))
-      })
-      req.on('response', (res) => {
-        if (!live()) {
-          res.destroy()
-          return
-        }
-        response = res
-        answer(url, req, res, redirects)
-      })
-      req.end()
-    }
+    }).on('connectionError', (_origin, _targets, error) => { this.connectErrors.add(error) })
+    this.timer = setTimeout(() => this.deadline.abort(), limits.totalTimeoutMs)
+    this.bytesLeft = limits.maxBytes
+  }
 
-    const answer = (url: URL, req: ClientRequest, res: IncomingMessage, redirects: number): void => {
-      const status = res.statusCode ?? 0
+  /** One page, following redirects. */
+  async page (first: URL): Promise<Page> {
+    let url = first
+    for (let redirects = 0; ; redirects++) {
+      const { statusCode: status, headers, body } = await this.send(url, redirects > 0)
       if (redirectStatuses.has(status)) {
-        res.destroy()
-        req.destroy()
-        follow(url, res.headers.location, status, redirects)
-        return
+        discard(body)
+        url = this.redirectTarget(first, url, one(headers.location), status, redirects)
+        continue
       }
       if (status !== 200) {
-        fail(`${shown(url)} answered HTTP ${status}`)
-        return
+        discard(body)
+        throw new PeerFailure(`${shown(url)} answered HTTP ${status}`)
       }
-      const declared = Number(res.headers['content-length'])
-      if (declared > budget.bytes) {
-        fail(`${shown(url)} answered ${declared} bytes, more than the ${limits.maxBytes} accepted`)
-        return
+      const declared = Number(one(headers['content-length']))
+      if (declared > this.bytesLeft) {
+        discard(body)
+        throw new PeerFailure(`${shown(url)} answered ${declared} bytes, more than the ${this.limits.maxBytes} accepted`)
       }
-      const live = (): boolean => !settled && response === res
-      const chunks: Buffer[] = []
-      let received = 0
-      res.on('data', (chunk: Buffer) => {
+      const value = decodeJson(url, await this.read(url, body), one(headers['content-type']))
+      return { value, next: nextLink([headers.link ?? []].flat().join(', ')) }
+    }
+  }
+
+  async close (): Promise<void> {
+    clearTimeout(this.timer)
+    await this.agent.destroy()
+  }
+
+  private async send (url: URL, redirected: boolean): Promise<Dispatcher.ResponseData> {
+    try {
+      return await request(url, { dispatcher: this.agent, headers: requestHeaders, signal: this.deadline.signal })
+    } catch (error) {
+      if (error instanceof AddressRefused) throw new PeerRefused(`${subject(url, redirected)}: ${error.message}`)
+      throw this.failure(url, error as NodeJS.ErrnoException, false)
+    }
+  }
+
+  private async read (url: URL, body: Body): Promise<Buffer> {
+    const chunks: Buffer[] = []
+    let received = 0
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
         received += chunk.length
-        if (received > budget.bytes) fail(`${shown(url)} answered more than the ${limits.maxBytes} bytes accepted`)
-        else chunks.push(chunk)
-      })
-      res.on('end', () => {
-        if (!live()) return
-        try {
-          budget.bytes -= received
-          settle({ value: decodeJson(url, Buffer.concat(chunks), res.headers['content-type']), next: nextLink([res.headers.link ?? []].flat().join(', ')) })
-        } catch (error) {
-          settle({ error: error as Error })
-        }
-      })
-      // 'close' without 'end' is a connection cut mid-body; 'error' must be listened for or it would be thrown.
-      const cutShort = (): void => {
-        if (live()) fail(`${shown(url)} closed the connection before the end of its answer`)
+        // Leaving the loop destroys the body and its connection: the peer cannot keep writing.
+        if (received > this.bytesLeft) throw new PeerFailure(`${shown(url)} answered more than the ${this.limits.maxBytes} bytes accepted`)
+        chunks.push(chunk)
       }
-      res.on('error', cutShort)
-      res.on('close', cutShort)
+    } catch (error) {
+      throw this.failure(url, error as NodeJS.ErrnoException, true)
     }
+    this.bytesLeft -= received
+    return Buffer.concat(chunks)
+  }
 
-    const follow = (url: URL, location: string | undefined, status: number, redirects: number): void => {
-      if (location === undefined) {
-        fail(`${shown(url)} answered HTTP ${status} without a Location`)
-        return
-      }
-      if (redirects >= limits.maxRedirects) {
-        fail(limits.maxRedirects === 0
-          ? `${shown(url)} redirected (HTTP ${status}), and redirects are not followed`
-          : `${shown(first)} redirected more than ${limits.maxRedirects} times`)
-        return
-      }
-      let target: URL
-      try {
-        target = new URL(location, url)
-      } catch {
-        fail(`${shown(url)} redirected to an invalid URL`)
-        return
-      }
-      const refused = refusal(target, limits.allowlist, true)
-      if (refused !== null) {
-        settle({ error: refused })
-        return
-      }
-      hop(target, redirects + 1)
+  private redirectTarget (first: URL, url: URL, location: string | undefined, status: number, redirects: number): URL {
+    if (location === undefined) throw new PeerFailure(`${shown(url)} answered HTTP ${status} without a Location`)
+    if (redirects >= this.limits.maxRedirects) {
+      throw new PeerFailure(this.limits.maxRedirects === 0
+        ? `${shown(url)} redirected (HTTP ${status}), and redirects are not followed`
+        : `${shown(first)} redirected more than ${this.limits.maxRedirects} times`)
     }
+    let target: URL
+    try {
+      target = new URL(location, url)
+    } catch {
+      throw new PeerFailure(`${shown(url)} redirected to an invalid URL`)
+    }
+    const refused = refusal(target, this.limits.allowlist, true)
+    if (refused !== null) throw refused
+    return target
+  }
 
-    hop(first, 0)
-  })
+  /** What to report of `error`, which ended the exchange with `url` before its answer (or, `answering`, during it). */
+  private failure (url: URL, error: NodeJS.ErrnoException, answering: boolean): Error {
+    if (this.deadline.signal.aborted) return new PeerFailure(`${shown(url)} did not answer within ${seconds(this.limits.totalTimeoutMs)}`)
+    if (error instanceof PeerFailure) return error
+    if (this.connectErrors.has(error)) return new PeerFailure(connectFailure(url, error, this.limits.connectTimeoutMs))
+    return new PeerFailure(exchangeFailure(url, error, answering))
+  }
+}
+
+/** Raised by a vetted lookup: every address of the name is one the allow-list keeps out. */
+class AddressRefused extends Error {}
+
+/**
+ * `resolve`, leaving out the addresses `allowlist` refuses for `origin`. Node calls
+ * it for every connection, between resolving the name and connecting, so a name
+ * that resolves to another address later (DNS rebinding) is vetted again. A name
+ * with some addresses refused is connected to at the others; with all refused, the
+ * connection fails. IP literals are not looked up, and need not be: the allow-list
+ * allows one only when it lists that address itself.
+ */
+function vettedLookup (origin: URL, allowlist: PeerAllowlist, resolve: LookupFunction): LookupFunction {
+  const port = portOf(origin) ?? 0
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (error, found, family) => {
+      if (error !== null) {
+        callback(error, '')
+        return
+      }
+      const addresses = typeof found === 'string' ? [{ address: found, family: family ?? 0 }] : found
+      const allowed = addresses.filter(({ address }) => allowlist.refusedAddress(address, port) === null)
+      if (allowed.length === 0 && addresses.length > 0) {
+        const refused = addresses.map(({ address }) => `${address} (${allowlist.refusedAddress(address, port)})`).join(', ')
+        callback(new AddressRefused(`host ${hostname}:${port} resolves to ${refused}, not in PEER_ALLOWLIST`), '')
+      } else if (options.all === true) {
+        callback(null, allowed)
+      } else {
+        callback(null, allowed[0]?.address ?? '', allowed[0]?.family)
+      }
+    })
+  }
+}
+
+/** Drops an answer that is not read, and its connection with it; the abort undici then reports on the body is this one. */
+function discard (body: Body): void {
+  body.on('error', () => {}).destroy()
+}
+
+/** A header's value; of a header sent more than once, the first. */
+function one (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+function subject (url: URL, redirected: boolean): string {
+  return redirected ? `redirect target ${shown(url)}` : shown(url)
 }
 
 function refusal (url: URL, allowlist: PeerAllowlist, redirected: boolean): PeerRefused | null {
-  const what = redirected ? `redirect target ${shown(url)}` : shown(url)
+  const what = subject(url, redirected)
   if (!isHttp(url)) return new PeerRefused(`${what} is not an http or https URL`)
   if (url.username !== '' || url.password !== '') return new PeerRefused(`${what} has a user name or password, which are never sent to a peer`)
   if (!allowlist.allows(url)) return new PeerRefused(`${what}: host ${endpoint(url)} is not in PEER_ALLOWLIST`)
   return null
 }
 
-function requestFailure (url: URL, error: NodeJS.ErrnoException, stage: Stage, answering: boolean): string {
+/** A connection to the URL's host could not be made: its name not resolved, TCP not connected, or for https, TLS not established. */
+function connectFailure (url: URL, error: NodeJS.ErrnoException, connectTimeoutMs: number): string {
   const at = endpoint(url)
-  if (stage === 'connecting') {
-    if (error.code === 'ENOTFOUND') return `${url.hostname} was not found in DNS`
-    if (error.code === 'ECONNREFUSED') return `connecting to ${at} was refused`
-    return `connecting to ${at} failed: ${brief(error.code ?? error.message)}`
-  }
-  if (stage === 'handshaking') return `TLS with ${at} failed: ${brief(error.message)}`
+  if (error.code === 'UND_ERR_CONNECT_TIMEOUT') return `connecting to ${at} timed out after ${seconds(connectTimeoutMs)}`
+  if (url.protocol === 'https:' && !beforeTls(error)) return `TLS with ${at} failed: ${brief(error.message)}`
+  if (error.code === 'ENOTFOUND') return `${url.hostname} was not found in DNS`
+  if (error.code === 'ECONNREFUSED') return `connecting to ${at} was refused`
+  return `connecting to ${at} failed: ${brief(error.code ?? error.message)}`
+}
+
+/**
+ * Whether a failure to connect came before TLS: resolving a name and connecting
+ * over TCP fail in those system calls, or in trying each address of a name in turn
+ * (an AggregateError); whatever else fails is the TLS handshake.
+ */
+function beforeTls (error: NodeJS.ErrnoException): boolean {
+  return error instanceof AggregateError || error.syscall === 'getaddrinfo' || error.syscall === 'connect'
+}
+
+/** The connection was made, and the exchange on it failed. */
+function exchangeFailure (url: URL, error: NodeJS.ErrnoException, answering: boolean): string {
   if (error.code?.startsWith('HPE_') === true) return `${shown(url)} did not answer HTTP (${error.code})`
   if (answering) return `${shown(url)} closed the connection before the end of its answer`
-  if (error.code === 'ECONNRESET') return `${shown(url)} closed the connection without answering`
+  if (error.code === 'UND_ERR_SOCKET' || error.code === 'ECONNRESET') return `${shown(url)} closed the connection without answering`
   return `${shown(url)} failed: ${brief(error.message)}`
 }
 

@@ -2,8 +2,9 @@
  * Broken and hostile peers: a fake peer (a tiny HTTP server in the test) first
  * answers well, then each kind of bad answer. Every bad answer is refused with an
  * error recorded on the server record, the peer is marked inactive, and the last
- * good copy is kept. Then: the allow-list, concurrent syncs of one peer (on
- * PostgreSQL from two processes), and the periodic sync.
+ * good copy is kept. Then: the allow-list (names, and the addresses they resolve
+ * to), concurrent syncs of one peer (on PostgreSQL from two processes), and the
+ * periodic sync.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -149,6 +150,28 @@ for (const kind of databaseKinds) {
     const redirected = await b.call('POST', '/servers/fake/sync')
     t.match(redirected.body.detail, /redirect target http:\/\/127\.0\.0\.1:\d+\/services\/: host 127\.0\.0\.1:\d+ is not in PEER_ALLOWLIST/)
     t.equal(elsewhere.requests, 0, 'nothing outside the list was contacted')
+  })
+
+  t.test(`PEER_ALLOWLIST keeps a listed name from leading to a loopback address it does not list (${kind})`, async (t) => {
+    const fake = await fakePeer(t, json(good))
+    const url = `http://localhost:${fake.port}`
+    const refusing = await startServer(t, 'beta', kind, { env: { PEER_ALLOWLIST: 'localhost' } })
+    await refusing.call('POST', '/servers', { name: 'fake', url })
+    const why = new RegExp(`^could not sync server fake: ${url}/services/: host localhost:${fake.port} resolves to .*127\\.0\\.0\\.1 \\(a loopback address\\).*, not in PEER_ALLOWLIST$`)
+    const sync = await refusing.call('POST', '/servers/fake/sync')
+    t.equal(sync.status, 502)
+    t.match(sync.body, { server: 'fake', detail: why })
+    t.match((await refusing.app.inject({ method: 'GET', url: '/servers/fake' })).json(), { active: false, last_sync_error: /resolves to .*127\.0\.0\.1 \(a loopback address\)/ })
+    const pull = await refusing.app.inject({
+      method: 'POST', url: '/_admin/api', headers: { authorization: `Bearer ${refusing.key}` }, payload: { jsonrpc: '2.0', id: 1, method: 'pull', params: ['fake'] }
+    })
+    t.match(pull.json(), { error: { code: -32052, message: why, data: { server: 'fake' } } })
+    t.equal(fake.requests, 0, 'nothing was contacted')
+
+    const allowing = await startServer(t, 'gamma', kind, { env: { PEER_ALLOWLIST: 'localhost, 127.0.0.1' } })
+    await allowing.call('POST', '/servers', { name: 'fake', url })
+    t.match(await allowing.call('POST', '/servers/fake/sync'), { status: 200, body: { added: 2 } })
+    t.equal(fake.requests, 1)
   })
 
   t.test(`syncs of one peer never overlap (${kind})`, async (t) => {

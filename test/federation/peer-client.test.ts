@@ -1,7 +1,8 @@
 /**
  * src/federation/peer-client.ts against real local HTTP servers: answers, failures,
  * timeouts, size limits and redirects, each bounded and each leaving nothing behind;
- * URLs refused before anything is contacted; the allow-list's syntax and matching.
+ * URLs refused before anything is contacted; the allow-list's syntax and matching,
+ * and the addresses it vets, with host names resolved by the test.
  */
 import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
@@ -9,7 +10,7 @@ import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import https from 'node:https'
-import { createServer, type AddressInfo } from 'node:net'
+import { createServer, isIP, type AddressInfo, type LookupFunction } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -336,6 +337,91 @@ t.test('a redirect inside the allow-list is followed', async (t) => {
   t.same(await fetchCatalogue(p.url, limits({ allowlist })), catalogue)
 })
 
+/** A resolver for PeerLimits.lookup, answering `answer(hostname)` and noting each name it is asked. */
+function resolver (answer: (hostname: string) => string[]): { lookup: LookupFunction, asked: string[] } {
+  const asked: string[] = []
+  const lookup: LookupFunction = (hostname, _options, callback) => {
+    asked.push(hostname)
+    // The client always asks for every address ({ all: true }).
+    callback(null, answer(hostname).map((address) => ({ address, family: isIP(address) })))
+  }
+  return { lookup, asked }
+}
+
+t.test('a listed name resolving to a loopback or private address is refused, unless that address is listed', async (t) => {
+  const p = await peer(t, json(catalogue))
+  const url = `http://peer.example:${p.port}`
+  const loopback = resolver(() => ['127.0.0.1'])
+  const refused = await failure(fetchCatalogue(url, limits({ allowlist: PeerAllowlist.parse('peer.example'), lookup: loopback.lookup })))
+  t.type(refused.error, PeerRefused)
+  t.equal(refused.error.message, `${url}/services/: host peer.example:${p.port} resolves to 127.0.0.1 (a loopback address), not in PEER_ALLOWLIST`)
+  t.same(loopback.asked, ['peer.example'])
+  t.same(p.hits, [], 'nothing was contacted')
+
+  for (const [address, kind] of [['10.0.0.1', 'a private address'], ['::ffff:127.0.0.1', 'a loopback address'], ['169.254.169.254', 'a link-local address']] as const) {
+    const { error } = await failure(fetchCatalogue(url, limits({ allowlist: PeerAllowlist.parse('peer.example'), lookup: resolver(() => [address]).lookup })))
+    t.type(error, PeerRefused, address)
+    t.equal(error.message, `${url}/services/: host peer.example:${p.port} resolves to ${address} (${kind}), not in PEER_ALLOWLIST`)
+  }
+  const secure = await failure(fetchCatalogue(`https://peer.example:${p.port}`, limits({ allowlist: PeerAllowlist.parse('peer.example'), lookup: loopback.lookup })))
+  t.match(secure.error, { name: 'PeerRefused', message: 'resolves to 127.0.0.1 (a loopback address)' }, 'https connections are vetted alike')
+  const several = await failure(fetchCatalogue(url, limits({ allowlist: PeerAllowlist.parse('*.example'), lookup: resolver(() => ['::1', '192.168.0.9']).lookup })))
+  t.equal(several.error.message, `${url}/services/: host peer.example:${p.port} resolves to ::1 (a loopback address), 192.168.0.9 (a private address), not in PEER_ALLOWLIST`)
+
+  for (const list of ['peer.example, 127.0.0.1', `peer.example, 127.0.0.1:${p.port}`, 'peer.example, 127.0.0.0/8', 'peer.example, ::ffff:127.0.0.0/104']) {
+    t.same(await fetchCatalogue(url, limits({ allowlist: PeerAllowlist.parse(list), lookup: loopback.lookup })), catalogue, list)
+  }
+  t.equal(p.hits.length, 4, 'contacted once the address is listed, in each form')
+  const otherPort = await failure(fetchCatalogue(url, limits({ allowlist: PeerAllowlist.parse(`peer.example, 127.0.0.1:${p.port + 1}`), lookup: loopback.lookup })))
+  t.type(otherPort.error, PeerRefused, 'an address listed with a port is listed for that port only')
+
+  const mixed = resolver(() => ['10.0.0.1', '127.0.0.1'])
+  t.same(await fetchCatalogue(url, limits({ allowlist: PeerAllowlist.parse('peer.example, 127.0.0.1'), lookup: mixed.lookup })), catalogue,
+    'a name with some addresses refused is contacted at the others')
+})
+
+t.test('every connection is vetted as it is made: a name resolving elsewhere later (DNS rebinding) is refused', async (t) => {
+  const p = await peer(t, json(catalogue))
+  const answers = ['127.0.0.1', '127.0.0.2']
+  const rebinding = resolver(() => [answers.shift() ?? '127.0.0.2'])
+  const options = limits({ allowlist: PeerAllowlist.parse(`peer.example, 127.0.0.1:${p.port}`), lookup: rebinding.lookup })
+  t.same(await fetchCatalogue(`http://peer.example:${p.port}`, options), catalogue)
+  const { error } = await failure(fetchCatalogue(`http://peer.example:${p.port}`, options))
+  t.type(error, PeerRefused)
+  t.match(error.message, `host peer.example:${p.port} resolves to 127.0.0.2 (a loopback address), not in PEER_ALLOWLIST`)
+  t.same(rebinding.asked, ['peer.example', 'peer.example'])
+  t.equal(p.hits.length, 1)
+})
+
+t.test('a redirect from an allowed peer to a loopback address is refused, by name or by address', async (t) => {
+  const inside = await peer(t, json(catalogue))
+  let location = ''
+  const p = await peer(t, (_req, res) => res.writeHead(302, { location }).end())
+  // public.example stands for a peer on the Internet: it resolves to p, whose address is listed for p's port only.
+  const { lookup } = resolver((hostname) => hostname === 'public.example' ? ['127.0.0.1'] : ['127.0.0.1', '::1'])
+  const allowlist = PeerAllowlist.parse(`public.example, localhost, 127.0.0.1:${p.port}`)
+  const url = `http://public.example:${p.port}`
+
+  location = `http://127.0.0.1:${inside.port}/services/`
+  const byName = await failure(fetchCatalogue(url, limits({ allowlist, lookup })))
+  t.type(byName.error, PeerRefused)
+  t.equal(byName.error.message, `redirect target ${location}: host 127.0.0.1:${inside.port} is not in PEER_ALLOWLIST`)
+
+  location = `http://localhost:${inside.port}/services/`
+  const byAddress = await failure(fetchCatalogue(url, limits({ allowlist, lookup })))
+  t.type(byAddress.error, PeerRefused)
+  t.equal(byAddress.error.message,
+    `redirect target ${location}: host localhost:${inside.port} resolves to 127.0.0.1 (a loopback address), ::1 (a loopback address), not in PEER_ALLOWLIST`)
+
+  t.equal(p.hits.length, 2)
+  t.same(inside.hits, [], 'the redirect target was never contacted')
+})
+
+t.test('without an allow-list, addresses are not vetted', async (t) => {
+  const p = await peer(t, json(catalogue))
+  t.same(await fetchCatalogue(`http://peer.example:${p.port}`, limits({ lookup: resolver(() => ['127.0.0.1']).lookup })), catalogue)
+})
+
 t.test('bad base URLs are refused without contacting anything, and never show a password', async (t) => {
   const p = await peer(t, json(catalogue))
   for (const base of ['ftp://127.0.0.1/', 'file:///etc/passwd', `http://alice:s3cret@127.0.0.1:${p.port}/`, `http://alice@127.0.0.1:${p.port}/`, 'http://alice:s3cret@[bad']) {
@@ -381,11 +467,55 @@ t.test('PeerAllowlist.parse accepts the entry forms', async (t) => {
   t.ok(PeerAllowlist.parse('').allows(new URL('http://anything.example:1/')), 'an empty list allows every host')
 })
 
+t.test('PeerAllowlist.parse accepts address ranges, which allow IP literals in them on any port', async (t) => {
+  const list = PeerAllowlist.parse('127.0.0.0/8, fd00::/8, 192.168.1.0/24, ::1/128')
+  const allows = (url: string): boolean => list.allows(new URL(url))
+  t.ok(allows('http://127.0.0.1:1234/'))
+  t.ok(allows('http://127.3.2.1/'))
+  t.ok(allows('https://[fd00::5]:8443/'))
+  t.ok(allows('http://[::1]/'))
+  t.ok(allows('http://192.168.1.77/'))
+  t.notOk(allows('http://192.168.2.1/'))
+  t.notOk(allows('http://[fe80::1]/'))
+  t.notOk(allows('http://localhost/'), 'a range lists addresses, not the names resolving to them')
+})
+
+t.test('a non-empty allow-list refuses the loopback, link-local, private and unspecified addresses it does not list', async (t) => {
+  const list = PeerAllowlist.parse('peer.example')
+  for (const [address, kind] of [
+    ['127.0.0.1', 'a loopback address'], ['127.255.0.9', 'a loopback address'], ['::1', 'a loopback address'],
+    ['::ffff:127.0.0.1', 'a loopback address'], ['::ffff:7f00:1', 'a loopback address'],
+    ['169.254.169.254', 'a link-local address'], ['fe80::1', 'a link-local address'], ['febf::1', 'a link-local address'],
+    ['10.0.0.1', 'a private address'], ['172.16.0.1', 'a private address'], ['172.31.255.255', 'a private address'],
+    ['192.168.1.1', 'a private address'], ['fc00::1', 'a private address'], ['fd12:3456::1', 'a private address'],
+    ['::ffff:10.1.2.3', 'a private address'], ['::ffff:c0a8:1', 'a private address'],
+    ['0.0.0.0', 'an unspecified address'], ['::', 'an unspecified address'], ['::ffff:0.0.0.0', 'an unspecified address']
+  ] as const) {
+    t.equal(list.refusedAddress(address, 80), kind, address)
+  }
+  for (const address of ['8.8.8.8', '11.0.0.1', '172.15.255.255', '172.32.0.1', '169.255.0.1', '192.0.2.1', '2001:db8::1', 'fe00::1', '::ffff:8.8.8.8']) {
+    t.equal(list.refusedAddress(address, 80), null, address)
+  }
+  t.equal(PeerAllowlist.parse('').refusedAddress('127.0.0.1', 80), null, 'an empty list vets nothing')
+
+  const listing = PeerAllowlist.parse('peer.example, 127.0.0.1:8080, 10.0.0.0/8, [fd00::1], fe80::/10')
+  t.equal(listing.refusedAddress('127.0.0.1', 8080), null)
+  t.equal(listing.refusedAddress('::ffff:127.0.0.1', 8080), null, 'an IPv4-mapped address is the IPv4 address listed')
+  t.equal(listing.refusedAddress('127.0.0.1', 8081), 'a loopback address', 'an address listed with a port is listed for that port only')
+  t.equal(listing.refusedAddress('127.0.0.2', 8080), 'a loopback address')
+  t.equal(listing.refusedAddress('10.200.3.4', 1), null)
+  t.equal(listing.refusedAddress('::ffff:10.200.3.4', 1), null)
+  t.equal(listing.refusedAddress('fd00:0::1', 443), null)
+  t.equal(listing.refusedAddress('fd00::2', 443), 'a private address')
+  t.equal(listing.refusedAddress('fe80::abcd', 443), null)
+})
+
 t.test('PeerAllowlist.parse rejects entries of no form, naming the entry', async (t) => {
   for (const entry of [
     'http://mobyle.org', 'mobyle.org/path', 'mobyle .org', 'ex*ample.org', '*example.org', 'a.*.org', '*', '*.',
     'host:', 'host:0', 'host:65536', 'host:http', 'host:80:81', '::1', '[::1', '[not-v6]:80', 'user@host', 'host?x',
-    '*.10.0.0.1', 'a..b', '-bad-.org', 'ex!ample.org'
+    '*.10.0.0.1', 'a..b', '-bad-.org', 'ex!ample.org',
+    '10.0.0.0/33', 'fd00::/129', '10.0.0.0/8:80', '10.0.0.0/', '10.0.0.0/x', '10.0.0.0/8/8', '10.0.0/8', '[fd00::]/8', '*.10.0.0.0/8'
   ]) {
     t.throws(() => PeerAllowlist.parse(`good.org, ${entry}`), { message: `PEER_ALLOWLIST entry "${entry}": ` }, entry)
   }
@@ -413,6 +543,10 @@ t.test('https: an untrusted certificate is a TLS failure, not an answer', { skip
   const { error } = await failure(fetchCatalogue(p.url, limits()))
   t.type(error, PeerFailure)
   t.match(error.message, `TLS with 127.0.0.1:${p.port} failed: `)
+  const allowlist = PeerAllowlist.parse('peer.example, 127.0.0.1')
+  const byName = await failure(fetchCatalogue(`https://peer.example:${p.port}`, limits({ allowlist, lookup: resolver(() => ['127.0.0.1']).lookup })))
+  t.type(byName.error, PeerFailure, 'a name resolved to an address listed is connected to, over TLS as well')
+  t.match(byName.error.message, `TLS with peer.example:${p.port} failed: `)
   t.same(p.hits, [])
 })
 
