@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { connect } from 'node:net'
-import { emptyPostgresDatabase, tempDir } from './helper.ts'
+import { emptyPostgresDatabase, migratedDataDir, tempDir } from './helper.ts'
 import { listeningServer, serverEntry, startServer as start, waitUntilListening } from './processes.ts'
 
 t.test('first start creates the database and the administrator, the next reuses them', async (t) => {
@@ -52,7 +52,7 @@ t.test('a DATA_DIR that holds something else than a database stops the server wi
 })
 
 t.test('the server lists itself under SERVER_NAME at PUBLIC_URL, and its services default to it', async (t) => {
-  const env = { DATA_DIR: await tempDir(t, 'mobyle2-self-'), SERVER_NAME: 'pasteur', PUBLIC_URL: 'https://mobyle.example.org/', MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret' }
+  const env = { DATA_DIR: await migratedDataDir(t), SERVER_NAME: 'pasteur', PUBLIC_URL: 'https://mobyle.example.org/', MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret' }
   const server = await listeningServer(t, env)
   t.same(await (await fetch(`${server.url}/servers/`)).json(),
     { pasteur: { url: 'https://mobyle.example.org', services: [], active: true, description: 'This server.' } })
@@ -108,8 +108,7 @@ t.test('on PostgreSQL, the server refuses to start while migrations are pending'
 })
 
 t.test('a first run explains itself: how to get in, what is where', async (t) => {
-  const dataDir = await tempDir(t, 'mobyle2-first-')
-  const server = await listeningServer(t, { DATA_DIR: dataDir })
+  const server = await listeningServer(t, { DATA_DIR: await migratedDataDir(t) })
   const lines = server.output().trim().split('\n').map((line) => JSON.parse(line) as { level: number, msg: string })
   const hint = lines.filter((line) => line.msg.includes('no active administrator'))
   t.equal(hint.length, 1, 'one line, in the JSON log (standard output is not a terminal)')
@@ -130,12 +129,12 @@ t.test('a first run explains itself: how to get in, what is where', async (t) =>
   t.match(page.headers.get('content-type'), /^text\/html/)
   t.match(await page.text(), '<a href="/services/">')
 
-  const withAdmin = await listeningServer(t, { DATA_DIR: await tempDir(t, 'mobyle2-first-'), MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret' })
+  const withAdmin = await listeningServer(t, { DATA_DIR: await migratedDataDir(t), MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret' })
   t.notMatch(withAdmin.output(), /no active administrator/, 'no hint once there is an administrator')
 })
 
 t.test('logs are readable lines on a terminal and with LOG_FORMAT=pretty, JSON otherwise', async (t) => {
-  const pretty = await listeningServer(t, { DATA_DIR: 'memory://', LOG_FORMAT: 'pretty' })
+  const pretty = await listeningServer(t, { DATA_DIR: await migratedDataDir(t), LOG_FORMAT: 'pretty' })
   t.match(pretty.output(), /WARN.*no active administrator/)
   t.notMatch(pretty.output(), /"level":/)
 
@@ -143,7 +142,7 @@ t.test('logs are readable lines on a terminal and with LOG_FORMAT=pretty, JSON o
   // The server runs in the terminal's own session, out of reach of a signal to Python: should the test
   // fail or time out, this teardown stops it by the pid in its lock (teardowns run last first, so
   // before the directory's removal).
-  const dataDir = await tempDir(t, 'mobyle2-tty-')
+  const dataDir = await migratedDataDir(t)
   t.teardown(async () => {
     const lock = await readFile(join(dataDir, 'mobyle2.lock'), 'utf8').catch(() => null)
     if (lock !== null) {
@@ -168,8 +167,7 @@ t.test('logs are readable lines on a terminal and with LOG_FORMAT=pretty, JSON o
 })
 
 t.test('a request that never ends holds a stopping server no longer than SHUTDOWN_TIMEOUT_SECONDS', async (t) => {
-  const dataDir = await tempDir(t, 'mobyle2-data-')
-  const server = await listeningServer(t, { DATA_DIR: dataDir, SHUTDOWN_TIMEOUT_SECONDS: '2', REQUEST_TIMEOUT_SECONDS: '120' })
+  const server = await listeningServer(t, { DATA_DIR: await migratedDataDir(t), SHUTDOWN_TIMEOUT_SECONDS: '2', REQUEST_TIMEOUT_SECONDS: '120' })
   const { hostname, port } = new URL(server.url)
   // A body announced and never sent: the request stays in flight.
   const socket = connect(Number(port), hostname)

@@ -4,7 +4,7 @@
  * database; either way the server's very next request sees the effect.
  */
 import t, { type Test } from 'tap'
-import { emptyPostgresDatabase, tempDir } from '../helper.ts'
+import { emptyPostgresDatabase, migratedDataDir } from '../helper.ts'
 import { basic, cli, listeningServer } from '../processes.ts'
 
 /** Every command, run while `server` serves the same database, seen by its very next request. */
@@ -36,7 +36,7 @@ async function commandsBesideServer (t: Test, env: Record<string, string>, serve
 }
 
 t.test('beside a running server on the embedded database, every command goes through the server', async (t) => {
-  const env = { DATA_DIR: await tempDir(t, 'mobyle2-cli-server-') }
+  const env = { DATA_DIR: await migratedDataDir(t) }
   const server = await listeningServer(t, env)
   await commandsBesideServer(t, env, server)
   t.match(server.output(), /"command":"create-user","args":\["root"\],"msg":"administrative command"/, 'the server ran the commands')

@@ -11,7 +11,7 @@ import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { tempDir } from '../helper.ts'
+import { migratedDataDir, tempDir } from '../helper.ts'
 import { listeningServer, startServer } from '../processes.ts'
 import { controlSocketPath, DataDirLocked, liveHolder, lockDataDir, lockFilePath, type LockHolder } from '../../src/db/data-dir-lock.ts'
 
@@ -145,7 +145,7 @@ const lockOf = async (dataDir: string): Promise<{ pid: number, role: string }> =
   JSON.parse(await readFile(join(dataDir, 'mobyle2.lock'), 'utf8')) as { pid: number, role: string }
 
 t.test('a second server on the same directory exits at once, naming the directory and the holder', async (t) => {
-  const dataDir = await tempDir(t, 'mobyle2-owner-')
+  const dataDir = await migratedDataDir(t)
   const first = await listeningServer(t, { DATA_DIR: dataDir })
   const holder = await lockOf(dataDir)
   t.equal(holder.role, 'server')
@@ -164,7 +164,7 @@ t.test('a second server on the same directory exits at once, naming the director
 })
 
 t.test('SIGKILL during a burst of writes: the next start takes the lock over and every acknowledged write is there', async (t) => {
-  const dataDir = await tempDir(t, 'mobyle2-crash-')
+  const dataDir = await migratedDataDir(t)
   const first = await listeningServer(t, { DATA_DIR: dataDir, ...admin })
   const victim = (await lockOf(dataDir)).pid
   const headers = { 'x-api-key': apiKey, 'content-type': 'application/json' }
