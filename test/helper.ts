@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -195,4 +196,13 @@ export async function build (t: Teardown, options: { kind?: 'pglite' | 'postgres
   await app.ready()
   t.teardown(() => app.close())
   return { db, domain: app.domain, app }
+}
+
+/** A port nothing listens on now; another process may take it before the caller listens, so callers try again. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

@@ -44,9 +44,11 @@ t.test('slow bodies, broken requests and credentials sent twice get clear answer
   const body = JSON.stringify({ name: 'slow', server: 'pasteur', type: 'program' }).padEnd(1000)
   const head = (credentials: string): string =>
     `POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${credentials}\r\n`
+  let accepted = 0
+  const bothAccepted = new Promise<void>((resolve) => app.server.on('connection', () => { if (++accepted === 2) resolve() }))
   const slow = [trickle(port, head(''), body, 200), trickle(port, head(`Authorization: ${basic('admin').authorization}\r\n`), body, 200)]
-  // Others are served meanwhile.
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  // Others are served meanwhile, while both bodies still trickle (each would take 200 s).
+  await bothAccepted
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.equal(health.status, 200, 'a quick request is answered while slow bodies arrive')
   for (const [index, { answer, ms }] of (await Promise.all(slow)).entries()) {
@@ -94,9 +96,11 @@ t.test('connections past MAX_CONNECTIONS are closed as they arrive; the others a
     t.teardown(() => socket.destroy())
     return socket
   }
+  // The server counts a connection once it has accepted it, a moment after the client sees it open.
+  let accepted = 0
+  const acceptedTwo = new Promise<void>((resolve) => app.server.on('connection', () => { if (++accepted === 2) resolve() }))
   const [first, second] = [await open(), await open()]
-  // The server counts a connection once it has accepted it.
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await acceptedTwo
   const third = await open()
   await once(third, 'close')
   t.pass('a third connection is closed at once')

@@ -175,7 +175,8 @@ t.test('a request that never ends holds a stopping server no longer than SHUTDOW
   t.teardown(() => socket.destroy())
   await once(socket, 'connect')
   socket.write('POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{')
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  // In flight once the server has logged it.
+  while (!/"msg":"incoming request"/.test(server.output())) await new Promise((resolve) => setTimeout(resolve, 20))
   const stopping = performance.now()
   server.child.kill('SIGTERM')
   const code = await server.exited

@@ -10,10 +10,9 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { chown } from 'node:fs/promises'
-import net from 'node:net'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { emptyPostgresDatabase, tempDir } from './helper.ts'
+import { emptyPostgresDatabase, freePort, tempDir } from './helper.ts'
 import { listeningServer } from './processes.ts'
 import { tcpProxy } from './tcp-proxy.ts'
 
@@ -109,14 +108,6 @@ function postgresBin (): string | undefined {
   return version === undefined ? undefined : join(root, version, 'bin')
 }
 
-async function freePort (): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
 /** A PostgreSQL cluster of the test's own, in a temporary directory, on its own port: stopped and started at will. */
 async function ownPostgres (t: Teardown, bin: string) {
   const dir = await tempDir(t, 'own-postgres-')
@@ -127,12 +118,21 @@ async function ownPostgres (t: Teardown, bin: string) {
     const command = join(bin, program)
     execFileSync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, { stdio: 'ignore' })
   }
-  const port = await freePort()
+  let port = 0
   const data = join(dir, 'data')
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres'])
   const start = (): void => { run('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', join(dir, 'log'), '-w', 'start']) }
   const stop = (): void => { run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']) }
-  start()
+  // A port free a moment ago may be taken by another test process before PostgreSQL listens: try another.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort()
+    try {
+      start()
+      break
+    } catch (error) {
+      if (attempt === 3) throw error
+    }
+  }
   t.teardown(() => { try { run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']) } catch {} })
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, start, stop }
 }

@@ -157,6 +157,7 @@ for (const kind of databaseKinds) {
       const slowed = await a.authenticate(basic(famous, 'right password'), '10.7.1.1').catch((e: unknown) => e) as
         { code: string, retryAfterSeconds: number }
       t.match(slowed, { code: 'too_many_attempts', retryAfterSeconds: 1 }, 'one second after the sixth failure')
+      // The delay runs on the database's clock, which only real time moves.
       await sleep(1100)
       await t.rejects(a.authenticate(basic(famous, 'guess'), '10.7.0.9'), { code: 'unauthenticated' }, 'a slot opens: one more guess')
       const longer = await a.authenticate(basic(famous, 'right password'), '10.7.1.1').catch((e: unknown) => e) as

@@ -58,6 +58,7 @@ t.test('two server processes on one PostgreSQL database share the throttle', { s
   }
   const slowed = await get(one.url, '127.0.0.4', right)
   t.same(slowed, { status: 429, retryAfter: 1 }, 'the username is slowed, for a second, from a fresh address too')
+  // The delay runs on the database's clock, shared by both processes, which only real time moves.
   await new Promise((resolve) => setTimeout(resolve, 1100))
   t.equal((await get(two.url, '127.0.0.4', right)).status, 200, 'then the right password gets in')
   t.equal((await get(one.url, '127.0.0.3', basic('nobody', 'x'))).status, 401, 'other usernames are not slowed')

@@ -136,6 +136,7 @@ for (const kind of databaseKinds) {
     const slowed = await rest(t, app, '127.0.0.1', basic('admin', 'admin password'))
     t.same(slowed, { outcome: 'throttled', retryAfter: 1 }, 'a short wait, from any address')
     t.equal(await xmlrpc(app, '127.0.2.1', basic('admin', 'guess')), 'throttled')
+    // The delay runs on the database's clock, which only real time moves.
     await new Promise((resolve) => setTimeout(resolve, 1100))
     t.same(await everyFace(t, app, '127.0.0.1', basic('admin', 'admin password')), ['ok', 'ok', 'ok'],
       'after the wait the right password is accepted (and, remembered, again at once)')

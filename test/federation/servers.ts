@@ -1,10 +1,9 @@
 /** Real servers for the federation tests: each on its own database, listening on 127.0.0.1. */
-import { createServer, type AddressInfo } from 'node:net'
 import { buildApp, type App } from '../../src/app.ts'
 import { systemActor } from '../../src/domain/index.ts'
 import { basic, password } from '../fixtures.ts'
 import type { Database } from '../../src/db/client.ts'
-import { freshDatabase, testConfig } from '../helper.ts'
+import { freePort, freshDatabase, testConfig } from '../helper.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -50,13 +49,3 @@ export async function startServer (t: Teardown, name: string, kind: 'pglite' | '
   }
   return { name, app, url, admin, key, call }
 }
-
-/** A port nothing listens on now. */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
