@@ -13,6 +13,7 @@
  * a server owns DATA_DIR the command is sent to it over its control socket, and
  * otherwise this process takes the directory for the length of the command.
  */
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { text } from 'node:stream/consumers'
 import { commandNames, runAdminCommand, usage, UsageError, type AdminCommand, type AdminOutput } from './admin/commands.ts'
@@ -105,7 +106,7 @@ function explain (error: unknown): string | null {
   return null
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.env.MOBYLE2_CLI === '1') {
+if (process.argv[1] === fileURLToPath(import.meta.url) || process.env.MOBYLE2_CLI === '1') {
   const write = (stream: NodeJS.WritableStream) => (line: string) => stream.write(line + '\n')
   runCli(process.argv.slice(2), { out: write(process.stdout), err: write(process.stderr), stdin: process.stdin }).catch((error: unknown) => {
     process.stderr.write(`${explain(error) ?? `mobyle2-admin: ${(error as Error).stack ?? String(error)}`}\n`)

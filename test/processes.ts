@@ -64,7 +64,7 @@ export async function listeningServer (t: { teardown: (fn: () => unknown) => voi
 
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 
-/** Runs the installed admin binary with `env`, feeding it `input` on stdin. */
+/** Runs the installed admin binary (the build in dist/, as for the server) with `env`, feeding it `input` on stdin. */
 export async function cli (env: Record<string, string>, args: string[], input?: string): Promise<CliResult> {
   const child = spawn(process.execPath, ['bin/mobyle2-admin.mjs', ...args], {
     env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe']
