@@ -39,7 +39,7 @@ export function startServer (env: Record<string, string>, { withoutTapHook = fal
 }
 
 /** The address a server's log says it listens at (Fastify's "Server listening at …" line), or null before it does. */
-export function listeningUrl (output: string): string | null {
+function listeningUrl (output: string): string | null {
   return /Server listening at (http:\/\/[^\s"\u001b]+)/.exec(output)?.[1] ?? null
 }
 

@@ -13,7 +13,7 @@ import { entityTag } from './etag.ts'
 import { Page } from '../domain/schemas.ts'
 
 /** Users, projects, jobs and data are numbered; the spec writes the number as 11 zero-padded digits. */
-export const idDigits = 11
+const idDigits = 11
 
 export function formatId (id: number): string {
   return String(id).padStart(idDigits, '0')

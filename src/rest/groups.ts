@@ -14,7 +14,7 @@ export const GroupRepresentation = Type.Object({
   members: Type.Array(Type.String(), { description: 'Usernames of the members, sorted.' })
 }, { $id: 'Group', title: 'Group' })
 
-export function renderGroup (group: GroupView) {
+function renderGroup (group: GroupView) {
   return { active: group.active, description: group.description, members: group.members.map((m) => m.username) }
 }
 

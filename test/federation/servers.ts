@@ -40,7 +40,7 @@ export async function startServer (t: Teardown, name: string, kind: 'pglite' | '
 }
 
 /** A port nothing listens on now. */
-export async function freePort (): Promise<number> {
+async function freePort (): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo

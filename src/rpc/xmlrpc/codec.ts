@@ -39,7 +39,7 @@ export interface DecodeOptions {
 }
 
 /** Elements nested deeper than this are refused: about 30 levels of arrays. */
-export const defaultMaxDepth = 100
+const defaultMaxDepth = 100
 
 interface Element {
   name: string

@@ -269,7 +269,7 @@ function sortSpec (cls: ClassSpec, value: XmlRpcValue | undefined): Array<Order<
 }
 
 /** Most calls one system.multicall may carry. */
-export const maxMulticalls = 100
+const maxMulticalls = 100
 
 const systemVerbs: Record<string, Verb> = {
   'system.listMethods': {
