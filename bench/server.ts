@@ -153,7 +153,7 @@ async function quiet (pid: number): Promise<void> {
     return Number(fields[11]) + Number(fields[12])
   }
   const deadline = Date.now() + settleTimeoutMs
-  for (let before = cpuTicks(); ; ) {
+  for (let before = cpuTicks(); ;) {
     await sleep(200)
     const now = cpuTicks()
     if (now - before <= 2) return

@@ -19,7 +19,6 @@ import { tcpProxy } from './tcp-proxy.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-
 const adminKey = 'mobyle2-outage-admin-key-0123456789abcdef'
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 

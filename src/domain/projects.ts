@@ -103,8 +103,8 @@ export interface ProjectFilter {
 }
 
 /** The fields projects sort by; the owner by id, multilinks by the lowest linked id. */
-export type ProjectSortField = 'id' | 'name' | 'description' | 'owner' | 'managers' | 'contributors' | 'watchers' | 'groups' |
-'services' | 'favorites' | 'jobs' | 'data' | 'createdAt' | 'updatedAt'
+export type ProjectSortField = 'id' | 'name' | 'description' | 'owner' | 'managers' | 'contributors' | 'watchers' | 'groups'
+  | 'services' | 'favorites' | 'jobs' | 'data' | 'createdAt' | 'updatedAt'
 
 function lowest (sql: Prisma.Sql): SortKey {
   return { sql: Prisma.sql`(${sql})` }

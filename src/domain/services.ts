@@ -8,7 +8,6 @@ import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, writes, type Table } from './read-model.ts'
 
-
 export interface ServiceView {
   id: number
   name: string
@@ -56,8 +55,8 @@ export interface ServiceFilter {
 }
 
 /** The fields services sort by; servers and projects by id. */
-export type ServiceSortField = 'id' | 'fullName' | 'name' | 'serverId' | 'projectId' | 'type' | 'exported' | 'disabled' |
-'authorized' | 'description' | 'createdAt' | 'updatedAt'
+export type ServiceSortField = 'id' | 'fullName' | 'name' | 'serverId' | 'projectId' | 'type' | 'exported' | 'disabled'
+  | 'authorized' | 'description' | 'createdAt' | 'updatedAt'
 
 const sortKeys: Record<Exclude<ServiceSortField, 'authorized'>, SortKey> = {
   id: column('id'),

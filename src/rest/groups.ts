@@ -9,7 +9,7 @@ import {
 } from './common.ts'
 
 export const GroupRepresentation = Type.Object({
-  active: Type.Boolean({ description: "An inactive group grants nothing in projects." }),
+  active: Type.Boolean({ description: 'An inactive group grants nothing in projects.' }),
   description: Type.String(),
   members: Type.Array(Type.String(), { description: 'Usernames of the members, sorted.' })
 }, { $id: 'Group', title: 'Group' })

@@ -157,10 +157,10 @@ for (const kind of databaseKinds) {
     const shared = url === undefined
       ? undefined
       : await openDatabase({ url, poolSize: 5 }).then(async (db) => {
-        t.teardown(() => db.close())
-        await applyMigrations(db)
-        return db
-      })
+          t.teardown(() => db.close())
+          await applyMigrations(db)
+          return db
+        })
     const b1 = await startServer(t, 'beta', kind, { db: shared })
     // On PostgreSQL a second process on the same database; PGlite has one owner, whose two requests race.
     const b2 = url === undefined

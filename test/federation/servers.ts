@@ -47,4 +47,3 @@ async function freePort (): Promise<number> {
   await new Promise((resolve) => server.close(resolve))
   return port
 }
-

@@ -129,7 +129,6 @@ function checkArguments (method: RpcMethod, args: Record<string, unknown>): Reso
     { fields })
 }
 
-
 /** What is wrong with one argument's value, or undefined when nothing is. */
 function valueProblem (schema: TSchema, value: unknown): string | undefined {
   // A union (an id or a name, a string or null) is judged by the branch of the value's own type.

@@ -298,7 +298,7 @@ const systemVerbs: Record<string, Verb> = {
   },
   'system.multicall': {
     signature: ['array', 'array'],
-    help: `system.multicall([{"methodName": name, "params": [...]}, …]) → [[result] or {faultCode, faultString}, …]; ` +
+    help: 'system.multicall([{"methodName": name, "params": [...]}, …]) → [[result] or {faultCode, faultString}, …]; ' +
       `each call succeeds or fails on its own; at most ${maxMulticalls} calls, none of them system.multicall.`,
     minArgs: 1,
     maxArgs: 1,
