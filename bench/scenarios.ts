@@ -203,7 +203,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
     try {
       await work()
     } catch (error) {
-      throw new Error(`${database} scenario "${name}" failed: ${(error as Error).message}`)
+      throw new Error(`${database} scenario "${name}" failed: ${(error as Error).message}`, { cause: error })
     }
   }
 

@@ -97,11 +97,11 @@ async function runHere (config: Config, request: AdminCommand): Promise<AdminOut
 
 /** Why the command failed, as the user should read it; null for an unexpected error. */
 function explain (error: unknown): string | null {
-  if (error instanceof UsageError || (error instanceof CommandRefused && error.usage)) return `${(error as Error).message}\n${usage}`
+  if (error instanceof UsageError || (error instanceof CommandRefused && error.usage)) return `${error.message}\n${usage}`
   if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) return `${error.message}\n${usage}`
   if (error instanceof ConfigError || error instanceof MigrationError || error instanceof DataDirLocked ||
     error instanceof CommandRefused || error instanceof ControlUnavailable || isDomainError(error)) {
-    return `mobyle2-admin: ${(error as Error).message}`
+    return `mobyle2-admin: ${error.message}`
   }
   return null
 }

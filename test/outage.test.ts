@@ -132,7 +132,7 @@ async function ownPostgres (t: Teardown, bin: string) {
   const start = (): void => { run('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', join(dir, 'log'), '-w', 'start']) }
   const stop = (): void => { run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']) }
   start()
-  t.teardown(() => { try { run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']) } catch {} })
+  t.teardown(() => { try { run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']) } catch { /* stopped already */ } })
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, start, stop }
 }
 
@@ -148,5 +148,5 @@ t.test('the link to PostgreSQL cut and refused: the same', {
   skip: process.env.TEST_DATABASE_URL === undefined || process.env.TEST_DATABASE_URL === '' ? 'TEST_DATABASE_URL is not set: this test needs PostgreSQL' : false
 }, async (t) => {
   const proxy = await tcpProxy(t, new URL(await emptyPostgresDatabase(t)))
-  await outageUnderLoad(t, proxy.url(), { down: proxy.cut, up: proxy.restore })
+  await outageUnderLoad(t, proxy.url(), { down: () => proxy.cut(), up: () => proxy.restore() })
 })

@@ -40,6 +40,7 @@ export function startServer (env: Record<string, string>, { withoutTapHook = fal
 
 /** The address a server's log says it listens at (Fastify's "Server listening at …" line), or null before it does. */
 function listeningUrl (output: string): string | null {
+  // eslint-disable-next-line no-control-regex -- in a pretty log, a colour's escape code ends the address
   return /Server listening at (http:\/\/[^\s"\u001b]+)/.exec(output)?.[1] ?? null
 }
 

@@ -112,7 +112,7 @@ for (const kind of databaseKinds) {
         t.match(sync.body, { server: 'fake', detail: bad.error })
         const server = (await b.app.inject({ method: 'GET', url: '/servers/fake' })).json()
         t.match(server, { active: false, last_sync_error: bad.error })
-        // eslint-disable-next-line no-control-regex
+        // eslint-disable-next-line no-control-regex -- the control characters a hostile peer sent must not be kept
         t.notMatch(server.last_sync_error, /[\u0000-\u001f]/, 'the recorded error holds no control characters')
         t.same(await copies(b), ['blast::fake', 'clustal::fake'], 'the last good copy is kept')
       })

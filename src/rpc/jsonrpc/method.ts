@@ -141,7 +141,7 @@ function valueProblem (schema: TSchema, value: unknown): string | undefined {
   }
   const [error] = Value.Errors(schema, value)
   if (error === undefined) return undefined
-  return error.keyword === 'enum' ? `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}` : error.message
+  return error.keyword === 'enum' ? `must be one of ${error.params.allowedValues.join(', ')}` : error.message
 }
 
 /** A schema's JSON type; an enum's is that of its values. */
