@@ -62,7 +62,10 @@ export class Load {
         ...(options.call === undefined ? {} : { method: options.call.method, body: options.call.body }),
         ...(options.requests === undefined ? {} : { requests: options.requests }),
         ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate })
-      }, (error: unknown, result: autocannon.Result) => { error == null ? resolve(result) : reject(error) })
+      }, (error: Error | null, result: autocannon.Result) => {
+        if (error == null) resolve(result)
+        else reject(error)
+      })
     })
     this.instance = instance!
     // A failure is reported by stop(); a load abandoned after another failed must not crash the process.

@@ -8,7 +8,7 @@ import { Load, percentile, verify, type Call, type LoadStats } from './load.ts'
 import type { World } from './seed.ts'
 import { cpuMilliseconds, PeakMemory, sleep, type DatabaseKind, type RunningServer } from './server.ts'
 
-export type Face = 'rest' | 'xmlrpc' | 'jsonrpc' | 'floor'
+type Face = 'rest' | 'xmlrpc' | 'jsonrpc' | 'floor'
 
 export interface Result {
   name: string
@@ -203,7 +203,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
     try {
       await work()
     } catch (error) {
-      throw new Error(`${database} scenario "${name}" failed: ${(error as Error).message}`)
+      throw new Error(`${database} scenario "${name}" failed: ${(error as Error).message}`, { cause: error })
     }
   }
 
@@ -276,7 +276,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
   return results
 }
 
-export const createsName = 'POST /services/ API key, a new service each'
+const createsName = 'POST /services/ API key, a new service each'
 
 /** Longer than bookkeeping's interval (src/domain/read-model.ts), so that every key's last use is written again inside the window. */
 const manyUsersSeconds = 75
@@ -295,7 +295,7 @@ function manyUsersRequests (world: World): autocannon.Request[] {
   }]
 }
 
-export const jobsName = 'POST /projects/{id}/jobs API key, a new job each'
+const jobsName = 'POST /projects/{id}/jobs API key, a new job each'
 
 /** Write loads by name, for bench:profile: each request a new service, or a new job. */
 export const writeLoads: Record<string, (world: World) => { requests: autocannon.Request[], headers: Record<string, string> }> = {
@@ -317,7 +317,7 @@ function jobRequests (world: World): autocannon.Request[] {
 }
 
 /** The requests of the creates scenario: each a new service, as the administrator. */
-export function createsLoad (world: World): { requests: autocannon.Request[], headers: Record<string, string> } {
+function createsLoad (world: World): { requests: autocannon.Request[], headers: Record<string, string> } {
   return { requests: writeRequests(world, 'bench-new', ['create']), headers: adminHeaders(world) }
 }
 

@@ -23,7 +23,7 @@ export interface DatasetSize {
 export const defaultSize: DatasetSize = { servers: 50, services: 10_000, users: 5_000, groups: 200, projects: 2_000, apiKeys: 1_000 }
 
 /** Someone the scenarios act as. */
-export interface BenchUser { id: number, username: string, password: string, apiKey: string }
+interface BenchUser { id: number, username: string, password: string, apiKey: string }
 
 /** What the scenarios need to know about the seeded world. */
 export interface World {
@@ -44,7 +44,7 @@ export interface World {
   keyHolders: Array<{ id: number, apiKey: string }>
 }
 
-export const benchPassword = 'bench password'
+const benchPassword = 'bench password'
 const chunkSize = 5_000
 const roles: ProjectRole[] = ['manager', 'contributor', 'watcher']
 const tools = ['blast', 'clustalw', 'muscle', 'mafft', 'hmmer', 'emboss-needle', 'emboss-water', 'phyml', 'raxml', 'bowtie', 'bwa', 'samtools', 'fastqc', 'trimmomatic', 'spades', 'prokka']

@@ -153,7 +153,7 @@ async function quiet (pid: number): Promise<void> {
     return Number(fields[11]) + Number(fields[12])
   }
   const deadline = Date.now() + settleTimeoutMs
-  for (let before = cpuTicks(); ; ) {
+  for (let before = cpuTicks(); ;) {
     await sleep(200)
     const now = cpuTicks()
     if (now - before <= 2) return
@@ -168,7 +168,10 @@ async function freePort (): Promise<number> {
     probe.once('error', reject)
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address()
-      probe.close(() => { typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')) })
+      probe.close(() => {
+        if (typeof address === 'object' && address !== null) resolve(address.port)
+        else reject(new Error('no port'))
+      })
     })
   })
 }

@@ -38,7 +38,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     trustProxy: config.TRUST_PROXY,
     // The mobyle2 API spells collections both ways: /servers/ and /servers.
     routerOptions: { ignoreTrailingSlash: true },
-    frameworkErrors: frameworkErrorHandler as FastifyServerOptions['frameworkErrors'],
+    frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
     requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
     // Node takes the timeout only when the server is made (Fastify sets it after), and looks for

@@ -13,6 +13,7 @@
  * a server owns DATA_DIR the command is sent to it over its control socket, and
  * otherwise this process takes the directory for the length of the command.
  */
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { text } from 'node:stream/consumers'
 import { commandNames, runAdminCommand, usage, UsageError, type AdminCommand, type AdminOutput } from './admin/commands.ts'
@@ -96,16 +97,16 @@ async function runHere (config: Config, request: AdminCommand): Promise<AdminOut
 
 /** Why the command failed, as the user should read it; null for an unexpected error. */
 function explain (error: unknown): string | null {
-  if (error instanceof UsageError || (error instanceof CommandRefused && error.usage)) return `${(error as Error).message}\n${usage}`
+  if (error instanceof UsageError || (error instanceof CommandRefused && error.usage)) return `${error.message}\n${usage}`
   if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) return `${error.message}\n${usage}`
   if (error instanceof ConfigError || error instanceof MigrationError || error instanceof DataDirLocked ||
     error instanceof CommandRefused || error instanceof ControlUnavailable || isDomainError(error)) {
-    return `mobyle2-admin: ${(error as Error).message}`
+    return `mobyle2-admin: ${error.message}`
   }
   return null
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.env.MOBYLE2_CLI === '1') {
+if (process.argv[1] === fileURLToPath(import.meta.url) || process.env.MOBYLE2_CLI === '1') {
   const write = (stream: NodeJS.WritableStream) => (line: string) => stream.write(line + '\n')
   runCli(process.argv.slice(2), { out: write(process.stdout), err: write(process.stderr), stdin: process.stdin }).catch((error: unknown) => {
     process.stderr.write(`${explain(error) ?? `mobyle2-admin: ${(error as Error).stack ?? String(error)}`}\n`)

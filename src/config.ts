@@ -107,7 +107,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw))
   if (Value.Check(ConfigSchema, converted)) {
-    const config = converted as Static<typeof ConfigSchema>
+    const config = converted
     if ((config.MOBYLE_ADMIN_USERNAME === undefined) !== (config.MOBYLE_ADMIN_PASSWORD === undefined)) {
       throw new ConfigError('MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD must be set together')
     }

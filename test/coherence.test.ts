@@ -18,7 +18,8 @@ import { listeningServer } from './processes.ts'
 import { tcpProxy } from './tcp-proxy.ts'
 
 const skip = process.env.TEST_DATABASE_URL === undefined || process.env.TEST_DATABASE_URL === ''
-  ? 'TEST_DATABASE_URL is not set: these tests need PostgreSQL' : false
+  ? 'TEST_DATABASE_URL is not set: these tests need PostgreSQL'
+  : false
 
 const adminKey = 'mobyle2-coherence-admin-key-0123456789'
 /** The bound of the servers' change feeds (src/db/changes.ts), and what the tests allow around it. */

@@ -18,7 +18,7 @@ async function rest (w: World, method: 'GET' | 'POST' | 'PATCH', url: string, bo
   const response = await w.app.inject({
     method, url, headers: { 'x-api-key': w.keys[who], ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, payload: body === undefined ? undefined : JSON.stringify(body)
   })
-  return { status: response.statusCode, type: String(response.headers['content-type']), body: response.json() as { errors?: Array<{ field: string, message: string }>, detail?: string } }
+  return { status: response.statusCode, type: String(response.headers['content-type']), body: response.json<{ errors?: Array<{ field: string, message: string }>, detail?: string }>() }
 }
 
 async function xmlrpc (w: World, method: string, params: Renderable[]): Promise<{ fault?: number, message?: string, body: string }> {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import { connect } from 'node:net'
 import { emptyPostgresDatabase, migratedDataDir, tempDir } from './helper.ts'
-import { listeningServer, serverEntry, startServer as start, waitUntilListening } from './processes.ts'
+import { cli, listeningServer, serverEntry, startServer as start, waitUntilListening } from './processes.ts'
 
 t.test('first start creates the database and the administrator, the next reuses them', async (t) => {
   const dataDir = await tempDir(t, 'mobyle2-data-')
@@ -91,13 +91,7 @@ t.test('on PostgreSQL, the server refuses to start while migrations are pending'
   t.equal(await refused.exited, 1)
   t.match(refused.output(), /lacks migrations .*npm run db:migrate/)
 
-  const migrate = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], {
-    env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let out = ''
-  migrate.stdout.on('data', (c: Buffer) => { out += c.toString() })
-  t.equal((await once(migrate, 'exit'))[0], 0)
-  t.match(out, /applied \d+_init/)
+  t.match(await cli({ DATABASE_URL: url }, ['migrate']), { code: 0, stdout: /applied \d+_init/ })
 
   const started = start({ DATABASE_URL: url })
   t.teardown(() => started.child.kill('SIGKILL'))

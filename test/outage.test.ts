@@ -18,7 +18,6 @@ import { tcpProxy } from './tcp-proxy.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-
 const adminKey = 'mobyle2-outage-admin-key-0123456789abcdef'
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
@@ -133,7 +132,7 @@ async function ownPostgres (t: Teardown, bin: string) {
       if (attempt === 3) throw error
     }
   }
-  t.teardown(() => { try { run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']) } catch {} })
+  t.teardown(() => { try { run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']) } catch { /* stopped already */ } })
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, start, stop }
 }
 
@@ -149,5 +148,5 @@ t.test('the link to PostgreSQL cut and refused: the same', {
   skip: process.env.TEST_DATABASE_URL === undefined || process.env.TEST_DATABASE_URL === '' ? 'TEST_DATABASE_URL is not set: this test needs PostgreSQL' : false
 }, async (t) => {
   const proxy = await tcpProxy(t, new URL(await emptyPostgresDatabase(t)))
-  await outageUnderLoad(t, proxy.url(), { down: proxy.cut, up: proxy.restore })
+  await outageUnderLoad(t, proxy.url(), { down: () => proxy.cut(), up: () => proxy.restore() })
 })

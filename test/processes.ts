@@ -39,7 +39,8 @@ export function startServer (env: Record<string, string>, { withoutTapHook = fal
 }
 
 /** The address a server's log says it listens at (Fastify's "Server listening at …" line), or null before it does. */
-export function listeningUrl (output: string): string | null {
+function listeningUrl (output: string): string | null {
+  // eslint-disable-next-line no-control-regex -- in a pretty log, a colour's escape code ends the address
   return /Server listening at (http:\/\/[^\s"\u001b]+)/.exec(output)?.[1] ?? null
 }
 
@@ -64,7 +65,7 @@ export async function listeningServer (t: { teardown: (fn: () => unknown) => voi
 
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 
-/** Runs the installed admin binary with `env`, feeding it `input` on stdin. */
+/** Runs the installed admin binary (the build in dist/, as for the server) with `env`, feeding it `input` on stdin. */
 export async function cli (env: Record<string, string>, args: string[], input?: string): Promise<CliResult> {
   const child = spawn(process.execPath, ['bin/mobyle2-admin.mjs', ...args], {
     env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe']

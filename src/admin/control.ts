@@ -101,7 +101,7 @@ async function answer (
     send(200, await run(command))
   } catch (error) {
     if (error instanceof UsageError) return send(400, { error: error.message, usage: true })
-    if (error instanceof MigrationError || isDomainError(error)) return send(400, { error: (error as Error).message, usage: false })
+    if (error instanceof MigrationError || isDomainError(error)) return send(400, { error: error.message, usage: false })
     log.error({ err: error, command: command.command }, 'administrative command failed')
     send(500, { error: 'the server could not run the command: see its log', usage: false })
   }

@@ -75,7 +75,7 @@ export function parseChange (payload: string): Change | undefined {
   if (payload === 'data') return { kind: 'data' }
   if (payload.startsWith(dataPrefix)) return { kind: 'data', table: payload.slice(dataPrefix.length) }
   try {
-    const { failure, forgotten } = JSON.parse(payload) as { failure?: { id?: unknown, username?: unknown, address?: unknown }, forgotten?: unknown }
+    const { failure, forgotten } = JSON.parse(payload) as { failure?: { id?: unknown, username?: unknown, address?: unknown }, forgotten?: string | number | null }
     const text = (value: unknown): string | null => typeof value === 'string' ? value : null
     if (forgotten !== undefined && forgotten !== null) return { kind: 'forgotten', id: String(forgotten) }
     if (typeof failure !== 'object' || failure === null) return undefined

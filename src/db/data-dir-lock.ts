@@ -160,7 +160,9 @@ function held (dir: string, holder: LockHolder, content: string): DataDirLock {
     process.off('exit', release)
     try {
       if (readFileSync(join(dir, lockFileName), 'utf8') === content) unlinkSync(join(dir, lockFileName))
-    } catch {}
+    } catch {
+      // Gone already: nothing of ours is left to remove.
+    }
   }
   process.on('exit', release)
   return { holder, release }

@@ -32,7 +32,7 @@ export function holdsDatabase (dataDir: string): boolean {
 
 /** Runs initdb on `dataDir` in a child process; rejects with the child's own words if it fails. */
 export async function createDataDir (dataDir: string): Promise<void> {
-  // The sources run through tsx (tests, the command line), the build as plain JavaScript.
+  // The sources run through tsx (tests), the build as plain JavaScript.
   const loader = thisFile.endsWith('.ts') ? ['--import', 'tsx'] : []
   const child = spawn(process.execPath, [...loader, thisFile, dataDir], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''

@@ -2,7 +2,6 @@
  * Applies pending migrations from prisma/migrations with Prisma's schema engine,
  * recording them in `_prisma_migrations` as `prisma migrate deploy` does.
  */
-import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
 import { migrationsDir, noFilters, openSchemaEngine, readMigrations } from './schema-engine.ts'
 import type { Database } from './client.ts'
 
@@ -18,7 +17,7 @@ export class MigrationError extends Error {
  */
 export async function applyMigrations (db: Database, dir: URL = migrationsDir): Promise<string[]> {
   const migrationsList = await readMigrations(dir)
-  const engine = await openSchemaEngine(db.adapterFactory as SqlMigrationAwareDriverAdapterFactory, undefined)
+  const engine = await openSchemaEngine(db.adapterFactory, undefined)
   try {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters })
     return appliedMigrationNames

@@ -27,7 +27,7 @@ async function loadWasm (): Promise<void> {
   const url = new URL('./schema_engine_bg.wasm', import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg'))
   const module = new WebAssembly.Module(await readFile(url))
   const instance = new WebAssembly.Instance(module, { './schema_engine_bg.js': bindings })
-  bindings.__wbg_set_wasm(instance.exports as never)
+  bindings.__wbg_set_wasm(instance.exports)
   ;(instance.exports.__wbindgen_start as () => void)()
   loaded = true
 }

@@ -98,7 +98,7 @@ export function enumMatch<E extends string> (values: readonly E[], match: TextMa
 /** Matches a date field: any of several half-open periods [from, before). */
 export type DateMatch = Array<{ from: Date, before: Date }>
 
-export function dateWhere<W> (match: DateMatch | undefined, build: (filter: Prisma.DateTimeFilter) => W): Array<AnyOf<W>> {
+function dateWhere<W> (match: DateMatch | undefined, build: (filter: Prisma.DateTimeFilter) => W): Array<AnyOf<W>> {
   if (match === undefined) return []
   return [anyOf(match.map((period) => build({ gte: period.from, lt: period.before })))]
 }

@@ -185,7 +185,7 @@ export class Federation {
       try {
         entry = validate('service', PeerService, specMembers(value))
       } catch (error) {
-        throw new Error(`answered a service this server cannot use: ${printable(key)}: ${(error as Error).message}`)
+        throw new Error(`answered a service this server cannot use: ${printable(key)}: ${(error as Error).message}`, { cause: error })
       }
       const project = entry.project ?? undefined
       const fullName = formatFullName(entry.name, project, entry.server)
@@ -304,7 +304,7 @@ function printable (text: string): string {
 }
 
 function clip (reason: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- a peer's control characters are what this takes out
   const clean = reason.replace(/[\u0000-\u001f\u007f]/g, ' ')
   return clean.length > maxErrorLength ? `${clean.slice(0, maxErrorLength - 1)}…` : clean
 }

@@ -78,7 +78,6 @@ function countsOf (row: FailureRow | undefined): FailureCounts {
   }
 }
 
-
 const noFailures = (): FailureCounts => ({
   now: Date.now(), pair: { count: 0, oldest: null }, address: { count: 0, oldest: null }, username: { count: 0, latest: null }
 })

@@ -8,9 +8,9 @@ import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, writes, type Table } from './read-model.ts'
 
-export interface ProjectMemberView { id: number, username: string, role: ProjectRole }
-export interface ProjectGroupView { id: number, name: string, role: ProjectRole }
-export interface ProjectServiceView { id: number, name: string, fullName: string }
+interface ProjectMemberView { id: number, username: string, role: ProjectRole }
+interface ProjectGroupView { id: number, name: string, role: ProjectRole }
+interface ProjectServiceView { id: number, name: string, fullName: string }
 export interface JobView { id: number, projectId: number, name: string, status: string, service: string | null, createdAt: Date }
 export interface DataView { id: number, projectId: number, name: string, description: string, createdAt: Date }
 
@@ -103,8 +103,8 @@ export interface ProjectFilter {
 }
 
 /** The fields projects sort by; the owner by id, multilinks by the lowest linked id. */
-export type ProjectSortField = 'id' | 'name' | 'description' | 'owner' | 'managers' | 'contributors' | 'watchers' | 'groups' |
-'services' | 'favorites' | 'jobs' | 'data' | 'createdAt' | 'updatedAt'
+export type ProjectSortField = 'id' | 'name' | 'description' | 'owner' | 'managers' | 'contributors' | 'watchers' | 'groups'
+  | 'services' | 'favorites' | 'jobs' | 'data' | 'createdAt' | 'updatedAt'
 
 function lowest (sql: Prisma.Sql): SortKey {
   return { sql: Prisma.sql`(${sql})` }

@@ -34,8 +34,8 @@ import type { ChangeFeed } from '../db/changes.ts'
 import { DomainError, PeerFailed } from './errors.ts'
 
 /** The tables whose changes the database announces (prisma/migrations/…_change_notifications). */
-export type Table = 'server' | 'service' | 'favorite' | 'user' | 'api_key' | 'group' | 'group_member' |
-'project' | 'project_member' | 'project_group_grant' | 'job' | 'data_item'
+export type Table = 'server' | 'service' | 'favorite' | 'user' | 'api_key' | 'group' | 'group_member'
+  | 'project' | 'project_member' | 'project_group_grant' | 'job' | 'data_item'
 
 interface ReadModelLimits {
   /** Most answers kept; the least recently used go first. 0 keeps none. */

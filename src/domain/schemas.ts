@@ -27,7 +27,7 @@ export const HttpUrl = Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]
 export const Description = Type.String({ maxLength: 4000 })
 export const PersonName = Type.String({ maxLength: 100 })
 export const Password = Type.String({ minLength: 1, maxLength: 1024 })
-export const StatusMessage = Type.String({ maxLength: 1000 })
+const StatusMessage = Type.String({ maxLength: 1000 })
 
 export const ServiceType = Type.Enum(['program', 'workflow', 'widget'])
 export type ServiceType = Static<typeof ServiceType>

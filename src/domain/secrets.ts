@@ -49,7 +49,7 @@ export function decoyPasswordHash (): Promise<string> {
   return decoyHash
 }
 
-export const apiKeyPrefix = 'm2_'
+const apiKeyPrefix = 'm2_'
 
 /** A new API key: 32 random bytes, recognisable by its prefix. */
 export function generateApiKey (): string {

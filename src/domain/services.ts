@@ -8,7 +8,6 @@ import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, writes, type Table } from './read-model.ts'
 
-
 export interface ServiceView {
   id: number
   name: string
@@ -56,8 +55,8 @@ export interface ServiceFilter {
 }
 
 /** The fields services sort by; servers and projects by id. */
-export type ServiceSortField = 'id' | 'fullName' | 'name' | 'serverId' | 'projectId' | 'type' | 'exported' | 'disabled' |
-'authorized' | 'description' | 'createdAt' | 'updatedAt'
+export type ServiceSortField = 'id' | 'fullName' | 'name' | 'serverId' | 'projectId' | 'type' | 'exported' | 'disabled'
+  | 'authorized' | 'description' | 'createdAt' | 'updatedAt'
 
 const sortKeys: Record<Exclude<ServiceSortField, 'authorized'>, SortKey> = {
   id: column('id'),
@@ -77,14 +76,14 @@ const sortJoins = Prisma.sql`JOIN "server" s ON s.id = t.server_id LEFT JOIN "pr
 /** A service by id, or by its full name. */
 export type ServiceRef = number | string
 
-export const fullNameSeparator = '::'
+const fullNameSeparator = '::'
 
 export function formatFullName (name: string, project: string | undefined, server: string): string {
   return project === undefined ? [name, server].join(fullNameSeparator) : [name, project, server].join(fullNameSeparator)
 }
 
 /** Splits a full name into its parts, or returns undefined when it is not one. */
-export function parseFullName (fullName: string): { name: string, project?: string, server: string } | undefined {
+function parseFullName (fullName: string): { name: string, project?: string, server: string } | undefined {
   const parts = fullName.split(fullNameSeparator)
   if (parts.some((part) => part === '')) return undefined
   if (parts.length === 2) return { name: parts[0]!, server: parts[1]! }

@@ -13,6 +13,7 @@ import { Conflict, Invalid, NotFound } from './errors.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 
 // NUL, or a surrogate half without its other half.
+// eslint-disable-next-line no-control-regex -- NUL is the one character PostgreSQL's text cannot hold
 const unstorable = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u
 
 export const unstorableTextMessage = 'must not contain NUL (U+0000) or unpaired surrogate characters'

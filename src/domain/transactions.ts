@@ -107,7 +107,7 @@ const waitCodes = new Set(['55P03'])
  * again; `waited`: no connection or lock in time, or the transaction ran out of time
  * (P2028, lock_timeout); undefined: anything else.
  */
-export function contention (error: unknown): 'aborted' | 'waited' | undefined {
+function contention (error: unknown): 'aborted' | 'waited' | undefined {
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (error.code === 'P2034') return 'aborted'
     if (error.code === 'P2028') return 'waited'

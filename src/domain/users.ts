@@ -53,8 +53,8 @@ export interface UserFilter {
 }
 
 /** The fields users sort by; groups and projects by the lowest linked id. */
-export type UserSortField = 'id' | 'username' | 'email' | 'firstname' | 'lastname' | 'type' | 'authentication_type' | 'ldap_dn' |
-'status' | 'status_message' | 'is_admin' | 'groups' | 'projects' | 'createdAt' | 'lastLoginAt'
+export type UserSortField = 'id' | 'username' | 'email' | 'firstname' | 'lastname' | 'type' | 'authentication_type' | 'ldap_dn'
+  | 'status' | 'status_message' | 'is_admin' | 'groups' | 'projects' | 'createdAt' | 'lastLoginAt'
 
 const sortKeys: Record<UserSortField, SortKey> = {
   id: column('id'),

@@ -9,7 +9,7 @@ import { fetchCatalogue, type PeerLimits } from './peer-client.ts'
 /** Beyond the fetch's own time limit, what a sync may spend writing before its claim on the peer lapses. */
 const writingSeconds = 60
 
-export function peerLimits (config: Config): PeerLimits {
+function peerLimits (config: Config): PeerLimits {
   return {
     connectTimeoutMs: config.SYNC_CONNECT_TIMEOUT_SECONDS * 1000,
     totalTimeoutMs: config.SYNC_TIMEOUT_SECONDS * 1000,

@@ -32,7 +32,7 @@ export default fp(async function actorPlugin (app: FastifyInstance, opts: { auth
  * refused, found before the body is read (a wrong password need not hold a
  * connection while a slow body arrives); undefined when they are accepted or absent.
  */
-export async function refusedBeforeBody (request: FastifyRequest): Promise<unknown> {
+export async function refusedBeforeBody (request: FastifyRequest): Promise<Error | undefined> {
   const length = request.headers['content-length']
   const hasBody = (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
   if (!hasBody || readCredentials(request).kind === 'none') return undefined
@@ -40,6 +40,6 @@ export async function refusedBeforeBody (request: FastifyRequest): Promise<unkno
     await request.actor()
     return undefined
   } catch (error) {
-    return error
+    return error as Error
   }
 }

@@ -7,7 +7,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { describeErrors, type SchemaError } from '../domain/schemas.ts'
+import { describeErrors } from '../domain/schemas.ts'
 import type { DomainError, InvalidField } from '../domain/errors.ts'
 
 export const problemMediaType = 'application/problem+json'
@@ -53,7 +53,7 @@ const validationParts: Record<string, string> = { body: 'body', querystring: 'qu
 export async function httpErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   if (error.validation !== undefined) {
     const part = validationParts[error.validationContext ?? ''] ?? 'request'
-    const errors = describeErrors(error.validation as unknown as SchemaError[])
+    const errors = describeErrors(error.validation)
     const detail = `invalid ${part}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`
     return await sendProblem(request, reply, 400, detail, { errors })
   }

@@ -13,7 +13,7 @@ import { entityTag } from './etag.ts'
 import { Page } from '../domain/schemas.ts'
 
 /** Users, projects, jobs and data are numbered; the spec writes the number as 11 zero-padded digits. */
-export const idDigits = 11
+const idDigits = 11
 
 export function formatId (id: number): string {
   return String(id).padStart(idDigits, '0')
@@ -74,7 +74,7 @@ export function problems (...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(all.map((status) => [status, {
     description: problemDescriptions[status] ?? 'Error',
     content: { [problemMediaType]: { schema: Type.Ref('Problem') } }
-  } as unknown as TSchema]))
+  }]))
 }
 
 const etagHeader = {
@@ -132,7 +132,8 @@ interface Representation { body: Buffer, tag: string, gzip?: Promise<Buffer | nu
  */
 function represent (reply: FastifyReply, answer: object, render: object, document: () => unknown): Representation {
   return representation(answer, render, () => {
-    const text = String(reply.serialize(document()))
+    // The route's serializer, compiled from its response schema, writes a string.
+    const text = reply.serialize(document()) as string
     return { body: Buffer.from(text), tag: entityTag(text) }
   })
 }

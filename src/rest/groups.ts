@@ -9,12 +9,12 @@ import {
 } from './common.ts'
 
 export const GroupRepresentation = Type.Object({
-  active: Type.Boolean({ description: "An inactive group grants nothing in projects." }),
+  active: Type.Boolean({ description: 'An inactive group grants nothing in projects.' }),
   description: Type.String(),
   members: Type.Array(Type.String(), { description: 'Usernames of the members, sorted.' })
 }, { $id: 'Group', title: 'Group' })
 
-export function renderGroup (group: GroupView) {
+function renderGroup (group: GroupView) {
   return { active: group.active, description: group.description, members: group.members.map((m) => m.username) }
 }
 

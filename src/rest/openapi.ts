@@ -8,7 +8,7 @@ import type { SwaggerOptions } from '@fastify/swagger'
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
-export const tagDescriptions = [
+const tagDescriptions = [
   { name: 'servers', description: 'mobyle2 servers, keyed by name' },
   { name: 'services', description: 'Services, keyed by full name: service::project::server, or service::server for server-level services' },
   { name: 'users', description: 'User accounts, keyed by 11-digit id, and their API keys' },

@@ -29,7 +29,7 @@ export const UserRepresentation = Type.Object({
 
 const UserCollection = Type.Record(IdString, Type.Ref('User'), { description: 'Users keyed by id.' })
 
-export function renderUser (user: UserView) {
+function renderUser (user: UserView) {
   return omitEmpty({
     username: user.username,
     email: user.email,

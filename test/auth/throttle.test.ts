@@ -9,7 +9,7 @@ import type { App } from '../../src/app.ts'
 import { systemActor } from '../../src/domain/index.ts'
 import { build, databaseKinds } from '../helper.ts'
 
-type Outcome = 'ok' | 'unauthenticated' | 'throttled' | string
+type Outcome = 'ok' | 'unauthenticated' | 'throttled' | `REST ${number}` | `fault ${string}` | `error ${number}`
 interface Credential { authorization?: string, apiKey?: string }
 
 const basic = (username: string, password: string): Credential =>

@@ -15,7 +15,6 @@ import { migratedDataDir, tempDir } from '../helper.ts'
 import { listeningServer, startServer } from '../processes.ts'
 import { controlSocketPath, DataDirLocked, liveHolder, lockDataDir, lockFilePath, type LockHolder } from '../../src/db/data-dir-lock.ts'
 
-
 /** A lock file as another process would have left it. */
 async function plant (dir: string, holder: Partial<LockHolder>): Promise<void> {
   const base = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((id) => id.trim(), () => null)

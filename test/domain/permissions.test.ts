@@ -129,7 +129,7 @@ for (const kind of databaseKinds) {
       t.equal(error.code, 'forbidden')
       t.equal(error.status, 'suspended')
       t.equal(error.statusMessage, 'you abused our resources')
-      t.match(error.message as string, /suspended: you abused our resources/)
+      t.match(error.message, /suspended: you abused our resources/)
     })
   })
 }

@@ -113,7 +113,7 @@ for (const kind of databaseKinds) {
         t.match(sync.body, { server: 'fake', detail: bad.error })
         const server = (await b.app.inject({ method: 'GET', url: '/servers/fake' })).json()
         t.match(server, { active: false, last_sync_error: bad.error })
-        // eslint-disable-next-line no-control-regex
+        // eslint-disable-next-line no-control-regex -- the control characters a hostile peer sent must not be kept
         t.notMatch(server.last_sync_error, /[\u0000-\u001f]/, 'the recorded error holds no control characters')
         t.same(await copies(b), ['blast::fake', 'clustal::fake'], 'the last good copy is kept')
       })
@@ -180,10 +180,10 @@ for (const kind of databaseKinds) {
     const shared = url === undefined
       ? undefined
       : await openDatabase({ url, poolSize: 5 }).then(async (db) => {
-        t.teardown(() => db.close())
-        await applyMigrations(db)
-        return db
-      })
+          t.teardown(() => db.close())
+          await applyMigrations(db)
+          return db
+        })
     const b1 = await startServer(t, 'beta', kind, { db: shared })
     // On PostgreSQL a second process on the same database; PGlite has one owner, whose two requests race.
     const b2 = url === undefined

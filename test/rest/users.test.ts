@@ -110,7 +110,6 @@ for (const kind of databaseKinds) {
       problemOf(await app.inject({ url: `/users/${formatId(aliceId)}`, headers: { 'x-api-key': key } }), 401)
       problemOf(await app.inject({ method: 'DELETE', url: `${url}/99999`, headers: basic('alice') }), 404)
     })
-
   })
 
   t.test(`${kind}: repeated failed logins are throttled with Retry-After`, async (t) => {

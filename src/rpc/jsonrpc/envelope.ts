@@ -234,7 +234,9 @@ function parse (raw: string): { ok: true, value: unknown } | { ok: false, reason
     if (/%[0-9A-Fa-f]{2}/.test(raw)) {
       try {
         return { ok: true, value: JSON.parse(decodeURIComponent(raw.replace(/\+/g, ' '))) }
-      } catch {}
+      } catch {
+        // Not encoded JSON either: the error about the text as sent says more.
+      }
     }
     return { ok: false, reason: (error as Error).message }
   }
@@ -251,6 +253,7 @@ function excerpt (raw: string): string {
 
 /** Python's repr() of a string, as RhodeCode's `RAW:%r` prints it. */
 function pythonRepr (text: string): string {
+  // eslint-disable-next-line no-control-regex -- repr() escapes the control characters
   const escaped = text.replace(/[\\'\x00-\x1f\x7f]/g, (c) => {
     switch (c) {
       case '\\': return '\\\\'

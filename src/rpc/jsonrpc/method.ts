@@ -14,7 +14,7 @@ import { ProtocolError } from './errors.ts'
  * An older RhodeCode version's names for a method's arguments, as its API document
  * gives them: every name that version sends, and the argument (of `params`) it means.
  */
-export interface LegacyNames {
+interface LegacyNames {
   /** The RhodeCode version, e.g. `1.2`. */
   version: string
   names: Readonly<Record<string, string>>
@@ -30,7 +30,7 @@ export interface CallInfo {
   version: string
 }
 
-export const currentVersion = 'current'
+const currentVersion = 'current'
 
 export interface RpcMethod {
   name: string
@@ -72,7 +72,7 @@ export function requiredArguments (method: RpcMethod): string[] {
 }
 
 /** The arguments of a call under the method's own names, the version whose names it used, and the name each was sent as. */
-export interface ResolvedArguments {
+interface ResolvedArguments {
   args: Record<string, unknown>
   version: string
   /** Argument → the name the caller gave it (only where that differs). */
@@ -84,7 +84,7 @@ export interface ResolvedArguments {
  * the first missing one, then each value's type. Older versions' names are
  * renamed to the method's own; errors name arguments as the caller did.
  */
-export function checkArguments (method: RpcMethod, args: Record<string, unknown>): ResolvedArguments {
+function checkArguments (method: RpcMethod, args: Record<string, unknown>): ResolvedArguments {
   const known = argumentNames(method)
   const legacy = method.legacy ?? []
   const meaning = (name: string): string | undefined =>
@@ -129,7 +129,6 @@ export function checkArguments (method: RpcMethod, args: Record<string, unknown>
     { fields })
 }
 
-
 /** What is wrong with one argument's value, or undefined when nothing is. */
 function valueProblem (schema: TSchema, value: unknown): string | undefined {
   // A union (an id or a name, a string or null) is judged by the branch of the value's own type.
@@ -142,7 +141,7 @@ function valueProblem (schema: TSchema, value: unknown): string | undefined {
   }
   const [error] = Value.Errors(schema, value)
   if (error === undefined) return undefined
-  return error.keyword === 'enum' ? `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}` : error.message
+  return error.keyword === 'enum' ? `must be one of ${error.params.allowedValues.join(', ')}` : error.message
 }
 
 /** A schema's JSON type; an enum's is that of its values. */

@@ -37,6 +37,7 @@ export type PropertyType =
  * sortable fields: filter() hands the domain a filter and an order built from
  * the properties' `search` and `sort`.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for ClassSpec below
 export interface PropertySpec<V, F = any, S extends string = string> {
   type: PropertyType
   /** The rendered value (links as id strings); absent for write-only properties. */
@@ -62,6 +63,8 @@ export interface PropertySpec<V, F = any, S extends string = string> {
 }
 
 /** A Roundup class over a domain entity (`V`, `F`, `S` as for its properties); the table of all classes holds them as `ClassSpec<any>`. */
+// The functions of a class take its own view and filter: only any lets one table hold classes over different ones.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export interface ClassSpec<V = any, F = any, S extends string = any> {
   name: ClassName
   /** The key property, unique per item: lookup() and list() use it. */

@@ -39,7 +39,7 @@ export interface DecodeOptions {
 }
 
 /** Elements nested deeper than this are refused: about 30 levels of arrays. */
-export const defaultMaxDepth = 100
+const defaultMaxDepth = 100
 
 interface Element {
   name: string
@@ -163,7 +163,7 @@ function decodeValue (value: Element): XmlRpcValue {
     }
     case 'struct': {
       noText(typed)
-      const struct: XmlRpcStruct = Object.create(null)
+      const struct = Object.create(null) as XmlRpcStruct
       for (const member of typed.children) {
         if (member.name !== 'member') throw new MalformedRequest(`unexpected <${member.name}> in <struct>`)
         noText(member)
@@ -261,5 +261,6 @@ function formatDate (date: Date): string {
 function escapeText (text: string): string {
   return text
     .replace(/[&<>\r]/g, (c) => c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;')
+    // eslint-disable-next-line no-control-regex -- the control characters XML 1.0 forbids are what this replaces
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
 }

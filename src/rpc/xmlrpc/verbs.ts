@@ -76,10 +76,10 @@ const verbs: Record<string, Verb> = {
       const { cls, id } = parseDesignator(stringArg(args, 0, 'display', 'designator'))
       const asked = args.length > 1 ? stringArgs(args.slice(1), 'display', 'property') : undefined
       for (const name of asked ?? []) if (name !== 'id') propertyOf(cls, name)
-      const item = await cls.get(ctx, id)
+      const item: unknown = await cls.get(ctx, id)
       const shown = asked === undefined ? readableProperties(cls) : [...new Set(asked)].sort()
       return await encodedOnce(item, shown.join(','), async () =>
-        Object.fromEntries(await Promise.all(shown.map(async (name) => [name, await readProperty(cls, item, name, ctx)]))))
+        Object.fromEntries(await Promise.all(shown.map(async (name): Promise<[string, Renderable]> => [name, await readProperty(cls, item, name, ctx)]))))
     }
   },
   create: {
@@ -110,7 +110,7 @@ const verbs: Record<string, Verb> = {
       const { cls, id } = parseDesignator(stringArg(args, 0, 'set', 'designator'))
       if (cls.update === undefined) throw new Fault(FaultCode.notSupported, `items of class ${cls.name} cannot be changed`)
       const input = await parseAssignments(cls, args.slice(1), ctx)
-      const { item, changed } = await roundupKeyConflict(cls, input, async () => await cls.update!(ctx, id, input))
+      const { item, changed } = await roundupKeyConflict<{ item: unknown, changed: string[] }>(cls, input, async () => await cls.update!(ctx, id, input))
       const result: Record<string, Renderable> = {}
       for (const field of changed) {
         const name = Object.keys(cls.properties).find((prop) => cls.properties[prop]!.write === field) ?? field
@@ -269,7 +269,7 @@ function sortSpec (cls: ClassSpec, value: XmlRpcValue | undefined): Array<Order<
 }
 
 /** Most calls one system.multicall may carry. */
-export const maxMulticalls = 100
+const maxMulticalls = 100
 
 const systemVerbs: Record<string, Verb> = {
   'system.listMethods': {
@@ -298,7 +298,7 @@ const systemVerbs: Record<string, Verb> = {
   },
   'system.multicall': {
     signature: ['array', 'array'],
-    help: `system.multicall([{"methodName": name, "params": [...]}, …]) → [[result] or {faultCode, faultString}, …]; ` +
+    help: 'system.multicall([{"methodName": name, "params": [...]}, …]) → [[result] or {faultCode, faultString}, …]; ' +
       `each call succeeds or fails on its own; at most ${maxMulticalls} calls, none of them system.multicall.`,
     minArgs: 1,
     maxArgs: 1,

@@ -84,11 +84,12 @@ for (const kind of databaseKinds) {
     })
 
     await t.test('the login throttle answers fault 429 with Retry-After', async (t) => {
-      let last
-      for (let attempt = 0; attempt < 5; attempt++) last = await post(listServers, { authorization: basic('nobody', 'nope'), 'x-forwarded-for': '10.0.0.9' })
-      t.equal(last!.statusCode, 200)
-      t.match(last!.body, /<int>429<\/int>[\s\S]*Logins occurring too fast\. Please wait: \d+ seconds\./)
-      t.match(last!.headers['retry-after'], /^\d+$/)
+      const attempt = async () => await post(listServers, { authorization: basic('nobody', 'nope'), 'x-forwarded-for': '10.0.0.9' })
+      for (let failed = 0; failed < 4; failed++) await attempt()
+      const last = await attempt()
+      t.equal(last.statusCode, 200)
+      t.match(last.body, /<int>429<\/int>[\s\S]*Logins occurring too fast\. Please wait: \d+ seconds\./)
+      t.match(last.headers['retry-after'], /^\d+$/)
     })
 
     await t.test('GET is not an XML-RPC call', async (t) => {

@@ -31,7 +31,7 @@ for (const kind of databaseKinds) {
     t.same(schema.user.find((p: string[]) => p[0] === 'password'), ['password', '<roundup.hyperdb.Password>'])
     t.same(schema.user.find((p: string[]) => p[0] === 'groups'), ['groups', '<roundup.hyperdb.Multilink to "group">'])
     t.same(schema.service.find((p: string[]) => p[0] === 'server'), ['server', '<roundup.hyperdb.Link to "server">'])
-    for (const properties of Object.values(schema) as string[][][]) {
+    for (const properties of Object.values<string[][]>(schema)) {
       const names = properties.map((p) => p[0]!)
       t.same(names, [...names].sort(), 'properties are sorted')
     }
