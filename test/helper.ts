@@ -83,7 +83,7 @@ async function pgliteSnapshot (): Promise<Blob> {
     const file = join(tmpdir(), `mobyle2-test-database-${await migratedFingerprint}.tar`)
     try {
       return new Blob([await readFile(file)])
-    } catch {}
+    } catch { /* not made yet: made below */ }
     const db = await openDatabase({ dataDir: 'memory://' })
     let snapshot: Blob
     try {
@@ -114,7 +114,7 @@ export async function migratedDataDir (t: Teardown): Promise<string> {
     try {
       await readFile(join(dir, 'PG_VERSION'))
       return dir
-    } catch {}
+    } catch { /* not made yet: made below */ }
     const building = await mkdtemp(`${dir}-building-`)
     const db = await openDatabase({ dataDir: building, role: 'cli' })
     try {

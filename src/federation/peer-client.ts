@@ -92,7 +92,7 @@ export async function fetchCatalogue (base: string, limits: PeerLimits): Promise
     let page = await exchange.page(first)
     if (page.next === undefined) return page.value
     // Without a prototype, a "__proto__" key is a service name like any other.
-    const merged: Record<string, unknown> = Object.create(null)
+    const merged = Object.create(null) as Record<string, unknown>
     const seen = new Set<string>()
     for (let url = first; ;) {
       if (!isCatalogueObject(page.value)) throw new PeerFailure(`${shown(url)} answered a page that is not a JSON object`)
@@ -369,6 +369,7 @@ function seconds (ms: number): string {
 
 /** Text that came from the peer, made fit for a one-line message. */
 function brief (text: string, max = 100): string {
+  // eslint-disable-next-line no-control-regex -- a peer's control characters are what this takes out
   const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()
   return line.length > max ? `${line.slice(0, max)}…` : line
 }

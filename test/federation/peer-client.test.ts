@@ -572,7 +572,7 @@ t.test('a peer that accepts the connection but never completes TLS is given up o
 t.test('a paged answer is followed on the same origin and merged, within one budget', async (t) => {
   const pages: Record<string, { body: Record<string, unknown>, link?: string }> = {
     '/services/?exported=true&limit=1000': { body: { 'a::p': 1 }, link: '</services/?exported=true&limit=1000&offset=1000>; rel="next"' },
-    '/services/?exported=true&limit=1000&offset=1000': { body: { 'b::p': 2, __proto__: 3 } as Record<string, unknown>, link: '<?page=3>; rel="next"' },
+    '/services/?exported=true&limit=1000&offset=1000': { body: { 'b::p': 2, __proto__: 3 }, link: '<?page=3>; rel="next"' },
     '/services/?page=3': { body: { 'c::p': 4 } }
   }
   const p = await peer(t, (req, res) => {
