@@ -35,11 +35,21 @@ t.test('first start creates the database and the administrator, the next reuses 
 
 t.test('creating the database leaves its memory behind: the first start is no larger than later ones', { skip: process.platform === 'linux' ? false : 'reads /proc' }, async (t) => {
   // PGlite's initdb grows its WebAssembly heap to ~650 MB, which never shrinks; it runs in a child process.
-  // The server's own peak (VmHWM) was ~860 MB when it ran initdb itself, ~330 MB since.
-  const server = await listeningServer(t, { DATA_DIR: await tempDir(t, 'mobyle2-fresh-') }, { withoutTapHook: true })
-  const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8')
-  const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024
-  t.ok(peakMb < 500, `peak resident memory ${Math.round(peakMb)} MB`)
+  // The server's own peak (VmHWM) was ~860 MB when it ran initdb itself, ~330 MB since, ~280 MB on a
+  // later start (Node 20 and 22). Node 24 peaks near 800 MB on every start, first or not, while V8
+  // compiles the WebAssembly modules optimised (~300 MB once done): so the first start is measured
+  // against a later one, not against a fixed figure.
+  const dataDir = await tempDir(t, 'mobyle2-fresh-')
+  const peakMb = async (): Promise<number> => {
+    const server = await listeningServer(t, { DATA_DIR: dataDir }, { withoutTapHook: true })
+    const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8')
+    server.child.kill('SIGTERM')
+    await server.exited
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024
+  }
+  const first = await peakMb()
+  const later = await peakMb()
+  t.ok(first < later + 200, `peak resident memory ${Math.round(first)} MB on the first start, ${Math.round(later)} MB on a later one`)
 })
 
 t.test('a DATA_DIR that holds something else than a database stops the server with a reason', async (t) => {
