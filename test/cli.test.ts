@@ -6,7 +6,7 @@ import t from 'tap'
 import { Authenticator } from '../src/auth/authenticator.ts'
 import { openDatabase } from '../src/db/client.ts'
 import { openDomain } from '../src/domain/index.ts'
-import { tempDir } from './helper.ts'
+import { migratedDataDir, tempDir } from './helper.ts'
 import { cli } from './processes.ts'
 
 t.test('the admin command line manages users and keys', async (t) => {
@@ -33,7 +33,7 @@ t.test('the admin command line manages users and keys', async (t) => {
 })
 
 t.test('bad input exits non-zero with a clear message', async (t) => {
-  const env = { DATA_DIR: await tempDir(t, 'mobyle2-cli-') }
+  const env = { DATA_DIR: await migratedDataDir(t) }
   t.match(await cli(env, ['frobnicate']), { code: 1, stderr: /unknown command frobnicate/ })
   t.match(await cli(env, ['create-user']), { code: 1, stderr: /needs a username/ })
   t.match(await cli(env, ['create-user', 'bad name']), { code: 1, stderr: /username: must match pattern/ })
