@@ -108,8 +108,13 @@ function explain (error: unknown): string | null {
 
 if (process.argv[1] === fileURLToPath(import.meta.url) || process.env.MOBYLE2_CLI === '1') {
   const write = (stream: NodeJS.WritableStream) => (line: string) => stream.write(line + '\n')
-  runCli(process.argv.slice(2), { out: write(process.stdout), err: write(process.stderr), stdin: process.stdin }).catch((error: unknown) => {
+  void runCli(process.argv.slice(2), { out: write(process.stdout), err: write(process.stderr), stdin: process.stdin }).catch((error: unknown) => {
     process.stderr.write(`${explain(error) ?? `mobyle2-admin: ${(error as Error).stack ?? String(error)}`}\n`)
     process.exitCode = 1
+  }).finally(async () => {
+    // PGlite's and Prisma's schema engine's WebAssembly leave 10 s timers behind them, which
+    // would hold the finished command that long: it exits once its output is written.
+    await Promise.all([process.stdout, process.stderr].map(async (stream) => { await new Promise((resolve) => stream.write('', resolve)) }))
+    process.exit()
   })
 }

@@ -41,7 +41,7 @@ t.test('creating the database leaves its memory behind: the first start is no la
   // against a later one, not against a fixed figure.
   const dataDir = await tempDir(t, 'mobyle2-fresh-')
   const peakMb = async (): Promise<number> => {
-    const server = await listeningServer(t, { DATA_DIR: dataDir }, { withoutTapHook: true })
+    const server = await listeningServer(t, { DATA_DIR: dataDir })
     const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8')
     server.child.kill('SIGTERM')
     await server.exited

@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { migratedDataDir, tempDir } from '../helper.ts'
-import { listeningServer, startServer } from '../processes.ts'
+import { listeningServer, startServer, withoutTapHook } from '../processes.ts'
 import { controlSocketPath, DataDirLocked, liveHolder, lockDataDir, lockFilePath, type LockHolder } from '../../src/db/data-dir-lock.ts'
 
 /** A lock file as another process would have left it. */
@@ -120,7 +120,8 @@ t.test('of processes racing for one stale lock, exactly one wins', async (t) => 
       process.stdout.write(error.name)
     }`
   const racers = await Promise.all(Array.from({ length: 6 }, async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', racer, dir])
+    const [program, ...args] = withoutTapHook([process.execPath, '--import', 'tsx', '--input-type=module', '-e', racer, dir])
+    const child = spawn(program, args)
     let out = ''
     child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
     await once(child.stdout, 'data')
