@@ -422,6 +422,12 @@ export interface components {
             retry_after?: number;
             /** @description The peer server a sync could not use (502); detail says why. */
             server?: string;
+            /** @description The most bytes a data item may hold (413, DATA_MAX_BYTES). */
+            max_bytes?: number;
+            /** @description The project's data quota in bytes (507, type urn:mobyle2:problem:quota-exceeded). */
+            quota_bytes?: number;
+            /** @description The bytes the project's data items already hold (507, with quota_bytes). */
+            used_bytes?: number;
         };
         /** Server */
         Server: {
@@ -4727,8 +4733,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description A file name: no / or \, no control characters, not . or .. */
                     name: string;
                     description?: string;
+                    /** @description An EDAM format: http://edamontology.org/format_1929 or format_1929. */
+                    format?: string;
                 };
             };
         };
