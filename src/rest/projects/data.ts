@@ -121,11 +121,11 @@ const dataRoutes: FastifyPluginAsyncTypebox = async (app) => {
    * come before or after it. Staged content that makes no item is discarded.
    */
   async function upload (request: FastifyRequest, reply: FastifyReply, actor: Actor, id: number): Promise<DataView> {
-    await domain.projects.dataAllowance(actor, id)
     const fields: Record<string, string> = {}
     let content: (DataContent & { filename: string }) | undefined
-    const parts = request.parts()
     try {
+      await domain.projects.dataAllowance(actor, id)
+      const parts = request.parts()
       for (;;) {
         const next = await parts.next().catch((error: unknown) => { throw formRefused(error) })
         if (next.done === true) break
@@ -147,7 +147,7 @@ const dataRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (content === undefined) throw new BadUpload(400, 'the form has no part named file: send the content as a file part named file')
       return await domain.projects.addData(actor, id, { ...fields, name: fields.name ?? content.filename }, content)
     } catch (error) {
-      // The rest of the body is left unread: the connection cannot carry another request.
+      // The rest of the body is left unread (a refused caller's upload, say): the connection cannot carry another request.
       void reply.header('connection', 'close')
       throw error
     } finally {
