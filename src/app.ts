@@ -17,6 +17,8 @@ import jsonRpcFace from './rpc/jsonrpc/index.ts'
 import xmlrpcFace from './rpc/xmlrpc/index.ts'
 import { federationOptions } from './federation/catalogue.ts'
 import { startPeriodicSync } from './federation/periodic-sync.ts'
+import { FileBlobStore } from './storage/file-store.ts'
+import { startSweeping } from './storage/sweep.ts'
 
 export interface AppDependencies {
   config: Config
@@ -50,7 +52,16 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   const { domain, logins } = openDomain(db, {
     cacheEntries: config.READ_CACHE_ENTRIES,
     cacheValues: config.READ_CACHE_VALUES,
-    federation: federationOptions(config)
+    federation: federationOptions(config),
+    storage: {
+      store: new FileBlobStore(config.STORAGE_DIR ?? config.DATA_DIR, {
+        // A body arrives within REQUEST_TIMEOUT_SECONDS; its item is created within a transaction's time after.
+        staleAfterMs: (config.REQUEST_TIMEOUT_SECONDS + 60) * 1000
+      }),
+      maxBytes: config.DATA_MAX_BYTES,
+      quotaBytes: config.DATA_PROJECT_QUOTA_BYTES,
+      onReclaimError: (error) => { app.log.warn({ err: error }, 'could not remove content no item refers to any more: the next sweep will') }
+    }
   })
   const authenticator = new Authenticator(logins, {
     maxFailures: config.LOGIN_MAX_FAILURES,
@@ -79,6 +90,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   await app.register(jsonRpcFace, { authenticator })
   await app.register(xmlrpcFace)
   if (config.SYNC_INTERVAL_SECONDS > 0) startPeriodicSync(app, config.SYNC_INTERVAL_SECONDS)
+  startSweeping(app, config.DATA_SWEEP_INTERVAL_SECONDS)
   return app
 }
 

@@ -17,6 +17,27 @@ export const ConfigSchema = Type.Object({
     pattern: '^postgres(ql)?://',
     description: 'A PostgreSQL server (postgres://user:pass@host:5432/db); when unset, the embedded database is used.'
   })),
+  STORAGE_DIR: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'Directory of data items\' content (blobs/ below it); every server process sharing DATABASE_URL must see the same one. Default: DATA_DIR.'
+  })),
+  DATA_MAX_BYTES: Integer({
+    minimum: 0, maximum: 2 ** 40, default: 1024 ** 3,
+    description: 'Largest content of one data item, in bytes: a larger upload is refused (413) as soon as it passes this, with nothing kept.'
+  }),
+  DATA_PROJECT_QUOTA_BYTES: Integer({
+    minimum: 0, maximum: 2 ** 50, default: 10 * 1024 ** 3,
+    description: 'Most bytes all data items of one project may hold together (identical content counted per item); past it an upload is refused (507).'
+  }),
+  DATA_MAX_PARTS: Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Most parts (fields and files) of one multipart upload.' }),
+  DATA_MAX_FIELD_BYTES: Integer({
+    minimum: 1024, maximum: 1024 * 1024, default: 16 * 1024,
+    description: 'Largest text field (name, description, format) of a multipart upload, in bytes.'
+  }),
+  DATA_SWEEP_INTERVAL_SECONDS: Integer({
+    minimum: 0, maximum: 7 * 86400, default: 3600,
+    description: 'Sweep the blob store this often (content no item refers to, uploads left unfinished); 0: only at start.'
+  }),
   MIGRATE_ON_START: Type.Boolean({ default: false, description: 'Apply pending migrations to PostgreSQL at start (the embedded database always is).' }),
   DATABASE_POOL_SIZE: Integer({ minimum: 1, maximum: 500, default: 10, description: 'Connections kept to PostgreSQL.' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),

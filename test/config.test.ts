@@ -60,3 +60,16 @@ t.test('PEER_ALLOWLIST takes addresses and ranges; a malformed entry is named wi
     t.throws(() => loadConfig({ PEER_ALLOWLIST: `localhost, ${entry}` }), { name: 'ConfigError', message: `PEER_ALLOWLIST entry "${entry}": ${why}` }, entry)
   }
 })
+
+t.test('data content: where it is stored, and its limits', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.STORAGE_DIR, undefined, 'DATA_DIR unless set')
+  t.same([config.DATA_MAX_BYTES, config.DATA_PROJECT_QUOTA_BYTES, config.DATA_MAX_PARTS, config.DATA_MAX_FIELD_BYTES, config.DATA_SWEEP_INTERVAL_SECONDS],
+    [1024 ** 3, 10 * 1024 ** 3, 10, 16 * 1024, 3600])
+  t.equal(loadConfig({ STORAGE_DIR: '/srv/mobyle2', DATA_MAX_BYTES: '5000000000' }).DATA_MAX_BYTES, 5_000_000_000, 'beyond 32 bits')
+  t.throws(() => loadConfig({ DATA_MAX_BYTES: '-1' }), { message: /DATA_MAX_BYTES="-1"/ })
+  t.throws(() => loadConfig({ DATA_PROJECT_QUOTA_BYTES: 'lots' }), { message: /DATA_PROJECT_QUOTA_BYTES="lots"/ })
+  t.throws(() => loadConfig({ DATA_MAX_PARTS: '0' }), { message: /DATA_MAX_PARTS="0"/ })
+  t.throws(() => loadConfig({ DATA_MAX_FIELD_BYTES: '10' }), { message: /DATA_MAX_FIELD_BYTES="10"/ })
+  t.throws(() => loadConfig({ DATA_SWEEP_INTERVAL_SECONDS: '-5' }), { message: /DATA_SWEEP_INTERVAL_SECONDS="-5"/ })
+})

@@ -4,7 +4,8 @@
  * and must agree. This is the proof that the faces are thin.
  */
 import t from 'tap'
-import { systemActor } from '../src/domain/actor.ts'
+import { Readable } from 'node:stream'
+import { systemActor, type Actor } from '../src/domain/actor.ts'
 import { formatId } from '../src/rest/common.ts'
 import { databaseKinds } from './helper.ts'
 import { basic, password, roles, seededApp, type Role } from './fixtures.ts'
@@ -26,6 +27,17 @@ for (const kind of databaseKinds) {
     const missing = 99999
     const people = [s.users.admin.id, s.users.owner.id, s.users.watcher.id, s.users.outsider.id, missing]
     const projects = [s.projectId, s.otherProjectId, missing]
+    // A data item with content in each project, and one that exists nowhere; each face shows the same metadata.
+    const upload = async (actor: Actor, project: number, name: string, bytes: string): Promise<[number, number]> => [project,
+      (await domain.projects.addData(actor, project, { name, format: 'format_1929' },
+        { blob: await domain.projects.stageData(actor, project, Readable.from([Buffer.from(bytes)])), mediaType: 'text/x-fasta' })).id]
+    const data: Array<[number, number]> = [
+      await upload(s.actors.contributor, s.projectId, 'contigs.fa', '>c1\nACGT\n'),
+      await upload(s.actors.outsider, s.otherProjectId, 'secret.fa', '>s\nTT\n'),
+      [s.projectId, missing]
+    ]
+    const dataFields = ['name', 'size', 'sha256', 'media_type', 'format'] as const
+    const metadata = (item: Record<string, unknown>) => Object.fromEntries(dataFields.map((field) => [field, item[field]]))
 
     for (const who of [...roles, 'anonymous'] as Who[]) {
       const credentials: Record<string, string> = who === 'anonymous' ? {} : basic(who)
@@ -63,7 +75,8 @@ for (const kind of databaseKinds) {
         ...projects.map((id) => ['display', `project${id}`, 'name']),
         ['list', 'service'],
         ['create', 'server', `name=xmlrpc-${who}`, 'url=http://x.example.org'],
-        ['set', `service${editable.id}`, `description=xmlrpc ${who}`]
+        ['set', `service${editable.id}`, `description=xmlrpc ${who}`],
+        ...data.map(([, id]) => ['display', `data${id}`, ...dataFields])
       ])
       const xmlOutcome = (answer: { ok?: unknown, fault?: number } | undefined): Outcome => {
         if (answer === undefined) throw new Error('missing answer')
@@ -93,6 +106,14 @@ for (const kind of databaseKinds) {
         ? (rpcList.result as Array<{ name: string, project?: string, server: string }>)
             .map((svc) => [svc.name, svc.project, svc.server].filter((p) => p !== undefined).join('::')).sort()
         : rpcList.outcome
+      for (const [i, [project, id]] of data.entries()) {
+        const shown = await rest('GET', `/projects/${formatId(project)}/data/${formatId(id)}`)
+        faces.rest[`see data ${id}`] = shown.outcome === 'ok' ? metadata(shown.json as Record<string, unknown>) : shown.outcome
+        const answer = xml[people.length + projects.length + 3 + i]
+        faces.xmlrpc[`see data ${id}`] = answer?.fault === undefined ? metadata(answer?.ok as Record<string, unknown>) : xmlOutcome(answer)
+        const got = await jsonrpc('get_data', { repoid: project, dataid: id })
+        faces.jsonrpc[`see data ${id}`] = foundOrNot(got) === 'ok' ? metadata(got.result as Record<string, unknown>) : foundOrNot(got)
+      }
       faces.rest['create server'] = (await rest('POST', '/servers', { name: `rest-${who}`, url: 'http://x.example.org' })).outcome
       faces.xmlrpc['create server'] = xmlOutcome(xml[people.length + projects.length + 1])
       faces.jsonrpc['create server'] = (await jsonrpc('create_server', { name: `jsonrpc-${who}`, url: 'http://x.example.org' })).outcome
@@ -103,16 +124,22 @@ for (const kind of databaseKinds) {
       t.same(faces.xmlrpc, faces.rest, `${who}: XML-RPC answers as REST does`)
       t.same(faces.jsonrpc, faces.rest, `${who}: JSON-RPC answers as REST does`)
       if (who === 'owner') {
-        t.match(faces.rest, { 'change project service': 'ok', 'create server': 'forbidden', [`see project ${s.otherProjectId}`]: 'not_found' },
-          'the answers are the domain rules, not a blanket yes or no')
+        t.match(faces.rest, {
+          'change project service': 'ok',
+          'create server': 'forbidden',
+          [`see project ${s.otherProjectId}`]: 'not_found',
+          [`see data ${data[0]![1]}`]: { name: 'contigs.fa', size: 9, media_type: 'text/x-fasta', format: 'http://edamontology.org/format_1929' },
+          [`see data ${data[1]![1]}`]: 'not_found'
+        }, 'the answers are the domain rules, not a blanket yes or no')
       }
       // The existence column: on every face, what the caller may not see answers as what does not exist.
       for (const [face, answers] of Object.entries(faces)) {
-        for (const [kind, ids] of [['user', people], ['project', projects]] as const) {
+        for (const [kind, ids] of [['user', people], ['project', projects], ['data', data.map(([, id]) => id)]] as const) {
           const absent = answers[`see ${kind} ${missing}`]
           for (const id of ids) {
             const answer = answers[`see ${kind} ${id}`]
-            if (answer !== 'ok') t.equal(answer, absent, `${who}, ${face}: ${kind} ${id} answers as a ${kind} that does not exist`)
+            // Data seen shows its metadata rather than 'ok'.
+            if (typeof answer === 'string' && answer !== 'ok') t.equal(answer, absent, `${who}, ${face}: ${kind} ${id} answers as a ${kind} that does not exist`)
           }
         }
       }

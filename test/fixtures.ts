@@ -10,7 +10,8 @@
 import { systemActor, type Actor } from '../src/domain/actor.ts'
 import { openDomain, type Domain } from '../src/domain/index.ts'
 import type { Database } from '../src/db/client.ts'
-import { build, freshDatabase, type TestContext } from './helper.ts'
+import type { DataStorage } from '../src/domain/blobs.ts'
+import { build, freshDatabase, testStorage, type TestContext } from './helper.ts'
 
 export const roles = [
   'admin', 'owner', 'manager', 'contributor', 'watcher', 'groupie', 'outsider', 'suspended', 'pending'
@@ -97,11 +98,12 @@ export async function seed (domain: Domain, options: { apiKeys?: boolean } = {})
 }
 
 /** A fresh database of the given kind, its domain, and the world seeded in it. */
-export async function seededDomain (t: { teardown: (fn: () => unknown) => void }, kind: 'pglite' | 'postgresql', options: { apiKeys?: boolean } = {}):
-Promise<Seed & { db: Database, domain: Domain }> {
+export async function seededDomain (t: { teardown: (fn: () => unknown) => void }, kind: 'pglite' | 'postgresql',
+  options: { apiKeys?: boolean, storage?: Partial<DataStorage> } = {}): Promise<Seed & { db: Database, domain: Domain, storage: DataStorage }> {
   const db = await freshDatabase(t, kind)
-  const { domain } = openDomain(db)
-  return { db, domain, ...await seed(domain, options) }
+  const storage = await testStorage(t, options.storage)
+  const { domain } = openDomain(db, { storage })
+  return { db, domain, storage, ...await seed(domain, options) }
 }
 
 /** The app built on a fresh database of the given kind, with the world seeded in it. */

@@ -13,7 +13,9 @@ import { buildApp, type App } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { openDatabase, type Database } from '../src/db/client.ts'
 import { applyMigrations } from '../src/db/migrate.ts'
+import type { DataStorage } from '../src/domain/blobs.ts'
 import type { Domain } from '../src/domain/index.ts'
+import { FileBlobStore } from '../src/storage/file-store.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -183,6 +185,18 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
   return loadConfig({ LOG_LEVEL: 'silent', CREDENTIAL_CACHE_SECONDS: '60', PEER_ALLOWLIST: '127.0.0.1', ...overrides })
 }
 
+/** A blob store in a directory of the test's own, with the configuration's default limits. */
+export async function testStorage (t: Teardown, overrides: Partial<DataStorage> = {}): Promise<DataStorage> {
+  const config = testConfig()
+  return {
+    store: new FileBlobStore(await tempDir(t, 'mobyle2-storage-'), { staleAfterMs: 60_000 }),
+    maxBytes: config.DATA_MAX_BYTES,
+    quotaBytes: config.DATA_PROJECT_QUOTA_BYTES,
+    onReclaimError: (error) => { throw error },
+    ...overrides
+  }
+}
+
 export interface TestContext {
   db: Database
   domain: Domain
@@ -192,7 +206,8 @@ export interface TestContext {
 /** A ready app on a fresh database; `inject` it, or `listen` for real clients. */
 export async function build (t: Teardown, options: { kind?: 'pglite' | 'postgresql', env?: Record<string, string> } = {}): Promise<TestContext> {
   const db = await freshDatabase(t, options.kind)
-  const app = await buildApp({ config: testConfig(options.env), db })
+  // Data content goes to a directory of the test's own, not to ./data.
+  const app = await buildApp({ config: testConfig({ STORAGE_DIR: await tempDir(t, 'mobyle2-storage-'), ...options.env }), db })
   await app.ready()
   t.teardown(() => app.close())
   return { db, domain: app.domain, app }

@@ -14,6 +14,8 @@ export type DomainErrorCode =
   | 'peer_failed'
   | 'unavailable'
   | 'insufficient_storage'
+  | 'too_large'
+  | 'quota_exceeded'
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode
@@ -129,11 +131,28 @@ export class Unavailable extends DomainError {
   }
 }
 
-/** The database has no room left for a write; reads go on. Nothing of the write was kept. */
+/** The database (or the blob store) has no room left for a write; reads go on. Nothing of the write was kept. */
 export class InsufficientStorage extends DomainError {
   readonly code = 'insufficient_storage'
-  constructor () {
-    super('the database has no room left to store this write: reads still work; try again once an administrator has freed space')
+  constructor (message = 'the database has no room left to store this write: reads still work; try again once an administrator has freed space') {
+    super(message)
+  }
+}
+
+/** Content larger than any item may be (DATA_MAX_BYTES); nothing of it was kept. */
+export class TooLarge extends DomainError {
+  readonly code = 'too_large'
+  constructor (readonly maxBytes: number) {
+    super(`the content is larger than ${maxBytes} bytes, the most an item may hold: nothing was kept`)
+  }
+}
+
+/** Content that would take the project past its quota (DATA_PROJECT_QUOTA_BYTES); nothing of it was kept. */
+export class QuotaExceeded extends DomainError {
+  readonly code = 'quota_exceeded'
+  constructor (readonly project: string | number, readonly quotaBytes: number, readonly usedBytes: number) {
+    super(`project ${project} holds ${usedBytes} of its ${quotaBytes} bytes: this content does not fit, and nothing of it was kept; ` +
+      'remove data items to make room')
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.ts'
 import { ApiKeys } from './api-keys.ts'
+import { Blobs, type DataStorage } from './blobs.ts'
 import { Federation, type FederationOptions } from './federation.ts'
 import { Groups } from './groups.ts'
 import { LoginRecords } from './login-records.ts'
@@ -19,6 +20,7 @@ export interface Domain {
   projects: Projects
   apiKeys: ApiKeys
   federation: Federation
+  blobs: Blobs
 }
 
 export interface DomainOptions {
@@ -28,6 +30,8 @@ export interface DomainOptions {
   cacheValues?: number
   /** This server's name and address, and how it fetches a peer's catalogue; without, a sync is refused. */
   federation?: FederationOptions
+  /** The blob store data items' content lives in, and its limits; without, content is refused. */
+  storage?: DataStorage
 }
 
 const noFederation: FederationOptions = {
@@ -35,6 +39,14 @@ const noFederation: FederationOptions = {
   fetchCatalogue: async () => { throw new Error('this process does not sync peers (only a server does)') },
   maxServices: 0,
   claimSeconds: 0
+}
+
+const noStore = (): never => { throw new Error('this process keeps no data content (only a server does)') }
+const noStorage: DataStorage = {
+  store: { stage: noStore, place: noStore, discard: noStore, has: noStore, remove: noStore, list: noStore, sweepStaging: noStore, locate: noStore },
+  maxBytes: 0,
+  quotaBytes: 0,
+  onReclaimError: () => {}
 }
 
 /**
@@ -50,6 +62,7 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
   const memory = new ReadModel(db.changes, { maxEntries: options.cacheEntries ?? 10_000, maxValues: options.cacheValues ?? 1_000_000 })
   const servers = new Servers(client)
   const federation = options.federation ?? noFederation
+  const storage = options.storage ?? noStorage
   return {
     domain: {
       servers: remembering(memory, servers),
@@ -58,8 +71,9 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       federation: remembering(memory, new Federation(client, servers, federation)),
       users: remembering(memory, new Users(client)),
       groups: remembering(memory, new Groups(client)),
-      projects: remembering(memory, new Projects(client)),
-      apiKeys: remembering(memory, new ApiKeys(client))
+      projects: remembering(memory, new Projects(client, storage)),
+      apiKeys: remembering(memory, new ApiKeys(client)),
+      blobs: remembering(memory, new Blobs(client, storage))
     },
     logins: remembering(memory, new LoginRecords(client, db.changes)),
     memory

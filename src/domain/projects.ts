@@ -1,18 +1,40 @@
-import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, type Actor } from './actor.ts'
+import { Readable } from 'node:stream'
+import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, systemActor, type Actor } from './actor.ts'
+import { holdBlob, reclaim, type DataStorage } from './blobs.ts'
 import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, nameKey, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
-import { Conflict, Invalid, NotFound } from './errors.ts'
+import { Conflict, InsufficientStorage, Invalid, NotFound, QuotaExceeded, TooLarge } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
-import { DataCreate, JobCreate, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
+import { DataCreate, JobCreate, MediaType, ProjectCreate, ProjectUpdate, validate, validatorOf, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, fullNameWhere } from './services.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
-import { reads, writes, type Table } from './read-model.ts'
+import { reads, uncached, writes, type Table } from './read-model.ts'
+import { BlobTooLarge, type BlobLocation, type StagedBlob } from '../storage/blob-store.ts'
 
 interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 interface ProjectGroupView { id: number, name: string, role: ProjectRole }
 interface ProjectServiceView { id: number, name: string, fullName: string }
 export interface JobView { id: number, projectId: number, name: string, status: string, service: string | null, createdAt: Date }
-export interface DataView { id: number, projectId: number, name: string, description: string, createdAt: Date }
+export interface DataView {
+  id: number
+  projectId: number
+  name: string
+  description: string
+  /** The content's size in bytes, its sha256 (hex), its media type, and its EDAM format IRI if any. */
+  size: number
+  sha256: string
+  mediaType: string
+  format: string | null
+  /** Who uploaded it: a user's id; null once that user is deleted. */
+  uploader: number | null
+  createdAt: Date
+}
+
+/** Content staged for a new data item (`Projects.stageData`), with the media type it was sent as. */
+export interface DataContent {
+  blob: StagedBlob
+  mediaType: string
+}
 
 /** Which job or data references: those of one project, or of every project the actor can see; optionally only these ids. */
 export interface ReferenceFilter {
@@ -23,6 +45,13 @@ export interface ReferenceFilter {
   status?: TextMatch
   /** Data only. */
   description?: TextMatch
+  sha256?: TextMatch
+  mediaType?: TextMatch
+  format?: TextMatch
+  /** Sizes in bytes: any of these. */
+  size?: number[]
+  /** Uploaders (user ids): any of these. */
+  uploader?: number[]
   /** References in any of these projects (ids). */
   projectId?: number[]
   /** Jobs of any of these services (ids) the actor can see. */
@@ -32,7 +61,7 @@ export interface ReferenceFilter {
 
 /** The fields job and data references sort by; projects and services by id. */
 export type JobSortField = 'id' | 'projectId' | 'name' | 'status' | 'serviceId' | 'createdAt'
-export type DataSortField = 'id' | 'projectId' | 'name' | 'description' | 'createdAt'
+export type DataSortField = 'id' | 'projectId' | 'name' | 'description' | 'size' | 'sha256' | 'mediaType' | 'format' | 'uploader' | 'createdAt'
 
 const jobSortKeys: Record<JobSortField, SortKey> = {
   id: column('id'),
@@ -48,6 +77,11 @@ const dataSortKeys: Record<DataSortField, SortKey> = {
   projectId: column('project_id'),
   name: column('name', { text: true }),
   description: column('description', { text: true }),
+  size: column('size'),
+  sha256: column('blob_sha256', { text: true }),
+  mediaType: column('media_type', { text: true }),
+  format: column('format', { text: true }),
+  uploader: column('uploader_id'),
   createdAt: column('created_at')
 }
 
@@ -181,7 +215,30 @@ function jobView (j: JobRow): JobView {
 }
 
 function dataView (d: DataRow): DataView {
-  return { id: d.id, projectId: d.projectId, name: d.name, description: d.description, createdAt: d.createdAt }
+  return {
+    id: d.id,
+    projectId: d.projectId,
+    name: d.name,
+    description: d.description,
+    size: Number(d.size),
+    sha256: d.blobSha256,
+    mediaType: d.mediaType,
+    format: d.format,
+    uploader: d.uploaderId,
+    createdAt: d.createdAt
+  }
+}
+
+/** A media type as the domain keeps it: checked, its type and subtype in lower case (they are case-insensitive, parameter values need not be). */
+function mediaTypeOf (given: string): string {
+  if (!validatorOf(MediaType).Check(given)) throw Invalid.field('data', 'media_type', `"${given}" is not a media type (type/subtype, RFC 9110)`)
+  return given.replace(/^[^;]+/, (essence) => essence.toLowerCase())
+}
+
+/** An EDAM format as the domain keeps it: its IRI, whichever form it was given in. */
+function edamIri (format: string | undefined): string | null {
+  if (format === undefined) return null
+  return format.startsWith('format_') ? `http://edamontology.org/${format}` : format
 }
 
 function view (row: ProjectRow, actor: Actor): ProjectView {
@@ -212,7 +269,7 @@ function view (row: ProjectRow, actor: Actor): ProjectView {
 const projectTables: Table[] = [...standingTables, 'user', 'service', 'server', 'favorite', 'job', 'data_item']
 
 export class Projects {
-  constructor (private readonly db: PrismaClient) {}
+  constructor (private readonly db: PrismaClient, private readonly storage: DataStorage) {}
 
   /** Listing all projects is for administrators; users reach theirs through their user record. */
   @reads(...projectTables)
@@ -278,9 +335,9 @@ export class Projects {
   }
 
   /** The id of the live project `ref` names, checked as `find` checks it, reading only what the check needs. */
-  private async idOf (actor: Actor, ref: ProjectRef, needed: ProjectStanding = 'watcher'): Promise<number> {
+  private async idOf (actor: Actor, ref: ProjectRef, needed: ProjectStanding = 'watcher', db: Client = this.db): Promise<number> {
     assertNotRefused(actor)
-    return allowed(actor, ref, await this.db.project.findUnique({ where: refWhere(ref), include: standingInclude }), false, needed).id
+    return allowed(actor, ref, await db.project.findUnique({ where: refWhere(ref), include: standingInclude }), false, needed).id
   }
 
   /** Any active user may create a project and owns it; administrators may name another owner. */
@@ -384,13 +441,15 @@ export class Projects {
   }
 
   /** Deletes the project with its services, jobs, data and favorites. */
-  @writes(...projectTables)
+  @writes(...projectTables, 'blob')
   async delete (actor: Actor, ref: ProjectRef): Promise<ProjectView> {
-    return await this.locked(ref, async (tx) => {
+    const deleted = await this.locked(ref, async (tx) => {
       const row = await this.find(actor, ref, true, 'owner', tx)
       await tx.project.delete({ where: { id: row.id } })
       return view(row, actor)
     })
+    await this.reclaimContent(deleted.data.map((item) => item.sha256))
+    return deleted
   }
 
   @writes('project')
@@ -555,12 +614,85 @@ export class Projects {
     if (count === 0) throw new NotFound('job', jobId)
   }
 
-  /** Records a data item in the project (contributors and above). */
-  @writes('data_item')
-  async addData (actor: Actor, ref: ProjectRef, input: unknown): Promise<DataView> {
+  /**
+   * How many bytes the actor may give a new item of the project now: the largest
+   * an item may hold, or what is left of the project's quota if that is less
+   * (contributors and above). `quota` says which of the two it is.
+   */
+  @uncached
+  async dataAllowance (actor: Actor, ref: ProjectRef): Promise<{ projectId: number, maxBytes: number, quota: boolean }> {
     const projectId = await this.idOf(actor, ref, 'contributor')
-    const data = validate('data', DataCreate, input)
-    return dataView(await this.db.dataItem.create({ data: { projectId, ...data } }))
+    const left = this.storage.quotaBytes - await this.dataBytes(projectId)
+    return { projectId, maxBytes: Math.max(0, Math.min(this.storage.maxBytes, left)), quota: left < this.storage.maxBytes }
+  }
+
+  /**
+   * Writes content for a new item of the project to the blob store while hashing
+   * it (contributors and above), refused as soon as it passes the allowance;
+   * `addData` makes the item, or the caller discards it (`discardData`).
+   */
+  @uncached
+  async stageData (actor: Actor, ref: ProjectRef, source: Readable): Promise<StagedBlob> {
+    const allowance = await this.dataAllowance(actor, ref)
+    try {
+      return await this.storage.store.stage(source, { maxBytes: allowance.maxBytes })
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new InsufficientStorage('the content store has no room left: nothing of this content was kept; try again once an administrator has freed space')
+      }
+      if (!(error instanceof BlobTooLarge)) throw error
+      throw allowance.quota
+        ? new QuotaExceeded(ref, this.storage.quotaBytes, await this.dataBytes(allowance.projectId))
+        : new TooLarge(this.storage.maxBytes)
+    }
+  }
+
+  /** Forgets staged content that will make no item. */
+  @uncached
+  async discardData (staged: StagedBlob): Promise<void> {
+    await this.storage.store.discard(staged)
+  }
+
+  /**
+   * Records a data item in the project (contributors and above) holding `content`
+   * (staged by `stageData`), or no content at all: an empty item. The item is
+   * created only once its blob is in place (src/domain/blobs.ts); staged content
+   * that makes no item is discarded.
+   */
+  @writes('data_item', 'blob')
+  async addData (actor: Actor, ref: ProjectRef, input: unknown, content?: DataContent): Promise<DataView> {
+    let staged = content?.blob
+    try {
+      await this.idOf(actor, ref, 'contributor')
+      const data = validate('data', DataCreate, input)
+      const mediaType = content === undefined ? 'application/octet-stream' : mediaTypeOf(content.mediaType)
+      staged ??= await this.storage.store.stage(Readable.from([]), { maxBytes: 0 })
+      const blob = staged
+      return await this.locked(ref, async (tx) => {
+        // Again under the project's lock: uploads to one project take turns here, each counting the others' bytes.
+        const projectId = await this.idOf(actor, ref, 'contributor', tx)
+        if (blob.size > this.storage.maxBytes) throw new TooLarge(this.storage.maxBytes)
+        const used = await this.dataBytes(projectId, tx)
+        if (blob.size > 0 && used + blob.size > this.storage.quotaBytes) throw new QuotaExceeded(ref, this.storage.quotaBytes, used)
+        await holdBlob(tx, this.storage.store, blob)
+        return dataView(await tx.dataItem.create({
+          data: {
+            projectId,
+            name: data.name,
+            description: data.description,
+            format: edamIri(data.format),
+            blobSha256: blob.sha256,
+            size: BigInt(blob.size),
+            mediaType,
+            // The server itself (the command line, the bootstrap) is no user of the database.
+            uploaderId: actor.kind === 'user' && actor !== systemActor ? actor.id : null
+          }
+        }))
+      })
+    } finally {
+      if (staged !== undefined) await this.storage.store.discard(staged)
+    }
   }
 
   /** Data references of a project the actor can see, or of every live project it can see. */
@@ -575,7 +707,17 @@ export class Projects {
   async searchData (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<DataSortField>> = []): Promise<number[]> {
     const where = await this.referencesWhere(actor, filter)
     const rows = await this.db.dataItem.findMany({
-      where: { AND: [where, ...textWhere(filter.description, (description) => ({ description }))] },
+      where: {
+        AND: [
+          where,
+          ...textWhere(filter.description, (description) => ({ description })),
+          ...textWhere(filter.sha256, (blobSha256) => ({ blobSha256 })),
+          ...textWhere(filter.mediaType, (mediaType) => ({ mediaType })),
+          ...textWhere(filter.format, (format) => ({ format }))
+        ],
+        size: filter.size === undefined ? undefined : { in: filter.size.filter(Number.isSafeInteger).map(BigInt) },
+        uploaderId: idsWhere(filter.uploader)
+      },
       select: { id: true },
       orderBy: { id: 'asc' }
     })
@@ -588,6 +730,13 @@ export class Projects {
     const [item] = await this.listData(actor, { project, ids: [dataId] })
     if (item === undefined) throw new NotFound('data', dataId)
     return item
+  }
+
+  /** A data item the actor can see, and where its content is: members read content. */
+  @reads('data_item', ...standingTables)
+  async dataContent (actor: Actor, dataId: number, project: ProjectRef): Promise<{ item: DataView, location: BlobLocation }> {
+    const item = await this.getData(actor, dataId, project)
+    return { item, location: this.storage.store.locate(item.sha256) }
   }
 
   /** A named project is checked first, so that one out of sight answers as one that does not exist. */
@@ -606,11 +755,34 @@ export class Projects {
     }
   }
 
-  @writes('data_item')
+  /** Removes a data item (contributors and above); its content goes with it unless another item holds the same. */
+  @writes('data_item', 'blob')
   async removeData (actor: Actor, ref: ProjectRef, dataId: number): Promise<void> {
     const projectId = await this.idOf(actor, ref, 'contributor')
+    const item = await this.db.dataItem.findFirst({ where: { id: dataId, projectId }, select: { blobSha256: true } })
     const { count } = await this.db.dataItem.deleteMany({ where: { id: dataId, projectId } })
-    if (count === 0) throw new NotFound('data', dataId)
+    if (item === null || count === 0) throw new NotFound('data', dataId)
+    await this.reclaimContent([item.blobSha256])
+  }
+
+  /** The bytes the project's items hold together. */
+  private async dataBytes (projectId: number, db: Client = this.db): Promise<number> {
+    const { _sum: sum } = await db.dataItem.aggregate({ where: { projectId }, _sum: { size: true } })
+    return Number(sum.size ?? 0n)
+  }
+
+  /**
+   * Removes the blobs of items just deleted that no other item holds. Their
+   * deletion stands whatever happens here: a blob left behind goes at the next sweep.
+   */
+  private async reclaimContent (sha256s: string[]): Promise<void> {
+    for (const sha256 of new Set(sha256s)) {
+      try {
+        await reclaim(this.db, this.storage.store, sha256)
+      } catch (error) {
+        this.storage.onReclaimError(error)
+      }
+    }
   }
 
   private async assertNameFree (name: string, db: Client = this.db): Promise<void> {

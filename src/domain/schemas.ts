@@ -117,9 +117,33 @@ export const JobCreate = Type.Object({
   service: Type.Optional(Type.String({ maxLength: 400, description: 'The service full name.' })),
   status: Type.Optional(Type.String({ minLength: 1, maxLength: 50 }))
 }, strict)
+/**
+ * A data item's name is also the file name its content downloads as: no slash or
+ * backslash, no control character (NUL included), and not `.` or `..`.
+ */
+export const DataName = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^(?!\\.\\.?$)[^/\\\\\\u0000-\\u001f\\u007f]+$',
+  description: 'A file name: no / or \\, no control characters, not . or ..'
+})
+/** An EDAM format, as its IRI or its short identifier; the domain keeps the IRI. */
+export const EdamFormat = Type.String({
+  maxLength: 100,
+  pattern: '^(http://edamontology\\.org/)?format_[0-9]{4,6}$',
+  description: 'An EDAM format: http://edamontology.org/format_1929 or format_1929.'
+})
+const token = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+/** A media type as RFC 9110 spells one: `type/subtype`, then `; name=value` parameters. */
+export const MediaType = Type.String({
+  maxLength: 255,
+  pattern: `^${token}/${token}(?:[ \\t]*;[ \\t]*${token}=(?:${token}|"(?:[\\t !#-\\[\\]-~]|\\\\[\\t -~])*"))*$`,
+  description: 'A media type (RFC 9110): type/subtype, with parameters if any.'
+})
 export const DataCreate = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 200 }),
-  description: Type.Optional(Description)
+  name: DataName,
+  description: Type.Optional(Description),
+  format: Type.Optional(EdamFormat)
 }, strict)
 
 export const ApiKeyCreate = Type.Object({

@@ -160,7 +160,8 @@ async function columns (data: UserInput): Promise<Prisma.UserUpdateInput> {
 const credentialFields = new Set(['password', 'status', 'is_admin', 'username'])
 
 /** What deleting a user takes with it: its keys and memberships. */
-const userTables: Table[] = ['user', 'api_key', 'group_member', 'project_member']
+/** What deleting a user changes: its rows, and the data items it uploaded (their uploader is cleared). */
+const userTables: Table[] = ['user', 'api_key', 'group_member', 'project_member', 'data_item']
 
 export class Users {
   constructor (private readonly db: PrismaClient) {}

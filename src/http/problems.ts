@@ -24,6 +24,10 @@ export interface ProblemDocument {
   status_message?: string
   retry_after?: number
   server?: string
+  /** What limits data content: DATA_MAX_BYTES (413), the project's quota and its use (507). */
+  max_bytes?: number
+  quota_bytes?: number
+  used_bytes?: number
 }
 
 function problemType (status: number): string {

@@ -51,7 +51,10 @@ export const Problem = Type.Object({
   account_status: Type.Optional(Type.Enum(['suspended', 'pending'], { description: 'Why a known account is refused.' })),
   status_message: Type.Optional(Type.String({ description: "The administrators' message to a refused account." })),
   retry_after: Type.Optional(Type.Integer({ description: 'Seconds to wait before trying again: to log in after too many failures (429), to resend a write that met concurrent writers (409), or while the database cannot be reached (503).' })),
-  server: Type.Optional(Type.String({ description: 'The peer server a sync could not use (502); detail says why.' }))
+  server: Type.Optional(Type.String({ description: 'The peer server a sync could not use (502); detail says why.' })),
+  max_bytes: Type.Optional(Type.Integer({ description: 'The most bytes a data item may hold (413, DATA_MAX_BYTES).' })),
+  quota_bytes: Type.Optional(Type.Integer({ description: "The project's data quota in bytes (507, type urn:mobyle2:problem:quota-exceeded)." })),
+  used_bytes: Type.Optional(Type.Integer({ description: "The bytes the project's data items already hold (507, with quota_bytes)." }))
 }, { $id: 'Problem', title: 'Problem', description: 'An RFC 9457 problem document.' })
 
 const problemDescriptions: Record<number, string> = {

@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import {
   asDomainError, Busy, type Conflict, type DomainError, type Forbidden, type InsufficientStorage, type Invalid, type NotFound,
-  type PeerFailed, type TooManyAttempts, type Unauthenticated, type Unavailable
+  type PeerFailed, type QuotaExceeded, type TooLarge, type TooManyAttempts, type Unauthenticated, type Unavailable
 } from '../domain/errors.ts'
 import { httpErrorHandler, logDatabaseTrouble, sendProblem, type ProblemDocument } from '../http/problems.ts'
 
@@ -25,6 +25,8 @@ interface ErrorsByCode {
   peer_failed: PeerFailed
   unavailable: Unavailable
   insufficient_storage: InsufficientStorage
+  too_large: TooLarge
+  quota_exceeded: QuotaExceeded
 }
 
 const domainErrors: { [C in keyof ErrorsByCode]: (error: ErrorsByCode[C]) => Mapped } = {
@@ -51,7 +53,13 @@ const domainErrors: { [C in keyof ErrorsByCode]: (error: ErrorsByCode[C]) => Map
     problem: { retry_after: error.retryAfterSeconds },
     headers: { 'retry-after': String(error.retryAfterSeconds) }
   }),
-  insufficient_storage: () => ({ status: 507 })
+  insufficient_storage: () => ({ status: 507 }),
+  too_large: (error) => ({ status: 413, problem: { max_bytes: error.maxBytes } }),
+  // As WebDAV answers a quota used up (RFC 4918 §9.7.1), with a type of its own: the database is not full.
+  quota_exceeded: (error) => ({
+    status: 507,
+    problem: { type: 'urn:mobyle2:problem:quota-exceeded', quota_bytes: error.quotaBytes, used_bytes: error.usedBytes }
+  })
 }
 
 export async function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

@@ -17,7 +17,7 @@ import { anonymous, NotFound, openDomain } from '../../src/domain/index.ts'
 import { reads, ReadModel, remembering, writes, type Table } from '../../src/domain/read-model.ts'
 import { formatId } from '../../src/rest/common.ts'
 import { basic, seed, type Seed } from '../fixtures.ts'
-import { databaseKinds, emptyPostgresDatabase, freshDatabase, testConfig } from '../helper.ts'
+import { databaseKinds, emptyPostgresDatabase, freshDatabase, tempDir, testConfig } from '../helper.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -39,7 +39,7 @@ async function until (what: string, condition: () => boolean | Promise<boolean>,
 }
 
 async function appOn (t: Teardown, db: Database): Promise<App> {
-  const app = await buildApp({ config: testConfig(), db })
+  const app = await buildApp({ config: testConfig({ STORAGE_DIR: await tempDir(t, 'mobyle2-storage-') }), db })
   await app.ready()
   t.teardown(() => app.close())
   await until('the app hears the database', () => db.changes.current)

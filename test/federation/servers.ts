@@ -3,7 +3,7 @@ import { buildApp, type App } from '../../src/app.ts'
 import { systemActor } from '../../src/domain/index.ts'
 import { basic, password } from '../fixtures.ts'
 import type { Database } from '../../src/db/client.ts'
-import { freePort, freshDatabase, testConfig } from '../helper.ts'
+import { freePort, freshDatabase, tempDir, testConfig } from '../helper.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -25,10 +25,11 @@ export async function startServer (t: Teardown, name: string, kind: 'pglite' | '
   // may be taken by another test process in between, then another is tried.
   let url: string
   let app: App
+  const storage = await tempDir(t, 'mobyle2-storage-')
   for (;;) {
     const port = await freePort()
     url = `http://127.0.0.1:${port}`
-    app = await buildApp({ config: testConfig({ SERVER_NAME: name, PUBLIC_URL: url, SYNC_TIMEOUT_SECONDS: '3', ...options.env }), db })
+    app = await buildApp({ config: testConfig({ SERVER_NAME: name, PUBLIC_URL: url, SYNC_TIMEOUT_SECONDS: '3', STORAGE_DIR: storage, ...options.env }), db })
     try {
       await app.listen({ host: '127.0.0.1', port })
       break

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { buildApp } from '../../src/app.ts'
-import { build, databaseKinds, freshDatabase, testConfig } from '../helper.ts'
+import { build, databaseKinds, freshDatabase, tempDir, testConfig } from '../helper.ts'
 import { basic, problemOf, seedUser } from './fixtures.ts'
 
 /** A raw request, so that the path reaches the server exactly as written (no URL normalisation). */
@@ -79,7 +79,7 @@ t.test('an unexpected failure is a 500 that shows only the request id, and is lo
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })
   const db = await freshDatabase(t)
-  const app = await buildApp({ config: testConfig(), db, logger: { level: 'error', stream } })
+  const app = await buildApp({ config: testConfig({ STORAGE_DIR: await tempDir(t, 'mobyle2-storage-') }), db, logger: { level: 'error', stream } })
   app.get('/explode', async () => { throw new Error('secret internals at /srv/app.ts') })
   await app.ready()
   t.teardown(() => app.close())

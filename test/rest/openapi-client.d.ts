@@ -362,7 +362,7 @@ export interface paths {
         /** List a project's data (members) */
         get: operations["listData"];
         put?: never;
-        /** Record a data reference (contributors and above) */
+        /** Upload a data item as a multipart form (its content in the part named file), or record one without content as JSON (contributors and above) */
         post: operations["createData"];
         delete?: never;
         options?: never;
@@ -377,12 +377,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a data reference (members) */
+        /** Read a data item (members) */
         get: operations["readData"];
         put?: never;
         post?: never;
-        /** Remove a data reference (contributors and above) */
+        /** Remove a data item; its content goes once no item holds it (contributors and above) */
         delete: operations["deleteData"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{id}/data/{itemId}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a data item's content, whole or a byte range (members) */
+        get: operations["readDataContent"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -422,6 +439,12 @@ export interface components {
             retry_after?: number;
             /** @description The peer server a sync could not use (502); detail says why. */
             server?: string;
+            /** @description The most bytes a data item may hold (413, DATA_MAX_BYTES). */
+            max_bytes?: number;
+            /** @description The project's data quota in bytes (507, type urn:mobyle2:problem:quota-exceeded). */
+            quota_bytes?: number;
+            /** @description The bytes the project's data items already hold (507, with quota_bytes). */
+            used_bytes?: number;
         };
         /** Server */
         Server: {
@@ -527,8 +550,21 @@ export interface components {
         };
         /** Data */
         Data: {
+            /** @description An id, as 11 zero-padded digits. */
+            id: string;
+            /** @description Also the file name the content downloads as. */
             name: string;
             description: string;
+            /** @description The content's size in bytes. */
+            size: number;
+            /** @description The content's SHA-256, in hex; its download's ETag. */
+            sha256: string;
+            /** @description The content's media type, as it was uploaded. */
+            media_type: string;
+            /** @description The content's EDAM format, as its IRI (http://edamontology.org/format_NNNN). */
+            format?: string;
+            /** @description An id, as 11 zero-padded digits. */
+            uploader?: string;
             /** Format: date-time */
             created: string;
         };
@@ -4726,9 +4762,24 @@ export interface operations {
         };
         requestBody: {
             content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The content: exactly one part named file. Its file name is the default name, its Content-Type the media type.
+                     */
+                    file: string;
+                    /** @description A file name: no / or \, no control characters, not . or .. */
+                    name?: string;
+                    description?: string;
+                    /** @description An EDAM format: http://edamontology.org/format_1929 or format_1929. */
+                    format?: string;
+                };
                 "application/json": {
+                    /** @description A file name: no / or \, no control characters, not . or .. */
                     name: string;
                     description?: string;
+                    /** @description An EDAM format: http://edamontology.org/format_1929 or format_1929. */
+                    format?: string;
                 };
             };
         };
@@ -4841,7 +4892,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The data */
+            /** @description The data item */
             200: {
                 headers: {
                     /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
@@ -4967,6 +5018,144 @@ export interface operations {
             };
             /** @description No such item */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins; retry later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database has no room left for this write */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readDataContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                id: string;
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                itemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The content, with the item's media type */
+            200: {
+                headers: {
+                    /** @description The content's sha256 in quotes: a strong tag (If-None-Match, If-Match, If-Range). */
+                    ETag?: string;
+                    /** @description bytes */
+                    "Accept-Ranges"?: string;
+                    /** @description attachment, with the item's name as the file name (RFC 6266). */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description One byte range of the content (Range: bytes=first-last) */
+            206: {
+                headers: {
+                    /** @description The content's sha256 in quotes: a strong tag (If-None-Match, If-Match, If-Range). */
+                    ETag?: string;
+                    /** @description bytes */
+                    "Accept-Ranges"?: string;
+                    /** @description attachment, with the item's name as the file name (RFC 6266). */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description Not modified: If-None-Match named this content's tag */
+            304: {
+                headers: {
+                    /** @description The content's sha256 in quotes: a strong tag (If-None-Match, If-Match, If-Range). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Invalid parameters, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials missing (and needed) or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is known but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,8 +1,9 @@
 /**
  * `/projects`: projects keyed by 11-digit id, with their members, group grants,
- * favorite services, and job and data references, each sub-resource in a plugin
- * of its own. Any active user creates projects and owns them; owners and managers
- * manage membership; contributors add favorites, jobs and data; members read.
+ * favorite services, job references and data items (with their content), each
+ * sub-resource in a plugin of its own. Any active user creates projects and owns
+ * them; owners and managers manage membership; contributors add favorites, jobs
+ * and data; members read.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
@@ -14,7 +15,8 @@ import { params, projectId, ProjectRepresentation, renderProject, tags } from '.
 import favoriteRoutes from './favorites.ts'
 import groupGrantRoutes from './group-grants.ts'
 import memberRoutes from './members.ts'
-import { dataRoutes, DataRepresentation, jobRoutes, JobRepresentation } from './references.ts'
+import dataRoutes, { DataRepresentation } from './data.ts'
+import { jobRoutes, JobRepresentation } from './references.ts'
 
 export const projectSchemas = [ProjectRepresentation, JobRepresentation, DataRepresentation]
 

@@ -1,14 +1,14 @@
 /**
- * `/projects/{id}/jobs` and `/projects/{id}/data`: a project's job and data
- * references, one plugin each from one shape (members read; contributors and
- * above record and remove).
+ * `/projects/{id}/jobs`: a project's job references (members read; contributors
+ * and above record and remove). Data items, which hold content, have their own
+ * plugin (data.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type TSchema } from 'typebox'
 import type { Actor } from '../../domain/actor.ts'
 import type { Domain } from '../../domain/index.ts'
-import type { DataView, JobView } from '../../domain/projects.ts'
-import { DataCreate, JobCreate } from '../../domain/schemas.ts'
+import type { JobView } from '../../domain/projects.ts'
+import { JobCreate } from '../../domain/schemas.ts'
 import { createdResponse, formatId, IdParam, IdString, NoContent, omitEmpty, parseId, problems, readResponse, Timestamp } from '../common.ts'
 import { FullName } from '../services.ts'
 import { params, projectId, tags } from './common.ts'
@@ -20,13 +20,7 @@ export const JobRepresentation = Type.Object({
   created: Timestamp
 }, { $id: 'Job', title: 'Job' })
 
-export const DataRepresentation = Type.Object({
-  name: Type.String(),
-  description: Type.String(),
-  created: Timestamp
-}, { $id: 'Data', title: 'Data' })
-
-/** What differs between the job and the data references of a project. */
+/** What a project's references are: their path, names, schema and domain calls. */
 interface References<T extends { id: number }> {
   segment: string
   noun: string
@@ -92,13 +86,4 @@ export const jobRoutes = referenceRoutes<JobView>({
   render: (job) => omitEmpty({ name: job.name, status: job.status, service: job.service, created: job.createdAt.toISOString() }),
   add: async (domain, actor, id, body) => await domain.projects.addJob(actor, id, body),
   remove: async (domain, actor, id, itemId) => { await domain.projects.removeJob(actor, id, itemId) }
-})
-
-export const dataRoutes = referenceRoutes<DataView>({
-  segment: 'data', noun: 'data', plural: 'Data', singular: 'Data', body: DataCreate,
-  list: async (domain, actor, id) => await domain.projects.listData(actor, { project: id }),
-  get: async (domain, actor, id, itemId) => await domain.projects.getData(actor, itemId, id),
-  render: (data) => ({ name: data.name, description: data.description, created: data.createdAt.toISOString() }),
-  add: async (domain, actor, id, body) => await domain.projects.addData(actor, id, body),
-  remove: async (domain, actor, id, itemId) => { await domain.projects.removeData(actor, id, itemId) }
 })

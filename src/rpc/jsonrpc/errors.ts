@@ -30,7 +30,10 @@ export const errorCodes = {
   too_many_attempts: -32029,
   peer_failed: -32052,
   unavailable: -32053,
-  insufficient_storage: -32057
+  insufficient_storage: -32057,
+  // Content does not travel over JSON-RPC (the OpenRPC document leaves these two out): an empty item fits any limit.
+  too_large: -32013,
+  quota_exceeded: -32057
 } as const satisfies Record<ProtocolErrorKind | DomainErrorCode | 'internal', number>
 
 export interface DescribedError {
@@ -80,6 +83,8 @@ function describeDomainError (error: DomainError): DescribedError {
       return { code, message: error.message, data: { ...data, retryAfterSeconds: seconds }, retryAfterSeconds: seconds, internal: false }
     }
     case 'insufficient_storage':
+    case 'too_large':
+    case 'quota_exceeded':
       return { code, message: error.message, data, internal: false }
   }
 }

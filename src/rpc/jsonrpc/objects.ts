@@ -7,7 +7,7 @@
 import Type, { type Static } from 'typebox'
 import { ServerDocument, serverDocument } from '../../domain/documents.ts'
 import type { GroupView } from '../../domain/groups.ts'
-import type { ProjectView, StandingView } from '../../domain/projects.ts'
+import type { DataView, ProjectView, StandingView } from '../../domain/projects.ts'
 import type { ProjectStanding } from '../../domain/permissions.ts'
 import type { ProjectRole } from '../../domain/schemas.ts'
 import type { ServerView } from '../../domain/servers.ts'
@@ -206,6 +206,42 @@ export function renderRepo (project: ProjectView, withMembers = false): RepoObje
     ]
   }
   return repo
+}
+
+/** A project's data item: its metadata, in RhodeCode's style. Its content is REST's (GET /projects/{id}/data/{dataId}/content). */
+export const DataObject = Type.Object({
+  id: Id,
+  data_id: Id,
+  repo_id: Id,
+  name: Type.String(),
+  description: Type.String(),
+  /** The content's size in bytes. */
+  size: Type.Integer({ minimum: 0 }),
+  /** The content's SHA-256, in hex. */
+  sha256: Type.String(),
+  media_type: Type.String(),
+  /** The content's EDAM format IRI, or null. */
+  format: Nullable(Type.String()),
+  /** Who uploaded it; null once that user is deleted. */
+  uploader_id: Nullable(Id),
+  created_on: Timestamp
+})
+export type DataObject = Static<typeof DataObject>
+
+export function renderData (data: DataView): DataObject {
+  return {
+    id: data.id,
+    data_id: data.id,
+    repo_id: data.projectId,
+    name: data.name,
+    description: data.description,
+    size: data.size,
+    sha256: data.sha256,
+    media_type: data.mediaType,
+    format: data.format,
+    uploader_id: data.uploader,
+    created_on: data.createdAt.toISOString()
+  }
 }
 
 export const RepoNode = Type.Object({

@@ -28,6 +28,7 @@ export type PropertyType =
   | { kind: 'String' }
   | { kind: 'Boolean' }
   | { kind: 'Date' }
+  | { kind: 'Number' }
   | { kind: 'Password' }
   | { kind: 'Link', to: ClassName }
   | { kind: 'Multilink', to: ClassName }
@@ -93,6 +94,7 @@ const ids = (values: number[]): string[] => values.map(String)
 const text = { kind: 'String' } as const
 const bool = { kind: 'Boolean' } as const
 const date = { kind: 'Date' } as const
+const number = { kind: 'Number' } as const
 const link = (to: ClassName) => ({ kind: 'Link', to }) as const
 const multilink = (to: ClassName) => ({ kind: 'Multilink', to }) as const
 
@@ -294,6 +296,7 @@ const job: ClassSpec<JobView, ReferenceFilter, JobSortField> = {
   }
 }
 
+/** Data items' metadata; their content travels over REST only (GET /projects/{id}/data/{dataId}/content). */
 const dataClass: ClassSpec<DataView, ReferenceFilter, DataSortField> = {
   name: 'data',
   label: 'name',
@@ -301,6 +304,11 @@ const dataClass: ClassSpec<DataView, ReferenceFilter, DataSortField> = {
     project: projectLink(),
     name: plain(text, 'name'),
     description: plain(text, 'description'),
+    format: plain(text, 'format'),
+    size: plain(number, 'size', { readOnly: true }),
+    sha256: plain(text, 'sha256', { readOnly: true }),
+    media_type: { type: text, read: (view) => view.mediaType, search: 'mediaType', sort: 'mediaType' },
+    uploader: { type: link('user'), read: (view) => id(view.uploader), search: 'uploader', sort: 'uploader' },
     creation: plain(date, 'createdAt', { readOnly: true })
   },
   id: (view) => view.id,

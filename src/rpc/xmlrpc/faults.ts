@@ -19,6 +19,7 @@ export const FaultCode = {
   tooManyAttempts: 429,
   peerFailed: 502,
   unavailable: 503,
+  tooLarge: 413,
   insufficientStorage: 507,
   noSuchClass: 460,
   malformedRequest: -32700,
@@ -45,7 +46,10 @@ const domainFaultCodes: Record<DomainErrorCode, FaultCode> = {
   too_many_attempts: FaultCode.tooManyAttempts,
   peer_failed: FaultCode.peerFailed,
   unavailable: FaultCode.unavailable,
-  insufficient_storage: FaultCode.insufficientStorage
+  insufficient_storage: FaultCode.insufficientStorage,
+  // Content does not travel over XML-RPC; an empty item is never too large, but the table names every error.
+  too_large: FaultCode.tooLarge,
+  quota_exceeded: FaultCode.insufficientStorage
 }
 
 /** The fault for any error; unexpected ones are logged and reported without detail. */

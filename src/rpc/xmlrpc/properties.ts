@@ -131,7 +131,8 @@ export type Search = { field: string, value: unknown } | 'anything' | 'nothing'
 /**
  * Roundup's filter semantics, as a domain filter: strings match case-insensitive
  * substrings, a list means any of its values, links match by id or key,
- * multilinks when any linked item matches, dates by period (see datePeriod).
+ * multilinks when any linked item matches, dates by period (see datePeriod),
+ * numbers exactly.
  */
 export async function searchFor (cls: ClassSpec, name: string, value: XmlRpcValue, ctx: CallContext): Promise<Search> {
   if (name === 'id') return { field: 'ids', value: asStrings(value).filter((item) => idPattern.test(item)).map(Number) }
@@ -153,9 +154,18 @@ export async function searchFor (cls: ClassSpec, name: string, value: XmlRpcValu
       const values = Array.isArray(value) ? value : [value]
       return { field, value: values.map((item) => datePeriod(name, item)) }
     }
+    case 'Number':
+      return { field, value: asStrings(value).map((item) => wholeNumber(name, item)) }
     default:
       return { field, value: { contains: asStrings(value) } }
   }
+}
+
+/** A number filter value: a whole number, matched exactly. */
+function wholeNumber (name: string, value: string): number {
+  const trimmed = value.trim()
+  if (!/^\d{1,15}$/.test(trimmed)) throw new Fault(FaultCode.invalidValue, `property ${name}: '${value}' is not a whole number.`)
+  return Number(trimmed)
 }
 
 const dateUnits = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:[T. ](\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?)?)?)?Z?$/

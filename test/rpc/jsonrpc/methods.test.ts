@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { Value } from 'typebox/value'
 import { databaseKinds } from '../../helper.ts'
 import { systemActor } from '../../../src/domain/index.ts'
+import { emptySha256 } from '../../../src/storage/blob-store.ts'
 import { methodList, methods } from '../../../src/rpc/jsonrpc/methods/index.ts'
 import { rhodecode, roles, world, type Role, type World } from './fixture.ts'
 
@@ -134,6 +135,12 @@ for (const kind of databaseKinds) {
         ...data.map((item) => ({ name: `data/${item.id}`, type: 'file' }))
       ])
       t.equal(data.length, 2)
+      const datas = await ok(t, 'watcher', 'get_datas', { repoid: 'genomics' })
+      t.same(datas.map((d: any) => [d.data_id, d.name, d.size, d.sha256, d.media_type]),
+        data.map((item) => [item.id, item.name, 0, emptySha256, 'application/octet-stream']), 'items without content hold the empty blob')
+      t.same(await ok(t, 'watcher', 'get_data', { repoid: proj.id, dataid: w.dataId }), datas[0], 'by project id or name')
+      t.match(datas[0], { id: w.dataId, repo_id: proj.id, description: '', format: null, uploader_id: w.ids.owner, created_on: /^\d{4}-/ })
+      t.equal(await ok(t, 'watcher', 'get_data', { repoid: 'genomics', dataid: 424242 }), null, 'an item that is not there is none')
       t.same(await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'genomics', revision: 'tip', root_path: 'services' }),
         [{ name: 'services/assembly::genomics::pasteur', type: 'file' }, { name: 'services/shared::genomics::pasteur', type: 'file' }])
       t.same((await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'genomics', revision: 'tip', root_path: '', ret_type: 'dirs' })).map((n: any) => n.name),

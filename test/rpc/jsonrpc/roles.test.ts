@@ -55,6 +55,12 @@ const cases: Case[] = [
     method: 'get_repo_nodes', args: same({ repoid: 'genomics', revision: 'tip', root_path: '' }), allowed: projectMembers,
     otherwise: absentFor(['outsider'], /^repository `genomics` does not exist$/)
   },
+  // The world's data item of genomics is its only one: id 1.
+  { method: 'get_data', args: same({ repoid: 'genomics', dataid: 1 }), allowed: projectMembers, otherwise: absentFor(['outsider'], null) },
+  {
+    method: 'get_datas', args: same({ repoid: 'genomics' }), allowed: projectMembers,
+    otherwise: absentFor(['outsider'], /^repository `genomics` does not exist$/)
+  },
   {
     method: 'create_user',
     args: (role) => ({ username: `made-by-${role}`, email: `made-by-${role}@example.org`, password: 'a-password' }),

@@ -14,7 +14,7 @@ import { UsersGroupId } from './groups.ts'
 import { UserId } from './users.ts'
 
 /** A project by id (a number) or by name (a string), as RhodeCode's `repoid`. */
-const RepoId = Type.Union([Type.Integer({ minimum: 1 }), Name], { description: 'The project id, or its name.' })
+export const RepoId = Type.Union([Type.Integer({ minimum: 1 }), Name], { description: 'The project id, or its name.' })
 
 const grantUserPermission = defineMethod({
   name: 'grant_user_permission',
