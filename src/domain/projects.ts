@@ -231,7 +231,9 @@ function dataView (d: DataRow): DataView {
 
 /** A media type as the domain keeps it: checked, its type and subtype in lower case (they are case-insensitive, parameter values need not be). */
 function mediaTypeOf (given: string): string {
-  if (!validatorOf(MediaType).Check(given)) throw Invalid.field('data', 'media_type', `"${given}" is not a media type (type/subtype, RFC 9110)`)
+  // The check is a type guard: past a refusal it would call `given` never.
+  const text = given
+  if (!validatorOf(MediaType).Check(given)) throw Invalid.field('data', 'media_type', `"${text}" is not a media type (type/subtype, RFC 9110)`)
   return given.replace(/^[^;]+/, (essence) => essence.toLowerCase())
 }
 
