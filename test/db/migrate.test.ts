@@ -88,7 +88,8 @@ t.test('usernames and group names that differ only by case stop their migrations
   await applyMigrations(db, pathToFileURL(before + '/'))
   await db.prisma.$executeRaw`INSERT INTO "user" (username, updated_at) VALUES ('bob', now()), ('Bob', now()), ('BOB', now()), ('alice', now())`
   await db.prisma.$executeRaw`INSERT INTO "group" (name, updated_at) VALUES ('lab', now()), ('Lab', now()), ('team', now())`
-  const pending = ['20261206130000_usernames_ignore_case', '20261206140000_group_names_ignore_case']
+  const pending = await pendingMigrations(db)
+  t.same(pending.slice(0, 2), ['20261206130000_usernames_ignore_case', '20261206140000_group_names_ignore_case'])
   await t.rejects(applyMigrations(db), { name: 'MigrationError', message: /usernames that differ only by case.*bob, Bob, BOB/ }, 'the clashing usernames are listed')
   t.same(await pendingMigrations(db), pending, 'nothing of it was applied')
   await db.prisma.$executeRaw`DELETE FROM "user" WHERE username IN ('Bob', 'BOB')`
