@@ -13,7 +13,7 @@ import http from 'node:http'
 import t from 'tap'
 import pg from 'pg'
 import { feedApplicationName } from '../src/db/changes.ts'
-import { emptyPostgresDatabase } from './helper.ts'
+import { postgresDatabase } from './helper.ts'
 import { listeningServer } from './processes.ts'
 import { tcpProxy } from './tcp-proxy.ts'
 
@@ -55,7 +55,7 @@ async function until (what: string, condition: () => boolean | Promise<boolean>,
 }
 
 async function twoServers (t: Teardown & { equal: (found: unknown, wanted: unknown) => void }) {
-  const url = new URL(await emptyPostgresDatabase(t))
+  const url = new URL(await postgresDatabase(t))
   const env = {
     DATABASE_URL: url.toString(),
     MIGRATE_ON_START: 'true',

@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
-import { databaseKinds, emptyPostgresDatabase, migratedDataDir, tempDir } from './helper.ts'
+import { databaseKinds, postgresDatabase, migratedDataDir, tempDir } from './helper.ts'
 import { listeningServer } from './processes.ts'
 
 const admin = { authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` }
@@ -21,7 +21,7 @@ for (const kind of databaseKinds) {
     const storage = await tempDir(t, 'mobyle2-storage-')
     const database: Record<string, string> = kind === 'pglite'
       ? { DATA_DIR: await migratedDataDir(t) }
-      : { DATABASE_URL: await emptyPostgresDatabase(t), MIGRATE_ON_START: 'true' }
+      : { DATABASE_URL: await postgresDatabase(t), MIGRATE_ON_START: 'true' }
     const env = { ...database, STORAGE_DIR: storage, MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret' }
     const first = await listeningServer(t, env)
     const created = await fetch(`${first.url}/projects`, {

@@ -33,7 +33,7 @@ export async function tempDir (t: Teardown, prefix = 'mobyle2-'): Promise<string
  * The URL of a new database on the PostgreSQL server named by TEST_DATABASE_URL,
  * empty or a copy of `template`, dropped (with its connections) when the test ends.
  */
-export async function emptyPostgresDatabase (t: Teardown, template?: string): Promise<string> {
+export async function postgresDatabase (t: Teardown, template?: string): Promise<string> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (serverUrl === undefined) throw new Error('TEST_DATABASE_URL is not set')
   const name = `mobyle2_test_${randomBytes(6).toString('hex')}`
@@ -174,7 +174,7 @@ async function postgresTemplate (serverUrl: string): Promise<string> {
 export async function freshDatabase (t: Teardown, kind: 'pglite' | 'postgresql' = 'pglite'): Promise<Database> {
   // Teardowns run last-registered first: the pool closes before its database is dropped.
   const db = kind === 'postgresql'
-    ? await openDatabase({ url: await emptyPostgresDatabase(t, await postgresTemplate(process.env.TEST_DATABASE_URL!)), poolSize: 5 })
+    ? await openDatabase({ url: await postgresDatabase(t, await postgresTemplate(process.env.TEST_DATABASE_URL!)), poolSize: 5 })
     : await openDatabase({ dataDir: 'memory://', snapshot: await pgliteSnapshot() })
   t.teardown(() => db.close())
   return db

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { connect } from 'node:net'
-import { emptyPostgresDatabase, migratedDataDir } from './helper.ts'
+import { postgresDatabase, migratedDataDir } from './helper.ts'
 import { cli, listeningServer, serverEntry, startServer as start, waitUntilListening } from './processes.ts'
 
 t.test('the server lists itself under SERVER_NAME at PUBLIC_URL, and its services default to it', async (t) => {
@@ -46,7 +46,7 @@ t.test('an unreachable PostgreSQL server stops the process with the reason', asy
 
 const serverUrl = process.env.TEST_DATABASE_URL
 t.test('on PostgreSQL, the server refuses to start while migrations are pending', { skip: serverUrl === undefined ? 'TEST_DATABASE_URL is not set' : false }, async (t) => {
-  const url = await emptyPostgresDatabase(t)
+  const url = await postgresDatabase(t)
   const refused = start({ DATABASE_URL: url })
   t.equal(await refused.exited, 1)
   t.match(refused.output(), /lacks migrations .*npm run db:migrate/)

@@ -12,7 +12,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { chown } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { emptyPostgresDatabase, freePort, tempDir } from './helper.ts'
+import { postgresDatabase, freePort, tempDir } from './helper.ts'
 import { listeningServer } from './processes.ts'
 import { tcpProxy } from './tcp-proxy.ts'
 
@@ -147,6 +147,6 @@ t.test('PostgreSQL stopped and started: 503 with Retry-After meanwhile, nothing 
 t.test('the link to PostgreSQL cut and refused: the same', {
   skip: process.env.TEST_DATABASE_URL === undefined || process.env.TEST_DATABASE_URL === '' ? 'TEST_DATABASE_URL is not set: this test needs PostgreSQL' : false
 }, async (t) => {
-  const proxy = await tcpProxy(t, new URL(await emptyPostgresDatabase(t)))
+  const proxy = await tcpProxy(t, new URL(await postgresDatabase(t)))
   await outageUnderLoad(t, proxy.url(), { down: () => proxy.cut(), up: () => proxy.restore() })
 })

@@ -4,7 +4,7 @@
  * database; either way the server's very next request sees the effect.
  */
 import t, { type Test } from 'tap'
-import { emptyPostgresDatabase, migratedDataDir } from '../helper.ts'
+import { postgresDatabase, migratedDataDir } from '../helper.ts'
 import { basic, cli, listeningServer } from '../processes.ts'
 
 /** Every command, run while `server` serves the same database, seen by its very next request. */
@@ -52,7 +52,7 @@ t.test('beside a running server on the embedded database, every command goes thr
 const serverUrl = process.env.TEST_DATABASE_URL
 t.test('on PostgreSQL, the command line and a running server share the database',
   { skip: serverUrl === undefined ? 'TEST_DATABASE_URL is not set' : false }, async (t) => {
-    const env = { DATABASE_URL: await emptyPostgresDatabase(t) }
+    const env = { DATABASE_URL: await postgresDatabase(t) }
     t.match(await cli(env, ['migrate']), { code: 0, stdout: /applied \d+_init/ })
     const server = await listeningServer(t, env)
     await commandsBesideServer(t, env, server)

@@ -167,6 +167,7 @@ for (const kind of databaseKinds) {
         await t.rejects(a.authenticate(basic(famous, 'guess'), `10.7.2.${i}`), { code: 'too_many_attempts' },
           'refused attempts are not counted')
       }
+      // As above: the doubled delay passes on the database's clock.
       await sleep(2100)
       t.match(await a.authenticate(basic(famous, 'right password'), '10.7.1.1'), { username: famous },
         'the right password from a fresh address gets in after the short wait')

@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { request } from 'node:http'
-import { emptyPostgresDatabase } from '../helper.ts'
+import { postgresDatabase } from '../helper.ts'
 import { basic, listeningServer } from '../processes.ts'
 
 const serverUrl = process.env.TEST_DATABASE_URL
@@ -28,7 +28,7 @@ async function get (base: string, from: string, headers: Record<string, string>)
 
 t.test('two server processes on one PostgreSQL database share the throttle', { skip: serverUrl === undefined ? 'TEST_DATABASE_URL is not set' : false }, async (t) => {
   const env = {
-    DATABASE_URL: await emptyPostgresDatabase(t),
+    DATABASE_URL: await postgresDatabase(t),
     MOBYLE_ADMIN_USERNAME: 'admin',
     MOBYLE_ADMIN_PASSWORD: 'admin password',
     MOBYLE_ADMIN_API_KEY: adminKey,

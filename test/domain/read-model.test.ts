@@ -17,7 +17,7 @@ import { anonymous, NotFound, openDomain } from '../../src/domain/index.ts'
 import { reads, ReadModel, remembering, writes, type Table } from '../../src/domain/read-model.ts'
 import { formatId } from '../../src/rest/common.ts'
 import { basic, seed, type Seed } from '../fixtures.ts'
-import { databaseKinds, emptyPostgresDatabase, freshDatabase, tempDir, testConfig } from '../helper.ts'
+import { databaseKinds, postgresDatabase, freshDatabase, tempDir, testConfig } from '../helper.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -52,7 +52,7 @@ async function pair (t: Teardown, kind: 'pglite' | 'postgresql', readerFeed?: Po
     const app = await appOn(t, db)
     return { kind, writer: app, reader: app, readerDb: db, writerDb: db, ...await seed(app.domain, { apiKeys: true }) }
   }
-  const url = await emptyPostgresDatabase(t)
+  const url = await postgresDatabase(t)
   const open = async (feed?: PostgresFeedOptions): Promise<Database> => {
     const db = await openDatabase({ url, poolSize: 5, feed })
     t.teardown(() => db.close())

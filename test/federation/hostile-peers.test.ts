@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { systemActor } from '../../src/domain/index.ts'
-import { databaseKinds, emptyPostgresDatabase } from '../helper.ts'
+import { databaseKinds, postgresDatabase } from '../helper.ts'
 import { openDatabase } from '../../src/db/client.ts'
 import { applyMigrations } from '../../src/db/migrate.ts'
 import { startServer, type Peer } from './servers.ts'
@@ -176,7 +176,7 @@ for (const kind of databaseKinds) {
 
   t.test(`syncs of one peer never overlap (${kind})`, async (t) => {
     const fake = await fakePeer(t, json(good, 300))
-    const url = kind === 'postgresql' ? await emptyPostgresDatabase(t) : undefined
+    const url = kind === 'postgresql' ? await postgresDatabase(t) : undefined
     const shared = url === undefined
       ? undefined
       : await openDatabase({ url, poolSize: 5 }).then(async (db) => {
