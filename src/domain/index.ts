@@ -4,7 +4,7 @@ import { Blobs, type DataStorage } from './blobs.ts'
 import { Federation, type FederationOptions } from './federation.ts'
 import { Groups } from './groups.ts'
 import { LoginRecords } from './login-records.ts'
-import { Projects } from './projects.ts'
+import { Projects, Rosters } from './projects.ts'
 import { ReadModel, remembering } from './read-model.ts'
 import { Servers } from './servers.ts'
 import { Services } from './services.ts'
@@ -71,7 +71,7 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       federation: remembering(memory, new Federation(client, servers, federation)),
       users: remembering(memory, new Users(client)),
       groups: remembering(memory, new Groups(client)),
-      projects: remembering(memory, new Projects(client, storage)),
+      projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)))),
       apiKeys: remembering(memory, new ApiKeys(client)),
       blobs: remembering(memory, new Blobs(client, storage))
     },

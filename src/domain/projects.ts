@@ -6,6 +6,7 @@ import { Conflict, InsufficientStorage, Invalid, NotFound, QuotaExceeded, TooLar
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, MediaType, ProjectCreate, ProjectUpdate, validate, validatorOf, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, fullNameWhere } from './services.ts'
+import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, uncached, writes, type Table } from './read-model.ts'
@@ -270,8 +271,26 @@ function view (row: ProjectRow, actor: Actor): ProjectView {
 /** What a project's representation reads: its roster, its services, favorites, jobs and data, and their names. */
 const projectTables: Table[] = [...standingTables, 'user', 'service', 'server', 'favorite', 'job', 'data_item']
 
+/**
+ * Projects' rosters, as standing checks read them: the same for every caller, so
+ * one remembered answer per project serves every write into it (a job, a data
+ * item) until the roster changes.
+ */
+export class Rosters {
+  constructor (private readonly db: PrismaClient) {}
+
+  @reads(...standingTables)
+  async of (ref: ProjectRef): Promise<ProjectRoster | null> {
+    return await this.db.project.findUnique({ where: refWhere(ref), select: rosterSelect })
+  }
+}
+
+const rosterSelect = { id: true, name: true, ownerId: true, retiredAt: true, ...standingInclude } satisfies Prisma.ProjectSelect
+type ProjectRoster = Prisma.ProjectGetPayload<{ select: typeof rosterSelect }>
+
 export class Projects {
-  constructor (private readonly db: PrismaClient, private readonly storage: DataStorage) {}
+  /** `rosters` as the read model answers it (src/domain/index.ts): what `idOf` reads outside a transaction. */
+  constructor (private readonly db: PrismaClient, private readonly storage: DataStorage, private readonly rosters: Rosters = new Rosters(db)) {}
 
   /** Listing all projects is for administrators; users reach theirs through their user record. */
   @reads(...projectTables)
@@ -336,10 +355,14 @@ export class Projects {
     return allowed(actor, ref, await db.project.findUnique({ where: refWhere(ref), include }), includeRetired, needed)
   }
 
-  /** The id of the live project `ref` names, checked as `find` checks it, reading only what the check needs. */
-  private async idOf (actor: Actor, ref: ProjectRef, needed: ProjectStanding = 'watcher', db: Client = this.db): Promise<number> {
+  /**
+   * The id of the live project `ref` names, checked as `find` checks it, reading
+   * only its roster: remembered, unless a transaction (`db`) must read it itself.
+   */
+  private async idOf (actor: Actor, ref: ProjectRef, needed: ProjectStanding = 'watcher', db?: Client): Promise<number> {
     assertNotRefused(actor)
-    return allowed(actor, ref, await db.project.findUnique({ where: refWhere(ref), include: standingInclude }), false, needed).id
+    const roster = db === undefined ? await this.rosters.of(ref) : await db.project.findUnique({ where: refWhere(ref), select: rosterSelect })
+    return allowed(actor, ref, roster, false, needed).id
   }
 
   /** Any active user may create a project and owns it; administrators may name another owner. */
@@ -569,10 +592,23 @@ export class Projects {
     const projectId = await this.idOf(actor, ref, 'contributor')
     const data = validate('job', JobCreate, input)
     const serviceId = data.service === undefined ? null : await this.serviceId(actor, data.service, 'service')
-    return jobView(await this.db.job.create({
-      data: { projectId, name: data.name, status: data.status, serviceId },
-      select: include.jobs.select
-    }))
+    // One statement: Prisma's create with the service's names would be four round trips (a transaction, the insert, a select).
+    const [row] = await this.db.$queryRaw<Array<Omit<JobView, 'service'> & { serviceName: string | null, serviceProject: string | null, serviceServer: string | null }>>`
+      WITH created AS (
+        INSERT INTO "job" (project_id, service_id, name, status, created_at)
+        VALUES (${projectId}, ${serviceId}, ${data.name ?? ''}, ${data.status ?? 'submitted'}, now() AT TIME ZONE 'UTC')
+        RETURNING *)
+      SELECT c.id, c.project_id AS "projectId", c.name, c.status, c.created_at AS "createdAt",
+        s.name AS "serviceName", p.name AS "serviceProject", sv.name AS "serviceServer"
+      FROM created c LEFT JOIN "service" s ON s.id = c.service_id
+        LEFT JOIN "project" p ON p.id = s.project_id LEFT JOIN "server" sv ON sv.id = s.server_id`
+      .catch((error: unknown) => {
+        // As every model query's (src/domain/storable.ts): the project or service removed since they were checked.
+        if (isForeignKeyViolation(error)) throw removedMeanwhile('job')
+        throw error
+      })
+    const { serviceName, serviceProject, serviceServer, ...job } = row!
+    return { ...job, service: serviceName === null ? null : formatFullName(serviceName, serviceProject ?? undefined, serviceServer!) }
   }
 
   /** Job references of a project the actor can see, or of every live project it can see. */
