@@ -8,6 +8,7 @@ import { Projects, Rosters } from './projects.ts'
 import { ReadModel, remembering } from './read-model.ts'
 import { Servers } from './servers.ts'
 import { Services } from './services.ts'
+import { Uploads } from './uploads.ts'
 import { Users } from './users.ts'
 import { guardStorage } from './storable.ts'
 
@@ -21,6 +22,7 @@ export interface Domain {
   apiKeys: ApiKeys
   federation: Federation
   blobs: Blobs
+  uploads: Uploads
 }
 
 export interface DomainOptions {
@@ -44,6 +46,7 @@ const noFederation: FederationOptions = {
 const noStore = (): never => { throw new Error('this process keeps no data content (only a server does)') }
 const noStorage: DataStorage = {
   store: { stage: noStore, place: noStore, discard: noStore, has: noStore, remove: noStore, list: noStore, sweepStaging: noStore, locate: noStore },
+  uploads: { find: noStore, claim: noStore, sweep: noStore },
   maxBytes: 0,
   quotaBytes: 0,
   onReclaimError: () => {}
@@ -73,7 +76,8 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       groups: remembering(memory, new Groups(client)),
       projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)))),
       apiKeys: remembering(memory, new ApiKeys(client)),
-      blobs: remembering(memory, new Blobs(client, storage))
+      blobs: remembering(memory, new Blobs(client, storage)),
+      uploads: remembering(memory, new Uploads(storage))
     },
     logins: remembering(memory, new LoginRecords(client, db.changes)),
     memory

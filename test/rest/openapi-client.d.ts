@@ -362,7 +362,7 @@ export interface paths {
         /** List a project's data (members) */
         get: operations["listData"];
         put?: never;
-        /** Upload a data item as a multipart form (its content in the part named file), or record one without content as JSON (contributors and above) */
+        /** Upload a data item as a multipart form (its content in the part named file), make one of a finished resumable upload (JSON {"upload"}: its id or URL), or record one without content (JSON without upload) (contributors and above) */
         post: operations["createData"];
         delete?: never;
         options?: never;
@@ -4780,6 +4780,14 @@ export interface operations {
                     description?: string;
                     /** @description An EDAM format: http://edamontology.org/format_1929 or format_1929. */
                     format?: string;
+                } | {
+                    /** @description A finished upload of the caller's: its id, or its URL (the Location its creation answered, …/uploads/<id>). It is released once it is an item. */
+                    upload: string;
+                    /** @description A file name: no / or \, no control characters, not . or .. */
+                    name?: string;
+                    description?: string;
+                    /** @description An EDAM format: http://edamontology.org/format_1929 or format_1929. */
+                    format?: string;
                 };
             };
         };
@@ -4824,6 +4832,15 @@ export interface operations {
             };
             /** @description No such item */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is taken, or the state forbids the change */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
