@@ -30,33 +30,28 @@ const ServiceCollection = Type.Record(FullName, Type.Ref('Service'), { descripti
 const tags = ['services']
 const params = Type.Object({ fullname: FullName })
 
-/** An interface, described loosely: the domain checks it and names what it refuses (docs/interfaces.md). */
-export const InterfaceRepresentation = Type.Object({
-  cwlVersion: Type.Optional(Type.String({ description: 'v1.2 (v1.0 and v1.1 are read too).' })),
-  class: Type.Optional(Type.Literal('CommandLineTool')),
-  baseCommand: Type.Optional(Type.Unknown({ description: 'The program, and its first fixed arguments: a string or a list of strings.' })),
-  arguments: Type.Optional(Type.Unknown({ description: 'Fixed arguments: literals, or {valueFrom, position, prefix, separate}.' })),
-  inputs: Type.Optional(Type.Unknown({ description: 'A list of {id, type, …}, or a map id → {type, …} or id → type.' })),
-  outputs: Type.Optional(Type.Unknown({ description: 'stdout, stderr, or File with outputBinding.glob; a list or a map by id.' })),
-  stdout: Type.Optional(Type.String()),
-  stderr: Type.Optional(Type.String()),
-  requirements: Type.Optional(Type.Unknown({ description: 'EnvVarRequirement and ResourceRequirement only.' })),
-  hints: Type.Optional(Type.Unknown())
-}, {
+/**
+ * An interface, described loosely: the domain checks it and names what it refuses
+ * (docs/interfaces.md). No member is listed, so that it is sent back with its
+ * members in the order they were sent (a serializer writes listed members first).
+ */
+export const InterfaceRepresentation = Type.Object({}, {
   $id: 'Interface',
   title: 'Interface',
   additionalProperties: true,
-  description: 'A CWL v1.2 CommandLineTool, in the subset this server runs (docs/interfaces.md); anything outside it is refused with a 400 naming it.'
+  description: 'A CWL v1.2 CommandLineTool in the subset this server runs (docs/interfaces.md): cwlVersion, class: CommandLineTool, ' +
+    'baseCommand, arguments, inputs (string, int, long, float, double, boolean, File, enums and arrays; optional with ?; default; ' +
+    'inputBinding with position, prefix, separate, itemSeparator and a literal valueFrom), outputs (stdout, stderr, File with ' +
+    'outputBinding.glob), stdout, stderr, requirements and hints (EnvVarRequirement, ResourceRequirement), EDAM formats. ' +
+    'Anything outside it is refused with a 400 naming it.'
 })
 
-const InputSchemaRepresentation = Type.Object({
-  $schema: Type.String(),
-  title: Type.Optional(Type.String()),
-  type: Type.Literal('object'),
-  properties: Type.Record(Type.String(), Type.Unknown()),
-  required: Type.Array(Type.String()),
-  additionalProperties: Type.Boolean()
-}, { additionalProperties: true, description: 'A JSON Schema 2020-12 document: what a job\'s inputs must be.' })
+/** A JSON Schema document, sent as the domain made it (members unlisted, as the interface's). */
+const InputSchemaRepresentation = Type.Object({}, {
+  additionalProperties: true,
+  description: 'A JSON Schema 2020-12 document ($schema, title, type: object, properties by input id, required, additionalProperties: false): ' +
+    'what a job\'s inputs must be. A File input is {"data": "<data item id>"}.'
+})
 
 /** The media types an interface may be sent as YAML in (JSON as application/json). */
 const yamlTypes = ['application/yaml', 'application/x-yaml', 'text/yaml']

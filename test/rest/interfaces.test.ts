@@ -61,6 +61,10 @@ const sortSchema = {
   additionalProperties: false
 }
 
+function schema0 (response: { json: () => { properties: object } }): object {
+  return response.json().properties
+}
+
 for (const kind of databaseKinds) {
   t.test(`${kind}: a program's interface`, async (t) => {
     const { app } = await seededApp(t, kind)
@@ -81,6 +85,8 @@ for (const kind of databaseKinds) {
       const read = await app.inject({ url })
       t.equal(read.statusCode, 200, 'anonymous callers read a server-level program\'s interface')
       t.same(read.json(), { ...sortInterface, label: 'sort lines' })
+      t.equal(read.body, JSON.stringify({ ...sortInterface, label: 'sort lines' }), 'as it was sent, its members in their order')
+      t.same(Object.keys(schema0(await app.inject({ url: '/services/blast::pasteur/schema' }))), ['reverse', 'file'], 'the schema lists the inputs in that order')
       t.equal((await app.inject({ url, headers: { 'if-none-match': read.headers.etag } })).statusCode, 304, 'with an ETag')
       const schema = await app.inject({ url: '/services/blast::pasteur/schema', headers: basic('outsider') })
       t.equal(schema.statusCode, 200)

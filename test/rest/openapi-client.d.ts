@@ -517,27 +517,9 @@ export interface components {
         };
         /**
          * Interface
-         * @description A CWL v1.2 CommandLineTool, in the subset this server runs (docs/interfaces.md); anything outside it is refused with a 400 naming it.
+         * @description A CWL v1.2 CommandLineTool in the subset this server runs (docs/interfaces.md): cwlVersion, class: CommandLineTool, baseCommand, arguments, inputs (string, int, long, float, double, boolean, File, enums and arrays; optional with ?; default; inputBinding with position, prefix, separate, itemSeparator and a literal valueFrom), outputs (stdout, stderr, File with outputBinding.glob), stdout, stderr, requirements and hints (EnvVarRequirement, ResourceRequirement), EDAM formats. Anything outside it is refused with a 400 naming it.
          */
         Interface: {
-            /** @description v1.2 (v1.0 and v1.1 are read too). */
-            cwlVersion?: string;
-            /** @enum {string} */
-            class?: "CommandLineTool";
-            /** @description The program, and its first fixed arguments: a string or a list of strings. */
-            baseCommand?: unknown;
-            /** @description Fixed arguments: literals, or {valueFrom, position, prefix, separate}. */
-            arguments?: unknown;
-            /** @description A list of {id, type, …}, or a map id → {type, …} or id → type. */
-            inputs?: unknown;
-            /** @description stdout, stderr, or File with outputBinding.glob; a list or a map by id. */
-            outputs?: unknown;
-            stdout?: string;
-            stderr?: string;
-            /** @description EnvVarRequirement and ResourceRequirement only. */
-            requirements?: unknown;
-            hints?: unknown;
-        } & {
             [key: string]: unknown;
         };
         /** User */
@@ -2086,16 +2068,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        $schema: string;
-                        title?: string;
-                        /** @enum {string} */
-                        type: "object";
-                        properties: {
-                            [key: string]: unknown;
-                        };
-                        required: string[];
-                        additionalProperties: boolean;
-                    } & {
                         [key: string]: unknown;
                     };
                 };

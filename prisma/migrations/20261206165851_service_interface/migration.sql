@@ -1,8 +1,9 @@
 -- A program's interface: a CWL CommandLineTool (the subset src/domain/interfaces/
--- loads), kept as the administrator sent it; has_interface says whether there is
--- one, so that lists of services show it without reading the documents.
+-- loads), kept as the administrator sent it (JSON, not JSONB: its members keep
+-- their order); has_interface says whether there is one, so that lists of
+-- services show it without reading the documents.
 ALTER TABLE "service" ADD COLUMN     "has_interface" BOOLEAN NOT NULL DEFAULT false,
-ADD COLUMN     "interface" JSONB;
+ADD COLUMN     "interface" JSON;
 
 -- Prisma does not manage CHECK constraints (a later diff leaves them alone): they
 -- hold what the domain also checks, whoever writes. Only a program carries an
