@@ -116,6 +116,10 @@ for (const kind of databaseKinds) {
         /not valid YAML/, 'aliases are bounded (no billion laughs)')
       t.match(problemOf(await yaml('cwlVersion: v1.2\nx: .inf\n'), 400).detail, /\.inf or \.nan/)
       t.match(problemOf(await yaml('- cwlVersion: v1.2\n'), 400).detail, /invalid body/, 'a list is no interface')
+      const nested = `${'['.repeat(20_000)}${']'.repeat(20_000)}`
+      problemOf(await yaml(`cwlVersion: v1.2\nclass: CommandLineTool\ndoc: ${nested}\n`), 400)
+      t.match(problemOf(await app.inject({ method: 'PUT', url, headers: json, payload: `{"cwlVersion": "v1.2", "doc": ${nested}}` }), 400).detail,
+        /nested deeper than 64 levels/, 'nesting is bounded before anything recurses')
       t.match(problemOf(await yaml('cwlVersion: v1.2\nclass: !!binary aGVsbG8=\n'), 400).detail, /not valid YAML: Unresolved tag/, 'YAML 1.2 core: no other tags')
       t.match(problemOf(await yaml('cwlVersion: v1.2\nclass: !python/object x\n'), 400).detail, /not valid YAML: Unresolved tag/)
     })

@@ -177,6 +177,8 @@ function quoted (text: string): string {
  */
 export function loadTool (document: unknown): Tool {
   if (!isObject(document)) throw Invalid.field(resource, '(document)', 'must be a CWL CommandLineTool: a JSON object (or a YAML mapping)')
+  // Before anything walks it: the steps below recurse, and a tool's description is never this deep.
+  if (deeperThan(document, maxDepth)) throw Invalid.field(resource, '(document)', `is nested deeper than ${maxDepth} levels`)
   const unstorable = unstorableText(document)
   if (unstorable.length > 0) throw new Invalid(resource, unstorable.map((path) => ({ field: path.replaceAll('/', '.'), message: unstorableTextMessage })))
   const problems: Problems = []
@@ -200,6 +202,20 @@ export function loadTool (document: unknown): Tool {
   const tool = normalize(canonical as CwlTool, types, problems)
   raise()
   return tool
+}
+
+const maxDepth = 64
+
+/** Whether arrays and objects nest deeper than `limit` in `value`, found without recursing. */
+function deeperThan (value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next
+    if (node === null || typeof node !== 'object') continue
+    if (depth > limit) return true
+    for (const item of Object.values(node)) stack.push([item, depth + 1])
+  }
+  return false
 }
 
 /** Schema-salad's directives fetch or splice other documents: an interface is one document. */

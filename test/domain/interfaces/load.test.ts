@@ -234,5 +234,8 @@ t.test('documents that are not one', async (t) => {
   const { class: _class, ...classless } = tool()
   refused(t, classless, 'class', /is required/)
   refused(t, tool({ label: 'a\u0000b' }), 'label', /NUL/)
+  let deep: unknown = 'bottom'
+  for (let depth = 0; depth < 100_000; depth++) deep = [deep]
+  refused(t, tool({ doc: deep }), '(document)', /is nested deeper than 64 levels/, 'a document nested deeper than any tool, before anything recurses into it')
   refused(t, tool({ inputs: { x: { type: 'string', default: 'a\u0000b' } } }), 'inputs.x.default', /NUL/)
 })
