@@ -237,7 +237,7 @@ function describeError (keyword: string, params: Record<string, unknown>, messag
   switch (keyword) {
     case 'additionalProperties': return 'is not a known property'
     case 'required': return 'is required'
-    case 'enum': return `must be one of ${(params.allowedValues as unknown[]).join(', ')}`
+    case 'enum': return `must be one of ${(params.allowedValues as unknown[]).map((value) => typeof value === 'string' ? value : JSON.stringify(value)).join(', ')}`
     case 'anyOf': return 'has the wrong type'
     default: return message
   }

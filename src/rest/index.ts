@@ -20,7 +20,7 @@ import { openapiOptions } from './openapi.ts'
 import groupRoutes, { GroupRepresentation } from './groups.ts'
 import projectRoutes, { projectSchemas } from './projects/index.ts'
 import serverRoutes, { ServerRepresentation } from './servers.ts'
-import serviceRoutes, { ServiceRepresentation } from './services.ts'
+import serviceRoutes, { InterfaceRepresentation, ServiceRepresentation } from './services.ts'
 import uploadRoutes from './uploads.ts'
 import userRoutes, { UserRepresentation } from './users.ts'
 import { validatorCompiler } from './validation.ts'
@@ -52,7 +52,7 @@ async function resources (app: FastifyInstance, { uploads }: RestOptions): Promi
   app.addHook('onSend', etagHook)
   // Shared schemas are added here, beside the validator compiler: a plugin that adds
   // its own schemas gets Fastify's default compiler back.
-  const schemas = [Problem, ServerRepresentation, ServiceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ...projectSchemas]
+  const schemas = [Problem, ServerRepresentation, ServiceRepresentation, InterfaceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ...projectSchemas]
   for (const schema of schemas) app.addSchema(schema)
   for (const routes of [serverRoutes, serviceRoutes, userRoutes, apiKeyRoutes, groupRoutes, projectRoutes]) await app.register(routes)
   await app.register(uploadRoutes, { uploads })
