@@ -173,7 +173,8 @@ async function syncDirectory (dir: string): Promise<void> {
   }
 }
 
-async function entries (dir: string): Promise<string[]> {
+/** The names in a directory; none when it is not there (yet, or any more). */
+export async function entries (dir: string): Promise<string[]> {
   try {
     return await readdir(dir)
   } catch (error) {
@@ -182,10 +183,10 @@ async function entries (dir: string): Promise<string[]> {
   }
 }
 
-function isMissing (error: unknown): boolean {
+export function isMissing (error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT'
 }
 
-function ignoreMissing (error: unknown): void {
+export function ignoreMissing (error: unknown): void {
   if (!isMissing(error)) throw error
 }

@@ -14,10 +14,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createReadStream, mkdirSync } from 'node:fs'
-import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { FileStore } from '@tus/file-store'
+import { entries, ignoreMissing, isMissing } from './file-store.ts'
 
 /** An upload's id, as `newUploadId` makes them: 32 lower-case hex digits (128 random bits). */
 export const uploadIdPattern = /^[0-9a-f]{32}$/
@@ -197,21 +198,4 @@ export class FileUploadStore implements UploadStore {
 function createdAt (record: UploadRecord | undefined): number | undefined {
   const created = Date.parse(record?.creation_date ?? '')
   return Number.isFinite(created) ? created : undefined
-}
-
-async function entries (dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir)
-  } catch (error) {
-    if (isMissing(error)) return []
-    throw error
-  }
-}
-
-function isMissing (error: unknown): boolean {
-  return (error as NodeJS.ErrnoException).code === 'ENOENT'
-}
-
-function ignoreMissing (error: unknown): void {
-  if (!isMissing(error)) throw error
 }
