@@ -139,7 +139,7 @@ export async function migratedDataDir (t: Teardown): Promise<string> {
  * migrations; concurrent test processes take turns through an advisory lock.
  */
 let migratedTemplate: Promise<string> | undefined
-async function postgresTemplate (serverUrl: string): Promise<string> {
+export async function postgresTemplate (serverUrl: string): Promise<string> {
   migratedTemplate ??= (async () => {
     const name = `mobyle2_test_template_${await migratedFingerprint}`
     const admin = new pg.Client({ connectionString: serverUrl })

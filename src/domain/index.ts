@@ -3,6 +3,7 @@ import { ApiKeys } from './api-keys.ts'
 import { Blobs, type DataStorage } from './blobs.ts'
 import { Federation, type FederationOptions } from './federation.ts'
 import { Groups } from './groups.ts'
+import { JobQueue } from './job-queue.ts'
 import { LoginRecords } from './login-records.ts'
 import { Projects, Rosters } from './projects.ts'
 import { ReadModel, remembering } from './read-model.ts'
@@ -21,6 +22,8 @@ export interface Domain {
   apiKeys: ApiKeys
   federation: Federation
   blobs: Blobs
+  /** The dispatchers' side of jobs (src/jobs/dispatcher.ts): it checks no actor, and no face calls it. */
+  jobQueue: JobQueue
 }
 
 export interface DomainOptions {
@@ -73,7 +76,8 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       groups: remembering(memory, new Groups(client)),
       projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)))),
       apiKeys: remembering(memory, new ApiKeys(client)),
-      blobs: remembering(memory, new Blobs(client, storage))
+      blobs: remembering(memory, new Blobs(client, storage)),
+      jobQueue: remembering(memory, new JobQueue(client))
     },
     logins: remembering(memory, new LoginRecords(client, db.changes)),
     memory

@@ -1,12 +1,15 @@
 import { Readable } from 'node:stream'
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, systemActor, type Actor } from './actor.ts'
 import { holdBlob, reclaim, type DataStorage } from './blobs.ts'
-import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, nameKey, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, enumMatch, column, columnsWhere, guardUnique, idsWhere, liveUser, nameKey, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, InsufficientStorage, Invalid, NotFound, QuotaExceeded, TooLarge } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
 import { DataCreate, JobCreate, MediaType, ProjectCreate, ProjectUpdate, validate, validatorOf, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, fullNameWhere } from './services.ts'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
+import { transitions, type JobState } from './job-queue.ts'
+
+const jobStates = Object.keys(transitions) as JobState[]
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, uncached, writes, type Table } from './read-model.ts'
@@ -68,7 +71,7 @@ const jobSortKeys: Record<JobSortField, SortKey> = {
   id: column('id'),
   projectId: column('project_id'),
   name: column('name', { text: true }),
-  status: column('status', { text: true }),
+  status: column('state'),
   serviceId: column('service_id'),
   createdAt: column('created_at')
 }
@@ -184,7 +187,7 @@ const include = {
     orderBy: { groupId: 'asc' }
   },
   services: { where: { retiredAt: null }, select: serviceSelect, orderBy: { name: 'asc' } },
-  jobs: { select: { id: true, projectId: true, name: true, status: true, createdAt: true, service: { select: serviceSelect } }, orderBy: { id: 'asc' } },
+  jobs: { select: { id: true, projectId: true, name: true, state: true, createdAt: true, service: { select: serviceSelect } }, orderBy: { id: 'asc' } },
   data: { orderBy: { id: 'asc' } },
   favorites: { select: { service: { select: serviceSelect } }, orderBy: { serviceId: 'asc' } }
 } satisfies Prisma.ProjectInclude
@@ -211,7 +214,7 @@ type DataRow = ProjectRow['data'][number]
 
 function jobView (j: JobRow): JobView {
   return {
-    id: j.id, projectId: j.projectId, name: j.name, status: j.status, service: j.service === null ? null : serviceView(j.service).fullName, createdAt: j.createdAt
+    id: j.id, projectId: j.projectId, name: j.name, status: j.state, service: j.service === null ? null : serviceView(j.service).fullName, createdAt: j.createdAt
   }
 }
 
@@ -595,10 +598,10 @@ export class Projects {
     // One statement: Prisma's create with the service's names would be four round trips (a transaction, the insert, a select).
     const [row] = await this.db.$queryRaw<Array<Omit<JobView, 'service'> & { serviceName: string | null, serviceProject: string | null, serviceServer: string | null }>>`
       WITH created AS (
-        INSERT INTO "job" (project_id, service_id, name, status, created_at)
-        VALUES (${projectId}, ${serviceId}, ${data.name ?? ''}, ${data.status ?? 'submitted'}, now() AT TIME ZONE 'UTC')
+        INSERT INTO "job" (project_id, service_id, name, created_at)
+        VALUES (${projectId}, ${serviceId}, ${data.name ?? ''}, now() AT TIME ZONE 'UTC')
         RETURNING *)
-      SELECT c.id, c.project_id AS "projectId", c.name, c.status, c.created_at AS "createdAt",
+      SELECT c.id, c.project_id AS "projectId", c.name, c.state::text AS status, c.created_at AS "createdAt",
         s.name AS "serviceName", p.name AS "serviceProject", sv.name AS "serviceServer"
       FROM created c LEFT JOIN "service" s ON s.id = c.service_id
         LEFT JOIN "project" p ON p.id = s.project_id LEFT JOIN "server" sv ON sv.id = s.server_id`
@@ -622,7 +625,7 @@ export class Projects {
   @reads('job', 'service', 'server', ...standingTables)
   async searchJobs (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<JobSortField>> = []): Promise<number[]> {
     const where: Prisma.JobWhereInput = {
-      AND: [await this.referencesWhere(actor, filter), ...textWhere(filter.status, (status) => ({ status }))],
+      AND: [await this.referencesWhere(actor, filter), ...(filter.status === undefined ? [] : [{ state: enumMatch(jobStates, filter.status) }])],
       service: filter.serviceId === undefined ? undefined : { AND: [{ id: idsWhere(filter.serviceId) }, visibleServices(actor)] }
     }
     const rows = await this.db.job.findMany({ where, select: { id: true }, orderBy: { id: 'asc' } })

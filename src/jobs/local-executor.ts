@@ -73,7 +73,7 @@ export class LocalExecutor implements Executor {
       const exitCode = end.code ?? 128 + (constants.signals[end.signal!] ?? 0)
       if (stop !== undefined) return { state: 'error', reason: stop.reason, exitCode, message: stop.message }
       if (copied !== undefined) {
-        return { state: 'error', reason: 'system', exitCode, message: `cannot keep the program's output: ${String(copied)}` }
+        return { state: 'error', reason: 'system', exitCode, message: `cannot keep the program's output: ${copied instanceof Error ? copied.message : 'unknown error'}` }
       }
       if (end.code === 0) return { state: 'ok', exitCode: 0 }
       const how = end.signal === null ? `exited with code ${end.code}` : `was killed by ${end.signal}`
