@@ -8,6 +8,8 @@
  *   npm run bench -- --quick           a few scenarios, embedded database only, under a minute
  *   npm run bench -- --large           100,000 services (or --services <n>)
  *   npm run bench -- --postgresql-only PostgreSQL only (BENCH_DATABASE_URL)
+ *   npm run bench -- --transfer-only   only the upload and download of one data item (256 MiB; 1 GiB with --large)
+ *   npm run bench -- --transfer-mib <n>  that item's size
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, release, totalmem, type } from 'node:os'
@@ -16,13 +18,16 @@ import { applyMigrations } from '../src/db/migrate.ts'
 import { runScenarios, type Plan, type Result } from './scenarios.ts'
 import { defaultSize, seed, type DatasetSize, type World } from './seed.ts'
 import { embeddedStorage, postgresStorage, startServer, type Storage } from './server.ts'
+import { runTransfers, transferTable, type TransferPlan, type TransferResult } from './transfer.ts'
 
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     large: { type: 'boolean', default: false },
     services: { type: 'string' },
-    'postgresql-only': { type: 'boolean', default: false }
+    'postgresql-only': { type: 'boolean', default: false },
+    'transfer-only': { type: 'boolean', default: false },
+    'transfer-mib': { type: 'string' }
   }
 })
 const services = flags.services !== undefined ? Number(flags.services) : flags.large ? 100_000 : defaultSize.services
@@ -31,9 +36,14 @@ const size: DatasetSize = { ...defaultSize, services }
 const plan: Plan = flags.quick
   ? { quick: true, warmupSeconds: 0.5, seconds: 2, writeRate: 0 }
   : { quick: false, warmupSeconds: 1, seconds: 4, writeRate: 20 }
+const transferMib = flags['transfer-mib'] !== undefined ? Number(flags['transfer-mib']) : flags.large ? 1024 : plan.quick ? 64 : 256
+if (!Number.isInteger(transferMib) || transferMib < 1) throw new Error(`--transfer-mib wants a whole number of MiB, not ${flags['transfer-mib']}`)
+const transferPlan: TransferPlan = { bytes: transferMib * 2 ** 20, runs: 3 }
 const postgresUrl = process.env.BENCH_DATABASE_URL
 const storages: Array<() => Promise<Storage>> = flags['postgresql-only'] ? [] : [embeddedStorage]
-if (!plan.quick && postgresUrl !== undefined && postgresUrl !== '') storages.push(async () => await postgresStorage(postgresUrl))
+// --transfer-only measures on one database: PGlite, or PostgreSQL with --postgresql-only.
+const withPostgres = !plan.quick && (flags['postgresql-only'] || !flags['transfer-only'])
+if (withPostgres && postgresUrl !== undefined && postgresUrl !== '') storages.push(async () => await postgresStorage(postgresUrl))
 if (storages.length === 0) throw new Error('--postgresql-only needs BENCH_DATABASE_URL (and not --quick)')
 
 const progress = (line: string): void => { process.stderr.write(`${line}\n`) }
@@ -41,7 +51,8 @@ const started = Date.now()
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`
 
 const results: Result[] = []
-for (const makeStorage of storages) {
+const transfers: TransferResult[] = []
+for (const [index, makeStorage] of storages.entries()) {
   const storage = await makeStorage()
   try {
     const seeding = Date.now()
@@ -49,9 +60,11 @@ for (const makeStorage of storages) {
     progress(`${storage.kind}: seeded ${size.services.toLocaleString('en')} services, ${size.users.toLocaleString('en')} users, ` +
       `${size.projects.toLocaleString('en')} projects in ${seconds(seeding)}`)
     const server = await startServer(storage.serverEnv)
-    let measured: Result[]
+    let measured: Result[] = []
     try {
-      measured = await runScenarios(server, world, storage.kind, plan, progress)
+      if (!flags['transfer-only']) measured = await runScenarios(server, world, storage.kind, plan, progress)
+      // Bytes stream between socket and file whatever the database: the first database of the run is enough (bench/README.md).
+      if (index === 0) transfers.push(...await runTransfers(server, world, storage.kind, transferPlan, progress))
     } catch (error) {
       // The scenario's failure is the news; a server slow to stop after it is not.
       await server.stop().catch((stopping: Error) => { progress(`and then: ${stopping.message.split('\n')[0]!}`) })
@@ -64,12 +77,14 @@ for (const makeStorage of storages) {
   }
 }
 
-const report = { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results }
+const report = { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers }
 const resultsDir = new URL('results/', import.meta.url)
 await mkdir(resultsDir, { recursive: true })
 await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`)
-process.stdout.write(table(results))
-progress(`${results.length} scenarios in ${seconds(started)}; written to bench/results/latest.json`)
+if (results.length > 0) process.stdout.write(table(results))
+if (results.length > 0 && transfers.length > 0) process.stdout.write('\n')
+if (transfers.length > 0) process.stdout.write(transferTable(transfers))
+progress(`${results.length} scenarios and ${transfers.length} transfers in ${seconds(started)}; written to bench/results/latest.json`)
 
 /** Migrates and seeds through this process's own handle, closed before the server opens the database. */
 async function seedInto (storage: Storage): Promise<World> {

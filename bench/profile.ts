@@ -8,8 +8,10 @@
  *   npm run bench:profile -- --scenario 'JSON-RPC get_user' --seconds 10
  *   npm run bench:profile -- --postgresql --scenario 'POST /services/ API key, a new service each'
  *                                                  on BENCH_DATABASE_URL's server instead of PGlite
+ *   npm run bench:profile -- --transfer [--transfer-mib 256]
+ *                                                  three uploads of a data item, then three downloads
  */
-import { readdir, readFile, mkdtemp, stat } from 'node:fs/promises'
+import { readdir, readFile, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -17,14 +19,18 @@ import { applyMigrations } from '../src/db/migrate.ts'
 import { Load, verify } from './load.ts'
 import { readScenarios, writeLoads } from './scenarios.ts'
 import { defaultSize, seed } from './seed.ts'
-import { embeddedStorage, postgresStorage, sleep, startServer } from './server.ts'
+import { embeddedStorage, postgresStorage, sleep, startServer, type RunningServer } from './server.ts'
+import { download, multipart, remove, upload, writeRandomFile } from './transfer.ts'
+import type { World } from './seed.ts'
 
 const { values: flags } = parseArgs({
   options: {
     scenario: { type: 'string', multiple: true },
     seconds: { type: 'string', default: '8' },
     connections: { type: 'string', default: '10' },
-    postgresql: { type: 'boolean', default: false }
+    postgresql: { type: 'boolean', default: false },
+    transfer: { type: 'boolean', default: false },
+    'transfer-mib': { type: 'string', default: '256' }
   }
 })
 const names = flags.scenario ?? ['GET /servers/ anonymous', 'GET /users/{id} API key']
@@ -48,7 +54,8 @@ try {
   const db = await storage.open()
   const world = await applyMigrations(db).then(async () => await seed(db, defaultSize)).finally(async () => await db.close())
   const scenarios = readScenarios(world)
-  for (const name of names) {
+  if (flags.transfer) await profileTransfers(world, join(kept, 'transfer'))
+  for (const name of flags.transfer ? [] : names) {
     const scenario = scenarios.find((s) => s.name === name)
     const writeLoad = writeLoads[name]
     if (scenario === undefined && writeLoad === undefined) {
@@ -79,6 +86,42 @@ try {
   await storage.dispose()
 }
 process.stdout.write(`\nprofiles kept in ${kept} (open them in Chrome DevTools, Performance tab)\n`)
+
+/**
+ * Three uploads of one item (each removed before the next), then three downloads of the last,
+ * each direction profiled over its own window (bench/transfer.ts measures them against a floor).
+ */
+async function profileTransfers (world: World, dir: string): Promise<void> {
+  const bytes = Number(flags['transfer-mib']) * 2 ** 20
+  const source = join(kept, 'source.bin')
+  await writeRandomFile(source, bytes)
+  const form = multipart(source, bytes)
+  const member = { 'x-api-key': world.member.apiKey }
+  const data = `/projects/${world.memberProject}/data`
+  const windows: Array<[string, [number, number]]> = []
+  const server = await startServer(storage.serverEnv, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
+  try {
+    let item = ''
+    const timed = async (name: string, work: (server: RunningServer) => Promise<void>): Promise<void> => {
+      await server.settle()
+      const start = microseconds()
+      const from = performance.now()
+      for (let run = 0; run < 3; run++) await work(server)
+      windows.push([name, [start, microseconds()]])
+      process.stdout.write(`\n${name}: ${(3 * bytes / 2 ** 20 / ((performance.now() - from) / 1000)).toFixed(0)} MiB/s\n`)
+    }
+    await timed(`3 uploads of ${bytes / 2 ** 20} MiB`, async () => {
+      if (item !== '') await remove(`${server.url}${data}/${item}`, member)
+      item = (JSON.parse(await upload(server.url + data, member, form)) as { id: string }).id
+    })
+    await timed(`3 downloads of ${bytes / 2 ** 20} MiB`, async () => { await download(`${server.url}${data}/${item}/content`, member, bytes) })
+  } finally {
+    await server.stop()
+    await rm(source, { force: true })
+  }
+  const profile = JSON.parse(await readFile(await mainThreadProfile(dir), 'utf8')) as CpuProfile
+  for (const [name, window] of windows) process.stdout.write(`\n${name}, ${summary(profile, window)}`)
+}
 
 function microseconds (): number {
   return Number(process.hrtime.bigint() / 1000n)

@@ -43,13 +43,18 @@ export async function embeddedStorage (): Promise<Storage> {
 export async function postgresStorage (serverUrl: string): Promise<Storage> {
   const name = `mobyle2_bench_${randomBytes(6).toString('hex')}`
   await onServer(serverUrl, `CREATE DATABASE ${name}`)
+  // Data items' content: by default it would go to ./data in the repository.
+  const storageDir = await mkdtemp(join(tmpdir(), 'mobyle2-bench-storage-'))
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
   return {
     kind: 'postgresql',
     open: async () => await openDatabase({ url: url.toString(), poolSize: 4 }),
-    serverEnv: { DATABASE_URL: url.toString() },
-    dispose: async () => { await onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+    serverEnv: { DATABASE_URL: url.toString(), STORAGE_DIR: storageDir },
+    dispose: async () => {
+      await onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await rm(storageDir, { recursive: true, force: true, maxRetries: 5 })
+    }
   }
 }
 
@@ -76,7 +81,13 @@ export interface RunningServer {
   stop: () => Promise<void>
 }
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+
+/**
+ * Room for the transfer scenarios (bench/transfer.ts): the defaults (1 GiB an item, 10 GiB a project, 30 s
+ * for a request to arrive) would refuse a `--transfer-mib` above 1 GiB, or a 1 GiB upload on a slow disk.
+ */
+const transferLimits = { DATA_MAX_BYTES: String(2 ** 40), DATA_PROJECT_QUOTA_BYTES: String(2 ** 50), REQUEST_TIMEOUT_SECONDS: '3600' }
 const startTimeoutMs = 60_000
 const settleTimeoutMs = 240_000
 
@@ -88,7 +99,7 @@ export async function startServer (env: Record<string, string>, nodeOptions: str
   const port = await freePort()
   const child = spawn(process.execPath, [...nodeOptions, 'dist/main.js'], {
     cwd: repoRoot,
-    env: { ...inheritedEnv(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
+    env: { ...inheritedEnv(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...transferLimits, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const output = relayOutput(child)
@@ -146,7 +157,7 @@ function relayOutput (child: ChildProcess): string[] {
 }
 
 /** Resolves once the process uses under a tenth of a core over 200 ms: nothing left to answer. */
-async function quiet (pid: number): Promise<void> {
+export async function quiet (pid: number): Promise<void> {
   // utime and stime, in clock ticks (100 per second), after the command name, which may hold spaces.
   const cpuTicks = (): number => {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')
@@ -210,7 +221,9 @@ export class PeakMemory {
 
   constructor (private readonly pid: number) {}
 
-  start (): void {
+  /** Starts the stretch; answers the process's resident memory at its start, in MiB. */
+  start (): number {
+    const now = this.status('VmRSS') / 1024
     try {
       writeFileSync(`/proc/${this.pid}/clear_refs`, '5')
       this.exact = true
@@ -218,6 +231,7 @@ export class PeakMemory {
       this.sampled = this.status('VmRSS')
       this.timer = setInterval(() => { this.sampled = Math.max(this.sampled, this.status('VmRSS')) }, 50)
     }
+    return now
   }
 
   /** The peak since start(), in MiB. */

@@ -19,6 +19,7 @@ import { federationOptions } from './federation/catalogue.ts'
 import { startPeriodicSync } from './federation/periodic-sync.ts'
 import { FileBlobStore } from './storage/file-store.ts'
 import { startSweeping } from './storage/sweep.ts'
+import { FileUploadStore } from './storage/upload-store.ts'
 
 export interface AppDependencies {
   config: Config
@@ -49,15 +50,18 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.server.maxConnections = config.MAX_CONNECTIONS
 
+  const storageDir = config.STORAGE_DIR ?? config.DATA_DIR
+  const uploads = new FileUploadStore(storageDir, { expirySeconds: config.UPLOAD_EXPIRY_SECONDS })
   const { domain, logins } = openDomain(db, {
     cacheEntries: config.READ_CACHE_ENTRIES,
     cacheValues: config.READ_CACHE_VALUES,
     federation: federationOptions(config),
     storage: {
-      store: new FileBlobStore(config.STORAGE_DIR ?? config.DATA_DIR, {
+      store: new FileBlobStore(storageDir, {
         // A body arrives within REQUEST_TIMEOUT_SECONDS; its item is created within a transaction's time after.
         staleAfterMs: (config.REQUEST_TIMEOUT_SECONDS + 60) * 1000
       }),
+      uploads,
       maxBytes: config.DATA_MAX_BYTES,
       quotaBytes: config.DATA_PROJECT_QUOTA_BYTES,
       onReclaimError: (error) => { app.log.warn({ err: error }, 'could not remove content no item refers to any more: the next sweep will') }
@@ -86,7 +90,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   await app.register(actorPlugin, { authenticator })
   await app.register(healthRoutes, { db })
   await app.register(homeRoutes)
-  await app.register(restFace)
+  await app.register(restFace, { uploads })
   await app.register(jsonRpcFace, { authenticator })
   await app.register(xmlrpcFace)
   if (config.SYNC_INTERVAL_SECONDS > 0) startPeriodicSync(app, config.SYNC_INTERVAL_SECONDS)

@@ -38,6 +38,10 @@ export const ConfigSchema = Type.Object({
     minimum: 0, maximum: 7 * 86400, default: 3600,
     description: 'Sweep the blob store this often (content no item refers to, uploads left unfinished); 0: only at start.'
   }),
+  UPLOAD_EXPIRY_SECONDS: Integer({
+    minimum: 1, maximum: 30 * 86400, default: 86400,
+    description: 'How long a resumable upload (/uploads) lives after its creation, finished or not: make it a data item before then; the sweep removes it after.'
+  }),
   MIGRATE_ON_START: Type.Boolean({ default: false, description: 'Apply pending migrations to PostgreSQL at start (the embedded database always is).' }),
   DATABASE_POOL_SIZE: Integer({ minimum: 1, maximum: 500, default: 10, description: 'Connections kept to PostgreSQL.' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),

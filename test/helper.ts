@@ -16,6 +16,7 @@ import { applyMigrations } from '../src/db/migrate.ts'
 import type { DataStorage } from '../src/domain/blobs.ts'
 import type { Domain } from '../src/domain/index.ts'
 import { FileBlobStore } from '../src/storage/file-store.ts'
+import { FileUploadStore } from '../src/storage/upload-store.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -188,8 +189,10 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
 /** A blob store in a directory of the test's own, with the configuration's default limits. */
 export async function testStorage (t: Teardown, overrides: Partial<DataStorage> = {}): Promise<DataStorage> {
   const config = testConfig()
+  const root = await tempDir(t, 'mobyle2-storage-')
   return {
-    store: new FileBlobStore(await tempDir(t, 'mobyle2-storage-'), { staleAfterMs: 60_000 }),
+    store: new FileBlobStore(root, { staleAfterMs: 60_000 }),
+    uploads: new FileUploadStore(root, { expirySeconds: config.UPLOAD_EXPIRY_SECONDS }),
     maxBytes: config.DATA_MAX_BYTES,
     quotaBytes: config.DATA_PROJECT_QUOTA_BYTES,
     onReclaimError: (error) => { throw error },

@@ -31,10 +31,12 @@ import { bookkeeping } from './read-model.ts'
 import { serialized, type Client } from './transactions.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import { emptySha256, type BlobStore, type StagedBlob } from '../storage/blob-store.ts'
+import type { UploadStore } from '../storage/upload-store.ts'
 
-/** The blob store and the limits on what goes into it, as the server is configured. */
+/** The blob store, the resumable uploads on their way to it, and the limits on what goes into it, as the server is configured. */
 export interface DataStorage {
   store: BlobStore
+  uploads: UploadStore
   /** The largest content of one item (DATA_MAX_BYTES). */
   maxBytes: number
   /** The most bytes all the items of one project may hold together (DATA_PROJECT_QUOTA_BYTES). */

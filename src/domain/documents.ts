@@ -37,7 +37,10 @@ export const ServiceDocument = Type.Object({
   exported: Type.Boolean({ description: 'Whether the service can be called from another server.' }),
   disabled: Type.Boolean({ description: 'Disabled by the administrators, e.g. for maintenance.' }),
   authorized: Type.Boolean({ description: 'Whether the caller may call the service.' }),
-  description: Type.String()
+  description: Type.String(),
+  interface: Type.Optional(Type.String({
+    description: 'Where its interface is (GET /services/{fullname}/interface): present only for a program that has one (an addition to the spec).'
+  }))
 })
 export type ServiceDocument = Static<typeof ServiceDocument>
 
@@ -50,6 +53,7 @@ export function serviceDocument (service: ServiceView): ServiceDocument {
     exported: service.exported,
     disabled: service.disabled,
     authorized: service.authorized,
-    description: service.description
+    description: service.description,
+    ...(service.hasInterface ? { interface: `/services/${service.fullName}/interface` } : {})
   }
 }

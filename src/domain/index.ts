@@ -9,6 +9,7 @@ import { Projects, Rosters } from './projects.ts'
 import { ReadModel, remembering } from './read-model.ts'
 import { Servers } from './servers.ts'
 import { Services } from './services.ts'
+import { Uploads } from './uploads.ts'
 import { Users } from './users.ts'
 import { guardStorage } from './storable.ts'
 
@@ -22,6 +23,7 @@ export interface Domain {
   apiKeys: ApiKeys
   federation: Federation
   blobs: Blobs
+  uploads: Uploads
   /** The dispatchers' side of jobs (src/jobs/dispatcher.ts): it checks no actor, and no face calls it. */
   jobQueue: JobQueue
 }
@@ -47,6 +49,7 @@ const noFederation: FederationOptions = {
 const noStore = (): never => { throw new Error('this process keeps no data content (only a server does)') }
 const noStorage: DataStorage = {
   store: { stage: noStore, place: noStore, discard: noStore, has: noStore, remove: noStore, list: noStore, sweepStaging: noStore, locate: noStore },
+  uploads: { find: noStore, claim: noStore, sweep: noStore },
   maxBytes: 0,
   quotaBytes: 0,
   onReclaimError: () => {}
@@ -77,6 +80,7 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)))),
       apiKeys: remembering(memory, new ApiKeys(client)),
       blobs: remembering(memory, new Blobs(client, storage)),
+      uploads: remembering(memory, new Uploads(storage)),
       jobQueue: remembering(memory, new JobQueue(client))
     },
     logins: remembering(memory, new LoginRecords(client, db.changes)),

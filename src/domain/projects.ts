@@ -4,7 +4,7 @@ import { holdBlob, reclaim, type DataStorage } from './blobs.ts'
 import { assertKeyFree, changedFields, enumMatch, column, columnsWhere, guardUnique, idsWhere, liveUser, nameKey, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, InsufficientStorage, Invalid, NotFound, QuotaExceeded, TooLarge } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
-import { DataCreate, JobCreate, MediaType, ProjectCreate, ProjectUpdate, validate, validatorOf, type Page, type ProjectRole } from './schemas.ts'
+import { DataCreate, DataFromUpload, JobCreate, mediaTypeOf, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
 import { formatFullName, fullNameWhere } from './services.ts'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { transitions, type JobState } from './job-queue.ts'
@@ -14,6 +14,8 @@ import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, uncached, writes, type Table } from './read-model.ts'
 import { BlobTooLarge, type BlobLocation, type StagedBlob } from '../storage/blob-store.ts'
+import { uploadIdPattern } from '../storage/upload-store.ts'
+import { ownUpload } from './uploads.ts'
 
 interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 interface ProjectGroupView { id: number, name: string, role: ProjectRole }
@@ -233,12 +235,18 @@ function dataView (d: DataRow): DataView {
   }
 }
 
-/** A media type as the domain keeps it: checked, its type and subtype in lower case (they are case-insensitive, parameter values need not be). */
-function mediaTypeOf (given: string): string {
-  // The check is a type guard: past a refusal it would call `given` never.
-  const text = given
-  if (!validatorOf(MediaType).Check(given)) throw Invalid.field('data', 'media_type', `"${text}" is not a media type (type/subtype, RFC 9110)`)
-  return given.replace(/^[^;]+/, (essence) => essence.toLowerCase())
+/** The upload an item is made from: its id, or the URL its creation answered (…/uploads/<id>, relative or absolute). */
+function uploadIdIn (given: string): string {
+  if (uploadIdPattern.test(given)) return given
+  let path = ''
+  try {
+    path = new URL(given, 'http://server.invalid').pathname
+  } catch { /* no URL either: refused below */ }
+  const id = /\/uploads\/([^/]+)\/?$/.exec(path)?.[1]
+  if (id === undefined || !uploadIdPattern.test(id)) {
+    throw Invalid.field('data', 'upload', 'is neither an upload\'s id (32 hex digits) nor its URL (…/uploads/<id>)')
+  }
+  return id
 }
 
 /** An EDAM format as the domain keeps it: its IRI, whichever form it was given in. */
@@ -734,6 +742,50 @@ export class Projects {
     } finally {
       if (staged !== undefined) await this.storage.store.discard(staged)
     }
+  }
+
+  /**
+   * Makes a data item of the project (contributors and above) from a finished
+   * upload of the actor's (src/domain/uploads.ts), given by its id or URL, then
+   * releases the upload. Its name defaults to the upload's `filename` metadata,
+   * its media type is its `filetype`. The project, the role and the fields are
+   * checked before the upload is touched; a refusal after (a quota, a full disk)
+   * puts the upload back for another try.
+   */
+  @writes('data_item', 'blob')
+  async addDataFromUpload (actor: Actor, ref: ProjectRef, input: unknown): Promise<DataView> {
+    await this.idOf(actor, ref, 'contributor')
+    const { upload: given, ...fields } = validate('data', DataFromUpload, input)
+    const id = uploadIdIn(given)
+    const upload = await ownUpload(this.storage.uploads, actor, id)
+    // Expired: gone as far as anyone can tell, though the sweep has not come by yet.
+    if (upload.expired) hide('upload', id)
+    if (upload.length === undefined || upload.offset < upload.length) {
+      throw new Conflict(`upload ${id} is not finished: ${upload.offset} of ${upload.length ?? 'a length not yet declared of'} bytes ` +
+        'have arrived; send the rest (PATCH /uploads/<id>), then make it an item')
+    }
+    const filename = upload.metadata.filename ?? ''
+    if (fields.name === undefined && filename === '') {
+      throw Invalid.field('data', 'name', 'is required: the upload has no filename metadata to take it from')
+    }
+    const data = validate('data', DataCreate, { ...fields, name: fields.name ?? filename })
+    const filetype = upload.metadata.filetype ?? ''
+    const mediaType = mediaTypeOf(filetype === '' ? 'application/octet-stream' : filetype)
+    // Claimed before it is read: of two requests making an item of the same upload at once (in any
+    // processes sharing the directory), only one can rename it, and the other meets no upload at all,
+    // so one upload never makes two items. What was checked above still holds: a finished upload no longer changes.
+    const claimed = await this.storage.uploads.claim(id)
+    if (claimed === undefined) hide('upload', id)
+    let item: DataView
+    try {
+      const blob = await this.stageData(actor, ref, claimed.read())
+      item = await this.addData(actor, ref, data, { blob, mediaType })
+    } catch (error) {
+      await claimed.restore()
+      throw error
+    }
+    await claimed.release()
+    return item
   }
 
   /** Data references of a project the actor can see, or of every live project it can see. */

@@ -145,6 +145,25 @@ export const DataCreate = Type.Object({
   description: Type.Optional(Description),
   format: Type.Optional(EdamFormat)
 }, strict)
+/** A finished resumable upload (TUS, `/uploads`) made a data item, by the id or URL its creation answered. */
+export const DataFromUpload = Type.Object({
+  upload: Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: 'A finished upload of the caller\'s: its id, or its URL (the Location its creation answered, …/uploads/<id>). It is released once it is an item.'
+  }),
+  name: Type.Optional(DataName),
+  description: Type.Optional(Description),
+  format: Type.Optional(EdamFormat)
+}, { ...strict, description: 'The name defaults to the upload\'s filename metadata, its media type is its filetype metadata (application/octet-stream without).' })
+
+/** A media type as the domain keeps it: checked, its type and subtype in lower case (they are case-insensitive, parameter values need not be). */
+export function mediaTypeOf (given: string): string {
+  // The check is a type guard: past a refusal it would call `given` never.
+  const text = given
+  if (!validatorOf(MediaType).Check(given)) throw Invalid.field('data', 'media_type', `"${text}" is not a media type (type/subtype, RFC 9110)`)
+  return given.replace(/^[^;]+/, (essence) => essence.toLowerCase())
+}
 
 export const ApiKeyCreate = Type.Object({
   label: Type.Optional(Type.String({ maxLength: 200 }))
@@ -218,7 +237,7 @@ function describeError (keyword: string, params: Record<string, unknown>, messag
   switch (keyword) {
     case 'additionalProperties': return 'is not a known property'
     case 'required': return 'is required'
-    case 'enum': return `must be one of ${(params.allowedValues as unknown[]).join(', ')}`
+    case 'enum': return `must be one of ${(params.allowedValues as unknown[]).map((value) => typeof value === 'string' ? value : JSON.stringify(value)).join(', ')}`
     case 'anyOf': return 'has the wrong type'
     default: return message
   }

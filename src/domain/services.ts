@@ -1,10 +1,12 @@
 import { assertNotRefused, isAdmin, refuse, requireAdmin, type Actor } from './actor.ts'
+import { loadTool } from './interfaces/load.ts'
+import { inputSchema, type JsonSchema } from './interfaces/tool.ts'
 import { anyOf, assertKeyFree, Batch, changedFields, column, columnsWhere, enumMatch, guardUnique, idsWhere, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, Invalid, NotFound } from './errors.ts'
 import { atLeast, standingIn, standingInclude, standingTables, visibleProjects, visibleServices } from './permissions.ts'
 import { ServiceCreate, ServiceType, ServiceUpdate, validate, type Page } from './schemas.ts'
 import type { Static } from 'typebox'
-import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
+import { databaseCode, isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, writes, type Table } from './read-model.ts'
 
@@ -25,6 +27,8 @@ export interface ServiceView {
   authorized: boolean
   /** A copy of a peer's exported service (src/domain/federation.ts): it changes only when its server is synced. */
   imported: boolean
+  /** Whether it carries an interface (a program only): `interface` reads it. */
+  hasInterface: boolean
   description: string
   retired: boolean
   createdAt: Date
@@ -100,7 +104,11 @@ const include = {
   server: { select: { name: true, active: true } },
   project: { select: { name: true, ...standingInclude, ownerId: true } }
 } satisfies Prisma.ServiceInclude
-type ServiceRow = Prisma.ServiceGetPayload<{ include: typeof include }>
+/** The interface document is read only where it is asked for: a listing of thousands of programs would carry them all. */
+const omit = { interface: true } satisfies Prisma.ServiceOmit
+type ServiceRow = Prisma.ServiceGetPayload<{ include: typeof include, omit: typeof omit }>
+/** An interface document: a JSON object. */
+export type InterfaceDocument = Record<string, unknown>
 type ServerLevelCreate = Static<typeof ServiceCreate> & { server: string }
 const serverLevelKey = ({ name, server }: { name: string, server: string }): string => JSON.stringify([name, server])
 const serverSelect = { id: true, ...include.server.select } satisfies Prisma.ServerSelect
@@ -112,7 +120,7 @@ export class Services {
 
   private view (row: ServiceRow, actor: Actor): ServiceView {
     const project = row.project ?? undefined
-    const projectName = project?.name ?? (row.importedProject === '' ? undefined : row.importedProject)
+    const projectName = projectNameOf(row)
     const member = project === undefined || isAdmin(actor) || standingIn(project, actor) !== undefined
     return {
       id: row.id,
@@ -127,6 +135,7 @@ export class Services {
       disabled: row.disabled,
       authorized: !row.disabled && row.server.active && member && (actor.kind === 'anonymous' || actor.status === 'active'),
       imported: row.imported,
+      hasInterface: row.hasInterface,
       description: row.description,
       retired: row.retiredAt !== null,
       createdAt: row.createdAt,
@@ -181,6 +190,7 @@ export class Services {
     return await pageOf(page, async (window) => await this.db.service.findMany({
       where,
       include,
+      omit,
       orderBy: [{ name: 'asc' }, { project: { name: 'asc' } }, { importedProject: 'asc' }, { server: { name: 'asc' } }],
       ...window
     }), async () => await this.db.service.count({ where }), (row) => this.view(row, actor))
@@ -200,7 +210,8 @@ export class Services {
     }
     const row = await this.db.service.findFirst({
       where: { AND: [key, visibleServices(actor)], retiredAt: includeRetired ? undefined : null },
-      include
+      include,
+      omit
     })
     if (row === null) throw new NotFound(resource, ref)
     return row
@@ -251,6 +262,7 @@ export class Services {
       where: { AND: [fullNameWhere(fullName)!, { serverId: server.id }] }, select: { id: true }
     }))
     const row = await guardUnique(resource, fullName, () => this.db.service.create({
+      omit,
       data: {
         name: data.name,
         type: data.type,
@@ -315,7 +327,8 @@ export class Services {
         RETURNING *)
       SELECT created.id, created.name, created.server_id AS "serverId", created.project_id AS "projectId",
         created.project_scope AS "projectScope", created.imported, created.imported_project AS "importedProject",
-        created.type::text AS type, created.exported, created.disabled, created.description, created.retired_at AS "retiredAt",
+        created.type::text AS type, created.exported, created.disabled, created.description, created.has_interface AS "hasInterface",
+        created.retired_at AS "retiredAt",
         created.created_at AS "createdAt", created.updated_at AS "updatedAt", s.name AS "serverName", s.active AS "serverActive"
       FROM created JOIN "server" s ON s.id = created.server_id`
       .catch((error: unknown) => {
@@ -345,13 +358,21 @@ export class Services {
     const current = this.view(row, actor)
     const changed = changedFields(current, data)
     if (changed.length === 0) return { item: current, changed }
+    // An interface runs a command: it goes only by an administrator's DELETE, never as a side effect of a change of type.
+    const keepsInterface = (): Conflict => new Conflict(`service ${current.fullName} has an interface, which only a program carries: ` +
+      `an administrator removes it first (DELETE /services/${current.fullName}/interface)`, resource)
+    if (data.type !== undefined && data.type !== 'program' && row.hasInterface) throw keepsInterface()
     if (data.name !== undefined && data.name !== row.name) {
       await assertKeyFree(resource, 'name', formatFullName(data.name, current.project, current.server), this.db.service.findFirst({
         where: { name: data.name, serverId: row.serverId, projectScope: row.projectScope }, select: { id: true }
       }))
     }
     const updated = await guardUnique(resource, data.name ?? row.name, () =>
-      this.db.service.update({ where: { id: row.id }, data, include }))
+      this.db.service.update({ where: { id: row.id }, data, include, omit })).catch((error: unknown) => {
+      // An interface set meanwhile: the database's CHECK (migration service_interface) refuses the type.
+      if (isCheckViolation(error)) throw keepsInterface()
+      throw error
+    })
     return { item: this.view(updated, actor), changed }
   }
 
@@ -370,9 +391,79 @@ export class Services {
     const row = await this.find(actor, ref, true)
     await this.assertMayManage(actor, row, retired ? 'retiring' : 'restoring')
     const updated = await this.db.service.update({
-      where: { id: row.id }, data: retirement(retired), include
+      where: { id: row.id }, data: retirement(retired), include, omit
     })
     return this.view(updated, actor)
+  }
+
+  /** A program's interface, as an administrator sent it; whoever can see the service reads it. */
+  @reads('service', 'server', ...standingTables)
+  async interface (actor: Actor, ref: ServiceRef): Promise<InterfaceDocument> {
+    assertNotRefused(actor)
+    return await this.document(await this.find(actor, ref, false))
+  }
+
+  /** The JSON Schema 2020-12 of a job's `inputs` for this service, compiled from its interface. */
+  @reads('service', 'server', ...standingTables)
+  async inputSchema (actor: Actor, ref: ServiceRef): Promise<JsonSchema> {
+    assertNotRefused(actor)
+    const row = await this.find(actor, ref, false)
+    return inputSchema(loadTool(await this.document(row)), `The inputs of a job of ${formatFullName(row.name, projectNameOf(row), row.server.name)}`)
+  }
+
+  /**
+   * Sets a program's interface (src/domain/interfaces/load.ts says what is refused):
+   * administrators only, for an interface runs a command on the server's machines.
+   * `created`: the program had none.
+   */
+  @writes('service')
+  async setInterface (actor: Actor, ref: ServiceRef, document: unknown): Promise<{ document: InterfaceDocument, created: boolean }> {
+    assertNotRefused(actor)
+    const row = await this.find(actor, ref, false)
+    const fullName = formatFullName(row.name, projectNameOf(row), row.server.name)
+    requireAdmin(actor, 'setting an interface')
+    if (row.imported) {
+      throw new Conflict(`this service is a copy of one exported by server ${row.server.name}: it carries no interface here`, resource)
+    }
+    if (row.type !== 'program') {
+      throw Invalid.field('interface', 'service', `only a program carries an interface: ${fullName} is a ${row.type}`)
+    }
+    loadTool(document)
+    const loaded = document as InterfaceDocument
+    const { count } = await this.db.service.updateMany({
+      where: { id: row.id, type: 'program', retiredAt: null },
+      data: { interface: loaded as Prisma.InputJsonObject, hasInterface: true }
+    }).catch((error: unknown) => {
+      if (isCheckViolation(error)) throw changedMeanwhile(fullName)
+      throw error
+    })
+    if (count === 0) throw changedMeanwhile(fullName)
+    return { document: loaded, created: !row.hasInterface }
+  }
+
+  /** Removes a program's interface: administrators only. */
+  @writes('service')
+  async removeInterface (actor: Actor, ref: ServiceRef): Promise<void> {
+    assertNotRefused(actor)
+    const row = await this.find(actor, ref, false)
+    requireAdmin(actor, 'removing an interface')
+    // Jobs run from the interface (issue 26's next increment): its queued jobs are cancelled here, in one
+    // transaction with the update below, and `job` joins this method's @writes.
+    const { count } = await this.db.service.updateMany({
+      where: { id: row.id, hasInterface: true },
+      data: { interface: Prisma.DbNull, hasInterface: false }
+    })
+    if (count === 0) throw new NotFound('interface of service', formatFullName(row.name, projectNameOf(row), row.server.name))
+  }
+
+  /** The interface document of a service found by `find`. */
+  private async document (row: ServiceRow): Promise<InterfaceDocument> {
+    const found = row.hasInterface ? await this.db.service.findUnique({ where: { id: row.id }, select: { interface: true } }) : null
+    const document = found?.interface
+    if (document === null || document === undefined || typeof document !== 'object' || Array.isArray(document)) {
+      throw new NotFound('interface of service', formatFullName(row.name, projectNameOf(row), row.server.name))
+    }
+    return document
   }
 }
 
@@ -384,6 +475,21 @@ export function fullNameWhere (fullName: string): Prisma.ServiceWhereInput | und
     server: { name: parts.server },
     ...(parts.project === undefined ? serverLevel : fullNameParts.project(parts.project))
   }
+}
+
+/** A service's project by name: its own, or an imported copy's peer project; undefined at server level. */
+function projectNameOf (row: Pick<ServiceRow, 'project' | 'importedProject'>): string | undefined {
+  return row.project?.name ?? (row.importedProject === '' ? undefined : row.importedProject)
+}
+
+/** What a write is told when the service changed between reading it and writing it. */
+function changedMeanwhile (fullName: string): Conflict {
+  return new Conflict(`service ${fullName} changed meanwhile (its type, or it was removed or retired): nothing was written`, resource)
+}
+
+/** A write refused by a CHECK constraint (migration service_interface). */
+function isCheckViolation (error: unknown): boolean {
+  return databaseCode(error) === '23514'
 }
 
 /** Services without a project, local or imported. */

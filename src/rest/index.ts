@@ -1,7 +1,8 @@
 /**
  * The REST face: the mobyle2 HTTP API (`/servers`, `/services`, `/users`,
- * `/groups`, `/projects`), its OpenAPI document and Swagger UI at `/docs`, CORS
- * for browsers, and problem documents for every error.
+ * `/groups`, `/projects`, and resumable uploads at `/uploads`), its OpenAPI
+ * document and Swagger UI at `/docs`, CORS for browsers, and problem documents
+ * for every error.
  */
 import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
@@ -10,6 +11,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { refusedBeforeBody } from '../http/actor.ts'
 import { corsOrigins } from '../config.ts'
+import type { FileUploadStore } from '../storage/upload-store.ts'
 import { Problem } from './common.ts'
 import apiKeyRoutes, { ApiKeyRepresentation } from './api-keys.ts'
 import { etagHook } from './etag.ts'
@@ -18,14 +20,17 @@ import { openapiOptions } from './openapi.ts'
 import groupRoutes, { GroupRepresentation } from './groups.ts'
 import projectRoutes, { projectSchemas } from './projects/index.ts'
 import serverRoutes, { ServerRepresentation } from './servers.ts'
-import serviceRoutes, { ServiceRepresentation } from './services.ts'
+import serviceRoutes, { InterfaceRepresentation, ServiceRepresentation } from './services.ts'
+import uploadRoutes from './uploads.ts'
 import userRoutes, { UserRepresentation } from './users.ts'
 import { validatorCompiler } from './validation.ts'
 
 const exposedHeaders = ['Location', 'ETag', 'Link', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate']
+/** What a browser's TUS client sends (/uploads): its preflight must allow them. */
+const tusRequestHeaders = ['Tus-Resumable', 'Upload-Length', 'Upload-Defer-Length', 'Upload-Metadata', 'Upload-Offset']
 
 /** The resources, in a scope of their own: the validator and error handler are the REST face's alone. */
-async function resources (app: FastifyInstance): Promise<void> {
+async function resources (app: FastifyInstance, { uploads }: RestOptions): Promise<void> {
   app.setValidatorCompiler(validatorCompiler)
   app.setErrorHandler(errorHandler)
   // JSON only: a body sent as text/plain is refused (415), not parsed as a string.
@@ -47,23 +52,29 @@ async function resources (app: FastifyInstance): Promise<void> {
   app.addHook('onSend', etagHook)
   // Shared schemas are added here, beside the validator compiler: a plugin that adds
   // its own schemas gets Fastify's default compiler back.
-  const schemas = [Problem, ServerRepresentation, ServiceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ...projectSchemas]
+  const schemas = [Problem, ServerRepresentation, ServiceRepresentation, InterfaceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ...projectSchemas]
   for (const schema of schemas) app.addSchema(schema)
   for (const routes of [serverRoutes, serviceRoutes, userRoutes, apiKeyRoutes, groupRoutes, projectRoutes]) await app.register(routes)
+  await app.register(uploadRoutes, { uploads })
 }
 
-export default fp(async function restFace (app: FastifyInstance) {
+interface RestOptions {
+  /** Where resumable uploads (/uploads) are kept. */
+  uploads: FileUploadStore
+}
+
+export default fp(async function restFace (app: FastifyInstance, options: RestOptions) {
   const origins = corsOrigins(app.config)
   if (origins.length > 0) {
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : origins,
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-None-Match'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-None-Match', ...tusRequestHeaders],
       exposedHeaders,
       maxAge: 600
     })
   }
   await app.register(swagger, openapiOptions())
   await app.register(swaggerUi, { routePrefix: '/docs' })
-  await app.register(resources)
+  await app.register(resources, options)
 }, { name: 'rest', dependencies: ['actor'] })

@@ -1,9 +1,10 @@
 /**
- * The blob store's sweep (src/domain/blobs.ts), run by every server process: once
- * before it serves, so that what a crash left behind (an upload's staged file, a
- * blob placed but never recorded) is gone by then, and every
- * DATA_SWEEP_INTERVAL_SECONDS after. Several processes sweeping at once take
- * turns blob by blob, under the blobs' row locks.
+ * The blob store's sweep (src/domain/blobs.ts) and the upload store's
+ * (src/storage/upload-store.ts), run by every server process: once before it
+ * serves, so that what a crash left behind (an upload's staged file, a blob placed
+ * but never recorded) is gone by then, and every DATA_SWEEP_INTERVAL_SECONDS
+ * after. Several processes sweeping at once take turns blob by blob, under the
+ * blobs' row locks; an upload removed by another meanwhile is no error.
  */
 import type { FastifyInstance } from 'fastify'
 import { systemActor } from '../domain/actor.ts'
@@ -20,6 +21,12 @@ export function startSweeping (app: FastifyInstance, intervalSeconds: number): v
     } catch (error) {
       // Uploads and downloads may still work; the next sweep tries again.
       app.log.error({ err: error }, 'could not sweep the blob store')
+    }
+    try {
+      const expired = await app.domain.uploads.sweep(systemActor)
+      app.log.info({ expired }, 'swept the resumable uploads')
+    } catch (error) {
+      app.log.error({ err: error }, 'could not sweep the resumable uploads')
     }
   }
   const schedule = (): void => {
