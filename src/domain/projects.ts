@@ -4,8 +4,10 @@ import { holdBlob, reclaim, type DataStorage } from './blobs.ts'
 import { assertKeyFree, changedFields, enumMatch, column, columnsWhere, guardUnique, idsWhere, liveUser, nameKey, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, InsufficientStorage, Invalid, NotFound, QuotaExceeded, TooLarge } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
-import { DataCreate, DataFromUpload, JobCreate, mediaTypeOf, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
-import { formatFullName, fullNameWhere } from './services.ts'
+import { DataCreate, DataFromUpload, JobSubmission, mediaTypeOf, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
+import { authorizedWhere, formatFullName, fullNameWhere } from './services.ts'
+import { loadTool } from './interfaces/load.ts'
+import { filesOf, inputSchema, validateInputs, type JobInputs, type Tool } from './interfaces/tool.ts'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { transitions, type JobState } from './job-queue.ts'
 
@@ -597,29 +599,60 @@ export class Projects {
     return { project: await this.get(actor, projectId), removed }
   }
 
-  /** Records a job reference in the project (contributors and above). */
-  @writes('job')
+  /**
+   * Submits a job (contributors and above): a program the caller may call, that
+   * has an interface, with inputs its schema accepts, whose files are data items
+   * of the same project. The job is queued; a dispatcher runs it (src/jobs/).
+   */
+  @writes('job', 'job_event')
   async addJob (actor: Actor, ref: ProjectRef, input: unknown): Promise<JobView> {
     const projectId = await this.idOf(actor, ref, 'contributor')
-    const data = validate('job', JobCreate, input)
-    const serviceId = data.service === undefined ? null : await this.serviceId(actor, data.service, 'service')
-    // One statement: Prisma's create with the service's names would be four round trips (a transaction, the insert, a select).
-    const [row] = await this.db.$queryRaw<Array<Omit<JobView, 'service'> & { serviceName: string | null, serviceProject: string | null, serviceServer: string | null }>>`
+    const data = validate('job', JobSubmission, input)
+    const named = fullNameWhere(data.service)
+    if (named === undefined) throw Invalid.field('job', 'service', `"${data.service}" is not a service full name`)
+    const service = await this.db.service.findFirst({
+      where: { AND: [named, visibleServices(actor)], retiredAt: null },
+      select: { id: true, type: true, interface: true }
+    })
+    if (service === null) throw Invalid.field('job', 'service', `no such service ${data.service}`)
+    if (await this.db.service.count({ where: { AND: [{ id: service.id }, authorizedWhere(actor)] } }) === 0) {
+      throw Invalid.field('job', 'service', `${data.service} is not yours to call: it is disabled, its server is inactive, or it belongs to a project you are not in`)
+    }
+    if (service.interface === null) throw Invalid.field('job', 'service', `${data.service} has no interface: nothing says how to run it`)
+    const tool = loadTool(service.interface)
+    const inputs = validateInputs(inputSchema(tool), data.inputs)
+    await this.assertFilesInProject(projectId, tool, inputs)
+    const userId = actor.kind === 'user' ? actor.id : null
+    // One statement: the job and its first event, so that its history is never missing its start.
+    const [row] = await this.db.$queryRaw<Array<{ id: number }>>`
       WITH created AS (
-        INSERT INTO "job" (project_id, service_id, name, created_at)
-        VALUES (${projectId}, ${serviceId}, ${data.name ?? ''}, now() AT TIME ZONE 'UTC')
-        RETURNING *)
-      SELECT c.id, c.project_id AS "projectId", c.name, c.state::text AS status, c.created_at AS "createdAt",
-        s.name AS "serviceName", p.name AS "serviceProject", sv.name AS "serviceServer"
-      FROM created c LEFT JOIN "service" s ON s.id = c.service_id
-        LEFT JOIN "project" p ON p.id = s.project_id LEFT JOIN "server" sv ON sv.id = s.server_id`
+        INSERT INTO "job" (project_id, service_id, name, submitter_id, inputs, created_at)
+        VALUES (${projectId}, ${service.id}, ${data.name ?? ''}, ${userId}, ${JSON.stringify(inputs)}::jsonb, now() AT TIME ZONE 'UTC')
+        RETURNING id, created_at),
+      noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'queued', created_at FROM created)
+      SELECT id FROM created`
       .catch((error: unknown) => {
         // As every model query's (src/domain/storable.ts): the project or service removed since they were checked.
         if (isForeignKeyViolation(error)) throw removedMeanwhile('job')
         throw error
       })
-    const { serviceName, serviceProject, serviceServer, ...job } = row!
-    return { ...job, service: serviceName === null ? null : formatFullName(serviceName, serviceProject ?? undefined, serviceServer!) }
+    const [job] = await this.db.job.findMany({ where: { id: row!.id }, select: include.jobs.select })
+    return jobView(job!)
+  }
+
+  /** Refuses a File input that names no data item of the project, each named. */
+  private async assertFilesInProject (projectId: number, tool: Tool, inputs: JobInputs): Promise<void> {
+    const named = new Map<number, string>()
+    for (const input of tool.inputs) {
+      for (const file of filesOf(input.type, inputs[input.id])) named.set(Number(file.data), `inputs/${input.id}`)
+    }
+    if (named.size === 0) return
+    const found = await this.db.dataItem.findMany({ where: { projectId, id: { in: [...named.keys()] } }, select: { id: true } })
+    const present = new Set(found.map((item) => item.id))
+    const missing = [...named].filter(([id]) => !present.has(id))
+    if (missing.length > 0) {
+      throw new Invalid('job', missing.map(([id, field]) => ({ field, message: `no data item ${id} in this project` })))
+    }
   }
 
   /** Job references of a project the actor can see, or of every live project it can see. */

@@ -496,7 +496,8 @@ function isCheckViolation (error: unknown): boolean {
 const serverLevel = { projectId: null, importedProject: '' } satisfies Prisma.ServiceWhereInput
 
 /** The services the actor may call: ServiceView.authorized as a condition. */
-function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
+/** The services the actor may call (ServiceView.authorized), as a condition. */
+export function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
   if (actor.kind === 'user' && actor.status !== 'active') return { id: { in: [] } }
   const member = isAdmin(actor) ? {} : { OR: [{ projectId: null }, { project: visibleProjects(actor) }] }
   return { disabled: false, server: { active: true }, ...member }

@@ -8,7 +8,7 @@ import Type, { type TSchema } from 'typebox'
 import type { Actor } from '../../domain/actor.ts'
 import type { Domain } from '../../domain/index.ts'
 import type { JobView } from '../../domain/projects.ts'
-import { JobCreate } from '../../domain/schemas.ts'
+import { JobSubmission } from '../../domain/schemas.ts'
 import { createdResponse, formatId, IdParam, IdString, NoContent, omitEmpty, parseId, problems, readResponse, Timestamp } from '../common.ts'
 import { FullName } from '../services.ts'
 import { params, projectId, tags } from './common.ts'
@@ -80,7 +80,7 @@ function referenceRoutes<T extends { id: number }> (ref: References<T>): Fastify
 }
 
 export const jobRoutes = referenceRoutes<JobView>({
-  segment: 'jobs', noun: 'job', plural: 'Jobs', singular: 'Job', body: JobCreate,
+  segment: 'jobs', noun: 'job', plural: 'Jobs', singular: 'Job', body: JobSubmission,
   list: async (domain, actor, id) => await domain.projects.listJobs(actor, { project: id }),
   get: async (domain, actor, id, itemId) => await domain.projects.getJob(actor, itemId, id),
   render: (job) => omitEmpty({ name: job.name, status: job.status, service: job.service, created: job.createdAt.toISOString() }),
