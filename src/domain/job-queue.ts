@@ -14,7 +14,7 @@
  * was given up for lost cannot overwrite what happened since.
  *
  * The queue is the system's: it checks no actor. Users reach jobs through
- * src/domain/jobs.ts.
+ * `Projects` (src/domain/projects.ts).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { ErrorReason, RunOutcome } from '../jobs/executor.ts'
@@ -151,22 +151,41 @@ export class JobQueue {
   }
 
   /**
-   * Cancels a job: a queued one at once; a running one is asked to stop (its
-   * holder's next heartbeat hears it, and records it cancelled once its program is
-   * gone). Answers what it found: `final` for a job already ended.
+   * Cancels a job (see `cancelJob`): the dispatchers' side, for any job.
    */
   @writes('job', 'job_event')
-  async cancel (jobId: number): Promise<'cancelled' | 'asked' | 'final' | 'absent'> {
-    const [row] = await this.db.$queryRaw<Array<{ dequeued: boolean, asked: boolean, present: boolean }>>`
+  async cancel (jobId: number): Promise<CancelOutcome> {
+    return (await cancelJob(this.db, jobId)).outcome
+  }
+}
+
+/** What a cancellation found: `final` for a job already ended, `absent` for none (in that project). */
+export type CancelOutcome = 'cancelled' | 'asked' | 'final' | 'absent'
+
+/**
+ * Cancels a job: a queued one at once; a running one is asked to stop (its
+ * holder's next heartbeat hears it, and records it cancelled once its program is
+ * gone). One statement, shared by the queue and by users' cancellations
+ * (`Projects.cancelJob`, which names the job's project: a job of another answers
+ * `absent`). Answers what it found, and the state the job was in.
+ */
+export async function cancelJob (db: Pick<PrismaClient, '$queryRaw'>, jobId: number, projectId?: number):
+Promise<{ outcome: CancelOutcome, state: JobState | null }> {
+  const inProject = projectId === undefined ? Prisma.sql`true` : Prisma.sql`project_id = ${projectId}`
+  for (;;) {
+    const [row] = await db.$queryRaw<Array<{ dequeued: boolean, asked: boolean, state: JobState | null }>>`
       WITH dequeued AS (
         UPDATE "job" SET state = 'cancelled', finished_at = now() AT TIME ZONE 'UTC', message = 'cancelled before it ran'
-        WHERE id = ${jobId} AND state = 'queued' RETURNING id),
+        WHERE id = ${jobId} AND ${inProject} AND state = 'queued' RETURNING id),
       noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'cancelled', now() AT TIME ZONE 'UTC' FROM dequeued),
-      asked AS (UPDATE "job" SET cancel_requested = true WHERE id = ${jobId} AND state = 'running' RETURNING id)
+      asked AS (UPDATE "job" SET cancel_requested = true WHERE id = ${jobId} AND ${inProject} AND state = 'running' RETURNING id)
       SELECT EXISTS (SELECT 1 FROM dequeued) AS dequeued, EXISTS (SELECT 1 FROM asked) AS asked,
-        EXISTS (SELECT 1 FROM "job" WHERE id = ${jobId}) AS present`
-    if (row!.dequeued) return 'cancelled'
-    if (row!.asked) return 'asked'
-    return row!.present ? 'final' : 'absent'
+        (SELECT state::text FROM "job" WHERE id = ${jobId} AND ${inProject}) AS state`
+    const state = row!.state
+    if (row!.dequeued) return { outcome: 'cancelled', state }
+    if (row!.asked) return { outcome: 'asked', state }
+    if (state === null) return { outcome: 'absent', state }
+    if (finalStates.includes(state)) return { outcome: 'final', state }
+    // Claimed (or ended) while this statement ran: it saw the job as it was before. Once more, as it is now.
   }
 }

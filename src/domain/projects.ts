@@ -9,9 +9,8 @@ import { authorizedWhere, formatFullName, fullNameWhere } from './services.ts'
 import { loadTool } from './interfaces/load.ts'
 import { filesOf, inputSchema, validateInputs, type JobInputs, type Tool } from './interfaces/tool.ts'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
-import { transitions, type JobState } from './job-queue.ts'
-
-const jobStates = Object.keys(transitions) as JobState[]
+import { cancelJob, finalStates, transitions, type JobState } from './job-queue.ts'
+import type { ErrorReason } from '../jobs/executor.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, uncached, writes, type Table } from './read-model.ts'
@@ -19,10 +18,37 @@ import { BlobTooLarge, type BlobLocation, type StagedBlob } from '../storage/blo
 import { uploadIdPattern } from '../storage/upload-store.ts'
 import { ownUpload } from './uploads.ts'
 
+const jobStates = Object.keys(transitions) as JobState[]
+
 interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 interface ProjectGroupView { id: number, name: string, role: ProjectRole }
 interface ProjectServiceView { id: number, name: string, fullName: string }
-export interface JobView { id: number, projectId: number, name: string, status: string, service: string | null, createdAt: Date }
+/** One transition of a job: the state it entered, why (an error's reason), and when. */
+export interface JobEventView { state: JobState, reason?: ErrorReason, at: Date }
+export interface JobView {
+  id: number
+  projectId: number
+  name: string
+  /** The service's full name; null once it is deleted. */
+  service: string | null
+  state: JobState
+  /** Why it ended in error; null otherwise. */
+  reason: ErrorReason | null
+  exitCode: number | null
+  /** What happened, in words, when it did not end ok (why it was cancelled, what the executor said). */
+  message: string
+  createdAt: Date
+  startedAt: Date | null
+  finishedAt: Date | null
+  /** The submission's inputs, as validated against the service's interface. */
+  inputs: Record<string, unknown>
+  /** Every transition, oldest first: the first is `queued`. */
+  history: JobEventView[]
+  /** Who submitted it: a user's id; null once that user is deleted. */
+  submitter: number | null
+}
+/** A job as a project's representation lists it. */
+export interface JobRef { id: number }
 export interface DataView {
   id: number
   projectId: number
@@ -49,8 +75,8 @@ export interface ReferenceFilter {
   project?: ProjectRef
   ids?: number[]
   name?: TextMatch
-  /** Jobs only. */
-  status?: TextMatch
+  /** Jobs only: their state (`queued`, `running`, `ok`, `error`, `cancelled`). */
+  state?: TextMatch
   /** Data only. */
   description?: TextMatch
   sha256?: TextMatch
@@ -68,16 +94,18 @@ export interface ReferenceFilter {
 }
 
 /** The fields job and data references sort by; projects and services by id. */
-export type JobSortField = 'id' | 'projectId' | 'name' | 'status' | 'serviceId' | 'createdAt'
+export type JobSortField = 'id' | 'projectId' | 'name' | 'state' | 'serviceId' | 'createdAt' | 'startedAt' | 'finishedAt'
 export type DataSortField = 'id' | 'projectId' | 'name' | 'description' | 'size' | 'sha256' | 'mediaType' | 'format' | 'uploader' | 'createdAt'
 
 const jobSortKeys: Record<JobSortField, SortKey> = {
   id: column('id'),
   projectId: column('project_id'),
   name: column('name', { text: true }),
-  status: column('state'),
+  state: column('state'),
   serviceId: column('service_id'),
-  createdAt: column('created_at')
+  createdAt: column('created_at'),
+  startedAt: column('started_at'),
+  finishedAt: column('finished_at')
 }
 
 const dataSortKeys: Record<DataSortField, SortKey> = {
@@ -106,7 +134,7 @@ export interface ProjectView {
   members: ProjectMemberView[]
   groups: ProjectGroupView[]
   services: ProjectServiceView[]
-  jobs: JobView[]
+  jobs: JobRef[]
   data: DataView[]
   /** Favorite services, by full name. */
   favorites: ProjectServiceView[]
@@ -191,7 +219,7 @@ const include = {
     orderBy: { groupId: 'asc' }
   },
   services: { where: { retiredAt: null }, select: serviceSelect, orderBy: { name: 'asc' } },
-  jobs: { select: { id: true, projectId: true, name: true, state: true, createdAt: true, service: { select: serviceSelect } }, orderBy: { id: 'asc' } },
+  jobs: { select: { id: true }, orderBy: { id: 'asc' } },
   data: { orderBy: { id: 'asc' } },
   favorites: { select: { service: { select: serviceSelect } }, orderBy: { serviceId: 'asc' } }
 } satisfies Prisma.ProjectInclude
@@ -213,12 +241,45 @@ function serviceView (s: ServiceRow): ProjectServiceView {
   return { id: s.id, name: s.name, fullName: formatFullName(s.name, s.project?.name, s.server.name) }
 }
 
-type JobRow = ProjectRow['jobs'][number]
 type DataRow = ProjectRow['data'][number]
+
+const jobSelect = {
+  id: true,
+  projectId: true,
+  name: true,
+  state: true,
+  reason: true,
+  exitCode: true,
+  message: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+  inputs: true,
+  submitterId: true,
+  service: { select: serviceSelect },
+  events: { select: { state: true, reason: true, at: true }, orderBy: { id: 'asc' } }
+} satisfies Prisma.JobSelect
+type JobRow = Prisma.JobGetPayload<{ select: typeof jobSelect }>
+
+/** What a job's view reads: the job, its history, its service's names, and who may see it. */
+const jobTables: Table[] = ['job', 'job_event', 'service', 'server', ...standingTables]
 
 function jobView (j: JobRow): JobView {
   return {
-    id: j.id, projectId: j.projectId, name: j.name, status: j.state, service: j.service === null ? null : serviceView(j.service).fullName, createdAt: j.createdAt
+    id: j.id,
+    projectId: j.projectId,
+    name: j.name,
+    service: j.service === null ? null : serviceView(j.service).fullName,
+    state: j.state,
+    reason: j.reason as ErrorReason | null,
+    exitCode: j.exitCode,
+    message: j.message,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    inputs: j.inputs as Record<string, unknown>,
+    history: j.events.map((e) => e.reason === null ? { state: e.state, at: e.at } : { state: e.state, reason: e.reason as ErrorReason, at: e.at }),
+    submitter: j.submitterId
   }
 }
 
@@ -271,7 +332,7 @@ function view (row: ProjectRow, actor: Actor): ProjectView {
     members: row.members.map((m) => ({ id: m.userId, username: m.user.username, role: m.role })),
     groups: row.groupGrants.map((g) => ({ id: g.group.id, name: g.group.name, role: g.role })),
     services: row.services.map(serviceView),
-    jobs: row.jobs.map(jobView),
+    jobs: row.jobs.map((j) => ({ id: j.id })),
     data: row.data.map(dataView),
     favorites: row.favorites.map((f) => serviceView(f.service)),
     standing: standingIn(row, actor) ?? null,
@@ -620,7 +681,7 @@ export class Projects {
     }
     if (service.interface === null) throw Invalid.field('job', 'service', `${data.service} has no interface: nothing says how to run it`)
     const tool = loadTool(service.interface)
-    const inputs = validateInputs(inputSchema(tool), data.inputs)
+    const inputs = validateInputs(inputSchema(tool), data.inputs ?? {})
     await this.assertFilesInProject(projectId, tool, inputs)
     const userId = actor.kind === 'user' ? actor.id : null
     // One statement: the job and its first event, so that its history is never missing its start.
@@ -636,8 +697,14 @@ export class Projects {
         if (isForeignKeyViolation(error)) throw removedMeanwhile('job')
         throw error
       })
-    const [job] = await this.db.job.findMany({ where: { id: row!.id }, select: include.jobs.select })
-    return jobView(job!)
+    return await this.jobNamed(row!.id)
+  }
+
+  /** A job as it is now, read from the database (not remembered): what a write answers. */
+  private async jobNamed (jobId: number): Promise<JobView> {
+    const job = await this.db.job.findUnique({ where: { id: jobId }, select: jobSelect })
+    if (job === null) throw new NotFound('job', jobId)
+    return jobView(job)
   }
 
   /** Refuses a File input that names no data item of the project, each named. */
@@ -655,20 +722,17 @@ export class Projects {
     }
   }
 
-  /** Job references of a project the actor can see, or of every live project it can see. */
-  @reads('job', 'service', 'server', ...standingTables)
+  /** Jobs of a project the actor can see, or of every live project it can see, matching the filter. */
+  @reads(...jobTables)
   async listJobs (actor: Actor, filter: ReferenceFilter = {}): Promise<JobView[]> {
-    const where = await this.referencesWhere(actor, filter)
-    return (await this.db.job.findMany({ where, select: include.jobs.select, orderBy: { id: 'asc' } })).map(jobView)
+    const where = await this.jobsWhere(actor, filter)
+    return (await this.db.job.findMany({ where, select: jobSelect, orderBy: { id: 'asc' } })).map(jobView)
   }
 
-  /** The ids of the job references the actor can see that match, in `order` then by id. */
-  @reads('job', 'service', 'server', ...standingTables)
+  /** The ids of the jobs the actor can see that match, in `order` then by id. */
+  @reads(...jobTables)
   async searchJobs (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<JobSortField>> = []): Promise<number[]> {
-    const where: Prisma.JobWhereInput = {
-      AND: [await this.referencesWhere(actor, filter), ...(filter.status === undefined ? [] : [{ state: enumMatch(jobStates, filter.status) }])],
-      service: filter.serviceId === undefined ? undefined : { AND: [{ id: idsWhere(filter.serviceId) }, visibleServices(actor)] }
-    }
+    const where = await this.jobsWhere(actor, filter)
     const rows = await this.db.job.findMany({ where, select: { id: true }, orderBy: { id: 'asc' } })
     const ids = rows.map((row) => row.id)
     // A job's service the actor cannot see shows as none (see the faces), and sorts so.
@@ -681,19 +745,42 @@ export class Projects {
       : jobSortKeys[field])
   }
 
-  /** One job reference the actor can see, within `project` when given. */
-  @reads('job', 'service', 'server', ...standingTables)
+  /** One job the actor can see, within `project` when given. */
+  @reads(...jobTables)
   async getJob (actor: Actor, jobId: number, project?: ProjectRef): Promise<JobView> {
     const [job] = await this.listJobs(actor, { project, ids: [jobId] })
     if (job === undefined) throw new NotFound('job', jobId)
     return job
   }
 
-  @writes('job')
+  /**
+   * Cancels a job of the project (contributors and above): a queued one ends
+   * `cancelled` at once; a running one is asked to stop, and its dispatcher ends
+   * it `cancelled` within seconds, its processes gone. One that has ended is a
+   * conflict. Answers the job, and which of the two happened.
+   */
+  @writes('job', 'job_event')
+  async cancelJob (actor: Actor, ref: ProjectRef, jobId: number): Promise<{ job: JobView, outcome: 'cancelled' | 'asked' }> {
+    const projectId = await this.idOf(actor, ref, 'contributor')
+    const { outcome, state } = await cancelJob(this.db, jobId, projectId)
+    if (outcome === 'absent') throw new NotFound('job', jobId)
+    if (outcome === 'final') throw new Conflict(`job ${jobId} has ended (${state}): there is nothing to cancel`, 'job')
+    return { job: await this.jobNamed(jobId), outcome }
+  }
+
+  /**
+   * Removes a job that has ended (contributors and above), with its history; the
+   * data items its outputs became stay. One still queued or running is a conflict:
+   * cancel it first.
+   */
+  @writes('job', 'job_event', 'data_item')
   async removeJob (actor: Actor, ref: ProjectRef, jobId: number): Promise<void> {
     const projectId = await this.idOf(actor, ref, 'contributor')
-    const { count } = await this.db.job.deleteMany({ where: { id: jobId, projectId } })
-    if (count === 0) throw new NotFound('job', jobId)
+    const { count } = await this.db.job.deleteMany({ where: { id: jobId, projectId, state: { in: [...finalStates] } } })
+    if (count > 0) return
+    const job = await this.db.job.findFirst({ where: { id: jobId, projectId }, select: { state: true } })
+    if (job === null) throw new NotFound('job', jobId)
+    throw new Conflict(`job ${jobId} has not ended (${job.state}): cancel it first`, 'job')
   }
 
   /**
@@ -863,6 +950,14 @@ export class Projects {
   async dataContent (actor: Actor, dataId: number, project: ProjectRef): Promise<{ item: DataView, location: BlobLocation }> {
     const item = await this.getData(actor, dataId, project)
     return { item, location: this.storage.store.locate(item.sha256) }
+  }
+
+  /** The jobs a filter names among those the actor can see; a service out of sight names none. */
+  private async jobsWhere (actor: Actor, filter: ReferenceFilter): Promise<Prisma.JobWhereInput> {
+    return {
+      AND: [await this.referencesWhere(actor, filter), ...(filter.state === undefined ? [] : [{ state: enumMatch(jobStates, filter.state) }])],
+      service: filter.serviceId === undefined ? undefined : { AND: [{ id: idsWhere(filter.serviceId) }, visibleServices(actor)] }
+    }
   }
 
   /** A named project is checked first, so that one out of sight answers as one that does not exist. */

@@ -118,9 +118,10 @@ export const ProjectUpdate = Type.Object({
  */
 export const JobSubmission = Type.Object({
   service: Type.String({ maxLength: 400, description: 'The full name of a program with an interface.' }),
-  inputs: Type.Record(Type.String(), Type.Unknown(), {
-    description: 'Input id → value, as the service\'s schema (GET /services/{fullname}/schema) says; a File is {"data": "<data item id>"}.'
-  }),
+  inputs: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+    description: 'Input id → value, as the service\'s schema (GET /services/{fullname}/schema) says; a File is {"data": "<data item id>"}. ' +
+      'None for a program whose inputs are all optional.'
+  })),
   name: Type.Optional(Type.String({ maxLength: 200 }))
 }, strict)
 /**
