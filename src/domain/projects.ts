@@ -683,7 +683,7 @@ export class Projects {
     const tool = loadTool(service.interface)
     const inputs = validateInputs(inputSchema(tool), data.inputs ?? {})
     await this.assertFilesInProject(projectId, tool, inputs)
-    const userId = actor.kind === 'user' ? actor.id : null
+    const userId = actor.kind === 'user' && actor !== systemActor ? actor.id : null
     // One statement: the job and its first event, so that its history is never missing its start.
     const [row] = await this.db.$queryRaw<Array<{ id: number }>>`
       WITH created AS (
