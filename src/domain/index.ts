@@ -81,7 +81,7 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       apiKeys: remembering(memory, new ApiKeys(client)),
       blobs: remembering(memory, new Blobs(client, storage)),
       uploads: remembering(memory, new Uploads(storage)),
-      jobQueue: remembering(memory, new JobQueue(client))
+      jobQueue: remembering(memory, new JobQueue(client, storage))
     },
     logins: remembering(memory, new LoginRecords(client, db.changes)),
     memory

@@ -18,7 +18,12 @@
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { ErrorReason, RunOutcome } from '../jobs/executor.ts'
+import type { StagedBlob } from '../storage/blob-store.ts'
+import { holdBlob, type DataStorage } from './blobs.ts'
+import { loadTool } from './interfaces/load.ts'
+import { filesOf, type JobInputs, type Tool } from './interfaces/tool.ts'
 import { bookkeeping, uncached, writes } from './read-model.ts'
+import { serialized } from './transactions.ts'
 
 export type JobState = 'queued' | 'running' | 'ok' | 'error' | 'cancelled'
 
@@ -48,8 +53,27 @@ export interface Held {
   attempt: number
 }
 
+/** What a held job runs: its service's interface, its inputs, and the data items its File inputs name. */
+export interface Runnable {
+  projectId: number
+  submitterId: number | null
+  /** Undefined when the service lost its interface (or the service is gone) since the job was queued. */
+  tool: Tool | undefined
+  inputs: JobInputs
+  files: Array<{ id: number, name: string, sha256: string }>
+}
+
+/** A file an ended run produced, staged in the blob store, to become a data item of the job's project. */
+export interface Product {
+  output: string
+  name: string
+  staged: StagedBlob
+  mediaType: string
+  format?: string
+}
+
 export class JobQueue {
-  constructor (private readonly db: PrismaClient) {}
+  constructor (private readonly db: PrismaClient, private readonly storage: DataStorage) {}
 
   /**
    * Whether any job waits. Asked before claiming: a claim that finds nothing would
@@ -88,24 +112,76 @@ export class JobQueue {
     return count === 1
   }
 
+  /** What the held attempt runs; undefined once it is no longer held. */
+  @uncached
+  async runnable (held: Held): Promise<Runnable | undefined> {
+    const job = await this.db.job.findFirst({
+      where: { id: held.id, attempt: held.attempt, state: 'running' },
+      select: { projectId: true, submitterId: true, inputs: true, service: { select: { interface: true } } }
+    })
+    if (job === null) return undefined
+    const inputs = job.inputs as JobInputs
+    const tool = job.service?.interface === null || job.service === null ? undefined : loadTool(job.service.interface)
+    const ids = tool === undefined ? [] : tool.inputs.flatMap((input) => filesOf(input.type, inputs[input.id]).map((file) => Number(file.data)))
+    const files = ids.length === 0
+      ? []
+      : await this.db.dataItem.findMany({ where: { projectId: job.projectId, id: { in: ids } }, select: { id: true, name: true, blobSha256: true } })
+    return {
+      projectId: job.projectId,
+      submitterId: job.submitterId,
+      tool,
+      inputs,
+      files: files.map((file) => ({ id: file.id, name: file.name, sha256: file.blobSha256 }))
+    }
+  }
+
   /**
-   * Records how a held attempt ended; false (and nothing written) when it is no
-   * longer held: the job was given up for lost, or cancelled and ended meanwhile.
+   * Records how a held attempt ended, with the data items its outputs became (in
+   * one transaction: the items exist exactly when the ending is recorded); false,
+   * and nothing written, when it is no longer held: the job was given up for lost,
+   * or cancelled and ended meanwhile. Outputs past the project's quota end the job
+   * error/output-limit, keeping none of them.
    */
-  @writes('job', 'job_event')
-  async finish (held: Held, outcome: RunOutcome): Promise<boolean> {
-    const reason: ErrorReason | null = outcome.state === 'error' ? outcome.reason : null
-    const exitCode = outcome.state === 'cancelled' ? null : outcome.exitCode
-    const message = outcome.state === 'ok' ? '' : outcome.message.slice(0, 2000)
-    const rows = await this.db.$queryRaw<Array<{ id: number }>>`
-      WITH ended AS (
-        UPDATE "job" SET state = ${outcome.state}::"JobState", reason = ${reason}, exit_code = ${exitCode}, message = ${message},
-          finished_at = now() AT TIME ZONE 'UTC'
-        WHERE id = ${held.id} AND attempt = ${held.attempt} AND state = 'running'
-        RETURNING id, state, reason),
-      noted AS (INSERT INTO "job_event" (job_id, state, reason, at) SELECT id, state, reason, now() AT TIME ZONE 'UTC' FROM ended)
-      SELECT id FROM ended`
-    return rows.length === 1
+  @writes('job', 'job_event', 'data_item', 'blob')
+  async finish (held: Held, outcome: RunOutcome, products: readonly Product[] = []): Promise<boolean> {
+    return await serialized(this.db, `job ${held.id}`, async (tx) => {
+      const [job] = await tx.$queryRaw<Array<{ projectId: number, submitterId: number | null }>>`
+        SELECT project_id AS "projectId", submitter_id AS "submitterId" FROM "job"
+        WHERE id = ${held.id} AND attempt = ${held.attempt} AND state = 'running' FOR UPDATE`
+      if (job === undefined) return false
+      let ending = outcome
+      const outputs: Record<string, number[]> = {}
+      const adding = products.reduce((sum, product) => sum + product.staged.size, 0)
+      const [used] = await tx.$queryRaw<Array<{ bytes: bigint }>>`
+        SELECT coalesce(sum(size), 0)::bigint AS bytes FROM "data_item" WHERE project_id = ${job.projectId}`
+      if (products.length > 0 && Number(used!.bytes) + adding > this.storage.quotaBytes) {
+        ending = { state: 'error', reason: 'output-limit', exitCode: outcome.state === 'cancelled' ? null : outcome.exitCode,
+          message: `its outputs (${adding} bytes) pass the project's quota of ${this.storage.quotaBytes} bytes: none kept` }
+      } else {
+        for (const product of products) {
+          await holdBlob(tx, this.storage.store, product.staged)
+          const item = await tx.dataItem.create({
+            data: {
+              projectId: job.projectId, name: product.name, blobSha256: product.staged.sha256, size: product.staged.size,
+              mediaType: product.mediaType, format: product.format ?? null, uploaderId: job.submitterId, jobId: held.id
+            },
+            select: { id: true }
+          })
+          ;(outputs[product.output] ??= []).push(item.id)
+        }
+      }
+      const reason: ErrorReason | null = ending.state === 'error' ? ending.reason : null
+      const exitCode = ending.state === 'cancelled' ? null : ending.exitCode
+      const message = ending.state === 'ok' ? '' : ending.message.slice(0, 2000)
+      await tx.$executeRaw`
+        WITH ended AS (
+          UPDATE "job" SET state = ${ending.state}::"JobState", reason = ${reason}, exit_code = ${exitCode}, message = ${message},
+            outputs = ${JSON.stringify(outputs)}::jsonb, finished_at = now() AT TIME ZONE 'UTC'
+          WHERE id = ${held.id}
+          RETURNING id, state, reason)
+        INSERT INTO "job_event" (job_id, state, reason, at) SELECT id, state, reason, now() AT TIME ZONE 'UTC' FROM ended`
+      return true
+    })
   }
 
   /**

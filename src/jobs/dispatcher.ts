@@ -11,7 +11,7 @@
  * other process: the embedded database has no other).
  */
 import type { ChangeFeed } from '../db/changes.ts'
-import type { ClaimedJob, Held, JobQueue } from '../domain/job-queue.ts'
+import type { ClaimedJob, Held, JobQueue, Product } from '../domain/job-queue.ts'
 import type { Executor, Run, RunOutcome, RunSpec } from './executor.ts'
 
 export interface DispatcherOptions {
@@ -29,10 +29,20 @@ export interface DispatcherOptions {
 export interface JobHooks {
   /** The run's spec (its argv, its directory with the inputs in place); a refusal ends the job error/system. */
   prepare: (job: ClaimedJob) => Promise<RunSpec>
-  /** Keeps the outputs of an ended run; answers the outcome to record (a failure to keep them is error/system). */
-  collect: (job: ClaimedJob, spec: RunSpec, outcome: RunOutcome) => Promise<RunOutcome>
+  /**
+   * Stages the outputs of an ended run, and answers the outcome to record with the
+   * data items they become (a failure to keep them is error/system); `release`
+   * forgets the staged bytes once they are recorded or refused.
+   */
+  collect: (job: ClaimedJob, spec: RunSpec, outcome: RunOutcome) => Promise<Collected>
   /** Problems of the dispatcher itself (the database unreachable): logged, and tried again on the next tick. */
   onError: (error: unknown) => void
+}
+
+export interface Collected {
+  outcome: RunOutcome
+  products: Product[]
+  release: () => Promise<void>
 }
 
 export class Dispatcher {
@@ -110,8 +120,12 @@ export class Dispatcher {
     const entry: { held: Held, run?: Run } = { held }
     this.running.set(job.id, entry)
     const ended = (async () => {
-      const outcome = await this.run(job, entry)
-      await this.queue.finish(held, outcome)
+      const { outcome, products, release } = await this.run(job, entry)
+      try {
+        await this.queue.finish(held, outcome, products)
+      } finally {
+        await release()
+      }
     })().catch(this.hooks.onError).finally(() => {
       this.running.delete(job.id)
       this.ended.delete(ended)
@@ -120,18 +134,19 @@ export class Dispatcher {
     this.ended.add(ended)
   }
 
-  private async run (job: ClaimedJob, entry: { held: Held, run?: Run }): Promise<RunOutcome> {
+  private async run (job: ClaimedJob, entry: { held: Held, run?: Run }): Promise<Collected> {
+    const failed = (message: string): Collected => ({ outcome: { state: 'error', reason: 'system', exitCode: null, message }, products: [], release: async () => {} })
     let spec: RunSpec
     try {
       spec = await this.hooks.prepare(job)
     } catch (error) {
-      return { state: 'error', reason: 'system', exitCode: null, message: `cannot prepare the job: ${errorText(error)}` }
+      return failed(`cannot prepare the job: ${errorText(error)}`)
     }
     let run: Run
     try {
       run = entry.run = await this.executor.start(spec)
     } catch (error) {
-      return { state: 'error', reason: 'system', exitCode: null, message: `the ${this.executor.name} executor cannot start the job: ${errorText(error)}` }
+      return failed(`the ${this.executor.name} executor cannot start the job: ${errorText(error)}`)
     }
     if (this.stopped) run.cancel()
     await this.queue.started(entry.held, run.handle)
@@ -139,7 +154,7 @@ export class Dispatcher {
     try {
       return await this.hooks.collect(job, spec, outcome)
     } catch (error) {
-      return { state: 'error', reason: 'system', exitCode: null, message: `cannot keep the job's outputs: ${errorText(error)}` }
+      return failed(`cannot keep the job's outputs: ${errorText(error)}`)
     }
   }
 

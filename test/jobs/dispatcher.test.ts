@@ -31,7 +31,7 @@ function hooks (root: string, overrides: Partial<JobHooks> = {}): JobHooks {
         stdoutPath: join(dir, 'stdout'), stderrPath: join(dir, 'stderr'), env: {}, timeoutSeconds: 60, maxOutputBytes: 1 << 20
       }
     },
-    collect: async (_job, _spec, outcome) => outcome,
+    collect: async (_job, _spec, outcome) => ({ outcome, products: [], release: async () => {} }),
     onError: (error) => { dispatcherErrors.push(error) },
     ...overrides
   }

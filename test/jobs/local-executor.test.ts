@@ -61,9 +61,9 @@ t.test('values reach the program as one argument each, never through a shell', a
 t.test('the environment is minimal, plus what the spec adds', async (t) => {
   process.env.MOBYLE2_SECRET_OF_THE_SERVER = 'not for programs'
   t.teardown(() => { delete process.env.MOBYLE2_SECRET_OF_THE_SERVER })
-  const s = await spec(t, ['env'], { env: { BLASTDB: '/data/blast' } })
+  const s = await spec(t, ['env', '-0'], { env: { BLASTDB: '/data/blast' } })
   t.same(await (await executor.start(s)).outcome, { state: 'ok', exitCode: 0 })
-  const seen = Object.fromEntries((await readFile(s.stdoutPath, 'utf8')).trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)))
+  const seen = Object.fromEntries((await readFile(s.stdoutPath, 'utf8')).split('\0').filter((line) => line !== '').map((line) => line.split(/=(.*)/s).slice(0, 2)))
   // tap's process tracking puts its own variables into every child a test process starts; a server has none.
   const names = Object.keys(seen).filter((name) => name !== 'NODE_OPTIONS' && !name.startsWith('_TAPJS_'))
   t.same(names.sort(), ['BLASTDB', 'HOME', 'LANG', 'PATH', 'TMPDIR'])

@@ -6,6 +6,9 @@ CREATE TYPE "JobState" AS ENUM ('queued', 'running', 'ok', 'error', 'cancelled')
 -- message keeps that status (its history gets the one event).
 
 -- AlterTable
+ALTER TABLE "data_item" ADD COLUMN     "job_id" INTEGER;
+
+-- AlterTable
 ALTER TABLE "job" ADD COLUMN     "attempt" INTEGER NOT NULL DEFAULT 0,
 ADD COLUMN     "cancel_requested" BOOLEAN NOT NULL DEFAULT false,
 ADD COLUMN     "claimed_by" VARCHAR(200),
@@ -15,6 +18,7 @@ ADD COLUMN     "finished_at" TIMESTAMP(3),
 ADD COLUMN     "handle" VARCHAR(200),
 ADD COLUMN     "inputs" JSONB NOT NULL DEFAULT '{}',
 ADD COLUMN     "message" VARCHAR(2000) NOT NULL DEFAULT '',
+ADD COLUMN     "outputs" JSONB NOT NULL DEFAULT '{}',
 ADD COLUMN     "reason" VARCHAR(20),
 ADD COLUMN     "started_at" TIMESTAMP(3),
 ADD COLUMN     "state" "JobState" NOT NULL DEFAULT 'queued',
@@ -52,6 +56,9 @@ CREATE TABLE "worker" (
 );
 
 -- CreateIndex
+CREATE INDEX "data_item_job_id_idx" ON "data_item"("job_id");
+
+-- CreateIndex
 CREATE INDEX "job_event_job_id_id_idx" ON "job_event"("job_id", "id");
 
 -- CreateIndex
@@ -65,3 +72,6 @@ ALTER TABLE "job" ADD CONSTRAINT "job_submitter_id_fkey" FOREIGN KEY ("submitter
 
 -- AddForeignKey
 ALTER TABLE "job_event" ADD CONSTRAINT "job_event_job_id_fkey" FOREIGN KEY ("job_id") REFERENCES "job"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "data_item" ADD CONSTRAINT "data_item_job_id_fkey" FOREIGN KEY ("job_id") REFERENCES "job"("id") ON DELETE SET NULL ON UPDATE CASCADE;
