@@ -16,7 +16,7 @@ import favoriteRoutes from './favorites.ts'
 import groupGrantRoutes from './group-grants.ts'
 import memberRoutes from './members.ts'
 import dataRoutes, { DataRepresentation } from './data.ts'
-import { jobRoutes, JobRepresentation } from './references.ts'
+import jobRoutes, { JobRepresentation } from './jobs.ts'
 
 export const projectSchemas = [ProjectRepresentation, JobRepresentation, DataRepresentation]
 
