@@ -45,8 +45,15 @@ export interface Collected {
   release: () => Promise<void>
 }
 
+/** A job this process runs: its attempt, its run once started, and whether a user asked to cancel it. */
+interface Running {
+  held: Held
+  run?: Run
+  userCancelled?: boolean
+}
+
 export class Dispatcher {
-  private readonly running = new Map<number, { held: Held, run?: Run }>()
+  private readonly running = new Map<number, Running>()
   private timers: NodeJS.Timeout[] = []
   private unsubscribe = (): void => {}
   private claiming: Promise<void> | undefined
@@ -88,7 +95,10 @@ export class Dispatcher {
     this.claim()
   }
 
-  /** Claims no more; cancels what runs (the jobs end cancelled) and waits for their ends to be recorded. */
+  /**
+   * Claims no more; stops what runs and waits for their ends to be recorded: as
+   * error/lost (the process that ran them stopped), unless a user had asked to cancel.
+   */
   async stop (): Promise<void> {
     this.stopped = true
     this.unsubscribe()
@@ -117,7 +127,7 @@ export class Dispatcher {
 
   private launch (job: ClaimedJob): void {
     const held: Held = { id: job.id, attempt: job.attempt }
-    const entry: { held: Held, run?: Run } = { held }
+    const entry: Running = { held }
     this.running.set(job.id, entry)
     const ended = (async () => {
       const { outcome, products, release } = await this.run(job, entry)
@@ -134,7 +144,7 @@ export class Dispatcher {
     this.ended.add(ended)
   }
 
-  private async run (job: ClaimedJob, entry: { held: Held, run?: Run }): Promise<Collected> {
+  private async run (job: ClaimedJob, entry: Running): Promise<Collected> {
     const failed = (message: string): Collected => ({ outcome: { state: 'error', reason: 'system', exitCode: null, message }, products: [], release: async () => {} })
     let spec: RunSpec
     try {
@@ -150,7 +160,10 @@ export class Dispatcher {
     }
     if (this.stopped) run.cancel()
     await this.queue.started(entry.held, run.handle)
-    const outcome = await run.outcome
+    let outcome = await run.outcome
+    if (outcome.state === 'cancelled' && entry.userCancelled !== true) {
+      outcome = { state: 'error', reason: 'lost', exitCode: null, message: `the process running it (${this.options.worker}) stopped` }
+    }
     try {
       return await this.hooks.collect(job, spec, outcome)
     } catch (error) {
@@ -163,7 +176,9 @@ export class Dispatcher {
     this.queue.cancelRequested(this.options.worker).then((asked) => {
       for (const { id, attempt } of asked) {
         const entry = this.running.get(id)
-        if (entry?.held.attempt === attempt) entry.run?.cancel()
+        if (entry?.held.attempt !== attempt || entry.run === undefined) continue
+        entry.userCancelled = true
+        entry.run.cancel()
       }
     }, this.hooks.onError)
   }

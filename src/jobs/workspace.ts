@@ -6,7 +6,9 @@
  * directory, where its output globs look), `work/inputs/` (a copy of each File
  * input under a safe, distinct name: a copy, not a link, so that a program
  * writing to its input cannot change the stored content), `tmp/` (TMPDIR), and
- * the two logs `stdout` and `stderr` beside them, outside the globs' reach.
+ * the two logs `stdout` and `stderr` beside them, outside the globs' reach. Once
+ * the ending is recorded (the outputs are data items by then), `work/` and
+ * `tmp/` go; the logs stay with the job.
  */
 import { constants, createReadStream } from 'node:fs'
 import { chmod, copyFile, mkdir, rm } from 'node:fs/promises'
@@ -71,14 +73,19 @@ export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: Wo
     collect: async (job, spec, outcome) => {
       const tool = tools.get(key(job))
       tools.delete(key(job))
-      if (outcome.state !== 'ok' || tool === undefined) return { outcome, products: [], release: async () => {} }
+      const clear = async (): Promise<void> => {
+        await rm(spec.workDir, { recursive: true, force: true })
+        await rm(spec.tmpDir, { recursive: true, force: true })
+      }
+      if (outcome.state !== 'ok' || tool === undefined) return { outcome, products: [], release: clear }
       const products: Product[] = []
       const release = async (): Promise<void> => {
         for (const product of products) await storage.store.discard(product.staged)
+        await clear()
       }
       const failed = async (reason: 'system' | 'output-limit', message: string) => {
-        await release()
-        return { outcome: { state: 'error', reason, exitCode: 0, message } satisfies RunOutcome, products: [], release: async () => {} }
+        for (const product of products) await storage.store.discard(product.staged)
+        return { outcome: { state: 'error', reason, exitCode: 0, message } satisfies RunOutcome, products: [], release: clear }
       }
       for (const output of tool.outputs) {
         let files: Array<{ path: string, name: string, mediaType: string }>

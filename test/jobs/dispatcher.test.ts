@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { openDatabase, type Database } from '../../src/db/client.ts'
 import type { ClaimedJob } from '../../src/domain/job-queue.ts'
 import { openDomain, type Domain } from '../../src/domain/index.ts'
@@ -37,7 +37,7 @@ function hooks (root: string, overrides: Partial<JobHooks> = {}): JobHooks {
   }
 }
 
-async function dispatcher (t: Test, db: Pick<Database, 'changes'>, domain: Domain, root: string, options: Partial<DispatcherOptions> = {}, hookOverrides: Partial<JobHooks> = {}): Promise<Dispatcher> {
+async function dispatcher (t: Teardown, db: Pick<Database, 'changes'>, domain: Domain, root: string, options: Partial<DispatcherOptions> = {}, hookOverrides: Partial<JobHooks> = {}): Promise<Dispatcher> {
   const d = new Dispatcher(domain.jobQueue, executor, db.changes, hooks(root, hookOverrides), {
     worker: `test-${Math.random().toString(36).slice(2)}`, concurrency: 2, pollMs: 200, heartbeatMs: 500, lostAfterSeconds: 30, alone: false, ...options
   })
@@ -207,5 +207,16 @@ t.test('a job that cannot be prepared or started ends error/system', async (t) =
   for (const id of [unprepared!, unstartable!]) await until(`job ${id}`, async () => (await job(a.db, id)).state === 'error' ? true : undefined)
   t.match(await job(a.db, unprepared!), { reason: 'system', message: /cannot prepare the job: no argv/ })
   t.match(await job(a.db, unstartable!), { reason: 'system', message: /cannot run mobyle2-no-such-program/ })
+  t.same(dispatcherErrors.splice(0), [])
+})
+
+t.test('a server that stops ends the jobs it runs as error/lost, and its programs with them', async (t) => {
+  const { a, seeded } = await twoProcesses(t, 'pglite')
+  const [sleeper] = await addJobs(a.db, seeded.projectId, [['sleep', '600']])
+  const d = await dispatcher(t, a.db, a.domain, await tempDir(t))
+  const handle = await until('the sleeper to run', async () => (await job(a.db, sleeper!)).handle ?? undefined)
+  await d.stop()
+  t.match(await job(a.db, sleeper!), { state: 'error', reason: 'lost', message: /stopped/ })
+  t.throws(() => { process.kill(-Number(handle), 0) }, { code: 'ESRCH' }, 'its program is gone')
   t.same(dispatcherErrors.splice(0), [])
 })
