@@ -21,6 +21,7 @@ import { startPeriodicSync } from './federation/periodic-sync.ts'
 import { FileBlobStore } from './storage/file-store.ts'
 import { startSweeping } from './storage/sweep.ts'
 import { FileUploadStore } from './storage/upload-store.ts'
+import { JobEvents } from './jobs/events.ts'
 import { startRunningJobs } from './jobs/start.ts'
 
 export interface AppDependencies {
@@ -33,6 +34,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     domain: Domain
     config: Config
+    /** Jobs' transitions as they happen, for their event streams. */
+    jobEvents: JobEvents
   }
 }
 
@@ -86,6 +89,9 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     hearing: () => { app.log.info('hearing database change notifications: read answers are remembered until a change') }
   })
   app.addHook('onClose', async () => { unsubscribe() })
+  const jobEvents = new JobEvents(domain.jobQueue, db.changes, (error) => { app.log.error({ err: error }, 'could not read jobs\' transitions for their event streams') })
+  app.addHook('onClose', async () => { jobEvents.close() })
+  app.decorate('jobEvents', jobEvents)
   app.decorate('domain', domain)
   app.decorate('config', config)
   app.setErrorHandler(httpErrorHandler)
@@ -98,7 +104,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   await app.register(xmlrpcFace)
   if (config.SYNC_INTERVAL_SECONDS > 0) startPeriodicSync(app, config.SYNC_INTERVAL_SECONDS)
   startSweeping(app, config.DATA_SWEEP_INTERVAL_SECONDS)
-  startRunningJobs(app, db.changes, storage, { storageDir, alone: db.kind === 'pglite' })
+  startRunningJobs(app, db.changes, storage, { alone: db.kind === 'pglite' })
   return app
 }
 

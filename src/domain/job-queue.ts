@@ -47,6 +47,15 @@ export interface ClaimedJob {
   inputs: unknown
 }
 
+/** One transition of a job, as its event stream sends it. */
+export interface JobEvent {
+  id: bigint
+  jobId: number
+  state: JobState
+  reason: string | null
+  at: Date
+}
+
 /** A job's attempt as its holder names it when it records what happened. */
 export interface Held {
   id: number
@@ -224,6 +233,24 @@ export class JobQueue {
       noted AS (INSERT INTO "job_event" (job_id, state, reason, at) SELECT id, 'error', 'lost', now() AT TIME ZONE 'UTC' FROM lost)
       SELECT id FROM lost ORDER BY id`
     return rows.map((row) => row.id)
+  }
+
+  /** The attempt a job is at (0 before it first ran); undefined for none. */
+  @uncached
+  async attemptOf (jobId: number): Promise<number | undefined> {
+    const job = await this.db.job.findUnique({ where: { id: jobId }, select: { attempt: true } })
+    return job?.attempt
+  }
+
+  /** The transitions after event `afterId` of these jobs, oldest first: what their event streams send next. */
+  @uncached
+  async eventsSince (afterId: bigint, jobIds: readonly number[]): Promise<JobEvent[]> {
+    if (jobIds.length === 0) return []
+    return await this.db.jobEvent.findMany({
+      where: { id: { gt: afterId }, jobId: { in: [...jobIds] } },
+      select: { id: true, jobId: true, state: true, reason: true, at: true },
+      orderBy: { id: 'asc' }
+    })
   }
 
   /**

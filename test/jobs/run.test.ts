@@ -75,6 +75,10 @@ for (const kind of databaseKinds) {
     await setInterface('blast::pasteur', pythonTool('import sys; sys.stderr.write("no good\\n"); sys.exit(3)'))
     const failing = Number((((await submit({ service: 'blast::pasteur', inputs: {} })).json()) as { id: string }).id)
     t.match(await ended(failing), { state: 'error', reason: 'exit', exitCode: 3 })
+    const stderr = await app.inject({ method: 'GET', url: `${project}/jobs/${formatId(failing)}/stderr`, headers: basic('watcher') })
+    t.equal(stderr.statusCode, 200)
+    t.equal(stderr.body, 'no good\n', 'its standard error is kept')
+    t.equal((await app.inject({ method: 'GET', url: `${project}/jobs/${formatId(failing)}/stdout`, headers: basic('outsider') })).statusCode, 404, 'an outsider sees no job')
 
     await setInterface('blast::pasteur', pythonTool('import json, sys; open("argv.json", "w").write(json.dumps(sys.argv[1:]))',
       { argv: { type: 'File', outputBinding: { glob: 'argv.json' } } }))
@@ -84,5 +88,37 @@ for (const kind of databaseKinds) {
       t.equal(done.state, 'ok')
       t.same(JSON.parse((await download(done.outputs.argv![0]!)).toString()), [word], `${word} reaches the program as one argument`)
     }
+  })
+}
+
+/** The events of a server-sent event stream, read to its end. */
+async function events (url: string, headers: Record<string, string>): Promise<Array<{ id: string, event: string, data: { state: string } }>> {
+  const answer = await fetch(url, { headers })
+  if (answer.status !== 200) throw new Error(`${answer.status}: ${await answer.text()}`)
+  if (!(answer.headers.get('content-type') ?? '').startsWith('text/event-stream')) throw new Error('not an event stream')
+  const text = await answer.text()
+  return text.split('\n\n').filter((block) => block.includes('data:')).map((block) => {
+    const field = (name: string) => block.split('\n').find((line) => line.startsWith(`${name}: `))!.slice(name.length + 2)
+    return { id: field('id'), event: field('event'), data: JSON.parse(field('data')) as { state: string } }
+  })
+}
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: a job's transitions arrive as server-sent events, in order, and resume after Last-Event-ID`, async (t) => {
+    const { app, ...s } = await seededApp(t, kind, { env: { JOB_CONCURRENCY: '1', JOB_WORK_DIR: await tempDir(t) } })
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    const project = `/projects/${formatId(s.projectId)}`
+    await app.inject({ method: 'PUT', url: '/services/blast::pasteur/interface', headers: basic('admin'), payload: pythonTool('import time; time.sleep(0.5)') })
+    const created = await app.inject({ method: 'POST', url: `${project}/jobs`, headers: basic('contributor'), payload: { service: 'blast::pasteur', inputs: {} } })
+    const url = `${base}${project}/jobs/${(created.json() as { id: string }).id}/events`
+    const seen = await events(url, basic('watcher'))
+    t.same(seen.map((event) => event.data.state), ['queued', 'running', 'ok'], 'queued, running, ok, and the stream ends')
+    t.ok(seen.every((event) => event.event === 'state'))
+    t.ok(seen.every((event, i) => i === 0 || BigInt(event.id) > BigInt(seen[i - 1]!.id)), 'ids increase')
+    const resumed = await events(url, { ...basic('watcher'), 'last-event-id': seen[0]!.id })
+    t.same(resumed.map((event) => event.data.state), ['running', 'ok'], 'resumed after the first')
+    t.same(await events(url, { ...basic('watcher'), 'last-event-id': seen[2]!.id }), [], 'nothing after the last: the stream ends at once')
+    const outsider = await fetch(url, { headers: basic('outsider') })
+    t.equal(outsider.status, 404)
   })
 }
