@@ -46,6 +46,8 @@ export interface JobView {
   history: JobEventView[]
   /** Who submitted it: a user's id; null once that user is deleted. */
   submitter: number | null
+  /** Output id → the data items it became, once the job ended ok. */
+  outputs: Record<string, number[]>
 }
 /** A job as a project's representation lists it. */
 export interface JobRef { id: number }
@@ -61,6 +63,8 @@ export interface DataView {
   format: string | null
   /** Who uploaded it: a user's id; null once that user is deleted. */
   uploader: number | null
+  /** The job whose output it is; null for an upload (or once that job is deleted). */
+  job: number | null
   createdAt: Date
 }
 
@@ -255,6 +259,7 @@ const jobSelect = {
   startedAt: true,
   finishedAt: true,
   inputs: true,
+  outputs: true,
   submitterId: true,
   service: { select: serviceSelect },
   events: { select: { state: true, reason: true, at: true }, orderBy: { id: 'asc' } }
@@ -279,7 +284,8 @@ function jobView (j: JobRow): JobView {
     finishedAt: j.finishedAt,
     inputs: j.inputs as Record<string, unknown>,
     history: j.events.map((e) => e.reason === null ? { state: e.state, at: e.at } : { state: e.state, reason: e.reason as ErrorReason, at: e.at }),
-    submitter: j.submitterId
+    submitter: j.submitterId,
+    outputs: j.outputs as Record<string, number[]>
   }
 }
 
@@ -294,6 +300,7 @@ function dataView (d: DataRow): DataView {
     mediaType: d.mediaType,
     format: d.format,
     uploader: d.uploaderId,
+    job: d.jobId,
     createdAt: d.createdAt
   }
 }

@@ -70,7 +70,11 @@ for (const kind of databaseKinds) {
     const expected = execFileSync('sort', ['-r', join(dir, 'numbers.txt')], { env: { PATH: process.env.PATH, LANG: 'C.UTF-8' } })
     t.ok((await download(sorted.outputs.sorted![0]!)).equals(expected), 'the output is byte-identical to sort run here')
     const output = await app.domain.projects.getData(s.actors.watcher, sorted.outputs.sorted![0]!, s.projectId)
-    t.match(output, { name: 'sorted.txt', mediaType: 'text/plain', format: 'http://edamontology.org/format_2330' })
+    t.match(output, { name: 'sorted.txt', mediaType: 'text/plain', format: 'http://edamontology.org/format_2330', job: jobId })
+    const shown = (await app.inject({ method: 'GET', url: `${project}/jobs/${formatId(jobId)}`, headers: basic('watcher') })).json() as { outputs: Record<string, string[]> }
+    t.same(shown.outputs, { sorted: [formatId(output.id)] }, 'the job names the data items its outputs became')
+    const item = (await app.inject({ method: 'GET', url: `${project}/data/${formatId(output.id)}`, headers: basic('watcher') })).json() as { job: string }
+    t.equal(item.job, formatId(jobId), 'and each item names its job')
 
     await setInterface('blast::pasteur', pythonTool('import sys; sys.stderr.write("no good\\n"); sys.exit(3)'))
     const failing = Number((((await submit({ service: 'blast::pasteur', inputs: {} })).json()) as { id: string }).id)

@@ -38,7 +38,10 @@ export const JobRepresentation = Type.Object({
     reason: Type.Optional(JobReasonSchema),
     at: Timestamp
   }), { description: 'Every transition, oldest first; the first is queued.' }),
-  submitter: Type.Optional({ ...IdString, description: 'The user who submitted it (an id); absent once that user is deleted.' })
+  submitter: Type.Optional({ ...IdString, description: 'The user who submitted it (an id); absent once that user is deleted.' }),
+  outputs: Type.Record(Type.String(), Type.Array(IdString), {
+    description: 'Once it ended ok: each output of its interface → the data items of the project it became (GET /projects/{id}/data/{dataId}).'
+  })
 }, { $id: 'Job', title: 'Job' })
 
 function renderJob (job: JobView) {
@@ -55,7 +58,8 @@ function renderJob (job: JobView) {
     finished: job.finishedAt?.toISOString(),
     inputs: job.inputs,
     history: job.history.map((event) => omitEmpty({ state: event.state, reason: event.reason, at: event.at.toISOString() })),
-    submitter: job.submitter === null ? null : formatId(job.submitter)
+    submitter: job.submitter === null ? null : formatId(job.submitter),
+    outputs: Object.fromEntries(Object.entries(job.outputs).map(([output, items]) => [output, items.map(formatId)]))
   })
 }
 
