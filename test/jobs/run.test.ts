@@ -64,20 +64,20 @@ for (const kind of databaseKinds) {
 
     const created = await submit({ service: 'blast::pasteur', inputs: { input: { data: formatId(item.id) }, reverse: true }, name: 'sorted' })
     t.equal(created.statusCode, 201, created.body)
-    const jobId = Number((created.json() as { id: string }).id)
+    const jobId = Number(created.json<{ id: string }>().id)
     const sorted = await ended(jobId)
     t.match(sorted, { state: 'ok', exitCode: 0 })
     const expected = execFileSync('sort', ['-r', join(dir, 'numbers.txt')], { env: { PATH: process.env.PATH, LANG: 'C.UTF-8' } })
     t.ok((await download(sorted.outputs.sorted![0]!)).equals(expected), 'the output is byte-identical to sort run here')
     const output = await app.domain.projects.getData(s.actors.watcher, sorted.outputs.sorted![0]!, s.projectId)
     t.match(output, { name: 'sorted.txt', mediaType: 'text/plain', format: 'http://edamontology.org/format_2330', job: jobId })
-    const shown = (await app.inject({ method: 'GET', url: `${project}/jobs/${formatId(jobId)}`, headers: basic('watcher') })).json() as { outputs: Record<string, string[]> }
+    const shown = (await app.inject({ method: 'GET', url: `${project}/jobs/${formatId(jobId)}`, headers: basic('watcher') })).json<{ outputs: Record<string, string[]> }>()
     t.same(shown.outputs, { sorted: [formatId(output.id)] }, 'the job names the data items its outputs became')
-    const item = (await app.inject({ method: 'GET', url: `${project}/data/${formatId(output.id)}`, headers: basic('watcher') })).json() as { job: string }
-    t.equal(item.job, formatId(jobId), 'and each item names its job')
+    const outputItem = (await app.inject({ method: 'GET', url: `${project}/data/${formatId(output.id)}`, headers: basic('watcher') })).json<{ job: string }>()
+    t.equal(outputItem.job, formatId(jobId), 'and each item names its job')
 
     await setInterface('blast::pasteur', pythonTool('import sys; sys.stderr.write("no good\\n"); sys.exit(3)'))
-    const failing = Number((((await submit({ service: 'blast::pasteur', inputs: {} })).json()) as { id: string }).id)
+    const failing = Number((await submit({ service: 'blast::pasteur', inputs: {} })).json<{ id: string }>().id)
     t.match(await ended(failing), { state: 'error', reason: 'exit', exitCode: 3 })
     const stderr = await app.inject({ method: 'GET', url: `${project}/jobs/${formatId(failing)}/stderr`, headers: basic('watcher') })
     t.equal(stderr.statusCode, 200)
@@ -87,7 +87,7 @@ for (const kind of databaseKinds) {
     await setInterface('blast::pasteur', pythonTool('import json, sys; open("argv.json", "w").write(json.dumps(sys.argv[1:]))',
       { argv: { type: 'File', outputBinding: { glob: 'argv.json' } } }))
     for (const word of ['; rm -rf ~', '--help']) {
-      const job = Number((((await submit({ service: 'blast::pasteur', inputs: { word } })).json()) as { id: string }).id)
+      const job = Number((await submit({ service: 'blast::pasteur', inputs: { word } })).json<{ id: string }>().id)
       const done = await ended(job)
       t.equal(done.state, 'ok')
       t.same(JSON.parse((await download(done.outputs.argv![0]!)).toString()), [word], `${word} reaches the program as one argument`)
@@ -114,7 +114,7 @@ for (const kind of databaseKinds) {
     const project = `/projects/${formatId(s.projectId)}`
     await app.inject({ method: 'PUT', url: '/services/blast::pasteur/interface', headers: basic('admin'), payload: pythonTool('import time; time.sleep(0.5)') })
     const created = await app.inject({ method: 'POST', url: `${project}/jobs`, headers: basic('contributor'), payload: { service: 'blast::pasteur', inputs: {} } })
-    const url = `${base}${project}/jobs/${(created.json() as { id: string }).id}/events`
+    const url = `${base}${project}/jobs/${created.json<{ id: string }>().id}/events`
     const seen = await events(url, basic('watcher'))
     t.same(seen.map((event) => event.data.state), ['queued', 'running', 'ok'], 'queued, running, ok, and the stream ends')
     t.ok(seen.every((event) => event.event === 'state'))
