@@ -292,3 +292,19 @@ Promise<{ outcome: CancelOutcome, state: JobState | null }> {
     // Claimed (or ended) while this statement ran: it saw the job as it was before. Once more, as it is now.
   }
 }
+
+/**
+ * Cancels every queued job of a service, each with its history's last event: what
+ * removing the service's interface does, since nothing says how to run them any
+ * more (a job already claimed finds no interface, and ends error/system). Answers
+ * how many it cancelled.
+ */
+export async function cancelQueuedOf (db: Pick<PrismaClient, '$queryRaw'>, serviceId: number, message: string): Promise<number> {
+  const rows = await db.$queryRaw<Array<{ id: number }>>`
+    WITH dequeued AS (
+      UPDATE "job" SET state = 'cancelled', finished_at = now() AT TIME ZONE 'UTC', message = ${message}
+      WHERE service_id = ${serviceId} AND state = 'queued' RETURNING id),
+    noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'cancelled', now() AT TIME ZONE 'UTC' FROM dequeued)
+    SELECT id FROM dequeued`
+  return rows.length
+}

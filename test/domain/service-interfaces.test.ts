@@ -56,4 +56,19 @@ for (const kind of databaseKinds) {
       await t.rejects(domain.services.interface(actors.admin, blast), { code: 'not_found' }, 'which left nothing behind')
     })
   })
+
+  t.test(`${kind}: removing an interface cancels the service's queued jobs`, async (t) => {
+    const { domain, actors, projectId, jobId } = await seededDomain(t, kind)
+    const [running] = await domain.jobQueue.claim('test-worker', 'local', 1)
+    t.equal(running?.id, jobId, 'the seeded job runs')
+    const queued = await domain.projects.addJob(actors.contributor, projectId, { service: 'blast::pasteur', inputs: { message: 'later' } })
+    await t.rejects(domain.services.removeInterface(actors.owner, 'blast::pasteur'), { code: 'forbidden' })
+    t.equal((await domain.projects.getJob(actors.watcher, queued.id)).state, 'queued', 'a refused removal cancels nothing')
+    await domain.services.removeInterface(actors.admin, 'blast::pasteur')
+    const cancelled = await domain.projects.getJob(actors.watcher, queued.id)
+    t.match(cancelled, { state: 'cancelled', message: 'cancelled before it ran: the interface of blast::pasteur was removed' })
+    t.same(cancelled.history.map((e) => e.state), ['queued', 'cancelled'])
+    t.equal((await domain.projects.getJob(actors.watcher, jobId)).state, 'running', 'a running job is left to its dispatcher')
+    await t.rejects(domain.services.removeInterface(actors.admin, 'blast::pasteur'), { code: 'not_found' })
+  })
 }
