@@ -24,7 +24,7 @@ interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 interface ProjectGroupView { id: number, name: string, role: ProjectRole }
 interface ProjectServiceView { id: number, name: string, fullName: string }
 /** One transition of a job: the state it entered, why (an error's reason), and when. */
-export interface JobEventView { state: JobState, reason?: ErrorReason, at: Date }
+interface JobEventView { state: JobState, reason?: ErrorReason, at: Date }
 export interface JobView {
   id: number
   projectId: number
@@ -50,7 +50,7 @@ export interface JobView {
   outputs: Record<string, number[]>
 }
 /** A job as a project's representation lists it. */
-export interface JobRef { id: number }
+interface JobRef { id: number }
 export interface DataView {
   id: number
   projectId: number

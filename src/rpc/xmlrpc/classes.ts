@@ -316,6 +316,8 @@ const job: ClassSpec<JobView, ReferenceFilter, JobSortField> = {
     // Every transition, oldest first, as JSON text: [{"state": "queued", "at": "…"}, …].
     history: json<JobView, ReferenceFilter, JobSortField>('history', (view) => view.history),
     submitter: { type: link('user'), read: (view) => id(view.submitter) },
+    // Once it ended ok, each output → the ids of the data items it became, as JSON text: {"sorted": [12]}.
+    outputs: json<JobView, ReferenceFilter, JobSortField>('outputs', (view) => view.outputs),
     creation: plain(date, 'createdAt', { readOnly: true }),
     started: { type: date, read: (view) => view.startedAt, sort: 'startedAt' },
     finished: { type: date, read: (view) => view.finishedAt, sort: 'finishedAt' }
@@ -348,6 +350,8 @@ const dataClass: ClassSpec<DataView, ReferenceFilter, DataSortField> = {
     sha256: plain(text, 'sha256', { readOnly: true }),
     media_type: { type: text, read: (view) => view.mediaType, search: 'mediaType', sort: 'mediaType' },
     uploader: { type: link('user'), read: (view) => id(view.uploader), search: 'uploader', sort: 'uploader' },
+    // The job whose output it is; none for an upload.
+    job: { type: link('job'), read: (view) => id(view.job) },
     creation: plain(date, 'createdAt', { readOnly: true })
   },
   id: (view) => view.id,

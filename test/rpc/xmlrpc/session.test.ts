@@ -87,7 +87,7 @@ for (const kind of databaseKinds) {
     const job = result('display_job1')
     t.match(job, {
       project: projectId, name: 'run1', service: serviceId, state: 'queued', reason: null, exit_code: null, message: '',
-      inputs: '{"message":"hello"}', submitter: adminId, creation: { dateTime: /^\d{8}T/ }, started: null, finished: null
+      inputs: '{"message":"hello"}', outputs: '{}', submitter: adminId, creation: { dateTime: /^\d{8}T/ }, started: null, finished: null
     })
     t.match(JSON.parse(job.history), [{ state: 'queued', at: /Z$/ }], 'the history, as JSON text')
     t.same(steps.create_job_status, { fault: [400, "'status' is not a property of job"] }, 'the old free-text status is no property')
@@ -96,11 +96,11 @@ for (const kind of databaseKinds) {
     t.same(schema.job, [
       ['creation', '<roundup.hyperdb.Date>'], ['exit_code', '<roundup.hyperdb.Number>'], ['finished', '<roundup.hyperdb.Date>'],
       ['history', '<roundup.hyperdb.String>'], ['inputs', '<roundup.hyperdb.String>'], ['message', '<roundup.hyperdb.String>'],
-      ['name', '<roundup.hyperdb.String>'], ['project', '<roundup.hyperdb.Link to "project">'], ['reason', '<roundup.hyperdb.String>'],
+      ['name', '<roundup.hyperdb.String>'], ['outputs', '<roundup.hyperdb.String>'], ['project', '<roundup.hyperdb.Link to "project">'], ['reason', '<roundup.hyperdb.String>'],
       ['service', '<roundup.hyperdb.Link to "service">'], ['started', '<roundup.hyperdb.Date>'], ['state', '<roundup.hyperdb.String>'],
       ['submitter', '<roundup.hyperdb.Link to "user">']
     ])
-    t.match(result('display_data1'), { project: projectId, name: 'seqs.fasta', description: 'input' })
+    t.match(result('display_data1'), { project: projectId, name: 'seqs.fasta', description: 'input', job: null })
     const key = result('display_apikey1')
     t.match(key, { label: 'script', user: adminId, revoked: null })
     t.notOk('secret' in key, 'the secret is shown only once, by create')
