@@ -8,10 +8,10 @@ import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/client.ts'
 
 export async function generateOpenapiYaml (): Promise<string> {
-  // The document depends on the routes only; an empty embedded database is enough to build them.
+  // The document depends on the routes only; an empty embedded database is enough to build them, and no job runs.
   const db = await openDatabase({ dataDir: 'memory://' })
   try {
-    const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), db })
+    const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', JOB_CONCURRENCY: '0' }), db })
     try {
       await app.ready()
       return YAML.stringify(app.swagger(), { lineWidth: 0, aliasDuplicateObjects: false })

@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Authenticator } from './auth/authenticator.ts'
 import type { Config } from './config.ts'
 import type { Database } from './db/client.ts'
+import type { DataStorage } from './domain/blobs.ts'
 import { openDomain, type Domain } from './domain/index.ts'
 import actorPlugin from './http/actor.ts'
 import healthRoutes from './http/health.ts'
@@ -20,6 +21,8 @@ import { startPeriodicSync } from './federation/periodic-sync.ts'
 import { FileBlobStore } from './storage/file-store.ts'
 import { startSweeping } from './storage/sweep.ts'
 import { FileUploadStore } from './storage/upload-store.ts'
+import { JobEvents } from './jobs/events.ts'
+import { startRunningJobs } from './jobs/start.ts'
 
 export interface AppDependencies {
   config: Config
@@ -31,6 +34,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     domain: Domain
     config: Config
+    /** Jobs' transitions as they happen, for their event streams. */
+    jobEvents: JobEvents
   }
 }
 
@@ -52,20 +57,21 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
 
   const storageDir = config.STORAGE_DIR ?? config.DATA_DIR
   const uploads = new FileUploadStore(storageDir, { expirySeconds: config.UPLOAD_EXPIRY_SECONDS })
+  const storage: DataStorage = {
+    store: new FileBlobStore(storageDir, {
+      // A body arrives within REQUEST_TIMEOUT_SECONDS; its item is created within a transaction's time after.
+      staleAfterMs: (config.REQUEST_TIMEOUT_SECONDS + 60) * 1000
+    }),
+    uploads,
+    maxBytes: config.DATA_MAX_BYTES,
+    quotaBytes: config.DATA_PROJECT_QUOTA_BYTES,
+    onReclaimError: (error) => { app.log.warn({ err: error }, 'could not remove content no item refers to any more: the next sweep will') }
+  }
   const { domain, logins } = openDomain(db, {
     cacheEntries: config.READ_CACHE_ENTRIES,
     cacheValues: config.READ_CACHE_VALUES,
     federation: federationOptions(config),
-    storage: {
-      store: new FileBlobStore(storageDir, {
-        // A body arrives within REQUEST_TIMEOUT_SECONDS; its item is created within a transaction's time after.
-        staleAfterMs: (config.REQUEST_TIMEOUT_SECONDS + 60) * 1000
-      }),
-      uploads,
-      maxBytes: config.DATA_MAX_BYTES,
-      quotaBytes: config.DATA_PROJECT_QUOTA_BYTES,
-      onReclaimError: (error) => { app.log.warn({ err: error }, 'could not remove content no item refers to any more: the next sweep will') }
-    }
+    storage
   })
   const authenticator = new Authenticator(logins, {
     maxFailures: config.LOGIN_MAX_FAILURES,
@@ -83,6 +89,9 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     hearing: () => { app.log.info('hearing database change notifications: read answers are remembered until a change') }
   })
   app.addHook('onClose', async () => { unsubscribe() })
+  const jobEvents = new JobEvents(domain.jobQueue, db.changes, (error) => { app.log.error({ err: error }, 'could not read jobs\' transitions for their event streams') })
+  app.addHook('onClose', async () => { jobEvents.close() })
+  app.decorate('jobEvents', jobEvents)
   app.decorate('domain', domain)
   app.decorate('config', config)
   app.setErrorHandler(httpErrorHandler)
@@ -95,6 +104,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   await app.register(xmlrpcFace)
   if (config.SYNC_INTERVAL_SECONDS > 0) startPeriodicSync(app, config.SYNC_INTERVAL_SECONDS)
   startSweeping(app, config.DATA_SWEEP_INTERVAL_SECONDS)
+  startRunningJobs(app, db.changes, storage, { alone: db.kind === 'pglite' })
   return app
 }
 

@@ -42,6 +42,24 @@ export const ConfigSchema = Type.Object({
     minimum: 1, maximum: 30 * 86400, default: 86400,
     description: 'How long a resumable upload (/uploads) lives after its creation, finished or not: make it a data item before then; the sweep removes it after.'
   }),
+  JOB_CONCURRENCY: Type.Optional(Type.Integer({
+    minimum: 0, maximum: 1024,
+    description: 'Jobs this process runs at once (src/jobs/): unset, one per core; 0, none (an API server whose jobs other processes run).'
+  })),
+  JOB_WORK_DIR: Type.Optional(Type.String({
+    minLength: 1, description: 'Directory of the jobs\' working directories (<job>/<attempt>/work). Default: STORAGE_DIR (or DATA_DIR) followed by /jobs.'
+  })),
+  JOB_TIMEOUT_SECONDS: Integer({
+    minimum: 1, maximum: 2_000_000, default: 86400, description: 'Longest a job\'s program may run: past it, it is stopped and the job ends error/timeout.'
+  }),
+  JOB_MAX_OUTPUT_BYTES: Integer({
+    minimum: 1024, maximum: 2 ** 40, default: 64 * 1024 ** 2,
+    description: 'Most bytes kept of each of a job\'s standard output and error: a program writing more is stopped and the job ends error/output-limit.'
+  }),
+  JOB_LOST_AFTER_SECONDS: Integer({
+    minimum: 5, maximum: 86400, default: 60,
+    description: 'A process running jobs that has not been heard of for this long is gone: its running jobs end error/lost (it beats every fifth of this).'
+  }),
   MIGRATE_ON_START: Type.Boolean({ default: false, description: 'Apply pending migrations to PostgreSQL at start (the embedded database always is).' }),
   DATABASE_POOL_SIZE: Integer({ minimum: 1, maximum: 500, default: 10, description: 'Connections kept to PostgreSQL.' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),

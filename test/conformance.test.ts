@@ -38,9 +38,21 @@ for (const kind of databaseKinds) {
     ]
     const dataFields = ['name', 'size', 'sha256', 'media_type', 'format'] as const
     const metadata = (item: Record<string, unknown>) => Object.fromEntries(dataFields.map((field) => [field, item[field]]))
+    // A job in each project, and one that exists nowhere; each face shows the same name and state.
+    const jobs: Array<[number, number]> = [
+      [s.projectId, s.jobId],
+      [s.otherProjectId, (await domain.projects.addJob(s.actors.outsider, s.otherProjectId, { name: 'secret run', service: 'blast::pasteur' })).id],
+      [s.projectId, missing]
+    ]
+    const jobFields = ['name', 'state'] as const
+    const jobShown = (item: Record<string, unknown>) => Object.fromEntries(jobFields.map((field) => [field, item[field]]))
 
     for (const who of [...roles, 'anonymous'] as Who[]) {
       const credentials: Record<string, string> = who === 'anonymous' ? {} : basic(who)
+      // A queued job of genomics for each face to cancel.
+      const queued = async (face: string): Promise<number> =>
+        (await domain.projects.addJob(systemActor, s.projectId, { name: `${face} ${who}`, service: 'blast::pasteur' })).id
+      const toCancel = { rest: await queued('rest'), xmlrpc: await queued('xmlrpc'), jsonrpc: await queued('jsonrpc') }
 
       const rest = async (method: string, path: string, body?: unknown): Promise<{ outcome: Outcome, json: unknown }> => {
         const response = await fetch(new URL(path, base), {
@@ -76,7 +88,9 @@ for (const kind of databaseKinds) {
         ['list', 'service'],
         ['create', 'server', `name=xmlrpc-${who}`, 'url=http://x.example.org'],
         ['set', `service${editable.id}`, `description=xmlrpc ${who}`],
-        ...data.map(([, id]) => ['display', `data${id}`, ...dataFields])
+        ...data.map(([, id]) => ['display', `data${id}`, ...dataFields]),
+        ...jobs.map(([, id]) => ['display', `job${id}`, ...jobFields]),
+        ['action', 'cancel', `job${toCancel.xmlrpc}`]
       ])
       const xmlOutcome = (answer: { ok?: unknown, fault?: number } | undefined): Outcome => {
         if (answer === undefined) throw new Error('missing answer')
@@ -114,6 +128,18 @@ for (const kind of databaseKinds) {
         const got = await jsonrpc('get_data', { repoid: project, dataid: id })
         faces.jsonrpc[`see data ${id}`] = foundOrNot(got) === 'ok' ? metadata(got.result as Record<string, unknown>) : foundOrNot(got)
       }
+      const jobsAt = people.length + projects.length + 3 + data.length
+      for (const [i, [project, id]] of jobs.entries()) {
+        const shown = await rest('GET', `/projects/${formatId(project)}/jobs/${formatId(id)}`)
+        faces.rest[`see job ${id}`] = shown.outcome === 'ok' ? jobShown(shown.json as Record<string, unknown>) : shown.outcome
+        const answer = xml[jobsAt + i]
+        faces.xmlrpc[`see job ${id}`] = answer?.fault === undefined ? jobShown(answer?.ok as Record<string, unknown>) : xmlOutcome(answer)
+        const got = await jsonrpc('get_job', { repoid: project, jobid: id })
+        faces.jsonrpc[`see job ${id}`] = foundOrNot(got) === 'ok' ? jobShown(got.result as Record<string, unknown>) : foundOrNot(got)
+      }
+      faces.rest['cancel job'] = (await rest('POST', `/projects/${formatId(s.projectId)}/jobs/${formatId(toCancel.rest)}/cancel`)).outcome
+      faces.xmlrpc['cancel job'] = xmlOutcome(xml[jobsAt + jobs.length])
+      faces.jsonrpc['cancel job'] = (await jsonrpc('cancel_job', { repoid: s.projectId, jobid: toCancel.jsonrpc })).outcome
       faces.rest['create server'] = (await rest('POST', '/servers', { name: `rest-${who}`, url: 'http://x.example.org' })).outcome
       faces.xmlrpc['create server'] = xmlOutcome(xml[people.length + projects.length + 1])
       faces.jsonrpc['create server'] = (await jsonrpc('create_server', { name: `jsonrpc-${who}`, url: 'http://x.example.org' })).outcome
@@ -129,16 +155,20 @@ for (const kind of databaseKinds) {
           'create server': 'forbidden',
           [`see project ${s.otherProjectId}`]: 'not_found',
           [`see data ${data[0]![1]}`]: { name: 'contigs.fa', size: 9, media_type: 'text/x-fasta', format: 'http://edamontology.org/format_1929' },
-          [`see data ${data[1]![1]}`]: 'not_found'
+          [`see data ${data[1]![1]}`]: 'not_found',
+          [`see job ${s.jobId}`]: { name: 'run 1', state: 'queued' },
+          [`see job ${jobs[1]![1]}`]: 'not_found',
+          'cancel job': 'ok'
         }, 'the answers are the domain rules, not a blanket yes or no')
       }
+      if (who === 'watcher') t.equal(faces.rest['cancel job'], 'forbidden', 'watchers read jobs, and cancel none')
       // The existence column: on every face, what the caller may not see answers as what does not exist.
       for (const [face, answers] of Object.entries(faces)) {
-        for (const [kind, ids] of [['user', people], ['project', projects], ['data', data.map(([, id]) => id)]] as const) {
+        for (const [kind, ids] of [['user', people], ['project', projects], ['data', data.map(([, id]) => id)], ['job', jobs.map(([, id]) => id)]] as const) {
           const absent = answers[`see ${kind} ${missing}`]
           for (const id of ids) {
             const answer = answers[`see ${kind} ${id}`]
-            // Data seen shows its metadata rather than 'ok'.
+            // Data and jobs seen show their fields rather than 'ok'.
             if (typeof answer === 'string' && answer !== 'ok') t.equal(answer, absent, `${who}, ${face}: ${kind} ${id} answers as a ${kind} that does not exist`)
           }
         }

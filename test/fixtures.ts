@@ -4,7 +4,8 @@
  * each when a face needs them), the project `genomics` with a member of each
  * role (and the group `lab`, holding `groupie`, as contributor), the
  * outsider's own project `private`, the servers `pasteur` and `inactive`, and
- * services on them. Tests take every id from what seed() returns, never from
+ * services on them (`blast::pasteur` runs `echo`), and a queued job of blast in
+ * `genomics`. Tests take every id from what seed() returns, never from
  * the order of insertion.
  */
 import { systemActor, type Actor } from '../src/domain/actor.ts'
@@ -41,6 +42,16 @@ export interface Seed {
   dataId: number
 }
 
+/** The interface of `blast::pasteur` in the seeded world: `echo [message]`, its output what it printed. */
+export const echoTool = {
+  cwlVersion: 'v1.2',
+  class: 'CommandLineTool',
+  baseCommand: 'echo',
+  inputs: { message: { type: 'string?', inputBinding: { position: 1 } } },
+  outputs: { said: { type: 'stdout' } },
+  stdout: 'said.txt'
+}
+
 export async function seed (domain: Domain, options: { apiKeys?: boolean } = {}): Promise<Seed> {
   const users = {} as Seed['users']
   const ids = {} as Seed['ids']
@@ -64,6 +75,8 @@ export async function seed (domain: Domain, options: { apiKeys?: boolean } = {})
   await domain.services.create(systemActor, { name: 'blast', server: 'pasteur', type: 'program' })
   await domain.services.create(systemActor, { name: 'clustalw', server: 'pasteur', type: 'program', disabled: true })
   await domain.services.create(systemActor, { name: 'legacy', server: 'inactive', type: 'widget' })
+  // What runs it (administrators set interfaces): `echo`, with one optional word to say.
+  await domain.services.setInterface(systemActor, 'blast::pasteur', echoTool)
 
   const group = await domain.groups.create(systemActor, { name: 'lab', members: ['groupie'] })
   const ownerActor = actorOf(users.owner)
@@ -76,7 +89,7 @@ export async function seed (domain: Domain, options: { apiKeys?: boolean } = {})
   await domain.services.create(ownerActor, { name: 'assembly', server: 'pasteur', project: 'genomics', type: 'workflow' })
   await domain.services.create(ownerActor, { name: 'shared', server: 'pasteur', project: 'genomics', type: 'program', exported: true })
   await domain.projects.addFavorite(ownerActor, project.id, 'blast::pasteur')
-  const job = await domain.projects.addJob(ownerActor, project.id, { name: 'run 1', service: 'assembly::genomics::pasteur' })
+  const job = await domain.projects.addJob(ownerActor, project.id, { name: 'run 1', service: 'blast::pasteur', inputs: {} })
   const data = await domain.projects.addData(ownerActor, project.id, { name: 'reads.fastq' })
 
   const outsider = actorOf(users.outsider)

@@ -140,7 +140,7 @@ export async function migratedDataDir (t: Teardown): Promise<string> {
  * migrations; concurrent test processes take turns through an advisory lock.
  */
 let migratedTemplate: Promise<string> | undefined
-async function postgresTemplate (serverUrl: string): Promise<string> {
+export async function postgresTemplate (serverUrl: string): Promise<string> {
   migratedTemplate ??= (async () => {
     const name = `mobyle2_test_template_${await migratedFingerprint}`
     const admin = new pg.Client({ connectionString: serverUrl })
@@ -183,7 +183,8 @@ export async function freshDatabase (t: Teardown, kind: 'pglite' | 'postgresql' 
 
 export function testConfig (overrides: Record<string, string> = {}): Config {
   // A sync in a test contacts this machine only, never the seeded worlds' example servers.
-  return loadConfig({ LOG_LEVEL: 'silent', CREDENTIAL_CACHE_SECONDS: '60', PEER_ALLOWLIST: '127.0.0.1', ...overrides })
+  // Jobs run only where a test asks for them (JOB_CONCURRENCY): the seeded world's job would otherwise run beside every test.
+  return loadConfig({ LOG_LEVEL: 'silent', CREDENTIAL_CACHE_SECONDS: '60', PEER_ALLOWLIST: '127.0.0.1', JOB_CONCURRENCY: '0', ...overrides })
 }
 
 /** A blob store in a directory of the test's own, with the configuration's default limits. */

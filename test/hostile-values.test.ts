@@ -39,7 +39,8 @@ for (const kind of databaseKinds) {
       ['a user', 'POST', '/users', { username: 'nul', lastname: nul }, 'admin', 'lastname'],
       ['a user on itself', 'PATCH', `/users/${w.ids.outsider}`, { lastname: nul }, 'outsider', 'lastname'],
       ['a project', 'POST', '/projects', { name: 'nulproj', description: nul }, 'outsider', 'description'],
-      ['a job', 'POST', '/projects/genomics/jobs', { name: nul }, 'admin', 'name'],
+      ['a job', 'POST', '/projects/genomics/jobs', { name: nul, service: 'blast::pasteur' }, 'admin', 'name'],
+      ['a job\'s input', 'POST', '/projects/genomics/jobs', { service: 'blast::pasteur', inputs: { message: nul } }, 'admin', 'inputs/message'],
       ['a data item', 'POST', '/projects/genomics/data', { name: 'd', description: nul }, 'admin', 'description'],
       ['a group', 'POST', '/groups', { name: 'nulgroup', description: nul }, 'admin', 'description'],
       ['an API key label', 'POST', `/users/${w.ids.outsider}/api-keys`, { label: nul }, 'outsider', 'label']

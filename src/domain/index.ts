@@ -3,6 +3,7 @@ import { ApiKeys } from './api-keys.ts'
 import { Blobs, type DataStorage } from './blobs.ts'
 import { Federation, type FederationOptions } from './federation.ts'
 import { Groups } from './groups.ts'
+import { JobQueue } from './job-queue.ts'
 import { LoginRecords } from './login-records.ts'
 import { Projects, Rosters } from './projects.ts'
 import { ReadModel, remembering } from './read-model.ts'
@@ -23,6 +24,8 @@ export interface Domain {
   federation: Federation
   blobs: Blobs
   uploads: Uploads
+  /** The dispatchers' side of jobs (src/jobs/dispatcher.ts): it checks no actor, and no face calls it. */
+  jobQueue: JobQueue
 }
 
 export interface DomainOptions {
@@ -77,7 +80,8 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)))),
       apiKeys: remembering(memory, new ApiKeys(client)),
       blobs: remembering(memory, new Blobs(client, storage)),
-      uploads: remembering(memory, new Uploads(storage))
+      uploads: remembering(memory, new Uploads(storage)),
+      jobQueue: remembering(memory, new JobQueue(client, storage))
     },
     logins: remembering(memory, new LoginRecords(client, db.changes)),
     memory

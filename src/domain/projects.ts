@@ -1,12 +1,16 @@
 import { Readable } from 'node:stream'
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, systemActor, type Actor } from './actor.ts'
 import { holdBlob, reclaim, type DataStorage } from './blobs.ts'
-import { assertKeyFree, changedFields, column, columnsWhere, guardUnique, idsWhere, liveUser, nameKey, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
+import { assertKeyFree, changedFields, enumMatch, column, columnsWhere, guardUnique, idsWhere, liveUser, nameKey, orderedIds, pageOf, retirement, textWhere, type DateMatch, type Listing, type Order, type SortKey, type TextMatch, type Updated } from './common.ts'
 import { Conflict, InsufficientStorage, Invalid, NotFound, QuotaExceeded, TooLarge } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
-import { DataCreate, DataFromUpload, JobCreate, mediaTypeOf, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
-import { formatFullName, fullNameWhere } from './services.ts'
+import { DataCreate, DataFromUpload, JobSubmission, mediaTypeOf, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
+import { authorizedWhere, formatFullName, fullNameWhere } from './services.ts'
+import { loadTool } from './interfaces/load.ts'
+import { filesOf, inputSchema, validateInputs, type JobInputs, type Tool } from './interfaces/tool.ts'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
+import { cancelJob, finalStates, transitions, type JobState } from './job-queue.ts'
+import type { ErrorReason } from '../jobs/executor.ts'
 import { lockRow, serialized, type Client } from './transactions.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, uncached, writes, type Table } from './read-model.ts'
@@ -14,10 +18,39 @@ import { BlobTooLarge, type BlobLocation, type StagedBlob } from '../storage/blo
 import { uploadIdPattern } from '../storage/upload-store.ts'
 import { ownUpload } from './uploads.ts'
 
+const jobStates = Object.keys(transitions) as JobState[]
+
 interface ProjectMemberView { id: number, username: string, role: ProjectRole }
 interface ProjectGroupView { id: number, name: string, role: ProjectRole }
 interface ProjectServiceView { id: number, name: string, fullName: string }
-export interface JobView { id: number, projectId: number, name: string, status: string, service: string | null, createdAt: Date }
+/** One transition of a job: the state it entered, why (an error's reason), and when. */
+interface JobEventView { state: JobState, reason?: ErrorReason, at: Date }
+export interface JobView {
+  id: number
+  projectId: number
+  name: string
+  /** The service's full name; null once it is deleted. */
+  service: string | null
+  state: JobState
+  /** Why it ended in error; null otherwise. */
+  reason: ErrorReason | null
+  exitCode: number | null
+  /** What happened, in words, when it did not end ok (why it was cancelled, what the executor said). */
+  message: string
+  createdAt: Date
+  startedAt: Date | null
+  finishedAt: Date | null
+  /** The submission's inputs, as validated against the service's interface. */
+  inputs: Record<string, unknown>
+  /** Every transition, oldest first: the first is `queued`. */
+  history: JobEventView[]
+  /** Who submitted it: a user's id; null once that user is deleted. */
+  submitter: number | null
+  /** Output id → the data items it became, once the job ended ok. */
+  outputs: Record<string, number[]>
+}
+/** A job as a project's representation lists it. */
+interface JobRef { id: number }
 export interface DataView {
   id: number
   projectId: number
@@ -30,6 +63,8 @@ export interface DataView {
   format: string | null
   /** Who uploaded it: a user's id; null once that user is deleted. */
   uploader: number | null
+  /** The job whose output it is; null for an upload (or once that job is deleted). */
+  job: number | null
   createdAt: Date
 }
 
@@ -44,8 +79,8 @@ export interface ReferenceFilter {
   project?: ProjectRef
   ids?: number[]
   name?: TextMatch
-  /** Jobs only. */
-  status?: TextMatch
+  /** Jobs only: their state (`queued`, `running`, `ok`, `error`, `cancelled`). */
+  state?: TextMatch
   /** Data only. */
   description?: TextMatch
   sha256?: TextMatch
@@ -63,16 +98,18 @@ export interface ReferenceFilter {
 }
 
 /** The fields job and data references sort by; projects and services by id. */
-export type JobSortField = 'id' | 'projectId' | 'name' | 'status' | 'serviceId' | 'createdAt'
+export type JobSortField = 'id' | 'projectId' | 'name' | 'state' | 'serviceId' | 'createdAt' | 'startedAt' | 'finishedAt'
 export type DataSortField = 'id' | 'projectId' | 'name' | 'description' | 'size' | 'sha256' | 'mediaType' | 'format' | 'uploader' | 'createdAt'
 
 const jobSortKeys: Record<JobSortField, SortKey> = {
   id: column('id'),
   projectId: column('project_id'),
   name: column('name', { text: true }),
-  status: column('status', { text: true }),
+  state: column('state'),
   serviceId: column('service_id'),
-  createdAt: column('created_at')
+  createdAt: column('created_at'),
+  startedAt: column('started_at'),
+  finishedAt: column('finished_at')
 }
 
 const dataSortKeys: Record<DataSortField, SortKey> = {
@@ -101,7 +138,7 @@ export interface ProjectView {
   members: ProjectMemberView[]
   groups: ProjectGroupView[]
   services: ProjectServiceView[]
-  jobs: JobView[]
+  jobs: JobRef[]
   data: DataView[]
   /** Favorite services, by full name. */
   favorites: ProjectServiceView[]
@@ -186,7 +223,7 @@ const include = {
     orderBy: { groupId: 'asc' }
   },
   services: { where: { retiredAt: null }, select: serviceSelect, orderBy: { name: 'asc' } },
-  jobs: { select: { id: true, projectId: true, name: true, status: true, createdAt: true, service: { select: serviceSelect } }, orderBy: { id: 'asc' } },
+  jobs: { select: { id: true }, orderBy: { id: 'asc' } },
   data: { orderBy: { id: 'asc' } },
   favorites: { select: { service: { select: serviceSelect } }, orderBy: { serviceId: 'asc' } }
 } satisfies Prisma.ProjectInclude
@@ -208,12 +245,47 @@ function serviceView (s: ServiceRow): ProjectServiceView {
   return { id: s.id, name: s.name, fullName: formatFullName(s.name, s.project?.name, s.server.name) }
 }
 
-type JobRow = ProjectRow['jobs'][number]
 type DataRow = ProjectRow['data'][number]
+
+const jobSelect = {
+  id: true,
+  projectId: true,
+  name: true,
+  state: true,
+  reason: true,
+  exitCode: true,
+  message: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+  inputs: true,
+  outputs: true,
+  submitterId: true,
+  service: { select: serviceSelect },
+  events: { select: { state: true, reason: true, at: true }, orderBy: { id: 'asc' } }
+} satisfies Prisma.JobSelect
+type JobRow = Prisma.JobGetPayload<{ select: typeof jobSelect }>
+
+/** What a job's view reads: the job, its history, its service's names, and who may see it. */
+const jobTables: Table[] = ['job', 'job_event', 'service', 'server', ...standingTables]
 
 function jobView (j: JobRow): JobView {
   return {
-    id: j.id, projectId: j.projectId, name: j.name, status: j.status, service: j.service === null ? null : serviceView(j.service).fullName, createdAt: j.createdAt
+    id: j.id,
+    projectId: j.projectId,
+    name: j.name,
+    service: j.service === null ? null : serviceView(j.service).fullName,
+    state: j.state,
+    reason: j.reason as ErrorReason | null,
+    exitCode: j.exitCode,
+    message: j.message,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    inputs: j.inputs as Record<string, unknown>,
+    history: j.events.map((e) => e.reason === null ? { state: e.state, at: e.at } : { state: e.state, reason: e.reason as ErrorReason, at: e.at }),
+    submitter: j.submitterId,
+    outputs: j.outputs as Record<string, number[]>
   }
 }
 
@@ -228,6 +300,7 @@ function dataView (d: DataRow): DataView {
     mediaType: d.mediaType,
     format: d.format,
     uploader: d.uploaderId,
+    job: d.jobId,
     createdAt: d.createdAt
   }
 }
@@ -266,7 +339,7 @@ function view (row: ProjectRow, actor: Actor): ProjectView {
     members: row.members.map((m) => ({ id: m.userId, username: m.user.username, role: m.role })),
     groups: row.groupGrants.map((g) => ({ id: g.group.id, name: g.group.name, role: g.role })),
     services: row.services.map(serviceView),
-    jobs: row.jobs.map(jobView),
+    jobs: row.jobs.map((j) => ({ id: j.id })),
     data: row.data.map(dataView),
     favorites: row.favorites.map((f) => serviceView(f.service)),
     standing: standingIn(row, actor) ?? null,
@@ -594,45 +667,79 @@ export class Projects {
     return { project: await this.get(actor, projectId), removed }
   }
 
-  /** Records a job reference in the project (contributors and above). */
-  @writes('job')
+  /**
+   * Submits a job (contributors and above): a program the caller may call, that
+   * has an interface, with inputs its schema accepts, whose files are data items
+   * of the same project. The job is queued; a dispatcher runs it (src/jobs/).
+   */
+  @writes('job', 'job_event')
   async addJob (actor: Actor, ref: ProjectRef, input: unknown): Promise<JobView> {
     const projectId = await this.idOf(actor, ref, 'contributor')
-    const data = validate('job', JobCreate, input)
-    const serviceId = data.service === undefined ? null : await this.serviceId(actor, data.service, 'service')
-    // One statement: Prisma's create with the service's names would be four round trips (a transaction, the insert, a select).
-    const [row] = await this.db.$queryRaw<Array<Omit<JobView, 'service'> & { serviceName: string | null, serviceProject: string | null, serviceServer: string | null }>>`
+    const data = validate('job', JobSubmission, input)
+    const named = fullNameWhere(data.service)
+    if (named === undefined) throw Invalid.field('job', 'service', `"${data.service}" is not a service full name`)
+    const service = await this.db.service.findFirst({
+      where: { AND: [named, visibleServices(actor)], retiredAt: null },
+      select: { id: true, type: true, interface: true }
+    })
+    if (service === null) throw Invalid.field('job', 'service', `no such service ${data.service}`)
+    if (await this.db.service.count({ where: { AND: [{ id: service.id }, authorizedWhere(actor)] } }) === 0) {
+      throw Invalid.field('job', 'service', `${data.service} is not yours to call: it is disabled, its server is inactive, or it belongs to a project you are not in`)
+    }
+    if (service.interface === null) throw Invalid.field('job', 'service', `${data.service} has no interface: nothing says how to run it`)
+    const tool = loadTool(service.interface)
+    const inputs = validateInputs(inputSchema(tool), data.inputs ?? {})
+    await this.assertFilesInProject(projectId, tool, inputs)
+    const userId = actor.kind === 'user' && actor !== systemActor ? actor.id : null
+    // One statement: the job and its first event, so that its history is never missing its start.
+    const [row] = await this.db.$queryRaw<Array<{ id: number }>>`
       WITH created AS (
-        INSERT INTO "job" (project_id, service_id, name, status, created_at)
-        VALUES (${projectId}, ${serviceId}, ${data.name ?? ''}, ${data.status ?? 'submitted'}, now() AT TIME ZONE 'UTC')
-        RETURNING *)
-      SELECT c.id, c.project_id AS "projectId", c.name, c.status, c.created_at AS "createdAt",
-        s.name AS "serviceName", p.name AS "serviceProject", sv.name AS "serviceServer"
-      FROM created c LEFT JOIN "service" s ON s.id = c.service_id
-        LEFT JOIN "project" p ON p.id = s.project_id LEFT JOIN "server" sv ON sv.id = s.server_id`
+        INSERT INTO "job" (project_id, service_id, name, submitter_id, inputs, created_at)
+        VALUES (${projectId}, ${service.id}, ${data.name ?? ''}, ${userId}, ${JSON.stringify(inputs)}::jsonb, now() AT TIME ZONE 'UTC')
+        RETURNING id, created_at),
+      noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'queued', created_at FROM created)
+      SELECT id FROM created`
       .catch((error: unknown) => {
         // As every model query's (src/domain/storable.ts): the project or service removed since they were checked.
         if (isForeignKeyViolation(error)) throw removedMeanwhile('job')
         throw error
       })
-    const { serviceName, serviceProject, serviceServer, ...job } = row!
-    return { ...job, service: serviceName === null ? null : formatFullName(serviceName, serviceProject ?? undefined, serviceServer!) }
+    return await this.jobNamed(row!.id)
   }
 
-  /** Job references of a project the actor can see, or of every live project it can see. */
-  @reads('job', 'service', 'server', ...standingTables)
-  async listJobs (actor: Actor, filter: ReferenceFilter = {}): Promise<JobView[]> {
-    const where = await this.referencesWhere(actor, filter)
-    return (await this.db.job.findMany({ where, select: include.jobs.select, orderBy: { id: 'asc' } })).map(jobView)
+  /** A job as it is now, read from the database (not remembered): what a write answers. */
+  private async jobNamed (jobId: number): Promise<JobView> {
+    const job = await this.db.job.findUnique({ where: { id: jobId }, select: jobSelect })
+    if (job === null) throw new NotFound('job', jobId)
+    return jobView(job)
   }
 
-  /** The ids of the job references the actor can see that match, in `order` then by id. */
-  @reads('job', 'service', 'server', ...standingTables)
-  async searchJobs (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<JobSortField>> = []): Promise<number[]> {
-    const where: Prisma.JobWhereInput = {
-      AND: [await this.referencesWhere(actor, filter), ...textWhere(filter.status, (status) => ({ status }))],
-      service: filter.serviceId === undefined ? undefined : { AND: [{ id: idsWhere(filter.serviceId) }, visibleServices(actor)] }
+  /** Refuses a File input that names no data item of the project, each named. */
+  private async assertFilesInProject (projectId: number, tool: Tool, inputs: JobInputs): Promise<void> {
+    const named = new Map<number, string>()
+    for (const input of tool.inputs) {
+      for (const file of filesOf(input.type, inputs[input.id])) named.set(Number(file.data), `inputs/${input.id}`)
     }
+    if (named.size === 0) return
+    const found = await this.db.dataItem.findMany({ where: { projectId, id: { in: [...named.keys()] } }, select: { id: true } })
+    const present = new Set(found.map((item) => item.id))
+    const missing = [...named].filter(([id]) => !present.has(id))
+    if (missing.length > 0) {
+      throw new Invalid('job', missing.map(([id, field]) => ({ field, message: `no data item ${id} in this project` })))
+    }
+  }
+
+  /** Jobs of a project the actor can see, or of every live project it can see, matching the filter. */
+  @reads(...jobTables)
+  async listJobs (actor: Actor, filter: ReferenceFilter = {}): Promise<JobView[]> {
+    const where = await this.jobsWhere(actor, filter)
+    return (await this.db.job.findMany({ where, select: jobSelect, orderBy: { id: 'asc' } })).map(jobView)
+  }
+
+  /** The ids of the jobs the actor can see that match, in `order` then by id. */
+  @reads(...jobTables)
+  async searchJobs (actor: Actor, filter: ReferenceFilter = {}, order: Array<Order<JobSortField>> = []): Promise<number[]> {
+    const where = await this.jobsWhere(actor, filter)
     const rows = await this.db.job.findMany({ where, select: { id: true }, orderBy: { id: 'asc' } })
     const ids = rows.map((row) => row.id)
     // A job's service the actor cannot see shows as none (see the faces), and sorts so.
@@ -645,19 +752,42 @@ export class Projects {
       : jobSortKeys[field])
   }
 
-  /** One job reference the actor can see, within `project` when given. */
-  @reads('job', 'service', 'server', ...standingTables)
+  /** One job the actor can see, within `project` when given. */
+  @reads(...jobTables)
   async getJob (actor: Actor, jobId: number, project?: ProjectRef): Promise<JobView> {
     const [job] = await this.listJobs(actor, { project, ids: [jobId] })
     if (job === undefined) throw new NotFound('job', jobId)
     return job
   }
 
-  @writes('job')
+  /**
+   * Cancels a job of the project (contributors and above): a queued one ends
+   * `cancelled` at once; a running one is asked to stop, and its dispatcher ends
+   * it `cancelled` within seconds, its processes gone. One that has ended is a
+   * conflict. Answers the job, and which of the two happened.
+   */
+  @writes('job', 'job_event')
+  async cancelJob (actor: Actor, ref: ProjectRef, jobId: number): Promise<{ job: JobView, outcome: 'cancelled' | 'asked' }> {
+    const projectId = await this.idOf(actor, ref, 'contributor')
+    const { outcome, state } = await cancelJob(this.db, jobId, projectId)
+    if (outcome === 'absent') throw new NotFound('job', jobId)
+    if (outcome === 'final') throw new Conflict(`job ${jobId} has ended (${state}): there is nothing to cancel`, 'job')
+    return { job: await this.jobNamed(jobId), outcome }
+  }
+
+  /**
+   * Removes a job that has ended (contributors and above), with its history; the
+   * data items its outputs became stay. One still queued or running is a conflict:
+   * cancel it first.
+   */
+  @writes('job', 'job_event', 'data_item')
   async removeJob (actor: Actor, ref: ProjectRef, jobId: number): Promise<void> {
     const projectId = await this.idOf(actor, ref, 'contributor')
-    const { count } = await this.db.job.deleteMany({ where: { id: jobId, projectId } })
-    if (count === 0) throw new NotFound('job', jobId)
+    const { count } = await this.db.job.deleteMany({ where: { id: jobId, projectId, state: { in: [...finalStates] } } })
+    if (count > 0) return
+    const job = await this.db.job.findFirst({ where: { id: jobId, projectId }, select: { state: true } })
+    if (job === null) throw new NotFound('job', jobId)
+    throw new Conflict(`job ${jobId} has not ended (${job.state}): cancel it first`, 'job')
   }
 
   /**
@@ -827,6 +957,14 @@ export class Projects {
   async dataContent (actor: Actor, dataId: number, project: ProjectRef): Promise<{ item: DataView, location: BlobLocation }> {
     const item = await this.getData(actor, dataId, project)
     return { item, location: this.storage.store.locate(item.sha256) }
+  }
+
+  /** The jobs a filter names among those the actor can see; a service out of sight names none. */
+  private async jobsWhere (actor: Actor, filter: ReferenceFilter): Promise<Prisma.JobWhereInput> {
+    return {
+      AND: [await this.referencesWhere(actor, filter), ...(filter.state === undefined ? [] : [{ state: enumMatch(jobStates, filter.state) }])],
+      service: filter.serviceId === undefined ? undefined : { AND: [{ id: idsWhere(filter.serviceId) }, visibleServices(actor)] }
+    }
   }
 
   /** A named project is checked first, so that one out of sight answers as one that does not exist. */

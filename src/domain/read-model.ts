@@ -35,7 +35,7 @@ import { DomainError, PeerFailed } from './errors.ts'
 
 /** The tables whose changes the database announces (prisma/migrations/…_change_notifications). */
 export type Table = 'server' | 'service' | 'favorite' | 'user' | 'api_key' | 'group' | 'group_member'
-  | 'project' | 'project_member' | 'project_group_grant' | 'job' | 'data_item' | 'blob'
+  | 'project' | 'project_member' | 'project_group_grant' | 'job' | 'job_event' | 'data_item' | 'blob'
 
 interface ReadModelLimits {
   /** Most answers kept; the least recently used go first. 0 keeps none. */

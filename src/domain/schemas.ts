@@ -112,10 +112,17 @@ export const ProjectUpdate = Type.Object({
   watchers: RoleHolders
 }, strict)
 
-export const JobCreate = Type.Object({
-  name: Type.Optional(Type.String({ maxLength: 200 })),
-  service: Type.Optional(Type.String({ maxLength: 400, description: 'The service full name.' })),
-  status: Type.Optional(Type.String({ minLength: 1, maxLength: 50 }))
+/**
+ * A job's submission. Jobs recorded with a free-text `status`, before jobs ran,
+ * are gone: a body with `status` is refused as a property the job does not take.
+ */
+export const JobSubmission = Type.Object({
+  service: Type.String({ maxLength: 400, description: 'The full name of a program with an interface.' }),
+  inputs: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+    description: 'Input id → value, as the service\'s schema (GET /services/{fullname}/schema) says; a File is {"data": "<data item id>"}. ' +
+      'None for a program whose inputs are all optional.'
+  })),
+  name: Type.Optional(Type.String({ maxLength: 200 }))
 }, strict)
 /**
  * A data item's name is also the file name its content downloads as: no slash or

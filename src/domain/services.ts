@@ -9,6 +9,8 @@ import type { Static } from 'typebox'
 import { databaseCode, isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import { reads, writes, type Table } from './read-model.ts'
+import { cancelQueuedOf } from './job-queue.ts'
+import { serialized } from './transactions.ts'
 
 export interface ServiceView {
   id: number
@@ -441,19 +443,23 @@ export class Services {
     return { document: loaded, created: !row.hasInterface }
   }
 
-  /** Removes a program's interface: administrators only. */
-  @writes('service')
+  /** Removes a program's interface (administrators only), and cancels its queued jobs: nothing says how to run them any more. */
+  @writes('service', 'job', 'job_event')
   async removeInterface (actor: Actor, ref: ServiceRef): Promise<void> {
     assertNotRefused(actor)
     const row = await this.find(actor, ref, false)
     requireAdmin(actor, 'removing an interface')
-    // Jobs run from the interface (issue 26's next increment): its queued jobs are cancelled here, in one
-    // transaction with the update below, and `job` joins this method's @writes.
-    const { count } = await this.db.service.updateMany({
-      where: { id: row.id, hasInterface: true },
-      data: { interface: Prisma.DbNull, hasInterface: false }
+    const fullName = formatFullName(row.name, projectNameOf(row), row.server.name)
+    // One transaction: the queued jobs go with the interface, or neither does.
+    const removed = await serialized(this.db, `service ${fullName}`, async (tx) => {
+      const { count } = await tx.service.updateMany({
+        where: { id: row.id, hasInterface: true },
+        data: { interface: Prisma.DbNull, hasInterface: false }
+      })
+      if (count > 0) await cancelQueuedOf(tx, row.id, `cancelled before it ran: the interface of ${fullName} was removed`)
+      return count > 0
     })
-    if (count === 0) throw new NotFound('interface of service', formatFullName(row.name, projectNameOf(row), row.server.name))
+    if (!removed) throw new NotFound('interface of service', fullName)
   }
 
   /** The interface document of a service found by `find`. */
@@ -496,7 +502,8 @@ function isCheckViolation (error: unknown): boolean {
 const serverLevel = { projectId: null, importedProject: '' } satisfies Prisma.ServiceWhereInput
 
 /** The services the actor may call: ServiceView.authorized as a condition. */
-function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
+/** The services the actor may call (ServiceView.authorized), as a condition. */
+export function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
   if (actor.kind === 'user' && actor.status !== 'active') return { id: { in: [] } }
   const member = isAdmin(actor) ? {} : { OR: [{ projectId: null }, { project: visibleProjects(actor) }] }
   return { disabled: false, server: { active: true }, ...member }

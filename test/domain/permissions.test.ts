@@ -103,10 +103,20 @@ for (const kind of databaseKinds) {
         admin: 'ok', owner: 'ok', manager: 'ok', contributor: 'forbidden', watcher: 'forbidden', groupie: 'forbidden',
         outsider: 'invalid', anonymous: 'invalid', ...refused
       }, 'a project the caller cannot see is no valid reference')
-      t.same(await matrix(s.actors, (a) => domain.projects.addJob(a, s.projectId, { name: 'j' })), {
+      t.same(await matrix(s.actors, (a) => domain.projects.addJob(a, s.projectId, { name: 'j', service: 'blast::pasteur', inputs: {} })), {
         admin: 'ok', owner: 'ok', manager: 'ok', contributor: 'ok', watcher: 'forbidden', groupie: 'ok',
         outsider: 'not_found', anonymous: 'not_found', ...refused
       })
+      const queued = async () => (await domain.projects.addJob(systemActor, s.projectId, { service: 'blast::pasteur' })).id
+      t.same(await matrix(s.actors, async (a) => domain.projects.cancelJob(a, s.projectId, await queued())), {
+        admin: 'ok', owner: 'ok', manager: 'ok', contributor: 'ok', watcher: 'forbidden', groupie: 'ok',
+        outsider: 'not_found', anonymous: 'not_found', ...refused
+      }, 'contributors and above cancel jobs')
+      const ended = async () => (await domain.projects.cancelJob(systemActor, s.projectId, await queued())).job.id
+      t.same(await matrix(s.actors, async (a) => domain.projects.removeJob(a, s.projectId, await ended())), {
+        admin: 'ok', owner: 'ok', manager: 'ok', contributor: 'ok', watcher: 'forbidden', groupie: 'ok',
+        outsider: 'not_found', anonymous: 'not_found', ...refused
+      }, 'and remove those that ended')
       t.same(await matrix(s.actors, (a) => domain.services.update(a, 'blast::pasteur', { description: 'x' })), {
         admin: 'ok', owner: 'forbidden', manager: 'forbidden', contributor: 'forbidden', watcher: 'forbidden', groupie: 'forbidden',
         outsider: 'forbidden', anonymous: 'unauthenticated', ...refused

@@ -1,6 +1,7 @@
 /**
  * src/domain/projects.ts: owners named by id, the projects an actor can see,
- * and replacing the holders of a role; on the seeded world.
+ * replacing the holders of a role, and a job's life as users see it (cancelled,
+ * removed once ended, found by state); on the seeded world.
  */
 import t from 'tap'
 import { anonymous, systemActor, type Actor } from '../../src/domain/index.ts'
@@ -68,5 +69,38 @@ for (const kind of databaseKinds) {
     await t.rejects(domain.projects.update(s.actors.owner, s.projectId, { watchers: 'watcher' }), { code: 'invalid' })
     const after = await domain.projects.get(systemActor, s.projectId)
     t.same(after.members, before.members, 'a refused update writes nothing')
+  })
+
+  t.test(`${kind}: cancelling and removing jobs, as their state allows`, async (t) => {
+    const { domain, ...s } = await seededDomain(t, kind)
+    const owner = s.actors.owner
+    const job = (await domain.projects.getJob(owner, s.jobId, s.projectId))
+    t.match(job, { name: 'run 1', service: 'blast::pasteur', state: 'queued', reason: null, exitCode: null, message: '', inputs: {}, submitter: s.ids.owner })
+    t.same(job.history.map((e) => e.state), ['queued'])
+    await t.rejects(domain.projects.removeJob(owner, s.projectId, s.jobId), { code: 'conflict', message: /has not ended \(queued\): cancel it first/ })
+    await t.rejects(domain.projects.cancelJob(s.actors.outsider, s.otherProjectId, s.jobId), { code: 'not_found' }, 'a job of another project is none of this one')
+
+    const running = await domain.projects.addJob(owner, s.projectId, { name: 'long', service: 'blast::pasteur', inputs: { message: 'hello' } })
+    const [first, second] = await domain.jobQueue.claim('test-worker', 'local', 2)
+    t.same([first!.id, second!.id], [s.jobId, running.id], 'claimed oldest first')
+    const asked = await domain.projects.cancelJob(owner, s.projectId, running.id)
+    t.equal(asked.outcome, 'asked')
+    t.equal(asked.job.state, 'running')
+    await t.rejects(domain.projects.removeJob(owner, s.projectId, running.id), { code: 'conflict' }, 'still running')
+    t.ok(await domain.jobQueue.finish(second!, { state: 'cancelled', message: 'stopped' }))
+    await t.rejects(domain.projects.cancelJob(owner, s.projectId, running.id), { code: 'conflict', message: `job ${running.id} has ended (cancelled): there is nothing to cancel` })
+    t.ok(await domain.jobQueue.finish(first!, { state: 'ok', exitCode: 0 }))
+    t.same((await domain.projects.searchJobs(owner, { project: s.projectId, state: ['ok'] })), [s.jobId])
+    t.same((await domain.projects.searchJobs(owner, {}, [{ field: 'state', descending: false }])), [s.jobId, running.id], 'by state, in the order of a job\'s life: ok before cancelled')
+    t.same((await domain.projects.listJobs(owner, { state: { contains: ['CANCEL'] } })).map((j) => j.id), [running.id])
+    const ok = await domain.projects.getJob(owner, s.jobId)
+    t.match(ok, { state: 'ok', exitCode: 0, reason: null })
+    t.ok(ok.startedAt !== null && ok.finishedAt !== null && ok.startedAt <= ok.finishedAt)
+    t.same(ok.history.map((e) => e.state), ['queued', 'running', 'ok'])
+    await domain.projects.removeJob(owner, s.projectId, s.jobId)
+    await domain.projects.removeJob(owner, s.projectId, running.id)
+    t.same(await domain.projects.listJobs(owner), [])
+    await t.rejects(domain.projects.removeJob(owner, s.projectId, s.jobId), { code: 'not_found' })
+    t.equal((await domain.projects.addJob(systemActor, s.projectId, { service: 'blast::pasteur' })).submitter, null, 'the system submits as nobody')
   })
 }

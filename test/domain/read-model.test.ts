@@ -191,9 +191,9 @@ for (const kind of databaseKinds) {
     t.equal((await rest(reader, 'GET', project, basic('groupie'))).statusCode, 404, 'the granting group deactivated')
 
     // A write into a project checks the caller's role against the project's remembered roster.
-    t.equal((await rest(reader, 'POST', `${project}/jobs`, basic('manager'), { name: 'allowed' })).statusCode, 201)
+    t.equal((await rest(reader, 'POST', `${project}/jobs`, basic('manager'), { name: 'allowed', service: 'blast::pasteur', inputs: {} })).statusCode, 201)
     t.equal((await rest(writer, 'PUT', `${project}/members/${w.ids.manager}`, basic('owner'), { role: 'watcher' })).statusCode, 200)
-    t.equal((await rest(reader, 'POST', `${project}/jobs`, basic('manager'), { name: 'refused' })).statusCode, 403, 'a role lowered')
+    t.equal((await rest(reader, 'POST', `${project}/jobs`, basic('manager'), { name: 'refused', service: 'blast::pasteur', inputs: {} })).statusCode, 403, 'a role lowered')
 
     t.equal((await rest(reader, 'GET', project, basic('contributor'))).statusCode, 200)
     t.equal((await rest(writer, 'PATCH', `/users/${w.ids.contributor}`, admin, { status: 'suspended' })).statusCode, 200)

@@ -16,6 +16,8 @@ for (const kind of databaseKinds) {
   t.test(`${kind}: interfaces in the domain`, async (t) => {
     const { domain, db, actors } = await seededDomain(t, kind)
     const blast = 'blast::pasteur'
+    // The seeded world's blast runs echo: these tests start from a program without an interface.
+    await domain.services.removeInterface(systemActor, blast)
 
     t.test('reads are remembered until the interface changes', async (t) => {
       await t.rejects(domain.services.interface(actors.watcher, blast), { code: 'not_found' })
@@ -53,5 +55,20 @@ for (const kind of databaseKinds) {
       await t.rejects(domain.services.setInterface(actors.admin, blast, { ...sortTool('x'), stdin: 'x' }), { code: 'invalid' }, 'a document outside the subset')
       await t.rejects(domain.services.interface(actors.admin, blast), { code: 'not_found' }, 'which left nothing behind')
     })
+  })
+
+  t.test(`${kind}: removing an interface cancels the service's queued jobs`, async (t) => {
+    const { domain, actors, projectId, jobId } = await seededDomain(t, kind)
+    const [running] = await domain.jobQueue.claim('test-worker', 'local', 1)
+    t.equal(running?.id, jobId, 'the seeded job runs')
+    const queued = await domain.projects.addJob(actors.contributor, projectId, { service: 'blast::pasteur', inputs: { message: 'later' } })
+    await t.rejects(domain.services.removeInterface(actors.owner, 'blast::pasteur'), { code: 'forbidden' })
+    t.equal((await domain.projects.getJob(actors.watcher, queued.id)).state, 'queued', 'a refused removal cancels nothing')
+    await domain.services.removeInterface(actors.admin, 'blast::pasteur')
+    const cancelled = await domain.projects.getJob(actors.watcher, queued.id)
+    t.match(cancelled, { state: 'cancelled', message: 'cancelled before it ran: the interface of blast::pasteur was removed' })
+    t.same(cancelled.history.map((e) => e.state), ['queued', 'cancelled'])
+    t.equal((await domain.projects.getJob(actors.watcher, jobId)).state, 'running', 'a running job is left to its dispatcher')
+    await t.rejects(domain.services.removeInterface(actors.admin, 'blast::pasteur'), { code: 'not_found' })
   })
 }

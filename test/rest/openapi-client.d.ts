@@ -362,7 +362,7 @@ export interface paths {
         /** List a project's jobs (members) */
         get: operations["listJobs"];
         put?: never;
-        /** Record a job reference (contributors and above) */
+        /** Submit a job: a program with an interface, and inputs its schema accepts (contributors and above); it is queued */
         post: operations["createJob"];
         delete?: never;
         options?: never;
@@ -370,19 +370,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/projects/{id}/jobs/{itemId}": {
+    "/projects/{id}/jobs/{jobId}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Read a job reference (members) */
+        /** Read a job: its state, inputs and history (members) */
         get: operations["readJob"];
         put?: never;
         post?: never;
-        /** Remove a job reference (contributors and above) */
+        /** Remove a job that has ended, with its history (contributors and above); 409 while it is queued or running */
         delete: operations["deleteJob"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{id}/jobs/{jobId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a job (contributors and above): a queued one at once (200), a running one is asked to stop and ends cancelled within seconds (202) */
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{id}/jobs/{jobId}/stdout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's standard output: its first JOB_MAX_OUTPUT_BYTES, as far as written (members) */
+        get: operations["readJobStdout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{id}/jobs/{jobId}/stderr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's standard error: its first JOB_MAX_OUTPUT_BYTES, as far as written (members) */
+        get: operations["readJobStderr"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{id}/jobs/{jobId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's transitions as server-sent events (event: state), from the first or after Last-Event-ID, ending after its final state (members) */
+        get: operations["followJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -586,12 +654,62 @@ export interface components {
         };
         /** Job */
         Job: {
+            /** @description An id, as 11 zero-padded digits. */
+            id: string;
             name: string;
-            status: string;
-            /** @description service::project::server, or service::server for a server-level service. */
+            /** @description The program it runs, by full name; absent once that service is deleted. */
             service?: string;
+            /**
+             * @description queued → running → ok | error | cancelled (a queued job may also be cancelled); ok, error, cancelled are final.
+             * @enum {unknown}
+             */
+            state: "queued" | "running" | "ok" | "error" | "cancelled";
+            /**
+             * @description Why a job ended in error: its program exited non-zero (exit), ran too long (timeout), wrote too much (output-limit), was lost with the process running it (lost), or the server could not run it (system).
+             * @enum {unknown}
+             */
+            reason?: "exit" | "timeout" | "output-limit" | "lost" | "system";
+            /** @description The program's exit code, once it has exited. */
+            exit_code?: number;
+            /** @description What happened, in words, when it did not end ok; empty otherwise. */
+            message: string;
             /** Format: date-time */
             created: string;
+            /**
+             * Format: date-time
+             * @description When it began to run; absent before.
+             */
+            started?: string;
+            /**
+             * Format: date-time
+             * @description When it ended; absent before.
+             */
+            finished?: string;
+            /** @description The inputs it was submitted with, as its service's schema took them. */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** @description Every transition, oldest first; the first is queued. */
+            history: {
+                /**
+                 * @description queued → running → ok | error | cancelled (a queued job may also be cancelled); ok, error, cancelled are final.
+                 * @enum {unknown}
+                 */
+                state: "queued" | "running" | "ok" | "error" | "cancelled";
+                /**
+                 * @description Why a job ended in error: its program exited non-zero (exit), ran too long (timeout), wrote too much (output-limit), was lost with the process running it (lost), or the server could not run it (system).
+                 * @enum {unknown}
+                 */
+                reason?: "exit" | "timeout" | "output-limit" | "lost" | "system";
+                /** Format: date-time */
+                at: string;
+            }[];
+            /** @description The user who submitted it (an id); absent once that user is deleted. */
+            submitter?: string;
+            /** @description Once it ended ok: each output of its interface → the data items of the project it became (GET /projects/{id}/data/{dataId}). */
+            outputs: {
+                [key: string]: string[];
+            };
         };
         /** Data */
         Data: {
@@ -610,6 +728,8 @@ export interface components {
             format?: string;
             /** @description An id, as 11 zero-padded digits. */
             uploader?: string;
+            /** @description The job whose output it is (GET /projects/{id}/jobs/{jobId}); absent for an upload. */
+            job?: string;
             /** Format: date-time */
             created: string;
         };
@@ -4727,7 +4847,10 @@ export interface operations {
     };
     listJobs: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only jobs in this state (repeat it for any of several). */
+                state?: ("queued" | "running" | "ok" | "error" | "cancelled") | ("queued" | "running" | "ok" | "error" | "cancelled")[];
+            };
             header?: never;
             path: {
                 /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
@@ -4828,15 +4951,18 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The full name of a program with an interface. */
+                    service: string;
+                    /** @description Input id → value, as the service's schema (GET /services/{fullname}/schema) says; a File is {"data": "<data item id>"}. None for a program whose inputs are all optional. */
+                    inputs?: {
+                        [key: string]: unknown;
+                    };
                     name?: string;
-                    /** @description The service full name. */
-                    service?: string;
-                    status?: string;
                 };
             };
         };
         responses: {
-            /** @description Created */
+            /** @description The job, queued */
             201: {
                 headers: {
                     /** @description The path of the new item. */
@@ -4938,7 +5064,7 @@ export interface operations {
                 /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
                 id: string;
                 /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
-                itemId: string;
+                jobId: string;
             };
             cookie?: never;
         };
@@ -5028,7 +5154,7 @@ export interface operations {
                 /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
                 id: string;
                 /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
-                itemId: string;
+                jobId: string;
             };
             cookie?: never;
         };
@@ -5040,6 +5166,388 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid parameters, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials missing (and needed) or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is known but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is taken, or the state forbids the change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins; retry later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database has no room left for this write */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                id: string;
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job, cancelled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description The job, still running, asked to stop */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid parameters, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials missing (and needed) or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is known but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is taken, or the state forbids the change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins; retry later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database has no room left for this write */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readJobStdout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                id: string;
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The text written so far; empty before the job runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid parameters, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials missing (and needed) or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is known but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins; retry later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database has no room left for this write */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readJobStderr: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                id: string;
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The text written so far; empty before the job runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid parameters, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials missing (and needed) or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is known but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins; retry later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database has no room left for this write */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    followJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The id of the last event received: the stream resumes after it. */
+                "last-event-id"?: string;
+            };
+            path: {
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                id: string;
+                /** @description An id: 11 zero-padded digits (as listed) or the plain number. */
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream: `id: <n>`, `event: state`, `data: {"state","reason"?,"at"}` per transition */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
             };
             /** @description Invalid parameters, query or body */
             400: {

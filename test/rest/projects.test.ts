@@ -108,14 +108,14 @@ for (const kind of databaseKinds) {
         /favorite/, 'removing a favorite that is none: no such sub-resource')
 
       const job = await app.inject({
-        method: 'POST', url: `${url}/jobs`, headers: basic('contributor'), payload: { name: 'run 1', service: 'blast::pasteur', status: 'running' }
+        method: 'POST', url: `${url}/jobs`, headers: basic('contributor'), payload: { name: 'run 2', service: 'blast::pasteur', inputs: { message: 'hi' } }
       })
       t.equal(job.statusCode, 201)
       const jobUrl = job.headers.location as string
       t.match(jobUrl, new RegExp(`^${url}/jobs/\\d{11}$`))
       t.same((await app.inject({ url: jobUrl, headers: basic('watcher') })).json(), { ...job.json() })
       t.same(Object.keys((await app.inject({ url: `${url}/jobs`, headers: basic('watcher') })).json()), [formatId(s.jobId), jobUrl.split('/').pop()])
-      problemOf(await app.inject({ method: 'POST', url: `${url}/jobs`, headers: basic('watcher'), payload: { name: 'no' } }), 403)
+      problemOf(await app.inject({ method: 'POST', url: `${url}/jobs`, headers: basic('watcher'), payload: { name: 'no', service: 'blast::pasteur' } }), 403)
 
       const data = await app.inject({ method: 'POST', url: `${url}/data`, headers: basic('owner'), payload: { name: 'seqs.fasta' } })
       t.equal(data.statusCode, 201)
@@ -130,6 +130,8 @@ for (const kind of databaseKinds) {
       t.same(read.data, [formatId(s.dataId), dataUrl.split('/').pop()])
       problemOf(await app.inject({ method: 'DELETE', url: dataUrl, headers: basic('watcher') }), 403)
       t.equal((await app.inject({ method: 'DELETE', url: dataUrl, headers: basic('contributor') })).statusCode, 204)
+      problemOf(await app.inject({ method: 'DELETE', url: jobUrl, headers: basic('contributor') }), 409)
+      t.equal((await app.inject({ method: 'POST', url: `${jobUrl}/cancel`, headers: basic('contributor') })).statusCode, 200)
       t.equal((await app.inject({ method: 'DELETE', url: jobUrl, headers: basic('contributor') })).statusCode, 204)
       problemOf(await app.inject({ url: jobUrl, headers: basic('owner') }), 404)
       problemOf(await app.inject({ url: `${url}/data`, headers: basic('outsider') }), 404)

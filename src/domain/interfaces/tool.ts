@@ -165,6 +165,14 @@ function validatorsOf (schema: JsonSchema): Validators {
   return validators
 }
 
+/** The File values in an input's value (checked by validateInputs), at any depth of arrays. */
+export function filesOf (type: ValueType, value: unknown): Array<{ data: string }> {
+  if (value === undefined || value === null) return []
+  if (type === 'File') return [value as { data: string }]
+  if (typeof type === 'object' && type.type === 'array' && Array.isArray(value)) return value.flatMap((item) => filesOf(type.items, item))
+  return []
+}
+
 /** A job's inputs once checked: input id → value; a File is `{"data": "<data item id>"}`, an item of the job's project. */
 export type JobInputs = Record<string, unknown>
 

@@ -30,6 +30,7 @@ export const DataRepresentation = Type.Object({
   media_type: Type.String({ description: 'The content\'s media type, as it was uploaded.' }),
   format: Type.Optional(Type.String({ description: 'The content\'s EDAM format, as its IRI (http://edamontology.org/format_NNNN).' })),
   uploader: Type.Optional(IdString),
+  job: Type.Optional({ ...IdString, description: 'The job whose output it is (GET /projects/{id}/jobs/{jobId}); absent for an upload.' }),
   created: Timestamp
 }, { $id: 'Data', title: 'Data' })
 
@@ -43,6 +44,7 @@ function renderData (data: DataView) {
     media_type: data.mediaType,
     format: data.format,
     uploader: data.uploader === null ? null : formatId(data.uploader),
+    job: data.job === null ? null : formatId(data.job),
     created: data.createdAt.toISOString()
   })
 }

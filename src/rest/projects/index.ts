@@ -16,7 +16,8 @@ import favoriteRoutes from './favorites.ts'
 import groupGrantRoutes from './group-grants.ts'
 import memberRoutes from './members.ts'
 import dataRoutes, { DataRepresentation } from './data.ts'
-import { jobRoutes, JobRepresentation } from './references.ts'
+import jobRoutes, { JobRepresentation } from './jobs.ts'
+import jobStreamRoutes from './job-streams.ts'
 
 export const projectSchemas = [ProjectRepresentation, JobRepresentation, DataRepresentation]
 
@@ -98,7 +99,7 @@ const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return await reply.code(204).send(null)
   })
 
-  for (const routes of [memberRoutes, groupGrantRoutes, favoriteRoutes, jobRoutes, dataRoutes]) await app.register(routes)
+  for (const routes of [memberRoutes, groupGrantRoutes, favoriteRoutes, jobRoutes, jobStreamRoutes, dataRoutes]) await app.register(routes)
 }
 
 export default projectRoutes

@@ -7,7 +7,7 @@
 import Type, { type Static } from 'typebox'
 import { ServerDocument, serverDocument } from '../../domain/documents.ts'
 import type { GroupView } from '../../domain/groups.ts'
-import type { DataView, ProjectView, StandingView } from '../../domain/projects.ts'
+import type { DataView, JobView, ProjectView, StandingView } from '../../domain/projects.ts'
 import type { ProjectStanding } from '../../domain/permissions.ts'
 import type { ProjectRole } from '../../domain/schemas.ts'
 import type { ServerView } from '../../domain/servers.ts'
@@ -224,6 +224,8 @@ export const DataObject = Type.Object({
   format: Nullable(Type.String()),
   /** Who uploaded it; null once that user is deleted. */
   uploader_id: Nullable(Id),
+  /** The job whose output it is; null for an upload (or once that job is deleted). */
+  job_id: Nullable(Id),
   created_on: Timestamp
 })
 export type DataObject = Static<typeof DataObject>
@@ -240,7 +242,61 @@ export function renderData (data: DataView): DataObject {
     media_type: data.mediaType,
     format: data.format,
     uploader_id: data.uploader,
+    job_id: data.job,
     created_on: data.createdAt.toISOString()
+  }
+}
+
+/** The states of a job and why one ends in error (docs/jobs.md). */
+const JobState = Type.Enum(['queued', 'running', 'ok', 'error', 'cancelled'])
+const JobReason = Type.Enum(['exit', 'timeout', 'output-limit', 'lost', 'system'])
+
+/** A project's job, in the style of DataObject: the REST representation's members, with RhodeCode's id and date names. */
+export const JobObject = Type.Object({
+  id: Id,
+  job_id: Id,
+  repo_id: Id,
+  name: Type.String(),
+  /** The service's full name; null once it is deleted. */
+  service: Nullable(Type.String()),
+  state: JobState,
+  /** Why it ended in error; null otherwise. */
+  reason: Nullable(JobReason),
+  exit_code: Nullable(Type.Integer()),
+  message: Type.String(),
+  created_on: Timestamp,
+  started_on: Nullable(Timestamp),
+  finished_on: Nullable(Timestamp),
+  inputs: Type.Record(Type.String(), Type.Unknown()),
+  /** Every transition, oldest first; reason only on error. */
+  history: Type.Array(Type.Object({ state: JobState, reason: Type.Optional(JobReason), at: Timestamp })),
+  /** Who submitted it; null once that user is deleted. */
+  submitter_id: Nullable(Id),
+  /** Once it ended ok: each output of its interface → the ids of the data items it became. */
+  outputs: Type.Record(Type.String(), Type.Array(Id))
+})
+export type JobObject = Static<typeof JobObject>
+
+export function renderJob (job: JobView): JobObject {
+  return {
+    id: job.id,
+    job_id: job.id,
+    repo_id: job.projectId,
+    name: job.name,
+    service: job.service,
+    state: job.state,
+    reason: job.reason,
+    exit_code: job.exitCode,
+    message: job.message,
+    created_on: job.createdAt.toISOString(),
+    started_on: job.startedAt?.toISOString() ?? null,
+    finished_on: job.finishedAt?.toISOString() ?? null,
+    inputs: job.inputs,
+    history: job.history.map((event) => event.reason === undefined
+      ? { state: event.state, at: event.at.toISOString() }
+      : { state: event.state, reason: event.reason, at: event.at.toISOString() }),
+    submitter_id: job.submitter,
+    outputs: job.outputs
   }
 }
 

@@ -47,6 +47,8 @@ export interface PropertySpec<V, F = any, S extends string = string> {
   write?: string
   /** An empty `prop=` clears it to null rather than to an empty string. */
   nullable?: boolean
+  /** How a written String value becomes domain input, when it is not the text itself (JSON); throws a Fault. */
+  parse?: (value: string) => unknown
   /**
    * Linked items are handed to the domain as written (ids as numbers, keys as
    * strings) for it to resolve: a project manager names members whose user
@@ -86,6 +88,8 @@ export interface ClassSpec<V = any, F = any, S extends string = any> {
   /** Changes from domain input; `changed` lists domain input fields. */
   update?: (ctx: CallContext, id: number, input: Record<string, unknown>) => Promise<{ item: V, changed: string[] }>
   setRetired?: (ctx: CallContext, id: number, retired: boolean) => Promise<void>
+  /** action('cancel', designator): what became of it. */
+  cancel?: (ctx: CallContext, id: number) => Promise<Renderable>
 }
 
 const id = (value: number | null | undefined): string | null => value === null || value === undefined ? null : String(value)
@@ -269,6 +273,26 @@ function inProject (input: Record<string, unknown>): { project: string, rest: Re
   return { project: projectKey, rest }
 }
 
+/** A String property holding JSON: written as JSON text, read as the JSON text of the value. */
+function json<V, F, S extends string> (field: string, read: (view: V) => unknown, options: { write?: boolean } = {}): PropertySpec<V, F, S> {
+  return {
+    type: text,
+    read: (view) => JSON.stringify(read(view)),
+    ...(options.write === true
+      ? {
+          write: field,
+          parse: (value: string): unknown => {
+            try {
+              return JSON.parse(value)
+            } catch (error) {
+              throw new Fault(FaultCode.invalidValue, `property ${field}: is not JSON: ${(error as Error).message}`)
+            }
+          }
+        }
+      : {})
+  }
+}
+
 /** A job names its service by full name; the link shows its id, or nothing once the service is gone from view. */
 async function serviceId ({ actor, domain }: CallContext, fullName: string | null): Promise<string | null> {
   if (fullName === null) return null
@@ -282,9 +306,21 @@ const job: ClassSpec<JobView, ReferenceFilter, JobSortField> = {
   properties: {
     project: projectLink(),
     name: plain(text, 'name'),
-    status: plain(text, 'status'),
     service: { type: link('service'), read: async (view, ctx) => await serviceId(ctx, view.service), write: 'service', search: 'serviceId', sort: 'serviceId' },
-    creation: plain(date, 'createdAt', { readOnly: true })
+    // The submission's inputs, as JSON text: create('job', …, 'inputs={"file": {"data": "3"}}').
+    inputs: json<JobView, ReferenceFilter, JobSortField>('inputs', (view) => view.inputs, { write: true }),
+    state: { type: text, read: (view) => view.state, search: 'state', sort: 'state' },
+    reason: { type: text, read: (view) => view.reason },
+    exit_code: { type: number, read: (view) => view.exitCode },
+    message: { type: text, read: (view) => view.message },
+    // Every transition, oldest first, as JSON text: [{"state": "queued", "at": "…"}, …].
+    history: json<JobView, ReferenceFilter, JobSortField>('history', (view) => view.history),
+    submitter: { type: link('user'), read: (view) => id(view.submitter) },
+    // Once it ended ok, each output → the ids of the data items it became, as JSON text: {"sorted": [12]}.
+    outputs: json<JobView, ReferenceFilter, JobSortField>('outputs', (view) => view.outputs),
+    creation: plain(date, 'createdAt', { readOnly: true }),
+    started: { type: date, read: (view) => view.startedAt, sort: 'startedAt' },
+    finished: { type: date, read: (view) => view.finishedAt, sort: 'finishedAt' }
   },
   id: (view) => view.id,
   all: async ({ actor, domain }) => await domain.projects.listJobs(actor),
@@ -293,6 +329,11 @@ const job: ClassSpec<JobView, ReferenceFilter, JobSortField> = {
   create: async ({ actor, domain }, input) => {
     const { project: projectKey, rest } = inProject(input)
     return { id: (await domain.projects.addJob(actor, projectKey, rest)).id }
+  },
+  // The project is the job's own: the domain checks the caller's role in it.
+  cancel: async ({ actor, domain }, jobId) => {
+    const job = await domain.projects.getJob(actor, jobId)
+    return (await domain.projects.cancelJob(actor, job.projectId, jobId)).outcome
   }
 }
 
@@ -309,6 +350,8 @@ const dataClass: ClassSpec<DataView, ReferenceFilter, DataSortField> = {
     sha256: plain(text, 'sha256', { readOnly: true }),
     media_type: { type: text, read: (view) => view.mediaType, search: 'mediaType', sort: 'mediaType' },
     uploader: { type: link('user'), read: (view) => id(view.uploader), search: 'uploader', sort: 'uploader' },
+    // The job whose output it is; none for an upload.
+    job: { type: link('job'), read: (view) => id(view.job) },
     creation: plain(date, 'createdAt', { readOnly: true })
   },
   id: (view) => view.id,

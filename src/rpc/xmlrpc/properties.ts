@@ -80,6 +80,7 @@ async function parseValue (ctx: CallContext, name: string, property: PropertySpe
       return await Promise.all(items.map(async (item) => await linkedKey(ctx, name, type.to, item)))
     }
     default:
+      if (property.parse !== undefined) return property.parse(value)
       return value === '' && property.nullable === true ? null : value
   }
 }

@@ -157,19 +157,25 @@ const verbs: Record<string, Verb> = {
     signature: ['nil', 'string', 'string'],
     help: 'action("retire" | "restore", designator): retire hides an item from list and filter; restore brings it back. ' +
       'action("sync", "serverN") (administrators): fetches that peer\'s exported services now and answers what changed ' +
-      '{added, changed, removed, unchanged, ignored, shadowed}.',
+      '{added, changed, removed, unchanged, ignored, shadowed}. action("cancel", "jobN") (contributors and above): ' +
+      '"cancelled" for a queued job, cancelled at once; "asked" for a running one, which ends cancelled within seconds; ' +
+      'a fault 409 for one that has ended.',
     minArgs: 1,
     maxArgs: unlimited,
     usage: 'action(name, designator)',
     run: async (ctx, args) => {
       const name = stringArg(args, 0, 'action', 'name')
-      if (name !== 'retire' && name !== 'restore' && name !== 'sync') throw new Fault(FaultCode.notSupported, `action "${name}" is not supported`)
+      if (name !== 'retire' && name !== 'restore' && name !== 'sync' && name !== 'cancel') throw new Fault(FaultCode.notSupported, `action "${name}" is not supported`)
       if (args.length !== 2) throw new Fault(FaultCode.wrongArguments, `action("${name}") takes exactly one designator`)
       const { cls, id } = parseDesignator(stringArg(args, 1, 'action', 'designator'))
       if (name === 'sync') {
         if (cls.name !== 'server') throw new Fault(FaultCode.notSupported, `only servers are synced, not items of class ${cls.name}`)
         const { server, ...counts } = await ctx.domain.federation.sync(ctx.actor, id)
         return counts
+      }
+      if (name === 'cancel') {
+        if (cls.cancel === undefined) throw new Fault(FaultCode.notSupported, `only jobs are cancelled, not items of class ${cls.name}`)
+        return await cls.cancel(ctx, id)
       }
       if (cls.setRetired === undefined) throw new Fault(FaultCode.notSupported, `items of class ${cls.name} cannot be retired or restored`)
       await cls.setRetired(ctx, id, name === 'retire')

@@ -139,7 +139,7 @@ for (const kind of databaseKinds) {
       t.same(datas.map((d: any) => [d.data_id, d.name, d.size, d.sha256, d.media_type]),
         data.map((item) => [item.id, item.name, 0, emptySha256, 'application/octet-stream']), 'items without content hold the empty blob')
       t.same(await ok(t, 'watcher', 'get_data', { repoid: proj.id, dataid: w.dataId }), datas[0], 'by project id or name')
-      t.match(datas[0], { id: w.dataId, repo_id: proj.id, description: '', format: null, uploader_id: w.ids.owner, created_on: /^\d{4}-/ })
+      t.match(datas[0], { id: w.dataId, repo_id: proj.id, description: '', format: null, uploader_id: w.ids.owner, job_id: null, created_on: /^\d{4}-/ })
       t.equal(await ok(t, 'watcher', 'get_data', { repoid: 'genomics', dataid: 424242 }), null, 'an item that is not there is none')
       t.same(await ok(t, 'contributor', 'get_repo_nodes', { repoid: 'genomics', revision: 'tip', root_path: 'services' }),
         [{ name: 'services/assembly::genomics::pasteur', type: 'file' }, { name: 'services/shared::genomics::pasteur', type: 'file' }])
@@ -207,7 +207,7 @@ for (const kind of databaseKinds) {
       t.same(await ok(t, 'admin', 'delete_server', { serverid: 'other' }), { msg: 'deleted server `other`', success: true })
 
       t.same(await ok(t, 'outsider', 'get_services'), [
-        { name: 'blast', server: 'pasteur', type: 'program', exported: false, disabled: false, authorized: true, description: '' },
+        { name: 'blast', server: 'pasteur', type: 'program', exported: false, disabled: false, authorized: true, description: '', interface: '/services/blast::pasteur/interface' },
         { name: 'clustalw', server: 'pasteur', type: 'program', exported: false, disabled: true, authorized: false, description: '' },
         { name: 'hidden', server: 'pasteur', project: 'private', type: 'program', exported: false, disabled: false, authorized: true, description: '' },
         { name: 'legacy', server: 'inactive', type: 'widget', exported: false, disabled: false, authorized: false, description: '' },
@@ -225,6 +225,36 @@ for (const kind of databaseKinds) {
       const disabled = await ok(t, 'owner', 'update_service', { serviceid: 'align::genomics::pasteur', disabled: true, description: 'maintenance' })
       t.match(disabled, { msg: 'updated service `align::genomics::pasteur`', service: { disabled: true, authorized: false, description: 'maintenance' } })
       t.same(await ok(t, 'manager', 'delete_service', { serviceid: 'align::genomics::pasteur' }), { msg: 'deleted service `align::genomics::pasteur`', success: true })
+    })
+
+    t.test('jobs', async (t) => {
+      const project = (await w.domain.projects.get(systemActor, 'genomics')).id
+      const seeded = await ok(t, 'watcher', 'get_job', { repoid: 'genomics', jobid: w.jobId })
+      t.match(seeded, {
+        id: w.jobId, job_id: w.jobId, repo_id: project, name: 'run 1', service: 'blast::pasteur', state: 'queued', reason: null, exit_code: null,
+        message: '', created_on: /^\d{4}-/, started_on: null, finished_on: null, inputs: {}, submitter_id: w.ids.owner, outputs: {}
+      })
+      t.match(seeded.history, [{ state: 'queued', at: seeded.created_on }])
+      t.equal(await ok(t, 'watcher', 'get_job', { repoid: 'genomics', jobid: 424242 }), null, 'a job that is not there is none')
+
+      const created = await ok(t, 'contributor', 'create_job', { repoid: 'genomics', service: 'blast::pasteur', inputs: { message: 'hello' }, name: 'said' })
+      t.match(created, { name: 'said', state: 'queued', inputs: { message: 'hello' }, submitter_id: w.ids.contributor, repo_id: project })
+      const invalid = await rhodecode(w, w.keys.contributor, 'create_job', { repoid: 'genomics', service: 'blast::pasteur', inputs: { message: 42, colour: 'red' } })
+      t.match(invalid, { result: null, error: /inputs\/message: .*inputs\/colour: / }, 'each field named')
+      const old = await rhodecode(w, w.keys.contributor, 'create_job', { repoid: 'genomics', service: 'blast::pasteur', status: 'running' })
+      t.match(old, { result: null, error: /Unknown arg `status`/ }, 'the old free-text status is no argument')
+
+      t.same((await ok(t, 'watcher', 'get_jobs', { repoid: 'genomics' })).map((j: any) => j.id), [w.jobId, created.id])
+      const cancelled = await ok(t, 'contributor', 'cancel_job', { repoid: 'genomics', jobid: created.id })
+      t.equal(cancelled.cancelled, true, 'a queued job is cancelled at once')
+      t.match(cancelled.job, { id: created.id, state: 'cancelled', finished_on: /^\d{4}-/ })
+      t.same(cancelled.job.history.map((e: any) => e.state), ['queued', 'cancelled'])
+      t.match(await rhodecode(w, w.keys.contributor, 'cancel_job', { repoid: 'genomics', jobid: created.id }), { result: null, error: /has ended \(cancelled\)/ })
+      t.same((await ok(t, 'watcher', 'get_jobs', { repoid: 'genomics', state: 'cancelled' })).map((j: any) => j.id), [created.id])
+      const [held] = await w.domain.jobQueue.claim('test-worker', 'local', 1)
+      t.equal(held?.id, w.jobId)
+      const asked = await ok(t, 'owner', 'cancel_job', { repoid: project, jobid: w.jobId })
+      t.match(asked, { cancelled: false, job: { state: 'running', started_on: /^\d{4}-/ } }, 'a running job is asked to stop')
     })
 
     t.test('every method but pull (test/federation) has a happy path above', async (t) => {

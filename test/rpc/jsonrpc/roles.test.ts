@@ -27,6 +27,10 @@ const active: readonly Role[] = ['admin', 'owner', 'manager', 'contributor', 'wa
 const projectStaff: readonly Role[] = ['admin', 'owner', 'manager']
 /** The members of `genomics`: `groupie` through the group `lab`. */
 const projectMembers: readonly Role[] = [...projectStaff, 'contributor', 'watcher', 'groupie']
+/** Who may submit and cancel jobs in `genomics`: its contributors and above. */
+const contributors: readonly Role[] = [...projectStaff, 'contributor', 'groupie']
+/** The job each role's cancel_job call cancels: a fresh one each (see its setup). */
+const jobOf: Partial<Record<Role, number>> = {}
 const same = (args: Record<string, unknown>) => () => args
 /** The answer every role in `roles` gets: that of an item that does not exist. */
 const absentFor = (roles: readonly Role[], answer: RegExp | null): Partial<Record<Role, RegExp | null>> =>
@@ -60,6 +64,23 @@ const cases: Case[] = [
   {
     method: 'get_datas', args: same({ repoid: 'genomics' }), allowed: projectMembers,
     otherwise: absentFor(['outsider'], /^repository `genomics` does not exist$/)
+  },
+  // Likewise the world's job: id 1.
+  { method: 'get_job', args: same({ repoid: 'genomics', jobid: 1 }), allowed: projectMembers, otherwise: absentFor(['outsider'], null) },
+  {
+    method: 'get_jobs', args: same({ repoid: 'genomics' }), allowed: projectMembers,
+    otherwise: absentFor(['outsider'], /^repository `genomics` does not exist$/)
+  },
+  {
+    method: 'create_job', args: (role) => ({ repoid: 'genomics', service: 'blast::pasteur', name: `by ${role}` }), allowed: contributors,
+    otherwise: absentFor(['outsider'], /^repository `genomics` does not exist$/)
+  },
+  {
+    method: 'cancel_job',
+    args: (role) => ({ repoid: 'genomics', jobid: jobOf[role] }),
+    allowed: contributors,
+    otherwise: absentFor(['outsider'], /^repository `genomics` does not exist$/),
+    setup: async (w, role) => { jobOf[role] = (await w.domain.projects.addJob(systemActor, 'genomics', { service: 'blast::pasteur' })).id }
   },
   {
     method: 'create_user',

@@ -66,6 +66,12 @@ const casesFor = ({ user, project, server, job, apikey }: Record<'user' | 'proje
   ['retire the last administrator', 'action', ['retire', user], [409, /last active administrator/]],
   ['retire a job', 'action', ['retire', job], [405, 'items of class job cannot be retired or restored']],
   ['restore a revoked key', 'action', ['restore', apikey], [405, 'a revoked apikey cannot be restored']],
+  ['cancel a server', 'action', ['cancel', server], [405, 'only jobs are cancelled, not items of class server']],
+  ['cancel two jobs at once', 'action', ['cancel', job, job], [-32602, 'action("cancel") takes exactly one designator']],
+  ['create a job with the old status', 'create', ['job', 'project=genomics', 'service=blast::pasteur', 'status=running'], [400, "'status' is not a property of job"]],
+  ['create a job with inputs that are no JSON', 'create', ['job', 'project=genomics', 'service=blast::pasteur', 'inputs=x'], [400, /^property inputs: is not JSON/]],
+  ['create a job with a read-only state', 'create', ['job', 'project=genomics', 'service=blast::pasteur', 'state=ok'], [400, 'property state is read-only']],
+  ['create a job of a service without interface', 'create', ['job', 'project=genomics', 'service=assembly::genomics::pasteur'], [400, /has no interface/]],
   ['multicall not a list', 'system.multicall', ['x'], [-32602, 'system.multicall(): expects a list of calls']]
 ]
 

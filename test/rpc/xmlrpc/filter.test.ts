@@ -7,7 +7,7 @@
  */
 import t from 'tap'
 import { systemActor } from '../../../src/domain/index.ts'
-import { password, seed } from '../../fixtures.ts'
+import { echoTool, password, seed } from '../../fixtures.ts'
 import { build, databaseKinds } from '../../helper.ts'
 import { listen, runCalls, type PythonCall } from './python.ts'
 
@@ -53,7 +53,10 @@ function cases (year: string, day: string, id: Ids): Case[] {
     ['link by key', 'admin', ['service', null, { project: 'genomics' }], services('assembly', 'shared')],
     ['link by unknown key', 'admin', ['service', null, { project: 'nosuch' }], []],
     ['link by unknown key or id', 'admin', ['service', null, { project: ['nosuch', id.project('private')] }], services('hidden')],
-    ['link of a job to a service', 'admin', ['job', null, { service: 'assembly::genomics::pasteur' }], [id.job('run 1')]],
+    ['link of a job to a service', 'admin', ['job', null, { service: 'blast::pasteur' }], ascending([id.job('run 1'), id.job('done')])],
+    ['jobs by state, as text', 'admin', ['job', null, { state: 'QUEU' }], ascending([id.job('run 1'), id.job('late')])],
+    ['jobs by states', 'admin', ['job', null, { state: ['ok', 'cancelled'] }], [id.job('done')]],
+    ['sort jobs by state, in the order of their life', 'admin', ['job', null, {}, [['-', 'state']]], [id.job('done'), ...ascending([id.job('run 1'), id.job('late')])]],
     ['multilink by key', 'admin', ['project', null, { managers: 'manager' }], [id.project('genomics')]],
     ['multilink by id', 'admin', ['project', null, { services: id.service('hidden') }], [id.project('private')]],
     ['multilink of groups', 'admin', ['user', null, { groups: 'lab' }], [id.user('groupie')]],
@@ -99,8 +102,8 @@ function cases (year: string, day: string, id: Ids): Case[] {
       ...services('blast', 'clustalw', 'legacy')
     ]],
     ['sort jobs by service', 'admin', ['job', null, {}, [['+', 'service']]],
-      byLink([[id.service('assembly'), [id.job('run 1')]], [id.service('hidden'), [id.job('late')]]], false)],
-    ['sort jobs by a service out of sight: missing, first', 'owner', ['job', null, {}, [['+', 'service']]], [id.job('late'), id.job('run 1')]],
+      byLink([[id.service('blast'), [id.job('run 1'), id.job('done')]], [id.service('hidden'), [id.job('late')]]], false)],
+    ['sort jobs by a service out of sight: missing, first', 'owner', ['job', null, {}, [['+', 'service']]], [id.job('late'), id.job('run 1'), id.job('done')]],
     ['jobs by a service out of sight', 'owner', ['job', null, { service: id.service('hidden') }], []],
     ['sort computed', 'outsider', ['service', null, {}, [['-', 'authorized']]], [...services('blast', 'hidden'), ...services('clustalw', 'legacy', 'shared')]],
     ['sort multilink', 'admin', ['project', null, {}, [['-', 'managers']]], [id.project('genomics'), id.project('private')]],
@@ -131,8 +134,11 @@ for (const kind of databaseKinds) {
     await domain.apiKeys.create(systemActor, 'admin', { label: 'Two' })
     const revoked = await domain.apiKeys.create(systemActor, 'admin', { label: 'old' })
     await domain.apiKeys.revoke(systemActor, 'admin', revoked.key.id)
-    // Job 2, in genomics, runs the private project's service, which genomics' owner cannot see.
+    // Job 2, in genomics, runs the private project's service, which genomics' owner cannot see; job 3 is cancelled.
+    await domain.services.setInterface(systemActor, 'hidden::private::pasteur', echoTool)
     await domain.projects.addJob(systemActor, 'genomics', { name: 'late', service: 'hidden::private::pasteur' })
+    const done = await domain.projects.addJob(systemActor, 'genomics', { name: 'done', service: 'blast::pasteur' })
+    await domain.projects.cancelJob(systemActor, 'genomics', done.id)
     const created = (await domain.servers.get(systemActor, 'pasteur')).createdAt.toISOString()
     const page = { limit: 1000 }
     const ids: Ids = {

@@ -85,7 +85,7 @@ function scenariosFor (s: Seed, assemblyId: number): Scenario[] {
     {
       name: 'create job',
       method: 'create',
-      params: (role) => ['job', 'project=genomics', `name=job by ${role}`],
+      params: (role) => ['job', 'project=genomics', `name=job by ${role}`, 'service=blast::pasteur', 'inputs={"message": "hi"}'],
       // A project the caller may not see is no project: the link fails as for one that does not exist.
       expect: {
         admin: anyResult, owner: anyResult, manager: anyResult, contributor: anyResult, groupie: anyResult, others: fault(403), outsider: fault(400), anonymous: fault(400), ...refused

@@ -4,7 +4,10 @@ Usage: session.py http://admin:secret@127.0.0.1:PORT/xmlrpc ADMIN_ID
 (ADMIN_ID: the administrator's user id; every other id is the one its create
 returned, never one assumed from the order of insertion.)
 Prints one JSON object: step name → {'result': …} or {'fault': [code, text]}."""
+import base64
+import json
 import sys
+import urllib.request
 import xmlrpc.client
 
 from xmlrpc_json import dump, outcome
@@ -16,6 +19,15 @@ steps = {}
 
 def step(name, method, *args):
     steps[name] = outcome(getattr(server, method), *args)
+
+
+def rest_put(path, document):
+    """An administrator's REST call: what runs a program (its interface) is set over REST only."""
+    credentials, rest = sys.argv[1].split('://', 1)[1].split('@', 1)
+    request = urllib.request.Request('http://' + rest.split('/', 1)[0] + path, data=json.dumps(document).encode(), method='PUT', headers={
+        'Authorization': 'Basic ' + base64.b64encode(credentials.encode()).decode(), 'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request) as response:
+        return response.status
 
 
 def created(name):
@@ -41,7 +53,13 @@ step('create_project', 'create', 'project', 'name=phylo', 'description=trees', '
 step('create_service', 'create', 'service', 'name=blast', 'server=bio', 'project=phylo', 'type=program')
 step('create_server_service', 'create', 'service', 'name=clustal', 'server=' + created('create_server'), 'type=workflow', 'exported=1')
 step('create_group', 'create', 'group', 'name=lab', 'members=admin,bob')
-step('create_job', 'create', 'job', 'project=phylo', 'name=run1', 'service=blast::phylo::bio')
+steps['interface'] = {'result': rest_put('/services/blast::phylo::bio/interface', {
+    'cwlVersion': 'v1.2', 'class': 'CommandLineTool', 'baseCommand': 'echo',
+    'inputs': {'message': {'type': 'string?', 'inputBinding': {'position': 1}}}, 'outputs': {'said': 'stdout'}})}
+step('create_job', 'create', 'job', 'project=phylo', 'name=run1', 'service=blast::phylo::bio', 'inputs={"message": "hello"}')
+step('create_job_status', 'create', 'job', 'project=phylo', 'name=old', 'service=blast::phylo::bio', 'status=submitted')
+step('create_job_bad_inputs', 'create', 'job', 'project=phylo', 'service=blast::phylo::bio', 'inputs={"message": 42, "colour": "red"}')
+step('create_job_not_json', 'create', 'job', 'project=phylo', 'service=blast::phylo::bio', 'inputs={message: hello}')
 step('create_data', 'create', 'data', 'project=' + created('create_project'), 'name=seqs.fasta', 'description=input')
 step('create_apikey', 'create', 'apikey', 'label=script')
 # The first item of each class, by the id its create returned.
@@ -106,6 +124,8 @@ step('every_set_apikey', 'set', 'apikey' + first['apikey'], 'label=renamed')
 step('every_filter_server_url', 'filter', 'server', None, {'url': 'BIO.example'})
 step('every_filter_project_owner', 'filter', 'project', None, {'owner': 'admin'})
 step('every_filter_job_service', 'filter', 'job', None, {'service': 'blast::phylo::bio'})
+step('every_filter_job_state', 'filter', 'job', None, {'state': 'queued'})
+step('every_filter_job_state_none', 'filter', 'job', None, {'state': ['ok', 'error']})
 step('every_filter_data_name', 'filter', 'data', None, {'name': 'FASTA'})
 step('every_filter_apikey_label', 'filter', 'apikey', None, {'label': 'scr'})
 for name, designator in [('server', 'server' + first['server']), ('group', 'group' + first['group']), ('project', 'project' + first['project']), ('user', 'user' + bob)]:
@@ -117,6 +137,10 @@ for name, designator in [('server', 'server' + first['server']), ('group', 'grou
 step('retire_job_service', 'action', 'retire', 'service' + first['service'])
 step('job_with_retired_service', 'display', 'job' + first['job'], 'service')
 step('restore_job_service', 'action', 'restore', 'service' + first['service'])
+step('cancel_job', 'action', 'cancel', 'job' + first['job'])
+step('cancel_job_again', 'action', 'cancel', 'job' + first['job'])
+step('cancelled_job', 'display', 'job' + first['job'], 'state', 'finished', 'history')
+step('cancel_project', 'action', 'cancel', 'project' + first['project'])
 
 # The new user's key works as a Basic password and as X-API-Key.
 key = steps['create_apikey']['result']['secret']

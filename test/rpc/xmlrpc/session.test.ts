@@ -83,8 +83,24 @@ for (const kind of databaseKinds) {
       name: 'phylo', description: 'trees', owner: bobId, services: [serviceId], jobs: [jobId], data: [dataId], managers: [], favorites: []
     })
     t.same(result('display_group1').members, byId(adminId, bobId))
-    t.match(result('display_job1'), { project: projectId, name: 'run1', service: serviceId, status: 'submitted' })
-    t.match(result('display_data1'), { project: projectId, name: 'seqs.fasta', description: 'input' })
+    t.equal(result('interface'), 201, 'the program was given an interface over REST')
+    const job = result('display_job1')
+    t.match(job, {
+      project: projectId, name: 'run1', service: serviceId, state: 'queued', reason: null, exit_code: null, message: '',
+      inputs: '{"message":"hello"}', outputs: '{}', submitter: adminId, creation: { dateTime: /^\d{8}T/ }, started: null, finished: null
+    })
+    t.match(JSON.parse(job.history), [{ state: 'queued', at: /Z$/ }], 'the history, as JSON text')
+    t.same(steps.create_job_status, { fault: [400, "'status' is not a property of job"] }, 'the old free-text status is no property')
+    t.match(steps.create_job_bad_inputs, { fault: [400, /inputs\/message: .*inputs\/colour: /] }, 'each field named')
+    t.match(steps.create_job_not_json, { fault: [400, /property inputs: is not JSON/] })
+    t.same(schema.job, [
+      ['creation', '<roundup.hyperdb.Date>'], ['exit_code', '<roundup.hyperdb.Number>'], ['finished', '<roundup.hyperdb.Date>'],
+      ['history', '<roundup.hyperdb.String>'], ['inputs', '<roundup.hyperdb.String>'], ['message', '<roundup.hyperdb.String>'],
+      ['name', '<roundup.hyperdb.String>'], ['outputs', '<roundup.hyperdb.String>'], ['project', '<roundup.hyperdb.Link to "project">'], ['reason', '<roundup.hyperdb.String>'],
+      ['service', '<roundup.hyperdb.Link to "service">'], ['started', '<roundup.hyperdb.Date>'], ['state', '<roundup.hyperdb.String>'],
+      ['submitter', '<roundup.hyperdb.Link to "user">']
+    ])
+    t.match(result('display_data1'), { project: projectId, name: 'seqs.fasta', description: 'input', job: null })
     const key = result('display_apikey1')
     t.match(key, { label: 'script', user: adminId, revoked: null })
     t.notOk('secret' in key, 'the secret is shown only once, by create')
@@ -150,6 +166,8 @@ for (const kind of databaseKinds) {
     t.same(result('every_filter_server_url'), [serverId])
     t.same(result('every_filter_project_owner'), [projectId])
     t.same(result('every_filter_job_service'), [jobId])
+    t.same(result('every_filter_job_state'), [jobId])
+    t.same(result('every_filter_job_state_none'), [])
     t.same(result('every_filter_data_name'), [dataId])
     t.same(result('every_filter_apikey_label'), [apikeyId])
     for (const [name, remaining] of Object.entries({ server: [], group: [], project: [], user: ['admin'] })) {
@@ -160,6 +178,12 @@ for (const kind of databaseKinds) {
     }
 
     t.same(result('job_with_retired_service'), { service: serviceId }, 'a job still links to its retired service')
+    t.equal(result('cancel_job'), 'cancelled', 'a queued job is cancelled at once')
+    t.match(steps.cancel_job_again, { fault: [409, /has ended \(cancelled\)/] })
+    const cancelled = result('cancelled_job')
+    t.match(cancelled, { state: 'cancelled', finished: { dateTime: /^\d{8}T/ } })
+    t.same(JSON.parse(cancelled.history).map((e: { state: string }) => e.state), ['queued', 'cancelled'])
+    t.same(steps.cancel_project, { fault: [405, 'only jobs are cancelled, not items of class project'] })
 
     t.equal(result('apikey_header'), adminId, 'an API key in X-API-Key authenticates')
     t.equal(result('apikey_basic'), adminId, 'an API key as the Basic password authenticates')

@@ -1,0 +1,55 @@
+/**
+ * What runs a job's program: the local executor (src/jobs/local-executor.ts) here,
+ * a cluster's scheduler behind the same interface. The job row in the database is
+ * the truth about a job (its state, attempt, history); an executor only starts a
+ * program, reports how it ended and stops it when asked.
+ */
+
+/** Everything an executor needs to run one attempt of a job; paths are absolute. */
+export interface RunSpec {
+  /** The job's id and attempt, for names and logs. */
+  jobId: number
+  attempt: number
+  /** The program and its arguments, each one element: never given to a shell. */
+  argv: readonly string[]
+  /** The program's working directory: its inputs are there, its outputs are looked for there. */
+  workDir: string
+  /** A directory of its own for temporary files (TMPDIR). */
+  tmpDir: string
+  /** Where its standard output and error go (outside `workDir`). */
+  stdoutPath: string
+  stderrPath: string
+  /** Variables beside the executor's minimal environment (the interface's EnvVarRequirement). */
+  env: Readonly<Record<string, string>>
+  /** The longest the program may run. */
+  timeoutSeconds: number
+  /** The most bytes kept of each of stdout and stderr; a program writing more is stopped. */
+  maxOutputBytes: number
+  /** What the interface asks for (ResourceRequirement); a cluster executor reserves it. */
+  cores?: number
+  ramMiB?: number
+}
+
+/** Why a job ended in error. */
+export type ErrorReason = 'exit' | 'timeout' | 'output-limit' | 'lost' | 'system'
+
+export type RunOutcome =
+  | { state: 'ok', exitCode: 0 }
+  | { state: 'error', reason: ErrorReason, exitCode: number | null, message: string }
+  | { state: 'cancelled', message: string }
+
+/** One started attempt of a job. */
+export interface Run {
+  /** What the executor knows the run by (a process id, a cluster job id): recorded, to follow or cancel it later. */
+  readonly handle: string
+  /** Settles once the program has ended and nothing of it is left running; never rejects. */
+  readonly outcome: Promise<RunOutcome>
+  /** Stops the program (a grace period, then by force); `outcome` then says cancelled. */
+  cancel: () => void
+}
+
+export interface Executor {
+  readonly name: string
+  /** Starts the program; rejects only when the executor itself cannot (the program not found ends as an outcome). */
+  start: (spec: RunSpec) => Promise<Run>
+}

@@ -1,0 +1,116 @@
+/**
+ * A job's directory, from its inputs to its outputs: what the dispatcher
+ * (src/jobs/dispatcher.ts) asks before and after a run.
+ *
+ * `<JOB_WORK_DIR>/<job>/<attempt>/` holds `work/` (the program's working
+ * directory, where its output globs look), `work/inputs/` (a copy of each File
+ * input under a safe, distinct name: a copy, not a link, so that a program
+ * writing to its input cannot change the stored content), `tmp/` (TMPDIR), and
+ * the two logs `stdout` and `stderr` beside them, outside the globs' reach. Once
+ * the ending is recorded (the outputs are data items by then), `work/` and
+ * `tmp/` go; the logs stay with the job.
+ */
+import { constants, createReadStream } from 'node:fs'
+import { chmod, copyFile, mkdir, rm } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import type { DataStorage } from '../domain/blobs.ts'
+import { commandLine } from '../domain/interfaces/command-line.ts'
+import type { Tool } from '../domain/interfaces/tool.ts'
+import type { ClaimedJob, JobQueue, Product } from '../domain/job-queue.ts'
+import { globOutputs, safeFileName, stagedNames } from '../executor/workdir.ts'
+import { BlobTooLarge } from '../storage/blob-store.ts'
+import type { JobHooks } from './dispatcher.ts'
+import type { RunOutcome } from './executor.ts'
+
+export interface WorkspaceOptions {
+  root: string
+  timeoutSeconds: number
+  maxOutputBytes: number
+}
+
+export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: WorkspaceOptions): Pick<JobHooks, 'prepare' | 'collect'> {
+  /** The tool each prepared attempt runs, until it is collected. */
+  const tools = new Map<string, Tool>()
+  const key = (job: ClaimedJob): string => `${job.id}.${job.attempt}`
+
+  return {
+    prepare: async (job) => {
+      const runnable = await queue.runnable(job)
+      if (runnable === undefined) throw new Error('the job is no longer held by this process')
+      if (runnable.tool === undefined) throw new Error('its service has no interface any more')
+      const dir = join(options.root, String(job.id), String(job.attempt))
+      const workDir = join(dir, 'work')
+      await rm(dir, { recursive: true, force: true })
+      await mkdir(join(workDir, 'inputs'), { recursive: true })
+      await mkdir(join(dir, 'tmp'))
+      const names = stagedNames(runnable.files)
+      const paths = new Map<number, string>()
+      for (const file of runnable.files) {
+        const path = join(workDir, 'inputs', names.get(file.id)!)
+        const blob = storage.store.locate(file.sha256)
+        await copyFile(join(blob.root, blob.path), path, constants.COPYFILE_FICLONE)
+        await chmod(path, 0o444)
+        paths.set(file.id, path)
+      }
+      const tool = runnable.tool
+      tools.set(key(job), tool)
+      return {
+        jobId: job.id,
+        attempt: job.attempt,
+        argv: commandLine(tool, runnable.inputs, paths),
+        workDir,
+        tmpDir: join(dir, 'tmp'),
+        stdoutPath: join(dir, 'stdout'),
+        stderrPath: join(dir, 'stderr'),
+        env: tool.env,
+        timeoutSeconds: options.timeoutSeconds,
+        maxOutputBytes: options.maxOutputBytes,
+        cores: tool.resources.coresMin,
+        ramMiB: tool.resources.ramMin
+      }
+    },
+
+    collect: async (job, spec, outcome) => {
+      const tool = tools.get(key(job))
+      tools.delete(key(job))
+      const clear = async (): Promise<void> => {
+        await rm(spec.workDir, { recursive: true, force: true })
+        await rm(spec.tmpDir, { recursive: true, force: true })
+      }
+      if (outcome.state !== 'ok' || tool === undefined) return { outcome, products: [], release: clear }
+      const products: Product[] = []
+      const release = async (): Promise<void> => {
+        for (const product of products) await storage.store.discard(product.staged)
+        await clear()
+      }
+      const failed = async (reason: 'system' | 'output-limit', message: string) => {
+        for (const product of products) await storage.store.discard(product.staged)
+        return { outcome: { state: 'error', reason, exitCode: 0, message } satisfies RunOutcome, products: [], release: clear }
+      }
+      for (const output of tool.outputs) {
+        let files: Array<{ path: string, name: string, mediaType: string }>
+        if (output.type === 'File') {
+          const found = await globOutputs(spec.workDir, output.glob)
+          const refused = found.refused[0]
+          if (refused !== undefined) return await failed('system', `output ${output.id}: ${refused.path} ${refused.reason}`)
+          if (!output.array && found.files.length > 1) return await failed('system', `output ${output.id}: ${found.files.length} files match, one was expected`)
+          if (found.files.length === 0 && !output.optional) return await failed('system', `output ${output.id}: no file matches ${output.glob.join(', ')}`)
+          files = found.files.map((file) => ({ path: file.realPath, name: safeFileName(basename(file.path)), mediaType: 'application/octet-stream' }))
+        } else {
+          const stream = output.type === 'stdout' ? { path: spec.stdoutPath, name: tool.stdout } : { path: spec.stderrPath, name: tool.stderr }
+          files = [{ path: stream.path, name: safeFileName(stream.name ?? `${output.type}.txt`), mediaType: 'text/plain' }]
+        }
+        for (const file of files) {
+          try {
+            const staged = await storage.store.stage(createReadStream(file.path), { maxBytes: storage.maxBytes })
+            products.push({ output: output.id, name: file.name, staged, mediaType: file.mediaType, format: output.format })
+          } catch (error) {
+            if (!(error instanceof BlobTooLarge)) throw error
+            return await failed('output-limit', `output ${output.id}: ${file.name} is larger than DATA_MAX_BYTES (${storage.maxBytes} bytes)`)
+          }
+        }
+      }
+      return { outcome, products, release }
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { openDatabase, type Database } from '../../src/db/client.ts'
+import type { ClaimedJob } from '../../src/domain/job-queue.ts'
+import { openDomain, type Domain } from '../../src/domain/index.ts'
+import { Dispatcher, type DispatcherOptions, type JobHooks } from '../../src/jobs/dispatcher.ts'
+import type { RunSpec } from '../../src/jobs/executor.ts'
+import { LocalExecutor } from '../../src/jobs/local-executor.ts'
+import { seed, type Seed } from '../fixtures.ts'
+import { databaseKinds, freshDatabase, postgresDatabase, postgresTemplate, tempDir, testStorage } from '../helper.ts'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+/** What the dispatchers reported as their own problems: none, each test checks. */
+const dispatcherErrors: unknown[] = []
+
+const executor = new LocalExecutor({ graceMs: 500, path: process.env.PATH ?? '/usr/bin:/bin' })
+
+/** Runs each job's `argv` input in a directory of its own under `root`. */
+function hooks (root: string, overrides: Partial<JobHooks> = {}): JobHooks {
+  return {
+    prepare: async (job: ClaimedJob): Promise<RunSpec> => {
+      const dir = join(root, `${job.id}.${job.attempt}`)
+      await mkdir(join(dir, 'work'), { recursive: true })
+      await mkdir(join(dir, 'tmp'))
+      const { argv } = job.inputs as { argv?: string[] }
+      if (argv === undefined) throw new Error('no argv in the inputs')
+      return {
+        jobId: job.id, attempt: job.attempt, argv, workDir: join(dir, 'work'), tmpDir: join(dir, 'tmp'),
+        stdoutPath: join(dir, 'stdout'), stderrPath: join(dir, 'stderr'), env: {}, timeoutSeconds: 60, maxOutputBytes: 1 << 20
+      }
+    },
+    collect: async (_job, _spec, outcome) => ({ outcome, products: [], release: async () => {} }),
+    onError: (error) => { dispatcherErrors.push(error) },
+    ...overrides
+  }
+}
+
+async function dispatcher (t: Teardown, db: Pick<Database, 'changes'>, domain: Domain, root: string, options: Partial<DispatcherOptions> = {}, hookOverrides: Partial<JobHooks> = {}): Promise<Dispatcher> {
+  const d = new Dispatcher(domain.jobQueue, executor, db.changes, hooks(root, hookOverrides), {
+    worker: `test-${Math.random().toString(36).slice(2)}`, concurrency: 2, pollMs: 200, heartbeatMs: 500, lostAfterSeconds: 30, alone: false, ...options
+  })
+  t.teardown(() => d.stop())
+  await d.start()
+  return d
+}
+
+async function addJobs (db: Database, projectId: number, argvs: string[][]): Promise<number[]> {
+  const ids: number[] = []
+  for (const argv of argvs) {
+    const [row] = await db.prisma.$queryRaw<Array<{ id: number }>>`INSERT INTO "job" (project_id, name, inputs) VALUES (${projectId}, 'test', ${JSON.stringify({ argv })}::jsonb) RETURNING id`
+    ids.push(row!.id)
+  }
+  return ids
+}
+
+async function job (db: Database, id: number) {
+  const [row] = await db.prisma.$queryRaw<Array<{ state: string, reason: string | null, exitCode: number | null, attempt: number, handle: string | null, message: string }>>`
+    SELECT state::text, reason, exit_code AS "exitCode", attempt, handle, message FROM "job" WHERE id = ${id}`
+  return row!
+}
+
+async function history (db: Database, id: number): Promise<string[]> {
+  const rows = await db.prisma.$queryRaw<Array<{ state: string, reason: string | null }>>`SELECT state::text, reason FROM "job_event" WHERE job_id = ${id} ORDER BY id`
+  return rows.map((row) => row.reason === null ? row.state : `${row.state}/${row.reason}`)
+}
+
+async function until<T> (what: string, probe: () => Promise<T | undefined>, seconds = 30): Promise<T> {
+  const deadline = performance.now() + seconds * 1000
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (performance.now() > deadline) throw new Error(`waited ${seconds} s for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+const python = (code: string, ...args: string[]) => ['python3', '-c', code, ...args]
+
+interface Process { db: Database, domain: Domain }
+
+/**
+ * Two processes on one database: on PostgreSQL each with a connection pool, a
+ * change feed and a read model of its own, as two servers have; the embedded
+ * database has one process.
+ */
+async function twoProcesses (t: Teardown, kind: 'pglite' | 'postgresql'): Promise<{ a: Process, b: Process, seeded: Seed }> {
+  const storage = await testStorage(t)
+  const open = async (url: string): Promise<Process> => {
+    const db = await openDatabase({ url, poolSize: 5 })
+    t.teardown(() => db.close())
+    return { db, domain: openDomain(db, { storage }).domain }
+  }
+  if (kind === 'pglite') {
+    const db = await freshDatabase(t)
+    const a = { db, domain: openDomain(db, { storage }).domain }
+    return { a, b: a, seeded: await seeded(a) }
+  }
+  const url = await postgresDatabase(t, await postgresTemplate(process.env.TEST_DATABASE_URL!))
+  const a = await open(url)
+  return { a, b: await open(url), seeded: await seeded(a) }
+}
+
+/** The test world, whose own job is no job of these tests: it is cancelled before any dispatcher starts. */
+async function seeded (process: Process): Promise<Seed> {
+  const world = await seed(process.domain)
+  await process.domain.jobQueue.cancel(world.jobId)
+  return world
+}
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: jobs run to their end, each exactly once, whichever dispatcher claims it`, async (t) => {
+    const { a, b, seeded } = await twoProcesses(t, kind)
+    const root = await tempDir(t)
+    const log = join(root, 'ran.log')
+    const ids = await addJobs(a.db, seeded.projectId, Array.from({ length: 50 }, (_, i) =>
+      python('import sys; open(sys.argv[1], "a").write(sys.argv[2] + "\\n")', log, String(i))))
+    await dispatcher(t, a.db, a.domain, root)
+    await dispatcher(t, b.db, b.domain, root)
+    for (const id of ids) {
+      await until(`job ${id}`, async () => (await job(a.db, id)).state === 'ok' ? true : undefined)
+      t.same(await history(a.db, id), ['running', 'ok'])
+      t.equal((await job(a.db, id)).attempt, 1)
+    }
+    const lines = (await readFile(log, 'utf8')).trim().split('\n')
+    t.equal(lines.length, 50, 'fifty runs')
+    t.equal(new Set(lines).size, 50, 'each job once')
+    t.same(dispatcherErrors.splice(0), [], 'the dispatchers met no problem of their own')
+  })
+}
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: cancel`, async (t) => {
+    const { a, seeded } = await twoProcesses(t, kind)
+    const root = await tempDir(t)
+    const queue = a.domain.jobQueue
+    const [sleeper] = await addJobs(a.db, seeded.projectId, [['sleep', '600']])
+    await dispatcher(t, a.db, a.domain, root, { concurrency: 1, pollMs: 10_000 })
+    const handle = await until('the sleeper to run', async () => (await job(a.db, sleeper!)).handle ?? undefined)
+    // The one slot is taken: the next job waits.
+    const [waiting] = await addJobs(a.db, seeded.projectId, [['true']])
+    t.equal(await queue.cancel(waiting!), 'cancelled', 'a queued job is cancelled at once')
+    t.same(await history(a.db, waiting!), ['cancelled'])
+
+    const asked = performance.now()
+    t.equal(await queue.cancel(sleeper!), 'asked', 'a running job is asked to stop')
+    await until('the sleeper to end', async () => (await job(a.db, sleeper!)).state === 'cancelled' ? true : undefined, 5)
+    t.ok(performance.now() - asked < 5000, 'within 5 s')
+    t.same(await history(a.db, sleeper!), ['running', 'cancelled'])
+    t.throws(() => { process.kill(-Number(handle), 0) }, { code: 'ESRCH' }, 'its process group is gone')
+
+    t.equal(await queue.cancel(sleeper!), 'final', 'an ended job cannot be cancelled')
+    t.equal(await queue.cancel(2 ** 31 - 1), 'absent')
+    t.same(dispatcherErrors.splice(0), [])
+  })
+
+  t.test(`${kind}: a job whose process went silent ends error/lost, and that process's late result is not recorded`, async (t) => {
+    const { a, seeded } = await twoProcesses(t, kind)
+    const root = await tempDir(t)
+    const queue = a.domain.jobQueue
+    const [orphan] = await addJobs(a.db, seeded.projectId, [['true']])
+    await queue.heartbeat('ghost')
+    const [claimed] = await queue.claim('ghost', 'local', 1)
+    t.equal(claimed?.id, orphan)
+    // The ghost was last heard of a minute ago.
+    await a.db.prisma.$executeRaw`UPDATE "worker" SET seen_at = seen_at - interval '60 seconds' WHERE name = 'ghost'`
+    await dispatcher(t, a.db, a.domain, root, { lostAfterSeconds: 30, heartbeatMs: 100 })
+    await until('the orphan to be lost', async () => (await job(a.db, orphan!)).state === 'error' ? true : undefined)
+    t.match(await job(a.db, orphan!), { state: 'error', reason: 'lost', message: /ghost/ })
+    t.same(await history(a.db, orphan!), ['running', 'error/lost'])
+    t.equal(await queue.finish(claimed!, { state: 'ok', exitCode: 0 }), false, 'the fence: a lost attempt records nothing')
+    t.equal((await job(a.db, orphan!)).state, 'error')
+    t.same(dispatcherErrors.splice(0), [])
+  })
+
+  t.test(`${kind}: a result is recorded once, by the attempt that holds the job`, async (t) => {
+    const { a, seeded } = await twoProcesses(t, kind)
+    const queue = a.domain.jobQueue
+    const [id] = await addJobs(a.db, seeded.projectId, [['true']])
+    t.equal(await queue.finish({ id: id!, attempt: 0 }, { state: 'ok', exitCode: 0 }), false, 'a queued job cannot end: it never ran')
+    await queue.heartbeat('w')
+    const [claimed] = await queue.claim('w', 'local', 5)
+    t.equal(claimed?.attempt, 1)
+    t.equal(await queue.finish({ id: id!, attempt: 2 }, { state: 'ok', exitCode: 0 }), false, 'another attempt cannot end it')
+    t.equal(await queue.finish(claimed!, { state: 'error', reason: 'exit', exitCode: 3, message: 'the program exited with code 3' }), true)
+    t.equal(await queue.finish(claimed!, { state: 'ok', exitCode: 0 }), false, 'an ended job cannot end again')
+    t.match(await job(a.db, id!), { state: 'error', reason: 'exit', exitCode: 3 })
+    t.same(await queue.claim('w', 'local', 5), [], 'nothing is queued any more')
+  })
+}
+
+t.test('the embedded database: at start, every job left running by an earlier process is lost at once', async (t) => {
+  const { a, seeded } = await twoProcesses(t, 'pglite')
+  const [id] = await addJobs(a.db, seeded.projectId, [['true']])
+  await a.domain.jobQueue.heartbeat('before the restart')
+  await a.domain.jobQueue.claim('before the restart', 'local', 1)
+  await dispatcher(t, a.db, a.domain, await tempDir(t), { alone: true })
+  t.match(await job(a.db, id!), { state: 'error', reason: 'lost' })
+})
+
+t.test('a job that cannot be prepared or started ends error/system', async (t) => {
+  const { a, seeded } = await twoProcesses(t, 'pglite')
+  const [unprepared, unstartable] = await addJobs(a.db, seeded.projectId, [[], ['mobyle2-no-such-program']])
+  await a.db.prisma.$executeRaw`UPDATE "job" SET inputs = '{}' WHERE id = ${unprepared}`
+  await dispatcher(t, a.db, a.domain, await tempDir(t))
+  for (const id of [unprepared!, unstartable!]) await until(`job ${id}`, async () => (await job(a.db, id)).state === 'error' ? true : undefined)
+  t.match(await job(a.db, unprepared!), { reason: 'system', message: /cannot prepare the job: no argv/ })
+  t.match(await job(a.db, unstartable!), { reason: 'system', message: /cannot run mobyle2-no-such-program/ })
+  t.same(dispatcherErrors.splice(0), [])
+})
+
+t.test('a server that stops ends the jobs it runs as error/lost, and its programs with them', async (t) => {
+  const { a, seeded } = await twoProcesses(t, 'pglite')
+  const [sleeper] = await addJobs(a.db, seeded.projectId, [['sleep', '600']])
+  const d = await dispatcher(t, a.db, a.domain, await tempDir(t))
+  const handle = await until('the sleeper to run', async () => (await job(a.db, sleeper!)).handle ?? undefined)
+  await d.stop()
+  t.match(await job(a.db, sleeper!), { state: 'error', reason: 'lost', message: /stopped/ })
+  t.throws(() => { process.kill(-Number(handle), 0) }, { code: 'ESRCH' }, 'its program is gone')
+  t.same(dispatcherErrors.splice(0), [])
+})
