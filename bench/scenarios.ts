@@ -303,7 +303,7 @@ export const writeLoads: Record<string, (world: World) => { requests: autocannon
   [jobsName]: (world) => ({ requests: jobRequests(world), headers: adminHeaders(world) })
 }
 
-/** New jobs in the projects, in turn. */
+/** New jobs in the projects, in turn: submissions of a program that no process runs here (they stay queued). */
 function jobRequests (world: World): autocannon.Request[] {
   let n = 0
   return [{
@@ -311,7 +311,7 @@ function jobRequests (world: World): autocannon.Request[] {
     setupRequest: (request: autocannon.Request) => {
       n++
       const project = world.projects[(n * 7) % world.projects.length]!
-      return { ...request, path: `/projects/${project.id}/jobs`, body: JSON.stringify({ name: `bench job ${n}`, status: 'queued' }) }
+      return { ...request, path: `/projects/${project.id}/jobs`, body: JSON.stringify({ name: `bench job ${n}`, service: world.runnableService, inputs: {} }) }
     }
   }]
 }

@@ -42,9 +42,14 @@ export interface World {
   userIds: number[]
   /** Active ordinary users with a live API key each: many callers, each asking for its own record. */
   keyHolders: Array<{ id: number, apiKey: string }>
+  /** A server-level program with an interface (it runs `true`): what the job writes submit. */
+  runnableService: string
 }
 
 const benchPassword = 'bench password'
+
+/** The interface the job writes' program carries: it runs `true` (the bench's server runs no jobs: JOB_CONCURRENCY=0). */
+const trueTool = { cwlVersion: 'v1.2', class: 'CommandLineTool', baseCommand: 'true', inputs: {}, outputs: {} }
 const chunkSize = 5_000
 const roles: ProjectRole[] = ['manager', 'contributor', 'watcher']
 const tools = ['blast', 'clustalw', 'muscle', 'mafft', 'hmmer', 'emboss-needle', 'emboss-water', 'phyml', 'raxml', 'bowtie', 'bwa', 'samtools', 'fastqc', 'trimmomatic', 'spades', 'prokka']
@@ -188,6 +193,11 @@ export async function seed (db: Database, size: DatasetSize): Promise<World> {
     }
   })
   await insert(db, 'service', services)
+  const [runnable] = await prisma.$queryRaw<Array<{ name: string, server: string }>>`
+    UPDATE "service" s SET interface = ${JSON.stringify(trueTool)}::json, has_interface = true FROM "server" v
+    WHERE v.id = s.server_id AND s.id = (SELECT s2.id FROM "service" s2 JOIN "server" v2 ON v2.id = s2.server_id
+      WHERE s2.project_id IS NULL AND s2.type = 'program' AND NOT s2.disabled AND v2.active ORDER BY s2.id LIMIT 1)
+    RETURNING s.name, v.name AS server`
   const serverName = new Map(servers.map((s) => [s.id, s.name]))
   const serverServices = services.filter((s) => s.projectId === null).slice(0, 200).map((s) => `${s.name}::${serverName.get(s.serverId)!}`)
 
@@ -206,5 +216,8 @@ export async function seed (db: Database, size: DatasetSize): Promise<World> {
   const active = new Set((await prisma.user.findMany({ where: { status: 'active' }, select: { id: true } })).map((u) => u.id))
   const keyHolders = keys.slice(2).filter((k) => !k.revoked && active.has(k.userId)).map((k) => ({ id: k.userId, apiKey: k.secret }))
   const memberProject = projectMembers.find((m) => m.userId === memberId && m.role === 'contributor')!.projectId
-  return { admin, member, memberProject, serverNames: servers.map((s) => s.name), serverServices, projects, userIds: ordinary, keyHolders }
+  return {
+    admin, member, memberProject, serverNames: servers.map((s) => s.name), serverServices, projects, userIds: ordinary, keyHolders,
+    runnableService: `${runnable!.name}::${runnable!.server}`
+  }
 }

@@ -88,6 +88,8 @@ export const repoRoot = fileURLToPath(new URL('..', import.meta.url))
  * for a request to arrive) would refuse a `--transfer-mib` above 1 GiB, or a 1 GiB upload on a slow disk.
  */
 const transferLimits = { DATA_MAX_BYTES: String(2 ** 40), DATA_PROJECT_QUOTA_BYTES: String(2 ** 50), REQUEST_TIMEOUT_SECONDS: '3600' }
+/** The scenarios measure the server's answers: the jobs they submit stay queued, no program runs beside them. */
+const noJobsRun = { JOB_CONCURRENCY: '0' }
 const startTimeoutMs = 60_000
 const settleTimeoutMs = 240_000
 
@@ -99,7 +101,7 @@ export async function startServer (env: Record<string, string>, nodeOptions: str
   const port = await freePort()
   const child = spawn(process.execPath, [...nodeOptions, 'dist/main.js'], {
     cwd: repoRoot,
-    env: { ...inheritedEnv(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...transferLimits, ...env },
+    env: { ...inheritedEnv(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...transferLimits, ...noJobsRun, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const output = relayOutput(child)

@@ -6,8 +6,8 @@ import { Conflict, InsufficientStorage, Invalid, NotFound, QuotaExceeded, TooLar
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
 import { DataCreate, DataFromUpload, JobSubmission, mediaTypeOf, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
 import { authorizedWhere, formatFullName, fullNameWhere } from './services.ts'
-import { loadTool } from './interfaces/load.ts'
-import { filesOf, inputSchema, validateInputs, type JobInputs, type Tool } from './interfaces/tool.ts'
+import { compiledInterface } from './interfaces/load.ts'
+import { filesOf, validateInputs, type JobInputs, type Tool } from './interfaces/tool.ts'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
 import { cancelJob, finalStates, transitions, type JobState } from './job-queue.ts'
 import type { ErrorReason } from '../jobs/executor.ts'
@@ -680,31 +680,36 @@ export class Projects {
     if (named === undefined) throw Invalid.field('job', 'service', `"${data.service}" is not a service full name`)
     const service = await this.db.service.findFirst({
       where: { AND: [named, visibleServices(actor)], retiredAt: null },
-      select: { id: true, type: true, interface: true }
+      select: { interface: true, ...serviceSelect }
     })
     if (service === null) throw Invalid.field('job', 'service', `no such service ${data.service}`)
     if (await this.db.service.count({ where: { AND: [{ id: service.id }, authorizedWhere(actor)] } }) === 0) {
       throw Invalid.field('job', 'service', `${data.service} is not yours to call: it is disabled, its server is inactive, or it belongs to a project you are not in`)
     }
     if (service.interface === null) throw Invalid.field('job', 'service', `${data.service} has no interface: nothing says how to run it`)
-    const tool = loadTool(service.interface)
-    const inputs = validateInputs(inputSchema(tool), data.inputs ?? {})
+    const { tool, schema } = compiledInterface(service.interface)
+    const inputs = validateInputs(schema, data.inputs ?? {})
     await this.assertFilesInProject(projectId, tool, inputs)
     const userId = actor.kind === 'user' && actor !== systemActor ? actor.id : null
     // One statement: the job and its first event, so that its history is never missing its start.
-    const [row] = await this.db.$queryRaw<Array<{ id: number }>>`
+    const [row] = await this.db.$queryRaw<Array<{ id: number, createdAt: Date }>>`
       WITH created AS (
         INSERT INTO "job" (project_id, service_id, name, submitter_id, inputs, created_at)
         VALUES (${projectId}, ${service.id}, ${data.name ?? ''}, ${userId}, ${JSON.stringify(inputs)}::jsonb, now() AT TIME ZONE 'UTC')
         RETURNING id, created_at),
       noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'queued', created_at FROM created)
-      SELECT id FROM created`
+      SELECT id, created_at AS "createdAt" FROM created`
       .catch((error: unknown) => {
         // As every model query's (src/domain/storable.ts): the project or service removed since they were checked.
         if (isForeignKeyViolation(error)) throw removedMeanwhile('job')
         throw error
       })
-    return await this.jobNamed(row!.id)
+    // The job as inserted: a dispatcher may have claimed it since, which its next read shows.
+    const { id, createdAt } = row!
+    return {
+      id, projectId, name: data.name ?? '', service: serviceView(service).fullName, state: 'queued', reason: null, exitCode: null, message: '',
+      createdAt, startedAt: null, finishedAt: null, inputs, history: [{ state: 'queued', at: createdAt }], submitter: userId, outputs: {}
+    }
   }
 
   /** A job as it is now, read from the database (not remembered): what a write answers. */

@@ -26,7 +26,7 @@ import { Invalid, type InvalidField } from '../errors.ts'
 import { describeErrors, validatorOf } from '../schemas.ts'
 import { unstorableText, unstorableTextMessage } from '../storable.ts'
 import {
-  primitiveTypes, valueSchema, type Binding, type PrimitiveType, type Resources, type Tool, type ToolInput, type ToolOutput,
+  inputSchema, primitiveTypes, valueSchema, type Binding, type JsonSchema, type PrimitiveType, type Resources, type Tool, type ToolInput, type ToolOutput,
   type ValueType
 } from './tool.ts'
 
@@ -672,4 +672,26 @@ function resources (document: CwlTool, problems: Problems): Resources {
     }
   }
   return wanted
+}
+
+/** Interfaces already loaded, by their text: a job's submission finds its program's schema compiled. */
+const loaded = new Map<string, { tool: Tool, schema: JsonSchema }>()
+const mostLoaded = 256
+
+/**
+ * An interface document loaded and its inputs' schema compiled, once per distinct
+ * text (a changed interface is another text; the least recently loaded go first).
+ */
+export function compiledInterface (document: unknown): { tool: Tool, schema: JsonSchema } {
+  const text = JSON.stringify(document)
+  let found = loaded.get(text)
+  if (found === undefined) {
+    const tool = loadTool(document)
+    found = { tool, schema: inputSchema(tool) }
+    if (loaded.size >= mostLoaded) loaded.delete(loaded.keys().next().value!)
+  } else {
+    loaded.delete(text)
+  }
+  loaded.set(text, found)
+  return found
 }
