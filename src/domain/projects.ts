@@ -5,7 +5,7 @@ import { assertKeyFree, changedFields, enumMatch, column, columnsWhere, guardUni
 import { Conflict, InsufficientStorage, Invalid, NotFound, QuotaExceeded, TooLarge } from './errors.ts'
 import { atLeast, projectsReachedBy, standingIn, standingInclude, standingOf, visibleProjects, visibleServices, standingTables, type ProjectStanding } from './permissions.ts'
 import { DataCreate, DataFromUpload, JobSubmission, mediaTypeOf, ProjectCreate, ProjectUpdate, validate, type Page, type ProjectRole } from './schemas.ts'
-import { authorizedWhere, formatFullName, fullNameWhere } from './services.ts'
+import { formatFullName, fullNameWhere } from './services.ts'
 import { compiledInterface } from './interfaces/load.ts'
 import { filesOf, validateInputs, type JobInputs, type Tool } from './interfaces/tool.ts'
 import { isForeignKeyViolation, removedMeanwhile } from './storable.ts'
@@ -680,10 +680,10 @@ export class Projects {
     if (named === undefined) throw Invalid.field('job', 'service', `"${data.service}" is not a service full name`)
     const service = await this.db.service.findFirst({
       where: { AND: [named, visibleServices(actor)], retiredAt: null },
-      select: { interface: true, ...serviceSelect }
+      select: { interface: true, disabled: true, projectId: true, ...serviceSelect, server: { select: { name: true, active: true } } }
     })
     if (service === null) throw Invalid.field('job', 'service', `no such service ${data.service}`)
-    if (await this.db.service.count({ where: { AND: [{ id: service.id }, authorizedWhere(actor)] } }) === 0) {
+    if (!await this.mayCall(actor, service)) {
       throw Invalid.field('job', 'service', `${data.service} is not yours to call: it is disabled, its server is inactive, or it belongs to a project you are not in`)
     }
     if (service.interface === null) throw Invalid.field('job', 'service', `${data.service} has no interface: nothing says how to run it`)
@@ -710,6 +710,20 @@ export class Projects {
       id, projectId, name: data.name ?? '', service: serviceView(service).fullName, state: 'queued', reason: null, exitCode: null, message: '',
       createdAt, startedAt: null, finishedAt: null, inputs, history: [{ state: 'queued', at: createdAt }], submitter: userId, outputs: {}
     }
+  }
+
+  /**
+   * Whether the actor may call the service it sees (ServiceView.authorized, as
+   * src/domain/services.ts's authorizedWhere selects it): not disabled, on an
+   * active server, and server-level (or imported) or in a project the actor
+   * reaches, read from the project's remembered roster. An actor refused outright
+   * (suspended, pending) never gets here.
+   */
+  private async mayCall (actor: Actor, service: { disabled: boolean, projectId: number | null, server: { active: boolean } }): Promise<boolean> {
+    if (service.disabled || !service.server.active) return false
+    if (isAdmin(actor) || service.projectId === null) return true
+    const roster = await this.rosters.of(service.projectId)
+    return roster !== null && standingIn(roster, actor) !== undefined
   }
 
   /** A job as it is now, read from the database (not remembered): what a write answers. */

@@ -503,7 +503,7 @@ const serverLevel = { projectId: null, importedProject: '' } satisfies Prisma.Se
 
 /** The services the actor may call: ServiceView.authorized as a condition. */
 /** The services the actor may call (ServiceView.authorized), as a condition. */
-export function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
+function authorizedWhere (actor: Actor): Prisma.ServiceWhereInput {
   if (actor.kind === 'user' && actor.status !== 'active') return { id: { in: [] } }
   const member = isAdmin(actor) ? {} : { OR: [{ projectId: null }, { project: visibleProjects(actor) }] }
   return { disabled: false, server: { active: true }, ...member }

@@ -81,6 +81,11 @@ for (const kind of databaseKinds) {
       t.match((await refused('a service without an interface', { service: 'assembly::genomics::pasteur', inputs: {} }, ['service'])).detail, /has no interface/)
       t.match((await refused('a disabled service', { service: 'clustalw::pasteur', inputs: {} }, ['service'])).detail, /not yours to call/)
       await refused('a service out of sight', { service: 'hidden::private::pasteur', inputs: {} }, ['service'])
+      // An exported program is seen by all, called only by its project's members: the outsider, in a project of its own, may not.
+      const outsiders = problemOf(await app.inject({
+        method: 'POST', url: `/projects/${formatId(s.otherProjectId)}/jobs`, headers: basic('outsider'), payload: { service: 'shared::genomics::pasteur', inputs: {} }
+      }), 400)
+      t.match(outsiders.detail, /not yours to call/, 'an exported program of a project the caller is not in')
       const invalid = await refused('invalid inputs, each named', { service: 'shared::genomics::pasteur', inputs: { reverse: 'yes', key: 'two', colour: 'red' } },
         ['inputs/file', 'inputs/reverse', 'inputs/key', 'inputs/colour'])
       t.match(invalid.errors?.find((e) => e.field === 'inputs/file'), { message: /required/ })
