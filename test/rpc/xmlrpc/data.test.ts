@@ -56,7 +56,7 @@ for (const kind of databaseKinds) {
       }
     })
     t.same(Object.keys((answers.display as { result: object }).result).sort(),
-      ['creation', 'description', 'format', 'media_type', 'name', 'project', 'sha256', 'size', 'uploader'], 'every property, content\'s own included')
+      ['creation', 'description', 'format', 'job', 'media_type', 'name', 'project', 'sha256', 'size', 'uploader'], 'every property, content\'s own included')
     t.same(answers['display some'], { result: { size: bytes.length, sha256, media_type: 'text/x-fasta' } })
     t.same(answers['by size'], { result: [ids['contigs.fa']] })
     t.same(answers['by sizes'], { result: [ids['reads.fastq'], ids['notes.txt']] })
@@ -66,7 +66,7 @@ for (const kind of databaseKinds) {
     t.same(answers['by format short form'], { result: [ids['contigs.fa']] }, 'the short form finds the IRI')
     t.same(answers['by uploader'], { result: [ids['contigs.fa']] })
     t.same(answers['sorted by size descending'], { result: [ids['contigs.fa'], ids['notes.txt'], ids['reads.fastq']] })
-    t.match(answers.schema, { result: { data: [['creation', '<roundup.hyperdb.Date>'], ['description', '<roundup.hyperdb.String>'], ['format', '<roundup.hyperdb.String>'], ['media_type', '<roundup.hyperdb.String>'], ['name', '<roundup.hyperdb.String>'], ['project', '<roundup.hyperdb.Link to "project">'], ['sha256', '<roundup.hyperdb.String>'], ['size', '<roundup.hyperdb.Number>'], ['uploader', '<roundup.hyperdb.Link to "user">']] } })
+    t.match(answers.schema, { result: { data: [['creation', '<roundup.hyperdb.Date>'], ['description', '<roundup.hyperdb.String>'], ['format', '<roundup.hyperdb.String>'], ['job', '<roundup.hyperdb.Link to "job">'], ['media_type', '<roundup.hyperdb.String>'], ['name', '<roundup.hyperdb.String>'], ['project', '<roundup.hyperdb.Link to "project">'], ['sha256', '<roundup.hyperdb.String>'], ['size', '<roundup.hyperdb.Number>'], ['uploader', '<roundup.hyperdb.Link to "user">']] } })
     t.match(answers['create with a format'], { result: /^\d+$/ })
     const made = await domain.projects.getData(owner, Number((answers['create with a format'] as { result: string }).result))
     t.match(made, { name: 'made.fa', size: 0, sha256: emptySha256, format: 'http://edamontology.org/format_1929', uploader: s.ids.owner })
