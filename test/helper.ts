@@ -225,3 +225,14 @@ export async function freePort (): Promise<number> {
   await new Promise((resolve) => server.close(resolve))
   return port
 }
+
+/** What `probe` answers once it answers something (polled every 50 ms, for a state another process reaches), or an error naming `what` after `seconds`. */
+export async function until<T> (what: string, probe: () => Promise<T | undefined>, seconds = 30): Promise<T> {
+  const deadline = performance.now() + seconds * 1000
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (performance.now() > deadline) throw new Error(`waited ${seconds} s for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

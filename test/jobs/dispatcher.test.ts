@@ -8,7 +8,7 @@ import { Dispatcher, type DispatcherOptions, type JobHooks } from '../../src/job
 import type { RunSpec } from '../../src/jobs/executor.ts'
 import { LocalExecutor } from '../../src/jobs/local-executor.ts'
 import { seed, type Seed } from '../fixtures.ts'
-import { databaseKinds, freshDatabase, postgresDatabase, postgresTemplate, tempDir, testStorage } from '../helper.ts'
+import { databaseKinds, freshDatabase, postgresDatabase, postgresTemplate, tempDir, testStorage, until } from '../helper.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -64,16 +64,6 @@ async function job (db: Database, id: number) {
 async function history (db: Database, id: number): Promise<string[]> {
   const rows = await db.prisma.$queryRaw<Array<{ state: string, reason: string | null }>>`SELECT state::text, reason FROM "job_event" WHERE job_id = ${id} ORDER BY id`
   return rows.map((row) => row.reason === null ? row.state : `${row.state}/${row.reason}`)
-}
-
-async function until<T> (what: string, probe: () => Promise<T | undefined>, seconds = 30): Promise<T> {
-  const deadline = performance.now() + seconds * 1000
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (performance.now() > deadline) throw new Error(`waited ${seconds} s for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 const python = (code: string, ...args: string[]) => ['python3', '-c', code, ...args]

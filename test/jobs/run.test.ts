@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { formatId } from '../../src/rest/common.ts'
 import { basic, seededApp } from '../fixtures.ts'
-import { databaseKinds, tempDir } from '../helper.ts'
+import { databaseKinds, tempDir, until } from '../helper.ts'
 
 const sortTool = {
   cwlVersion: 'v1.2', class: 'CommandLineTool', baseCommand: 'sort',
@@ -23,16 +23,6 @@ const pythonTool = (code: string, outputs: Record<string, unknown> = {}) => ({
   cwlVersion: 'v1.2', class: 'CommandLineTool', baseCommand: ['python3', '-c', code],
   inputs: { word: { type: 'string?', inputBinding: { position: 1 } } }, outputs
 })
-
-async function until<T> (what: string, probe: () => Promise<T | undefined>, seconds = 30): Promise<T> {
-  const deadline = performance.now() + seconds * 1000
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (performance.now() > deadline) throw new Error(`waited ${seconds} s for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: jobs run real programs and keep their outputs`, async (t) => {
