@@ -62,6 +62,13 @@ export interface Held {
   attempt: number
 }
 
+/** A running job whose process went silent, ended error/lost: who ran it, on which executor, known there as `handle`. */
+export interface LostJob extends Held {
+  claimedBy: string | null
+  executor: string | null
+  handle: string | null
+}
+
 /** What a held job runs: its service's interface, its inputs, and the data items its File inputs name. */
 export interface Runnable {
   projectId: number
@@ -215,24 +222,24 @@ export class JobQueue {
   /**
    * Ends as error/lost every running job whose process has not been heard of for
    * `silentSeconds` (it was killed, its host lost), on the database's clock, and
-   * forgets such processes; answers the jobs it ended. It writes the job table only
-   * when there are such jobs (see `anyQueued`).
+   * forgets such processes; answers the jobs it ended, with who ran them and how,
+   * so that what is left of their programs can be stopped. It writes the job table
+   * only when there are such jobs (see `anyQueued`).
    */
   @writes('job', 'job_event')
-  async reapLost (silentSeconds: number): Promise<number[]> {
+  async reapLost (silentSeconds: number): Promise<LostJob[]> {
     await this.db.$executeRaw`DELETE FROM "worker" WHERE seen_at <= now() AT TIME ZONE 'UTC' - make_interval(secs => ${silentSeconds})`
     const orphaned = Prisma.sql`j.state = 'running' AND NOT EXISTS (SELECT 1 FROM "worker" w WHERE w.name = j.claimed_by)`
     const [found] = await this.db.$queryRaw<Array<{ any: boolean }>>`SELECT EXISTS (SELECT 1 FROM "job" j WHERE ${orphaned}) AS any`
     if (!found!.any) return []
-    const rows = await this.db.$queryRaw<Array<{ id: number }>>`
+    return await this.db.$queryRaw<LostJob[]>`
       WITH lost AS (
         UPDATE "job" j SET state = 'error', reason = 'lost', finished_at = now() AT TIME ZONE 'UTC',
           message = 'the process running it (' || coalesce(j.claimed_by, 'unknown') || ') stopped before it ended'
         WHERE ${orphaned}
-        RETURNING j.id),
+        RETURNING j.id, j.attempt, j.claimed_by, j.executor, j.handle),
       noted AS (INSERT INTO "job_event" (job_id, state, reason, at) SELECT id, 'error', 'lost', now() AT TIME ZONE 'UTC' FROM lost)
-      SELECT id FROM lost ORDER BY id`
-    return rows.map((row) => row.id)
+      SELECT id, attempt, claimed_by AS "claimedBy", executor, handle FROM lost ORDER BY id`
   }
 
   /** The attempt a job is at (0 before it first ran); undefined for none. */

@@ -733,19 +733,26 @@ export class Projects {
     return jobView(job)
   }
 
-  /** Refuses a File input that names no data item of the project, each named. */
+  /**
+   * Refuses a File input that names no data item of the project, or an item whose
+   * format is not one the input takes; each named. An item without a format is
+   * taken on trust (most uploads name none), as a program reading its file would.
+   */
   private async assertFilesInProject (projectId: number, tool: Tool, inputs: JobInputs): Promise<void> {
-    const named = new Map<number, string>()
+    const named = new Map<number, { field: string, formats: string[] | undefined }>()
     for (const input of tool.inputs) {
-      for (const file of filesOf(input.type, inputs[input.id])) named.set(Number(file.data), `inputs/${input.id}`)
+      for (const file of filesOf(input.type, inputs[input.id])) named.set(Number(file.data), { field: `inputs/${input.id}`, formats: input.format })
     }
     if (named.size === 0) return
-    const found = await this.db.dataItem.findMany({ where: { projectId, id: { in: [...named.keys()] } }, select: { id: true } })
-    const present = new Set(found.map((item) => item.id))
-    const missing = [...named].filter(([id]) => !present.has(id))
-    if (missing.length > 0) {
-      throw new Invalid('job', missing.map(([id, field]) => ({ field, message: `no data item ${id} in this project` })))
-    }
+    const found = await this.db.dataItem.findMany({ where: { projectId, id: { in: [...named.keys()] } }, select: { id: true, format: true } })
+    const formats = new Map(found.map((item) => [item.id, item.format]))
+    const problems = [...named].flatMap(([id, { field, formats: expected }]) => {
+      if (!formats.has(id)) return [{ field, message: `no data item ${id} in this project` }]
+      const format = formats.get(id)
+      if (format === null || format === undefined || expected === undefined || expected.includes(format)) return []
+      return [{ field, message: `data item ${id} is in format ${format}; this input takes ${expected.join(' or ')}` }]
+    })
+    if (problems.length > 0) throw new Invalid('job', problems)
   }
 
   /** Jobs of a project the actor can see, or of every live project it can see, matching the filter. */

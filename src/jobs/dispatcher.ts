@@ -11,7 +11,7 @@
  * other process: the embedded database has no other).
  */
 import type { ChangeFeed } from '../db/changes.ts'
-import type { ClaimedJob, Held, JobQueue, Product } from '../domain/job-queue.ts'
+import type { ClaimedJob, Held, JobQueue, LostJob, Product } from '../domain/job-queue.ts'
 import type { Executor, Run, RunOutcome, RunSpec } from './executor.ts'
 
 export interface DispatcherOptions {
@@ -35,6 +35,11 @@ export interface JobHooks {
    * forgets the staged bytes once they are recorded or refused.
    */
   collect: (job: ClaimedJob, spec: RunSpec, outcome: RunOutcome) => Promise<Collected>
+  /**
+   * Forgets the directories of a run whose process died on this host, once
+   * `stop` has ended what is left of its program there (it works in `workDir`).
+   */
+  discard: (job: Held, stop: (workDir: string) => Promise<void>) => Promise<void>
   /** Problems of the dispatcher itself (the database unreachable): logged, and tried again on the next tick. */
   onError: (error: unknown) => void
 }
@@ -71,7 +76,7 @@ export class Dispatcher {
 
   async start (): Promise<void> {
     await this.queue.heartbeat(this.options.worker)
-    await this.queue.reapLost(this.options.alone ? 0 : this.options.lostAfterSeconds)
+    await this.reap(this.options.alone ? 0 : this.options.lostAfterSeconds)
     this.unsubscribe = this.feed.subscribe({
       changed: (change) => {
         if (change.kind !== 'data' || (change.table !== undefined && change.table !== 'job')) return
@@ -88,7 +93,7 @@ export class Dispatcher {
       }, this.options.pollMs),
       setInterval(() => {
         this.queue.heartbeat(this.options.worker)
-          .then(async () => await this.queue.reapLost(this.options.lostAfterSeconds))
+          .then(async () => { await this.reap(this.options.lostAfterSeconds) })
           .catch(this.hooks.onError)
       }, this.options.heartbeatMs)
     ]
@@ -106,6 +111,24 @@ export class Dispatcher {
     await this.claiming
     for (const { run } of this.running.values()) run?.cancel()
     await Promise.all(this.ended)
+  }
+
+  /**
+   * Ends as lost the jobs of processes silent for `silentSeconds`; those that ran
+   * on this host and this executor may have left their programs running (a
+   * process killed outright stops nothing): they are stopped here.
+   */
+  private async reap (silentSeconds: number): Promise<void> {
+    for (const job of await this.queue.reapLost(silentSeconds)) {
+      if (!this.ranHere(job)) continue
+      const handle = job.handle!
+      await this.hooks.discard(job, async (workDir) => { await this.executor.abandon?.(handle, workDir) })
+    }
+  }
+
+  private ranHere (job: LostJob): boolean {
+    return job.executor === this.executor.name && job.handle !== null && job.claimedBy !== null &&
+      hostOf(job.claimedBy) === hostOf(this.options.worker)
   }
 
   /** Claims what there is room for; a call while a claim runs makes it claim once more after. */
@@ -182,6 +205,12 @@ export class Dispatcher {
       }
     }, this.hooks.onError)
   }
+}
+
+/** The host of a worker's name (`host:pid`). */
+function hostOf (worker: string): string {
+  const colon = worker.lastIndexOf(':')
+  return colon < 0 ? worker : worker.slice(0, colon)
 }
 
 function errorText (error: unknown): string {

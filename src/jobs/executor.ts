@@ -52,4 +52,10 @@ export interface Executor {
   readonly name: string
   /** Starts the program; rejects only when the executor itself cannot (the program not found ends as an outcome). */
   start: (spec: RunSpec) => Promise<Run>
+  /**
+   * Stops what is left of a run whose process died (its job ended error/lost),
+   * if it is still there: `handle` as its `Run` named it, `workDir` its spec's.
+   * Never rejects; a run it cannot prove is that job's is left alone.
+   */
+  abandon?: (handle: string, workDir: string) => Promise<void>
 }

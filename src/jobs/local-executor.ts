@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
+import { readlink, realpath } from 'node:fs/promises'
 import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { constants } from 'node:os'
@@ -84,6 +85,18 @@ export class LocalExecutor implements Executor {
       outcome,
       cancel: () => { terminate({ reason: 'cancelled', message: 'cancelled' }) }
     }
+  }
+
+  /**
+   * A program outlives the server that started it when that server is killed
+   * (SIGKILL leaves no time to stop it). Its group is killed only while its leader
+   * still works in the job's directory: a process id reused since is left alone.
+   */
+  async abandon (handle: string, workDir: string): Promise<void> {
+    const group = Number(handle)
+    if (!Number.isSafeInteger(group) || group <= 1) return
+    const cwd = await readlink(`/proc/${group}/cwd`).catch(() => undefined)
+    if (cwd !== undefined && cwd === await realpath(workDir).catch(() => undefined)) signalGroup(group, 'SIGKILL')
   }
 }
 

@@ -16,7 +16,7 @@ import { basename, join } from 'node:path'
 import type { DataStorage } from '../domain/blobs.ts'
 import { commandLine } from '../domain/interfaces/command-line.ts'
 import type { Tool } from '../domain/interfaces/tool.ts'
-import type { ClaimedJob, JobQueue, Product } from '../domain/job-queue.ts'
+import type { Held, JobQueue, Product } from '../domain/job-queue.ts'
 import { globOutputs, safeFileName, stagedNames } from '../executor/workdir.ts'
 import { BlobTooLarge } from '../storage/blob-store.ts'
 import type { JobHooks } from './dispatcher.ts'
@@ -28,17 +28,18 @@ export interface WorkspaceOptions {
   maxOutputBytes: number
 }
 
-export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: WorkspaceOptions): Pick<JobHooks, 'prepare' | 'collect'> {
+export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: WorkspaceOptions): Pick<JobHooks, 'prepare' | 'collect' | 'discard'> {
   /** The tool each prepared attempt runs, until it is collected. */
   const tools = new Map<string, Tool>()
-  const key = (job: ClaimedJob): string => `${job.id}.${job.attempt}`
+  const key = (job: Held): string => `${job.id}.${job.attempt}`
+  const directoryOf = (job: Held): string => join(options.root, String(job.id), String(job.attempt))
 
   return {
     prepare: async (job) => {
       const runnable = await queue.runnable(job)
       if (runnable === undefined) throw new Error('the job is no longer held by this process')
       if (runnable.tool === undefined) throw new Error('its service has no interface any more')
-      const dir = join(options.root, String(job.id), String(job.attempt))
+      const dir = directoryOf(job)
       const workDir = join(dir, 'work')
       await rm(dir, { recursive: true, force: true })
       await mkdir(join(workDir, 'inputs'), { recursive: true })
@@ -111,6 +112,13 @@ export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: Wo
         }
       }
       return { outcome, products, release }
+    },
+
+    discard: async (job, stop) => {
+      const dir = directoryOf(job)
+      await stop(join(dir, 'work'))
+      await rm(join(dir, 'work'), { recursive: true, force: true })
+      await rm(join(dir, 'tmp'), { recursive: true, force: true })
     }
   }
 }

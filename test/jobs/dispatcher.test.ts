@@ -1,4 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { openDatabase, type Database } from '../../src/db/client.ts'
@@ -32,6 +33,7 @@ function hooks (root: string, overrides: Partial<JobHooks> = {}): JobHooks {
       }
     },
     collect: async (_job, _spec, outcome) => ({ outcome, products: [], release: async () => {} }),
+    discard: async (job, stop) => { await stop(join(root, `${job.id}.${job.attempt}`, 'work')) },
     onError: (error) => { dispatcherErrors.push(error) },
     ...overrides
   }
@@ -161,6 +163,37 @@ for (const kind of databaseKinds) {
     t.same(await history(a.db, orphan!), ['running', 'error/lost'])
     t.equal(await queue.finish(claimed!, { state: 'ok', exitCode: 0 }), false, 'the fence: a lost attempt records nothing')
     t.equal((await job(a.db, orphan!)).state, 'error')
+    t.same(dispatcherErrors.splice(0), [])
+  })
+
+  t.test(`${kind}: the program of a lost job still running on this host is stopped; one on another host is left alone`, async (t) => {
+    const { a, seeded } = await twoProcesses(t, kind)
+    const root = await tempDir(t)
+    const queue = a.domain.jobQueue
+    const here = `${hostname()}:${2 ** 22 + 1}`
+    const orphans: Array<{ id: number, group: number }> = []
+    for (const worker of [here, 'another-host:7']) {
+      const [id] = await addJobs(a.db, seeded.projectId, [['sleep', '600']])
+      await queue.heartbeat(worker)
+      const [claimed] = await queue.claim(worker, 'local', 1)
+      // What that process had started before it died: its program, in the job's directory.
+      const run = await executor.start(await hooks(root).prepare(claimed!))
+      t.teardown(() => { run.cancel() })
+      await queue.started(claimed!, run.handle)
+      orphans.push({ id: id!, group: Number(run.handle) })
+    }
+    await a.db.prisma.$executeRaw`UPDATE "worker" SET seen_at = seen_at - interval '60 seconds' WHERE name <> 'w'`
+    await dispatcher(t, a.db, a.domain, root, { worker: `${hostname()}:${process.pid}`, lostAfterSeconds: 30 })
+    for (const { id } of orphans) t.match(await job(a.db, id), { state: 'error', reason: 'lost' })
+    await until('the program on this host to be gone', async () => {
+      try {
+        process.kill(-orphans[0]!.group, 0)
+        return undefined
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'ESRCH' ? true : undefined
+      }
+    }, 5)
+    t.doesNotThrow(() => { process.kill(-orphans[1]!.group, 0) }, 'another host\'s process id means nothing here: left alone')
     t.same(dispatcherErrors.splice(0), [])
   })
 

@@ -85,6 +85,28 @@ for (const kind of databaseKinds) {
   })
 }
 
+for (const kind of databaseKinds) {
+  t.test(`${kind}: the server's limits end a job: past JOB_TIMEOUT_SECONDS, error/timeout; past JOB_MAX_OUTPUT_BYTES, error/output-limit`, async (t) => {
+    const { app, ...s } = await seededApp(t, kind, { env: { JOB_CONCURRENCY: '2', JOB_WORK_DIR: await tempDir(t), JOB_TIMEOUT_SECONDS: '1', JOB_MAX_OUTPUT_BYTES: '1024' } })
+    const project = `/projects/${formatId(s.projectId)}`
+    const answer = await app.inject({ method: 'PUT', url: '/services/blast::pasteur/interface', headers: basic('admin'), payload: pythonTool('import sys, time; sys.stdout.write("x" * 4096 if sys.argv[1:] == ["talk"] else ""); sys.stdout.flush(); time.sleep(30)') })
+    t.ok(answer.statusCode === 200 || answer.statusCode === 201, answer.body)
+    const run = async (word: string) => {
+      const created = await app.inject({ method: 'POST', url: `${project}/jobs`, headers: basic('contributor'), payload: { service: 'blast::pasteur', inputs: { word } } })
+      const id = created.json<{ id: string }>().id
+      return await until(`job ${id} to end`, async () => {
+        const job = (await app.inject({ method: 'GET', url: `${project}/jobs/${id}`, headers: basic('watcher') })).json<{ state: string }>()
+        return ['queued', 'running'].includes(job.state) ? undefined : { id, job }
+      })
+    }
+    const [slow, talkative] = await Promise.all([run('quiet'), run('talk')])
+    t.match(slow.job, { state: 'error', reason: 'timeout', message: 'ran longer than 1 s' })
+    t.match(talkative.job, { state: 'error', reason: 'output-limit', message: 'wrote more than 1024 bytes to stdout' })
+    const kept = await app.inject({ method: 'GET', url: `${project}/jobs/${talkative.id}/stdout`, headers: basic('watcher') })
+    t.equal(kept.body, 'x'.repeat(1024), 'its first 1024 bytes are kept')
+  })
+}
+
 /** The events of a server-sent event stream, read to its end. */
 async function events (url: string, headers: Record<string, string>): Promise<Array<{ id: string, event: string, data: { state: string } }>> {
   const answer = await fetch(url, { headers })

@@ -20,7 +20,7 @@ const sortTool = {
   inputs: {
     reverse: { type: 'boolean?', inputBinding: { prefix: '-r' } },
     key: { type: 'int?', inputBinding: { prefix: '-k' } },
-    file: { type: 'File', inputBinding: { position: 1 } }
+    file: { type: 'File', format: ['http://edamontology.org/format_2330', 'http://edamontology.org/format_1964'], inputBinding: { position: 1 } }
   },
   outputs: { sorted: 'stdout' },
   stdout: 'sorted.txt'
@@ -68,6 +68,8 @@ for (const kind of databaseKinds) {
       problemOf(await app.inject({ url: `${url}/${job.id}`, headers: basic('outsider') }), 404)
       problemOf(await app.inject({ url: `${url}/${job.id}`, headers: {} }), 404)
       t.equal((await submit({ service: 'blast::pasteur' })).statusCode, 201, 'no inputs: all of echo\'s are optional')
+      const text = await domain.projects.addData(s.actors.owner, s.projectId, { name: 'plain.txt', format: 'http://edamontology.org/format_1964' })
+      t.equal((await submit({ service: 'shared::genomics::pasteur', inputs: { file: { data: String(text.id) } } })).statusCode, 201, 'a file in one of the formats the input takes')
     })
 
     t.test('a refused submission names what is wrong, and makes no job', async (t) => {
@@ -91,6 +93,9 @@ for (const kind of databaseKinds) {
       t.match(invalid.errors?.find((e) => e.field === 'inputs/file'), { message: /required/ })
       t.match((await refused('a file of another project', { service: 'shared::genomics::pasteur', inputs: { file: { data: String(secret.id) } } }, ['inputs/file'])).detail,
         new RegExp(`no data item ${secret.id} in this project`))
+      const fasta = await domain.projects.addData(s.actors.owner, s.projectId, { name: 'reads.fasta', format: 'http://edamontology.org/format_1929' })
+      t.match((await refused('a file in a format the input does not take', { service: 'shared::genomics::pasteur', inputs: { file: { data: String(fasta.id) } } }, ['inputs/file'])).detail,
+        `data item ${fasta.id} is in format http://edamontology.org/format_1929; this input takes http://edamontology.org/format_2330 or http://edamontology.org/format_1964`)
       await refused('a file that is no id', { service: 'shared::genomics::pasteur', inputs: { file: { data: '../etc/passwd' } } }, ['inputs/file/data'])
       const old = await refused('the old form: a free-text status', { name: 'run 9', service: 'blast::pasteur', status: 'running' }, ['status'])
       t.match(old.detail, /status: is not a known property/)
