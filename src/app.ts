@@ -2,7 +2,7 @@
  * Builds the Fastify application on an open database: used by src/main.ts and by
  * the tests, with the same options.
  */
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Authenticator } from './auth/authenticator.ts'
 import type { Config } from './config.ts'
@@ -55,18 +55,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.server.maxConnections = config.MAX_CONNECTIONS
 
-  const storageDir = config.STORAGE_DIR ?? config.DATA_DIR
-  const uploads = new FileUploadStore(storageDir, { expirySeconds: config.UPLOAD_EXPIRY_SECONDS })
-  const storage: DataStorage = {
-    store: new FileBlobStore(storageDir, {
-      // A body arrives within REQUEST_TIMEOUT_SECONDS; its item is created within a transaction's time after.
-      staleAfterMs: (config.REQUEST_TIMEOUT_SECONDS + 60) * 1000
-    }),
-    uploads,
-    maxBytes: config.DATA_MAX_BYTES,
-    quotaBytes: config.DATA_PROJECT_QUOTA_BYTES,
-    onReclaimError: (error) => { app.log.warn({ err: error }, 'could not remove content no item refers to any more: the next sweep will') }
-  }
+  const storage = dataStorage(config, app.log)
   const { domain, logins } = openDomain(db, {
     cacheEntries: config.READ_CACHE_ENTRIES,
     cacheValues: config.READ_CACHE_VALUES,
@@ -99,7 +88,7 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
   await app.register(actorPlugin, { authenticator })
   await app.register(healthRoutes, { db })
   await app.register(homeRoutes)
-  await app.register(restFace, { uploads })
+  await app.register(restFace, { uploads: storage.uploads })
   await app.register(jsonRpcFace, { authenticator })
   await app.register(xmlrpcFace)
   if (config.SYNC_INTERVAL_SECONDS > 0) startPeriodicSync(app, config.SYNC_INTERVAL_SECONDS)
@@ -109,6 +98,36 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>
+
+/**
+ * A worker (`npm run worker`): the same domain and job dispatcher as a server's,
+ * no HTTP listener. It only runs jobs, so nothing of a server's reading and
+ * serving is built.
+ */
+export async function buildWorker ({ config, db, logger }: AppDependencies) {
+  const app = Fastify({ logger: logger ?? await loggerOptions(config) })
+  const storage = dataStorage(config, app.log)
+  const { domain } = openDomain(db, { cacheEntries: config.READ_CACHE_ENTRIES, cacheValues: config.READ_CACHE_VALUES, federation: federationOptions(config), storage })
+  app.decorate('domain', domain)
+  app.decorate('config', config)
+  startRunningJobs(app, db.changes, storage, { alone: false })
+  return app
+}
+
+/** Where items' content and unfinished uploads are kept (STORAGE_DIR, or DATA_DIR), and their limits. */
+function dataStorage (config: Config, log: FastifyBaseLogger): DataStorage & { uploads: FileUploadStore } {
+  const storageDir = config.STORAGE_DIR ?? config.DATA_DIR
+  return {
+    store: new FileBlobStore(storageDir, {
+      // A body arrives within REQUEST_TIMEOUT_SECONDS; its item is created within a transaction's time after.
+      staleAfterMs: (config.REQUEST_TIMEOUT_SECONDS + 60) * 1000
+    }),
+    uploads: new FileUploadStore(storageDir, { expirySeconds: config.UPLOAD_EXPIRY_SECONDS }),
+    maxBytes: config.DATA_MAX_BYTES,
+    quotaBytes: config.DATA_PROJECT_QUOTA_BYTES,
+    onReclaimError: (error) => { log.warn({ err: error }, 'could not remove content no item refers to any more: the next sweep will') }
+  }
+}
 
 async function loggerOptions (config: Config): Promise<FastifyServerOptions['logger']> {
   const pretty = config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true)

@@ -44,6 +44,11 @@ function listeningUrl (output: string): string | null {
   return /Server listening at (http:\/\/[^\s"\u001b]+)/.exec(output)?.[1] ?? null
 }
 
+/** A worker (`npm run worker`), as built in dist/ like the server. */
+export function startWorker (env: Record<string, string>): Running {
+  return startNode(['dist/worker.js'], env)
+}
+
 /** Waits for the server's "Server listening" line; returns the address it names. */
 export async function waitUntilListening (running: Pick<Running, 'output'> & { child: { exitCode: number | null } }): Promise<string> {
   for (let i = 0; i < 600; i++) {
