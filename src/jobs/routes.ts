@@ -13,7 +13,8 @@ import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { parse } from 'yaml'
 
-const ExecutorName = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,49}$', description: 'An executor\'s name, as jobs record it.' })
+const executorNamePattern = '^[a-z][a-z0-9_-]{0,49}$'
+const ExecutorName = Type.String({ pattern: executorNamePattern, description: 'An executor\'s name, as jobs record it.' })
 const Patterns = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1 })])
 const Range = Type.Object({ min: Type.Optional(Type.Number({ minimum: 0 })), max: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false })
 
@@ -104,7 +105,7 @@ export class JobRoutes {
     }
     const executors = new Map<string, ExecutorSpec>([['local', { type: 'local' }]])
     for (const [name, spec] of Object.entries(document.executors ?? {})) {
-      if (!Value.Check(ExecutorName, name)) throw new RoutesError(`${where}: /executors/${name}: an executor's name is lower-case letters, digits, - and _`)
+      if (!new RegExp(executorNamePattern).test(name)) throw new RoutesError(`${where}: /executors/${name}: an executor's name is lower-case letters, digits, - and _`)
       if (name === 'local' && spec.type !== 'local') throw new RoutesError(`${where}: /executors/local: local is the server's own executor; name this one otherwise`)
       executors.set(name, spec)
     }
