@@ -60,7 +60,8 @@ export async function buildApp ({ config, db, logger }: AppDependencies) {
     cacheEntries: config.READ_CACHE_ENTRIES,
     cacheValues: config.READ_CACHE_VALUES,
     federation: federationOptions(config),
-    storage
+    storage,
+    routes: config.jobRoutes
   })
   const authenticator = new Authenticator(logins, {
     maxFailures: config.LOGIN_MAX_FAILURES,
@@ -107,7 +108,9 @@ export type App = Awaited<ReturnType<typeof buildApp>>
 export async function buildWorker ({ config, db, logger }: AppDependencies) {
   const app = Fastify({ logger: logger ?? await loggerOptions(config) })
   const storage = dataStorage(config, app.log)
-  const { domain } = openDomain(db, { cacheEntries: config.READ_CACHE_ENTRIES, cacheValues: config.READ_CACHE_VALUES, federation: federationOptions(config), storage })
+  const { domain } = openDomain(db, {
+    cacheEntries: config.READ_CACHE_ENTRIES, cacheValues: config.READ_CACHE_VALUES, federation: federationOptions(config), storage, routes: config.jobRoutes
+  })
   app.decorate('domain', domain)
   app.decorate('config', config)
   startRunningJobs(app, db.changes, storage, { alone: false })

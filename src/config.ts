@@ -4,6 +4,7 @@
  */
 import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { JobRoutes } from './jobs/routes.ts'
 import { PeerAllowlist } from './peer-allowlist.ts'
 
 const Integer = (options: { minimum: number, maximum: number, default: number, description: string }) =>
@@ -45,6 +46,13 @@ export const ConfigSchema = Type.Object({
   JOB_CONCURRENCY: Type.Optional(Type.Integer({
     minimum: 0, maximum: 1024,
     description: 'Jobs this process runs at once (src/jobs/): unset, one per core; 0, none (an API server whose jobs other processes run).'
+  })),
+  JOB_EXECUTOR: Type.Enum(['local', 'slurm'], {
+    default: 'local',
+    description: 'Where jobs run when no route of JOB_ROUTES says otherwise: local (the processes\' own executor) or slurm (the cluster; docs/slurm.md).'
+  }),
+  JOB_ROUTES: Type.Optional(Type.String({
+    minLength: 1, description: 'A file (JSON or YAML) of named executors and ordered rules choosing one for each submitted job (docs/jobs.md#routes); read at start.'
   })),
   JOB_WORK_DIR: Type.Optional(Type.String({
     minLength: 1, description: 'Directory of the jobs\' working directories (<job>/<attempt>/work). Default: STORAGE_DIR (or DATA_DIR) followed by /jobs.'
@@ -135,7 +143,7 @@ export const ConfigSchema = Type.Object({
 })
 
 /** The variables, and what is parsed from them once. */
-export type Config = Static<typeof ConfigSchema> & { peerAllowlist: PeerAllowlist }
+export type Config = Static<typeof ConfigSchema> & { peerAllowlist: PeerAllowlist, jobRoutes: JobRoutes }
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -158,7 +166,11 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       throw new ConfigError('MOBYLE_ADMIN_API_KEY needs MOBYLE_ADMIN_USERNAME and MOBYLE_ADMIN_PASSWORD')
     }
     try {
-      return { ...config, peerAllowlist: PeerAllowlist.parse(config.PEER_ALLOWLIST) }
+      return {
+        ...config,
+        peerAllowlist: PeerAllowlist.parse(config.PEER_ALLOWLIST),
+        jobRoutes: config.JOB_ROUTES === undefined ? JobRoutes.only(config.JOB_EXECUTOR) : JobRoutes.load(config.JOB_ROUTES, config.JOB_EXECUTOR)
+      }
     } catch (error) {
       throw new ConfigError((error as Error).message)
     }

@@ -1,3 +1,5 @@
+import { JobRoutes } from '../jobs/routes.ts'
+import { Executors } from './executors.ts'
 import type { Database } from '../db/client.ts'
 import { ApiKeys } from './api-keys.ts'
 import { Blobs, type DataStorage } from './blobs.ts'
@@ -26,6 +28,7 @@ export interface Domain {
   uploads: Uploads
   /** The dispatchers' side of jobs (src/jobs/dispatcher.ts): it checks no actor, and no face calls it. */
   jobQueue: JobQueue
+  executors: Executors
 }
 
 export interface DomainOptions {
@@ -37,6 +40,8 @@ export interface DomainOptions {
   federation?: FederationOptions
   /** The blob store data items' content lives in, and its limits; without, content is refused. */
   storage?: DataStorage
+  /** Which executor each submitted job goes to (JOB_ROUTES, JOB_EXECUTOR); without, the local one. */
+  routes?: JobRoutes
 }
 
 const noFederation: FederationOptions = {
@@ -69,6 +74,7 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
   const servers = new Servers(client)
   const federation = options.federation ?? noFederation
   const storage = options.storage ?? noStorage
+  const jobQueue = remembering(memory, new JobQueue(client, storage))
   return {
     domain: {
       servers: remembering(memory, servers),
@@ -77,11 +83,12 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       federation: remembering(memory, new Federation(client, servers, federation)),
       users: remembering(memory, new Users(client)),
       groups: remembering(memory, new Groups(client)),
-      projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)))),
+      projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)), options.routes ?? JobRoutes.only('local'))),
       apiKeys: remembering(memory, new ApiKeys(client)),
       blobs: remembering(memory, new Blobs(client, storage)),
       uploads: remembering(memory, new Uploads(storage)),
-      jobQueue: remembering(memory, new JobQueue(client, storage))
+      jobQueue,
+      executors: remembering(memory, new Executors(jobQueue, options.routes ?? JobRoutes.only('local')))
     },
     logins: remembering(memory, new LoginRecords(client, db.changes)),
     memory

@@ -69,6 +69,14 @@ export interface LostJob extends Held {
   handle: string | null
 }
 
+/** An executor as the database sees it: its waiting and running jobs, and the processes that run it. */
+export interface ExecutorAtWork {
+  executor: string
+  queued: number
+  running: number
+  workers: Array<{ name: string, seenAt: Date }>
+}
+
 /** What a held job runs: its service's interface, its inputs, and the data items its File inputs name. */
 export interface Runnable {
   projectId: number
@@ -92,29 +100,30 @@ export class JobQueue {
   constructor (private readonly db: PrismaClient, private readonly storage: DataStorage) {}
 
   /**
-   * Whether any job waits. Asked before claiming: a claim that finds nothing would
-   * still be a statement on the job table, whose change notice wakes every other
-   * dispatcher to claim in turn.
+   * Whether any job waits for `executor`. Asked before claiming: a claim that finds
+   * nothing would still be a statement on the job table, whose change notice wakes
+   * every other dispatcher to claim in turn.
    */
   @uncached
-  async anyQueued (): Promise<boolean> {
-    const [row] = await this.db.$queryRaw<Array<{ queued: boolean }>>`SELECT EXISTS (SELECT 1 FROM "job" WHERE state = 'queued') AS queued`
+  async anyQueued (executor: string): Promise<boolean> {
+    const [row] = await this.db.$queryRaw<Array<{ queued: boolean }>>`
+      SELECT EXISTS (SELECT 1 FROM "job" WHERE state = 'queued' AND executor = ${executor}) AS queued`
     return row!.queued
   }
 
   /**
-   * Claims up to `limit` queued jobs, oldest first, for `worker` (the process)
-   * running them on `executor`: each becomes running, its attempt raised. Jobs
-   * another dispatcher is claiming at the same moment are skipped, not waited for.
+   * Claims up to `limit` of the jobs queued for `executor` (their route chose it),
+   * oldest first, for `worker` (the process) running them: each becomes running,
+   * its attempt raised. Jobs another dispatcher is claiming at the same moment are
+   * skipped, not waited for.
    */
   @writes('job', 'job_event')
   async claim (worker: string, executor: string, limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return []
     return await this.db.$queryRaw<ClaimedJob[]>`
       WITH claimed AS (
-        UPDATE "job" SET state = 'running', attempt = attempt + 1, claimed_by = ${worker}, executor = ${executor},
-          started_at = now() AT TIME ZONE 'UTC'
-        WHERE id IN (SELECT id FROM "job" WHERE state = 'queued' ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        UPDATE "job" SET state = 'running', attempt = attempt + 1, claimed_by = ${worker}, started_at = now() AT TIME ZONE 'UTC'
+        WHERE id IN (SELECT id FROM "job" WHERE state = 'queued' AND executor = ${executor} ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         RETURNING id, attempt, project_id, service_id, inputs),
       noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'running', now() AT TIME ZONE 'UTC' FROM claimed)
       SELECT id, attempt, project_id AS "projectId", service_id AS "serviceId", inputs FROM claimed ORDER BY id`
@@ -206,10 +215,30 @@ export class JobQueue {
    * answer shows it, and a heartbeat wakes no other process.
    */
   @bookkeeping
-  async heartbeat (worker: string): Promise<void> {
+  async heartbeat (worker: string, executor = 'local'): Promise<void> {
     await this.db.$executeRaw`
-      INSERT INTO "worker" (name, started_at, seen_at) VALUES (${worker}, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
-      ON CONFLICT (name) DO UPDATE SET seen_at = EXCLUDED.seen_at`
+      INSERT INTO "worker" (name, executors, started_at, seen_at) VALUES (${worker}, ARRAY[${executor}]::varchar[], now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+      ON CONFLICT (name) DO UPDATE SET seen_at = EXCLUDED.seen_at,
+        executors = CASE WHEN ${executor} = ANY("worker".executors) THEN "worker".executors ELSE array_append("worker".executors, ${executor}::varchar) END`
+  }
+
+  /** For each executor jobs were sent to: how many of its jobs wait and run, and the processes that run it and when each was last heard of. */
+  @uncached
+  async executorsAtWork (): Promise<ExecutorAtWork[]> {
+    const counts = await this.db.$queryRaw<Array<{ executor: string, queued: number, running: number }>>`
+      SELECT executor, count(*) FILTER (WHERE state = 'queued')::int AS queued, count(*) FILTER (WHERE state = 'running')::int AS running
+      FROM "job" WHERE state IN ('queued', 'running') AND executor IS NOT NULL GROUP BY executor`
+    const workers = await this.db.worker.findMany({ select: { name: true, executors: true, seenAt: true }, orderBy: { name: 'asc' } })
+    const names = new Set([...counts.map((row) => row.executor), ...workers.flatMap((worker) => worker.executors)])
+    return [...names].sort().map((executor) => {
+      const count = counts.find((row) => row.executor === executor)
+      return {
+        executor,
+        queued: count?.queued ?? 0,
+        running: count?.running ?? 0,
+        workers: workers.filter((worker) => worker.executors.includes(executor)).map((worker) => ({ name: worker.name, seenAt: worker.seenAt }))
+      }
+    })
   }
 
   /** The attempts `worker` holds whose cancellation was asked for. */

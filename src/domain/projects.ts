@@ -1,3 +1,4 @@
+import { JobRoutes } from '../jobs/routes.ts'
 import { Readable } from 'node:stream'
 import { assertNotRefused, hide, isAdmin, refuse, requireAdmin, requireUser, systemActor, type Actor } from './actor.ts'
 import { holdBlob, reclaim, type DataStorage } from './blobs.ts'
@@ -371,7 +372,12 @@ type ProjectRoster = Prisma.ProjectGetPayload<{ select: typeof rosterSelect }>
 
 export class Projects {
   /** `rosters` as the read model answers it (src/domain/index.ts): what `idOf` reads outside a transaction. */
-  constructor (private readonly db: PrismaClient, private readonly storage: DataStorage, private readonly rosters: Rosters = new Rosters(db)) {}
+  constructor (
+    private readonly db: PrismaClient,
+    private readonly storage: DataStorage,
+    private readonly rosters: Rosters = new Rosters(db),
+    private readonly routes: JobRoutes = JobRoutes.only('local')
+  ) {}
 
   /** Listing all projects is for administrators; users reach theirs through their user record. */
   @reads(...projectTables)
@@ -690,12 +696,17 @@ export class Projects {
     const { tool, schema } = compiledInterface(service.interface)
     const inputs = validateInputs(schema, data.inputs ?? {})
     await this.assertFilesInProject(projectId, tool, inputs)
-    const userId = actor.kind === 'user' && actor !== systemActor ? actor.id : null
+    const user = actor.kind === 'user' && actor !== systemActor ? actor : null
+    const userId = user?.id ?? null
+    const fullName = serviceView(service).fullName
+    const executor = await this.routes.route(
+      { service: fullName, project: (await this.rosters.of(projectId))?.name ?? '', user: user?.username ?? null, cores: tool.resources.coresMin, ramMiB: tool.resources.ramMin },
+      async () => user === null ? [] : await this.groupNamesOf(user.id))
     // One statement: the job and its first event, so that its history is never missing its start.
     const [row] = await this.db.$queryRaw<Array<{ id: number, createdAt: Date }>>`
       WITH created AS (
-        INSERT INTO "job" (project_id, service_id, name, submitter_id, inputs, created_at)
-        VALUES (${projectId}, ${service.id}, ${data.name ?? ''}, ${userId}, ${JSON.stringify(inputs)}::jsonb, now() AT TIME ZONE 'UTC')
+        INSERT INTO "job" (project_id, service_id, name, submitter_id, inputs, executor, created_at)
+        VALUES (${projectId}, ${service.id}, ${data.name ?? ''}, ${userId}, ${JSON.stringify(inputs)}::jsonb, ${executor}, now() AT TIME ZONE 'UTC')
         RETURNING id, created_at),
       noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'queued', created_at FROM created)
       SELECT id, created_at AS "createdAt" FROM created`
@@ -707,9 +718,15 @@ export class Projects {
     // The job as inserted: a dispatcher may have claimed it since, which its next read shows.
     const { id, createdAt } = row!
     return {
-      id, projectId, name: data.name ?? '', service: serviceView(service).fullName, state: 'queued', reason: null, exitCode: null, message: '',
+      id, projectId, name: data.name ?? '', service: fullName, state: 'queued', reason: null, exitCode: null, message: '',
       createdAt, startedAt: null, finishedAt: null, inputs, history: [{ state: 'queued', at: createdAt }], submitter: userId, outputs: {}
     }
+  }
+
+  /** The active groups a user is in, by name: what routes on groups look at. */
+  private async groupNamesOf (userId: number): Promise<string[]> {
+    const rows = await this.db.groupMember.findMany({ where: { userId, group: { active: true, retiredAt: null } }, select: { group: { select: { name: true } } } })
+    return rows.map((row) => row.group.name)
   }
 
   /**

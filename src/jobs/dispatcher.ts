@@ -75,8 +75,9 @@ export class Dispatcher {
   ) {}
 
   async start (): Promise<void> {
-    await this.queue.heartbeat(this.options.worker)
+    // Reaped first: alone, every process heard of before is gone, this one's earlier life too.
     await this.reap(this.options.alone ? 0 : this.options.lostAfterSeconds)
+    await this.queue.heartbeat(this.options.worker, this.executor.name)
     this.unsubscribe = this.feed.subscribe({
       changed: (change) => {
         if (change.kind !== 'data' || (change.table !== undefined && change.table !== 'job')) return
@@ -92,7 +93,7 @@ export class Dispatcher {
         if (this.running.size > 0) this.hearCancellations()
       }, this.options.pollMs),
       setInterval(() => {
-        this.queue.heartbeat(this.options.worker)
+        this.queue.heartbeat(this.options.worker, this.executor.name)
           .then(async () => { await this.reap(this.options.lostAfterSeconds) })
           .catch(this.hooks.onError)
       }, this.options.heartbeatMs)
@@ -142,7 +143,7 @@ export class Dispatcher {
       do {
         this.claimAgain = false
         const room = this.options.concurrency - this.running.size
-        const jobs = room > 0 && await this.queue.anyQueued() ? await this.queue.claim(this.options.worker, this.executor.name, room) : []
+        const jobs = room > 0 && await this.queue.anyQueued(this.executor.name) ? await this.queue.claim(this.options.worker, this.executor.name, room) : []
         for (const job of jobs) this.launch(job)
       } while (this.claimAgain && !this.stopped)
     })().catch(this.hooks.onError).finally(() => { this.claiming = undefined })

@@ -62,7 +62,7 @@ export interface JobFacts {
   ramMiB?: number
 }
 
-export class RoutesError extends Error {
+class RoutesError extends Error {
   override name = 'RoutesError'
 }
 

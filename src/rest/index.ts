@@ -15,6 +15,7 @@ import type { FileUploadStore } from '../storage/upload-store.ts'
 import { Problem } from './common.ts'
 import apiKeyRoutes, { ApiKeyRepresentation } from './api-keys.ts'
 import { etagHook } from './etag.ts'
+import executorRoutes, { ExecutorRepresentation } from './executors.ts'
 import { errorHandler } from './errors.ts'
 import { openapiOptions } from './openapi.ts'
 import groupRoutes, { GroupRepresentation } from './groups.ts'
@@ -52,9 +53,9 @@ async function resources (app: FastifyInstance, { uploads }: RestOptions): Promi
   app.addHook('onSend', etagHook)
   // Shared schemas are added here, beside the validator compiler: a plugin that adds
   // its own schemas gets Fastify's default compiler back.
-  const schemas = [Problem, ServerRepresentation, ServiceRepresentation, InterfaceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ...projectSchemas]
+  const schemas = [Problem, ServerRepresentation, ServiceRepresentation, InterfaceRepresentation, UserRepresentation, ApiKeyRepresentation, GroupRepresentation, ExecutorRepresentation, ...projectSchemas]
   for (const schema of schemas) app.addSchema(schema)
-  for (const routes of [serverRoutes, serviceRoutes, userRoutes, apiKeyRoutes, groupRoutes, projectRoutes]) await app.register(routes)
+  for (const routes of [serverRoutes, serviceRoutes, userRoutes, apiKeyRoutes, groupRoutes, projectRoutes, executorRoutes]) await app.register(routes)
   await app.register(uploadRoutes, { uploads })
 }
 

@@ -509,6 +509,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/_admin/executors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List where jobs run: each executor, its jobs, the processes that run it, its health (administrators) */
+        get: operations["listExecutors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -631,6 +648,32 @@ export interface components {
             description: string;
             /** @description Usernames of the members, sorted. */
             members: string[];
+        };
+        /** Executor */
+        Executor: {
+            /** @description unknown: no route names it any more, but jobs still do. */
+            type: "local" | "slurm" | "unknown";
+            /** @description Whether jobs no route matches go to it (JOB_EXECUTOR, or the routes' default). */
+            default: boolean;
+            partition?: string;
+            account?: string;
+            qos?: string;
+            /** @description Its jobs waiting to be claimed. */
+            queued: number;
+            /** @description Its jobs claimed and not ended. */
+            running: number;
+            /** @description The processes (servers, workers) that run its jobs. */
+            workers: {
+                /** @description The process: host:pid. */
+                name: string;
+                /**
+                 * Format: date-time
+                 * @description When it was last heard of.
+                 */
+                seen: string;
+            }[];
+            /** @description "ok", or what is wrong: no process runs it, no route names it. */
+            health: string;
         };
         /** Project */
         Project: {
@@ -6127,6 +6170,84 @@ export interface operations {
             };
             /** @description Error */
             416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins; retry later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database has no room left for this write */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listExecutors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Executors keyed by name. */
+            200: {
+                headers: {
+                    /** @description A tag of this representation: send it in If-None-Match to get 304 Not Modified while it is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: components["schemas"]["Executor"];
+                    };
+                };
+            };
+            /** @description Invalid parameters, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials missing (and needed) or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is known but not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
