@@ -8,26 +8,20 @@ import { runAdminCommand } from './admin/commands.ts'
 import { serveAdminCommands } from './admin/control.ts'
 import { buildApp } from './app.ts'
 import { bootstrapAdmin } from './auth/bootstrap.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import type { Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
 import { DataDirLocked } from './db/data-dir-lock.ts'
 import { MigrationError, prepareDatabase } from './db/migrate.ts'
+import { configOrFail, fail as failed } from './startup.ts'
 
 /** Below this, an embedded database that fails to open is said to lack space. */
 const minimumFreeBytes = 64 * 1024 * 1024
 
+const program = 'mobyle2-server'
 function fail (message: string): never {
-  process.stderr.write(`mobyle2-server: ${message}\n`)
-  process.exit(1)
+  failed(program, message)
 }
-
-let config: Config
-try {
-  config = loadConfig()
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message)
-  throw error
-}
+const config = configOrFail(program)
 
 // An admin command holding DATA_DIR finishes in moments; another server is refused at once.
 const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, lockWaitMs: 15_000 })

@@ -6,22 +6,15 @@
  * outputs there.
  */
 import { buildWorker } from './app.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
 import { MigrationError, prepareDatabase } from './db/migrate.ts'
+import { configOrFail, fail as failed } from './startup.ts'
 
+const program = 'mobyle2-worker'
 function fail (message: string): never {
-  process.stderr.write(`mobyle2-worker: ${message}\n`)
-  process.exit(1)
+  failed(program, message)
 }
-
-let config: Config
-try {
-  config = loadConfig()
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message)
-  throw error
-}
+const config = configOrFail(program)
 if (config.DATABASE_URL === undefined) {
   fail('DATABASE_URL is not set: a worker runs the jobs of the PostgreSQL database its servers share ' +
     '(the embedded database is its one server\'s, and that server runs its jobs itself)')

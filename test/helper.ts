@@ -236,3 +236,15 @@ export async function until<T> (what: string, probe: () => Promise<T | undefined
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+/** Waits until process `pid` (a group, when negative) is gone: an error naming `what` after `seconds`. */
+export async function gone (what: string, pid: number, seconds = 10): Promise<void> {
+  await until(what, async () => {
+    try {
+      process.kill(pid, 0)
+      return undefined
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH' ? true : undefined
+    }
+  }, seconds)
+}

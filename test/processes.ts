@@ -68,6 +68,21 @@ export async function listeningServer (t: { teardown: (fn: () => unknown) => voi
   return { ...running, url }
 }
 
+/** The administrator a test server creates at its first start (MOBYLE_ADMIN_USERNAME, MOBYLE_ADMIN_PASSWORD). */
+export const adminEnv = { MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret' }
+
+/** A request to a server process as its administrator, a JSON body if any; a refusal (300 and above) throws, naming it. */
+export async function asAdmin (url: string, method = 'GET', body?: unknown): Promise<Response> {
+  const authorization = `Basic ${Buffer.from(`${adminEnv.MOBYLE_ADMIN_USERNAME}:${adminEnv.MOBYLE_ADMIN_PASSWORD}`).toString('base64')}`
+  const answer = await fetch(url, {
+    method,
+    headers: body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  if (answer.status >= 300) throw new Error(`${method} ${url}: ${answer.status} ${await answer.text()}`)
+  return answer
+}
+
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 
 /** Runs the installed admin binary (the build in dist/, as for the server) with `env`, feeding it `input` on stdin. */

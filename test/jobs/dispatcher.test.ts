@@ -9,7 +9,7 @@ import { Dispatcher, type DispatcherOptions, type JobHooks } from '../../src/job
 import type { RunSpec } from '../../src/jobs/executor.ts'
 import { LocalExecutor } from '../../src/jobs/local-executor.ts'
 import { seed, type Seed } from '../fixtures.ts'
-import { databaseKinds, freshDatabase, postgresDatabase, postgresTemplate, tempDir, testStorage, until } from '../helper.ts'
+import { databaseKinds, freshDatabase, gone, postgresDatabase, postgresTemplate, tempDir, testStorage, until } from '../helper.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -185,14 +185,7 @@ for (const kind of databaseKinds) {
     await a.db.prisma.$executeRaw`UPDATE "worker" SET seen_at = seen_at - interval '60 seconds' WHERE name <> 'w'`
     await dispatcher(t, a.db, a.domain, root, { worker: `${hostname()}:${process.pid}`, lostAfterSeconds: 30 })
     for (const { id } of orphans) t.match(await job(a.db, id), { state: 'error', reason: 'lost' })
-    await until('the program on this host to be gone', async () => {
-      try {
-        process.kill(-orphans[0]!.group, 0)
-        return undefined
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code === 'ESRCH' ? true : undefined
-      }
-    }, 5)
+    await gone('the program on this host to be gone', -orphans[0]!.group, 5)
     t.doesNotThrow(() => { process.kill(-orphans[1]!.group, 0) }, 'another host\'s process id means nothing here: left alone')
     t.same(dispatcherErrors.splice(0), [])
   })

@@ -6,28 +6,16 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { databaseKinds, migratedDataDir, postgresDatabase, tempDir, until } from '../helper.ts'
-import { listeningServer } from '../processes.ts'
-
-const admin = { authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` }
+import { databaseKinds, gone, migratedDataDir, postgresDatabase, tempDir, until } from '../helper.ts'
+import { adminEnv, asAdmin, listeningServer } from '../processes.ts'
 
 interface Job { state: string, reason?: string, message?: string, history: Array<{ state: string, reason?: string }> }
 
-async function call (url: string, method: string, body?: unknown): Promise<Response> {
-  const answer = await fetch(url, {
-    method,
-    headers: body === undefined ? admin : { ...admin, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (answer.status >= 300) throw new Error(`${method} ${url}: ${answer.status} ${await answer.text()}`)
-  return answer
-}
-
 /** A project and a program `runner::local` running `code` with python3, its `word` input the first argument; answers the project's path. */
 async function programAndProject (server: string, code: string): Promise<string> {
-  const project = (await call(`${server}/projects`, 'POST', { name: 'runs' })).headers.get('location')!
-  await call(`${server}/services`, 'POST', { name: 'runner', server: 'local', type: 'program' })
-  await call(`${server}/services/runner::local/interface`, 'PUT', {
+  const project = (await asAdmin(`${server}/projects`, 'POST', { name: 'runs' })).headers.get('location')!
+  await asAdmin(`${server}/services`, 'POST', { name: 'runner', server: 'local', type: 'program' })
+  await asAdmin(`${server}/services/runner::local/interface`, 'PUT', {
     cwlVersion: 'v1.2', class: 'CommandLineTool', baseCommand: ['python3', '-c', code],
     inputs: { word: { type: 'string', inputBinding: { position: 1 } } }, outputs: {}
   })
@@ -35,11 +23,11 @@ async function programAndProject (server: string, code: string): Promise<string>
 }
 
 async function submit (server: string, project: string, word: string): Promise<string> {
-  return (await (await call(`${server}${project}/jobs`, 'POST', { service: 'runner::local', inputs: { word } })).json() as { id: string }).id
+  return (await (await asAdmin(`${server}${project}/jobs`, 'POST', { service: 'runner::local', inputs: { word } })).json() as { id: string }).id
 }
 
 async function jobOf (server: string, project: string, id: string): Promise<Job> {
-  return await (await call(`${server}${project}/jobs/${id}`, 'GET')).json() as Job
+  return await (await asAdmin(`${server}${project}/jobs/${id}`, 'GET')).json() as Job
 }
 
 const appendLine = (log: string) => `import os, sys; fd = os.open(${JSON.stringify(log)}, os.O_WRONLY | os.O_APPEND | os.O_CREAT); os.write(fd, (sys.argv[1] + "\\n").encode())`
@@ -47,14 +35,14 @@ const appendLine = (log: string) => `import os, sys; fd = os.open(${JSON.stringi
 t.test('postgresql: two servers on one database run fifty jobs, each exactly once', { skip: databaseKinds.includes('postgresql') ? false : 'TEST_DATABASE_URL is not set: no PostgreSQL to share' }, async (t) => {
   const env = {
     DATABASE_URL: await postgresDatabase(t), MIGRATE_ON_START: 'true', STORAGE_DIR: await tempDir(t, 'mobyle2-storage-'),
-    MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret', JOB_CONCURRENCY: '2'
+    ...adminEnv, JOB_CONCURRENCY: '2'
   }
   const servers = [(await listeningServer(t, env)).url, (await listeningServer(t, env)).url]
   const log = join(await tempDir(t), 'ran.log')
   const project = await programAndProject(servers[0]!, appendLine(log))
   const ids = await Promise.all(Array.from({ length: 50 }, async (_, i) => await submit(servers[i % 2]!, project, `line ${i}`)))
   const jobs = await until('the fifty jobs to end', async () => {
-    const ended = await (await call(`${servers[1]!}${project}/jobs?state=ok&state=error&state=cancelled`, 'GET')).json() as Record<string, Job>
+    const ended = await (await asAdmin(`${servers[1]!}${project}/jobs?state=ok&state=error&state=cancelled`, 'GET')).json() as Record<string, Job>
     return Object.keys(ended).length === 50 ? ended : undefined
   }, 120)
   t.same(Object.keys(jobs).sort(), [...ids].sort())
@@ -70,7 +58,7 @@ for (const kind of databaseKinds) {
       ? { DATA_DIR: await migratedDataDir(t) }
       : { DATABASE_URL: await postgresDatabase(t), MIGRATE_ON_START: 'true' }
     const env = {
-      ...database, STORAGE_DIR: await tempDir(t, 'mobyle2-storage-'), MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret',
+      ...database, STORAGE_DIR: await tempDir(t, 'mobyle2-storage-'), ...adminEnv,
       JOB_CONCURRENCY: '1', JOB_LOST_AFTER_SECONDS: '5'
     }
     const dir = await tempDir(t)
@@ -101,14 +89,7 @@ for (const kind of databaseKinds) {
     }, 30)
     t.match(lost, { state: 'error', reason: 'lost', message: /stopped before it ended/ })
     t.same(lost.history.map((event) => event.reason === undefined ? event.state : `${event.state}/${event.reason}`), ['queued', 'running', 'error/lost'])
-    await until('its program to be gone', async () => {
-      try {
-        process.kill(pid, 0)
-        return undefined
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code === 'ESRCH' ? true : undefined
-      }
-    }, 10)
+    await gone('its program to be gone', pid, 10)
     t.pass('its program is gone')
     const ran = await until('the queued job to end', async () => {
       const job = await jobOf(second.url, project, quick)

@@ -8,20 +8,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
-import { databaseKinds, postgresDatabase, tempDir, until } from '../helper.ts'
-import { listeningServer, startWorker, type Running } from '../processes.ts'
-
-const admin = { authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` }
-
-async function call (url: string, method: string, body?: unknown): Promise<Response> {
-  const answer = await fetch(url, {
-    method,
-    headers: body === undefined ? admin : { ...admin, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (answer.status >= 300) throw new Error(`${method} ${url}: ${answer.status} ${await answer.text()}`)
-  return answer
-}
+import { databaseKinds, gone, postgresDatabase, tempDir, until } from '../helper.ts'
+import { adminEnv, asAdmin, listeningServer, startWorker, type Running } from '../processes.ts'
 
 t.test('a worker refuses to start without what it needs, saying why', async (t) => {
   const refusals: Array<[Record<string, string>, RegExp]> = [
@@ -52,7 +40,7 @@ t.test('postgresql: workers share the jobs of an API server, each run once; a wo
   const databaseUrl = await postgresDatabase(t)
   const dir = await tempDir(t)
   const env = {
-    DATABASE_URL: databaseUrl, STORAGE_DIR: await tempDir(t, 'mobyle2-storage-'), MOBYLE_ADMIN_USERNAME: 'admin', MOBYLE_ADMIN_PASSWORD: 'admin-secret',
+    DATABASE_URL: databaseUrl, STORAGE_DIR: await tempDir(t, 'mobyle2-storage-'), ...adminEnv,
     JOB_LOST_AFTER_SECONDS: '5', LOG_FORMAT: 'json'
   }
   const server = await listeningServer(t, { ...env, MIGRATE_ON_START: 'true', JOB_CONCURRENCY: '0' })
@@ -60,18 +48,18 @@ t.test('postgresql: workers share the jobs of an API server, each run once; a wo
   for (const worker of workers) t.teardown(() => worker.child.kill('SIGKILL'))
   await Promise.all(workers.map(ready))
 
-  const project = (await call(`${server.url}/projects`, 'POST', { name: 'runs' })).headers.get('location')!
-  await call(`${server.url}/services`, 'POST', { name: 'runner', server: 'local', type: 'program' })
+  const project = (await asAdmin(`${server.url}/projects`, 'POST', { name: 'runs' })).headers.get('location')!
+  await asAdmin(`${server.url}/services`, 'POST', { name: 'runner', server: 'local', type: 'program' })
   const log = join(dir, 'ran.log')
   // Each run appends its word to the log; a sleeper also writes its process id, then sleeps.
-  await call(`${server.url}/services/runner::local/interface`, 'PUT', {
+  await asAdmin(`${server.url}/services/runner::local/interface`, 'PUT', {
     cwlVersion: 'v1.2', class: 'CommandLineTool',
     baseCommand: ['python3', '-c', 'import os, sys, time; word = sys.argv[1]; fd = os.open(' + JSON.stringify(log) + ', os.O_WRONLY | os.O_APPEND | os.O_CREAT); ' +
       'os.write(fd, (word + "\\n").encode()); word == "sleeper" and (open(' + JSON.stringify(join(dir, 'sleeper.pid')) + ', "w").write(str(os.getpid())), time.sleep(600))'],
     inputs: { word: { type: 'string', inputBinding: { position: 1 } } }, outputs: {}
   })
-  const submit = async (word: string) => (await (await call(`${server.url}${project}/jobs`, 'POST', { service: 'runner::local', inputs: { word } })).json() as { id: string }).id
-  const stateOf = async (id: string) => await (await call(`${server.url}${project}/jobs/${id}`, 'GET')).json() as { state: string, reason?: string, message?: string }
+  const submit = async (word: string) => (await (await asAdmin(`${server.url}${project}/jobs`, 'POST', { service: 'runner::local', inputs: { word } })).json() as { id: string }).id
+  const stateOf = async (id: string) => await (await asAdmin(`${server.url}${project}/jobs/${id}`, 'GET')).json() as { state: string, reason?: string, message?: string }
   const ended = async (id: string, seconds = 60) => await until(`job ${id} to end`, async () => {
     const job = await stateOf(id)
     return ['queued', 'running'].includes(job.state) ? undefined : job
@@ -94,14 +82,7 @@ t.test('postgresql: workers share the jobs of an API server, each run once; a wo
   const lost = await ended(sleeper, 30)
   t.match(lost, { state: 'error', reason: 'lost', message: /stopped before it ended/ })
   t.comment(`lost ${Math.round((performance.now() - killedAt) / 100) / 10} s after the kill (JOB_LOST_AFTER_SECONDS=5)`)
-  await until('its program to be gone', async () => {
-    try {
-      process.kill(pid, 0)
-      return undefined
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ESRCH' ? true : undefined
-    }
-  }, 10)
+  await gone('its program to be gone', pid, 10)
   t.pass('its program is gone: the other worker, on the same host, stopped it')
   const after = await submit('after')
   t.equal((await ended(after)).state, 'ok', 'the other worker runs what comes next')
