@@ -112,6 +112,7 @@ export class Dispatcher {
     await this.claiming
     for (const { run } of this.running.values()) run?.cancel()
     await Promise.all(this.ended)
+    await this.executor.close?.()
   }
 
   /**

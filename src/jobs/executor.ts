@@ -58,4 +58,6 @@ export interface Executor {
    * Never rejects; a run it cannot prove is that job's is left alone.
    */
   abandon?: (handle: string, workDir: string) => Promise<void>
+  /** Lets go of what the executor holds (a process of its own), once no run is left. */
+  close?: () => Promise<void>
 }

@@ -87,21 +87,25 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  /**
-   * A program outlives the server that started it when that server is killed
-   * (SIGKILL leaves no time to stop it). Its group is killed only while its leader
-   * still works in the job's directory: a process id reused since is left alone.
-   */
   async abandon (handle: string, workDir: string): Promise<void> {
-    const group = Number(handle)
-    if (!Number.isSafeInteger(group) || group <= 1) return
-    const cwd = await readlink(`/proc/${group}/cwd`).catch(() => undefined)
-    if (cwd !== undefined && cwd === await realpath(workDir).catch(() => undefined)) signalGroup(group, 'SIGKILL')
+    await abandonGroup(handle, workDir)
   }
 }
 
+/**
+ * A program outlives the server that started it when that server is killed
+ * (SIGKILL leaves no time to stop it). Its group is killed only while its leader
+ * still works in the job's directory: a process id reused since is left alone.
+ */
+export async function abandonGroup (handle: string, workDir: string): Promise<void> {
+  const group = Number(handle)
+  if (!Number.isSafeInteger(group) || group <= 1) return
+  const cwd = await readlink(`/proc/${group}/cwd`).catch(() => undefined)
+  if (cwd !== undefined && cwd === await realpath(workDir).catch(() => undefined)) signalGroup(group, 'SIGKILL')
+}
+
 /** Sends `signal` to every process of the group; one already gone is no error. */
-function signalGroup (group: number, signal: NodeJS.Signals): void {
+export function signalGroup (group: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-group, signal)
   } catch (error) {

@@ -10,7 +10,7 @@ import type { Config } from '../config.ts'
 import type { ChangeFeed } from '../db/changes.ts'
 import type { DataStorage } from '../domain/blobs.ts'
 import { Dispatcher } from './dispatcher.ts'
-import { LocalExecutor } from './local-executor.ts'
+import { LaunchedExecutor } from './launched-executor.ts'
 import { jobWorkspace } from './workspace.ts'
 
 /** How long a program asked to stop has before it is killed: short enough that a cancel ends within 5 s. */
@@ -26,7 +26,7 @@ export function startRunningJobs (app: FastifyInstance, feed: ChangeFeed, storag
   const concurrency = config.JOB_CONCURRENCY ?? availableParallelism()
   if (concurrency === 0) return
   const worker = `${hostname()}:${process.pid}`
-  const dispatcher = new Dispatcher(app.domain.jobQueue, new LocalExecutor({ graceMs, path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' }), feed, {
+  const dispatcher = new Dispatcher(app.domain.jobQueue, new LaunchedExecutor({ graceMs, path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' }), feed, {
     ...jobWorkspace(app.domain.jobQueue, storage, {
       root: jobWorkRoot(config),
       timeoutSeconds: config.JOB_TIMEOUT_SECONDS,

@@ -1,7 +1,7 @@
 /**
  * Jobs with real server processes, as `npm start` runs them: two servers on one
  * PostgreSQL run each job exactly once; a server killed (SIGKILL) while a job
- * runs leaves no job running and no program behind once it is started again.
+ * runs leaves no program behind, and no job running once it is started again.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -63,17 +63,20 @@ for (const kind of databaseKinds) {
     }
     const dir = await tempDir(t)
     const first = await listeningServer(t, env)
-    // The program writes its process id where the test reads it, then sleeps unless told `quick`.
+    // The program writes its process id and its parent's where the test reads them, then sleeps unless told `quick`.
     const project = await programAndProject(first.url,
-      `import os, sys, time; open(os.path.join(${JSON.stringify(dir)}, sys.argv[1]), "w").write(str(os.getpid())); sys.argv[1] == "quick" or time.sleep(600)`)
+      `import os, sys, time; open(os.path.join(${JSON.stringify(dir)}, sys.argv[1]), "w").write(f"{os.getpid()} {os.getppid()}"); sys.argv[1] == "quick" or time.sleep(600)`)
     const sleeper = await submit(first.url, project, 'sleeper')
-    const pid = Number(await until('the sleeper to run', async () => await readFile(join(dir, 'sleeper'), 'utf8').catch(() => undefined) || undefined))
+    const [pid, launcher] = (await until('the sleeper to run', async () => await readFile(join(dir, 'sleeper'), 'utf8').catch(() => undefined) || undefined)).split(' ').map(Number) as [number, number]
+    t.not(launcher, first.child.pid, 'a process of its own started it, not the server')
     const quick = await submit(first.url, project, 'quick')
     t.equal((await jobOf(first.url, project, quick)).state, 'queued', 'the one slot is taken: the next job waits')
 
     first.child.kill('SIGKILL')
     await first.exited
-    t.doesNotThrow(() => { process.kill(pid, 0) }, 'a server killed outright stops nothing: its program still runs')
+    await gone('the process that started the program to go with its server', launcher, 10)
+    await gone('the program to go with it', pid, 10)
+    t.pass('a server killed outright leaves no program behind: the process that started them kills them as it goes')
     t.teardown(() => {
       try {
         process.kill(pid, 'SIGKILL')
@@ -89,8 +92,6 @@ for (const kind of databaseKinds) {
     }, 30)
     t.match(lost, { state: 'error', reason: 'lost', message: /stopped before it ended/ })
     t.same(lost.history.map((event) => event.reason === undefined ? event.state : `${event.state}/${event.reason}`), ['queued', 'running', 'error/lost'])
-    await gone('its program to be gone', pid, 10)
-    t.pass('its program is gone')
     const ran = await until('the queued job to end', async () => {
       const job = await jobOf(second.url, project, quick)
       return ['queued', 'running'].includes(job.state) ? undefined : job

@@ -83,7 +83,7 @@ t.test('postgresql: workers share the jobs of an API server, each run once; a wo
   t.match(lost, { state: 'error', reason: 'lost', message: /stopped before it ended/ })
   t.comment(`lost ${Math.round((performance.now() - killedAt) / 100) / 10} s after the kill (JOB_LOST_AFTER_SECONDS=5)`)
   await gone('its program to be gone', pid, 10)
-  t.pass('its program is gone: the other worker, on the same host, stopped it')
+  t.pass('its program is gone: the process that started it went with the worker')
   const after = await submit('after')
   t.equal((await ended(after)).state, 'ok', 'the other worker runs what comes next')
   const lines = (await readFile(log, 'utf8')).trim().split('\n')
