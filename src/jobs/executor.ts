@@ -46,10 +46,28 @@ export interface Run {
   readonly outcome: Promise<RunOutcome>
   /** Stops the program (a grace period, then by force); `outcome` then says cancelled. */
   cancel: () => void
+  /**
+   * Stops following a run that goes on without this process (a cluster's job),
+   * for another process to follow (`Executor.follow`); `outcome` then never settles.
+   */
+  detach?: () => void
 }
 
 export interface Executor {
   readonly name: string
   /** Starts the program; rejects only when the executor itself cannot (the program not found ends as an outcome). */
   start: (spec: RunSpec) => Promise<Run>
+  /**
+   * Follows a run started earlier, by this process before a restart or by
+   * another, known by its recorded handle and the spec it was started with: for
+   * executors whose runs outlive the process that started them.
+   */
+  follow?: (handle: string, spec: RunSpec) => Run
 }
+
+/**
+ * The executors whose started runs outlive the process that started them (they
+ * have `follow`): a silent process's jobs on them are adopted, not lost. Every
+ * process's reaper must know them, whatever executor it runs itself.
+ */
+export const followableExecutors: readonly string[] = ['slurm']
