@@ -43,8 +43,8 @@ export const ConfigSchema = Type.Object({
     description: 'How long a resumable upload (/uploads) lives after its creation, finished or not: make it a data item before then; the sweep removes it after.'
   }),
   JOB_CONCURRENCY: Type.Optional(Type.Integer({
-    minimum: 0, maximum: 1024,
-    description: 'Jobs this process runs at once (src/jobs/): unset, one per core; 0, none (an API server whose jobs other processes run).'
+    minimum: 0, maximum: 100_000,
+    description: 'Jobs this process runs at once (src/jobs/), or has submitted to Slurm: unset, one per core (100 with JOB_EXECUTOR=slurm); 0, none (an API server whose jobs other processes run).'
   })),
   JOB_WORK_DIR: Type.Optional(Type.String({
     minLength: 1, description: 'Directory of the jobs\' working directories (<job>/<attempt>/work). Default: STORAGE_DIR (or DATA_DIR) followed by /jobs.'
@@ -59,6 +59,19 @@ export const ConfigSchema = Type.Object({
   JOB_LOST_AFTER_SECONDS: Integer({
     minimum: 5, maximum: 86400, default: 60,
     description: 'A process running jobs that has not been heard of for this long is gone: its running jobs end error/lost (it beats every fifth of this).'
+  }),
+  JOB_EXECUTOR: Type.Enum(['local', 'slurm'], {
+    default: 'local',
+    description: 'Where this process runs the jobs it claims: local, as its own child processes; slurm, submitted to the Slurm cluster its sbatch reaches (docs/slurm.md).'
+  }),
+  JOB_SLURM_PARTITION: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$', description: 'The Slurm partition(s) jobs are submitted to (sbatch --partition); unset: the cluster\'s default.'
+  })),
+  JOB_SLURM_ACCOUNT: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'The Slurm account jobs are charged to (sbatch --account).' })),
+  JOB_SLURM_QOS: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'The Slurm quality of service of jobs (sbatch --qos).' })),
+  JOB_SLURM_POLL_MS: Integer({
+    minimum: 100, maximum: 600_000, default: 2000,
+    description: 'How often the Slurm jobs this process follows are asked for, all in one squeue call.'
   }),
   MIGRATE_ON_START: Type.Boolean({ default: false, description: 'Apply pending migrations to PostgreSQL at start (the embedded database always is).' }),
   DATABASE_POOL_SIZE: Integer({ minimum: 1, maximum: 500, default: 10, description: 'Connections kept to PostgreSQL.' }),

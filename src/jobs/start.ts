@@ -1,7 +1,8 @@
 /**
  * Every server process runs jobs (JOB_CONCURRENCY of them at once; none when 0)
- * on the local executor: its dispatcher starts once the server is ready, and on
- * close stops claiming, cancels what runs and records it.
+ * on the local executor, or submits them to Slurm (JOB_EXECUTOR): its dispatcher
+ * starts once the server is ready, and on close stops claiming, cancels what runs
+ * locally and records it (Slurm's jobs go on, for the next process to follow).
  */
 import { availableParallelism, hostname } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +11,9 @@ import type { Config } from '../config.ts'
 import type { ChangeFeed } from '../db/changes.ts'
 import type { DataStorage } from '../domain/blobs.ts'
 import { Dispatcher } from './dispatcher.ts'
+import type { Executor } from './executor.ts'
 import { LocalExecutor } from './local-executor.ts'
+import { SlurmExecutor } from './slurm-executor.ts'
 import { jobWorkspace } from './workspace.ts'
 
 /** How long a program asked to stop has before it is killed: short enough that a cancel ends within 5 s. */
@@ -21,12 +24,29 @@ export function jobWorkRoot (config: Config): string {
   return config.JOB_WORK_DIR ?? join(config.STORAGE_DIR ?? config.DATA_DIR, 'jobs')
 }
 
+/** Apps started in this process: a second one (tests do that) is another worker, whose first's jobs are not its own. */
+let started = 0
+
 export function startRunningJobs (app: FastifyInstance, feed: ChangeFeed, storage: DataStorage, options: { alone: boolean }): void {
   const { config } = app
-  const concurrency = config.JOB_CONCURRENCY ?? availableParallelism()
+  const slurm = config.JOB_EXECUTOR === 'slurm'
+  const concurrency = config.JOB_CONCURRENCY ?? (slurm ? 100 : availableParallelism())
   if (concurrency === 0) return
-  const worker = `${hostname()}:${process.pid}`
-  const dispatcher = new Dispatcher(app.domain.jobQueue, new LocalExecutor({ graceMs, path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' }), feed, {
+  started += 1
+  const worker = `${hostname()}:${process.pid}${started > 1 ? `.${started}` : ''}`
+  const path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'
+  const executor: Executor = slurm
+    ? new SlurmExecutor({
+        partition: config.JOB_SLURM_PARTITION,
+        account: config.JOB_SLURM_ACCOUNT,
+        qos: config.JOB_SLURM_QOS,
+        pollMs: config.JOB_SLURM_POLL_MS,
+        path,
+        slurmConf: process.env.SLURM_CONF,
+        onError: (error) => { app.log.warn({ err: error }, 'a Slurm command failed: the next poll tries again') }
+      })
+    : new LocalExecutor({ graceMs, path })
+  const dispatcher = new Dispatcher(app.domain.jobQueue, executor, feed, {
     ...jobWorkspace(app.domain.jobQueue, storage, {
       root: jobWorkRoot(config),
       timeoutSeconds: config.JOB_TIMEOUT_SECONDS,
@@ -43,7 +63,7 @@ export function startRunningJobs (app: FastifyInstance, feed: ChangeFeed, storag
   })
   app.addHook('onReady', async () => {
     await dispatcher.start()
-    app.log.info({ worker, concurrency }, 'running jobs')
+    app.log.info({ worker, concurrency, executor: executor.name }, 'running jobs')
   })
   app.addHook('onClose', async () => { await dispatcher.stop() })
 }
