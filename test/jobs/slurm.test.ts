@@ -3,16 +3,25 @@
  * scripts/slurm-test-cluster.sh, which CI starts (TEST_SLURM=1, SLURM_CONF).
  * Elsewhere those tests say they are skipped; the reading of Slurm's answers
  * (captured from that cluster) and the batch script are tested everywhere.
+ *
+ * The executor on its own, then jobs through the server (JOB_EXECUTOR=slurm),
+ * then a time limit (about 75 s: Slurm's limits are whole minutes, checked every
+ * 30 s). One file, so that its jobs never wait for another file's on the node's
+ * two CPUs (tap runs files side by side).
  */
 import { execFile, execFileSync } from 'node:child_process'
+import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { buildApp } from '../../src/app.ts'
 import type { RunOutcome, RunSpec } from '../../src/jobs/executor.ts'
 import { batchScript, exitCodeOf, parseSqueue, SlurmExecutor, slurmOutcome } from '../../src/jobs/slurm-executor.ts'
-import { until } from '../helper.ts'
+import { formatId } from '../../src/rest/common.ts'
+import { basic, seededApp } from '../fixtures.ts'
+import { databaseKinds, tempDir, until } from '../helper.ts'
 
 const slurm = process.env.TEST_SLURM === '1' ? false : 'TEST_SLURM is not set: no Slurm cluster to run jobs on (scripts/slurm-test-cluster.sh start, then TEST_SLURM=1 and its SLURM_CONF)'
 
@@ -217,4 +226,124 @@ t.test('on Slurm', { skip: slurm }, async (t) => {
     t.match(await readFile(s.stderrPath, 'utf8'), /can't cd|No such file/)
     t.notOk(await readFile('/tmp/ran-here').then(() => true, () => false), 'not in /tmp either')
   })
+})
+
+const sortTool = {
+  cwlVersion: 'v1.2', class: 'CommandLineTool', baseCommand: 'sort',
+  inputs: { reverse: { type: 'boolean?', inputBinding: { position: 1, prefix: '-r' } }, input: { type: 'File', inputBinding: { position: 2 } } },
+  outputs: { sorted: { type: 'stdout' } },
+  stdout: 'sorted.txt'
+}
+
+const pythonTool = (code: string, outputs: Record<string, unknown> = {}) => ({
+  cwlVersion: 'v1.2', class: 'CommandLineTool', baseCommand: ['python3', '-c', code], inputs: {}, outputs
+})
+
+interface JobRow { state: string, reason: string | null, exitCode: number | null, outputs: Record<string, number[]>, handle: string | null, attempt: number, claimedBy: string | null }
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: on Slurm, a job ends ok with its output kept, and a cancel stops one within 5 s`, { skip: slurm }, async (t) => {
+    const { app, db, ...s } = await seededApp(t, kind, {
+      env: { JOB_EXECUTOR: 'slurm', JOB_CONCURRENCY: '4', JOB_SLURM_POLL_MS: '250', JOB_WORK_DIR: await tempDir(t) }
+    })
+    const project = `/projects/${formatId(s.projectId)}`
+    const row = async (id: number) => {
+      const [found] = await db.prisma.$queryRaw<JobRow[]>`
+        SELECT state::text, reason, exit_code AS "exitCode", outputs, handle, attempt, claimed_by AS "claimedBy" FROM "job" WHERE id = ${id}`
+      return found!
+    }
+    const ended = async (id: number) => await until(`job ${id} to end`, async () => {
+      const found = await row(id)
+      return ['ok', 'error', 'cancelled'].includes(found.state) ? found : undefined
+    })
+    const submit = async (tool: object, inputs: object = {}) => {
+      const set = await app.inject({ method: 'PUT', url: '/services/blast::pasteur/interface', headers: basic('admin'), payload: tool })
+      t.ok(set.statusCode === 200 || set.statusCode === 201, set.body)
+      const created = await app.inject({ method: 'POST', url: `${project}/jobs`, headers: basic('contributor'), payload: { service: 'blast::pasteur', inputs } })
+      t.equal(created.statusCode, 201, created.body)
+      return Number(created.json<{ id: string }>().id)
+    }
+
+    const dir = await tempDir(t)
+    await writeFile(join(dir, 'numbers.txt'), Array.from({ length: 2000 }, (_, i) => `${(i * 7919) % 2000} line`).join('\n') + '\n')
+    const blob = await app.domain.projects.stageData(s.actors.contributor, s.projectId, createReadStream(join(dir, 'numbers.txt')))
+    const item = await app.domain.projects.addData(s.actors.contributor, s.projectId, { name: 'numbers.txt' }, { blob, mediaType: 'text/plain' })
+    const sorted = await ended(await submit(sortTool, { input: { data: formatId(item.id) }, reverse: true }))
+    t.match(sorted, { state: 'ok', exitCode: 0, handle: /^\d+$/ })
+    t.equal(await slurmState(sorted.handle!), 'COMPLETED', 'Slurm ran it')
+    const content = await app.inject({ method: 'GET', url: `${project}/data/${formatId(sorted.outputs.sorted![0]!)}/content`, headers: basic('watcher') })
+    const expected = execFileSync('sort', ['-r', join(dir, 'numbers.txt')], { env: { PATH: process.env.PATH, LANG: 'C.UTF-8' } })
+    t.ok(content.rawPayload.equals(expected), 'the output is byte-identical to sort run here')
+
+    const failing = await ended(await submit(pythonTool('import sys; sys.stderr.write("no good\\n"); sys.exit(3)')))
+    t.match(failing, { state: 'error', reason: 'exit', exitCode: 3 })
+
+    const sleeper = await submit(pythonTool('import time; time.sleep(600)'))
+    const handle = await until('the sleeper to run on Slurm', async () => {
+      const { handle } = await row(sleeper)
+      return handle !== null && await slurmState(handle) === 'RUNNING' ? handle : undefined
+    })
+    const asked = performance.now()
+    const cancel = await app.inject({ method: 'POST', url: `${project}/jobs/${formatId(sleeper)}/cancel`, headers: basic('contributor') })
+    t.equal(cancel.statusCode, 202, 'a running job is asked to stop')
+    t.match(await until('the sleeper to end', async () => (await row(sleeper)).state === 'cancelled' ? true : undefined, 5), true)
+    t.ok(performance.now() - asked < 5000, `cancelled within 5 s (${Math.round(performance.now() - asked)} ms)`)
+    t.equal(await slurmState(handle), 'CANCELLED', 'its Slurm job too')
+  })
+
+  t.test(`${kind}: a server closed while its Slurm job runs; the next one on the same database follows it to ok`, { skip: slurm }, async (t) => {
+    const { app, db, ...s } = await seededApp(t, kind, {
+      env: { JOB_EXECUTOR: 'slurm', JOB_CONCURRENCY: '4', JOB_SLURM_POLL_MS: '250', JOB_LOST_AFTER_SECONDS: '5', JOB_WORK_DIR: await tempDir(t) }
+    })
+    const project = `/projects/${formatId(s.projectId)}`
+    const row = async (id: number) => {
+      const [found] = await db.prisma.$queryRaw<JobRow[]>`
+        SELECT state::text, reason, exit_code AS "exitCode", outputs, handle, attempt, claimed_by AS "claimedBy" FROM "job" WHERE id = ${id}`
+      return found!
+    }
+    await app.inject({
+      method: 'PUT', url: '/services/blast::pasteur/interface', headers: basic('admin'),
+      payload: pythonTool('import time; print("started", flush=True); time.sleep(4); open("slept.txt", "w").write("slept")', { slept: { type: 'File', outputBinding: { glob: 'slept.txt' } } })
+    })
+    const created = await app.inject({ method: 'POST', url: `${project}/jobs`, headers: basic('contributor'), payload: { service: 'blast::pasteur', inputs: {} } })
+    const id = Number(created.json<{ id: string }>().id)
+    const handle = await until('the job to run on Slurm', async () => {
+      const { handle } = await row(id)
+      return handle !== null && await slurmState(handle) === 'RUNNING' ? handle : undefined
+    })
+    const before = await row(id)
+
+    await app.close()
+    t.match(await row(id), { state: 'running', handle, attempt: before.attempt }, 'the closed server left the job running')
+    t.equal(await slurmState(handle), 'RUNNING', 'and its Slurm job')
+
+    const next = await buildApp({ config: app.config, db })
+    t.teardown(() => next.close())
+    await next.ready()
+    const done = await until('the next server to follow the job to its end', async () => {
+      const found = await row(id)
+      return found.state === 'running' ? undefined : found
+    }, 30)
+    t.match(done, { state: 'ok', exitCode: 0, handle, attempt: before.attempt + 1 }, 'adopted (its attempt raised), followed to ok')
+    t.not(done.claimedBy, before.claimedBy, 'by the next server')
+    const output = await next.inject({ method: 'GET', url: `${project}/data/${formatId(done.outputs.slept![0]!)}/content`, headers: basic('watcher') })
+    t.equal(output.body, 'slept', 'its output kept')
+    const stdout = await next.inject({ method: 'GET', url: `${project}/jobs/${formatId(id)}/stdout`, headers: basic('watcher') })
+    t.equal(stdout.body, 'started\n', 'its stdout still readable, from the directory it ran in')
+    const shown = await next.inject({ method: 'GET', url: `${project}/jobs/${formatId(id)}`, headers: basic('watcher') })
+    t.same(shown.json<{ history: Array<{ state: string }> }>().history.map((event) => event.state), ['queued', 'running', 'ok'], 'one run in its history')
+  })
+}
+
+t.test('past its time limit a job ends error/timeout, its program stopped', { skip: slurm }, async (t) => {
+  // --time=1: Slurm stops it between 60 and 90 s after it started.
+  const s = await spec(t, ['sh', '-c', 'echo $$ > pid; exec sleep 600'], { timeoutSeconds: 1 })
+  const run = await executor().start(s)
+  const pid = Number(await until('the program to start', async () => (await readFile(join(s.workDir, 'pid'), 'utf8').catch(() => '')).trim() || undefined, 10))
+  const started = performance.now()
+  t.match(await run.outcome, { state: 'error', reason: 'timeout', exitCode: 128 + 15, message: /TIMEOUT/ })
+  const took = (performance.now() - started) / 1000
+  t.ok(took >= 55 && took < 100, `stopped after ${Math.round(took)} s`)
+  t.notOk(await running(pid), 'its process is gone')
+  t.same(executorErrors.splice(0), [])
 })
