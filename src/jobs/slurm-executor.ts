@@ -27,7 +27,7 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import type { ErrorReason, Executor, Run, RunOutcome, RunSpec } from './executor.ts'
 
-const run = promisify(execFile)
+const execFileAsync = promisify(execFile)
 
 export interface SlurmExecutorOptions {
   partition?: string
@@ -68,7 +68,11 @@ export class SlurmExecutor implements Executor {
   readonly name = 'slurm'
   private readonly followed = new Map<string, Followed>()
   private timer: NodeJS.Timeout | undefined
+  /** When the scheduled poll is due (performance.now()). */
+  private dueAt = Number.POSITIVE_INFINITY
   private polling = false
+  /** The soonest a poll was asked for while one ran: the next one comes that soon. */
+  private askedDuringPoll = Number.POSITIVE_INFINITY
 
   constructor (private readonly options: SlurmExecutorOptions) {}
 
@@ -127,20 +131,34 @@ export class SlurmExecutor implements Executor {
   private stop (followed: Followed, why: Stop): void {
     if (followed.stop !== undefined || !this.followed.has(followed.id)) return
     followed.stop = why
-    this.command('scancel', [followed.id]).catch(this.options.onError)
+    this.command('scancel', [followed.id]).catch((error: unknown) => {
+      // It ended meanwhile: the next poll says how.
+      if (!/already completing or completed|Invalid job id/.test(error instanceof Error ? error.message : '')) this.options.onError(error)
+    })
     this.schedule(200)
   }
 
-  /** Polls after `delay` (sooner than a poll already due); none while nothing is followed. */
+  /**
+   * Polls within `delay`: a poll already due sooner stays (jobs submitted faster
+   * than the polls never put them off); after a poll, the next one, while any job
+   * is followed.
+   */
   private schedule (delay: number): void {
-    if (this.polling) return
+    if (this.polling) {
+      this.askedDuringPoll = Math.min(this.askedDuringPoll, delay)
+      return
+    }
+    if (this.dueAt <= performance.now() + delay) return
     clearTimeout(this.timer)
+    this.dueAt = performance.now() + delay
     this.timer = setTimeout(() => {
-      this.timer = undefined
+      this.dueAt = Number.POSITIVE_INFINITY
       this.polling = true
       this.poll().catch(this.options.onError).finally(() => {
         this.polling = false
-        if (this.followed.size > 0) this.schedule(this.options.pollMs)
+        const next = Math.min(this.askedDuringPoll, this.options.pollMs)
+        this.askedDuringPoll = Number.POSITIVE_INFINITY
+        if (this.followed.size > 0) this.schedule(next)
       })
     }, delay)
   }
@@ -225,7 +243,7 @@ export class SlurmExecutor implements Executor {
     const env: Record<string, string> = { PATH: this.options.path, LANG: 'C.UTF-8' }
     if (this.options.slurmConf !== undefined) env.SLURM_CONF = this.options.slurmConf
     try {
-      return await run(file, args, { env, timeout: commandTimeoutMs, maxBuffer: 64 * 1024 * 1024 })
+      return await execFileAsync(file, args, { env, timeout: commandTimeoutMs, maxBuffer: 64 * 1024 * 1024 })
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr?.trim()
       if (stderr !== undefined && stderr !== '' && error instanceof Error) error.message = `${file}: ${stderr}`
@@ -309,7 +327,7 @@ function filenamePattern (path: string): string {
 }
 
 /** One word for sh, whatever it holds: single quotes, each `'` closed, escaped and reopened. */
-export function shellWord (value: string): string {
+function shellWord (value: string): string {
   return `'${value.replaceAll("'", "'\\''")}'`
 }
 

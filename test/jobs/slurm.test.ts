@@ -336,14 +336,14 @@ for (const kind of databaseKinds) {
 }
 
 t.test('past its time limit a job ends error/timeout, its program stopped', { skip: slurm }, async (t) => {
-  // --time=1: Slurm stops it between 60 and 90 s after it started.
+  // --time=1: Slurm stops it 60 to about 100 s after it started (limits are checked every 30 s).
   const s = await spec(t, ['sh', '-c', 'echo $$ > pid; exec sleep 600'], { timeoutSeconds: 1 })
   const run = await executor().start(s)
   const pid = Number(await until('the program to start', async () => (await readFile(join(s.workDir, 'pid'), 'utf8').catch(() => '')).trim() || undefined, 10))
   const started = performance.now()
   t.match(await run.outcome, { state: 'error', reason: 'timeout', exitCode: 128 + 15, message: /TIMEOUT/ })
   const took = (performance.now() - started) / 1000
-  t.ok(took >= 55 && took < 100, `stopped after ${Math.round(took)} s`)
+  t.ok(took >= 55 && took < 120, `stopped after ${Math.round(took)} s`)
   t.notOk(await running(pid), 'its process is gone')
   t.same(executorErrors.splice(0), [])
 })
