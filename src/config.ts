@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
-import { JobRoutes } from './jobs/routes.ts'
+import { JobRoutes, type SlurmDefaults } from './jobs/routes.ts'
 import { PeerAllowlist } from './peer-allowlist.ts'
 
 const Integer = (options: { minimum: number, maximum: number, default: number, description: string }) =>
@@ -44,12 +44,12 @@ export const ConfigSchema = Type.Object({
     description: 'How long a resumable upload (/uploads) lives after its creation, finished or not: make it a data item before then; the sweep removes it after.'
   }),
   JOB_CONCURRENCY: Type.Optional(Type.Integer({
-    minimum: 0, maximum: 1024,
-    description: 'Jobs this process runs at once (src/jobs/): unset, one per core; 0, none (an API server whose jobs other processes run).'
+    minimum: 0, maximum: 100_000,
+    description: 'Jobs this process runs at once on the local executor (src/jobs/), or follows on Slurm with JOB_EXECUTOR=slurm and no routes file: unset, one per core (100 on Slurm); 0, none at all (an API server whose jobs other processes run).'
   })),
   JOB_EXECUTOR: Type.Enum(['local', 'slurm'], {
     default: 'local',
-    description: 'Where jobs run when no route of JOB_ROUTES says otherwise: local (the processes\' own executor) or slurm (the cluster; docs/slurm.md).'
+    description: 'Where jobs run when no route of JOB_ROUTES says otherwise: local, as child processes of the processes running jobs; slurm, submitted to the Slurm cluster their sbatch reaches (docs/slurm.md).'
   }),
   JOB_ROUTES: Type.Optional(Type.String({
     minLength: 1, description: 'A file (JSON or YAML) of named executors and ordered rules choosing one for each submitted job (docs/jobs.md#routes); read at start.'
@@ -67,6 +67,15 @@ export const ConfigSchema = Type.Object({
   JOB_LOST_AFTER_SECONDS: Integer({
     minimum: 5, maximum: 86400, default: 60,
     description: 'A process running jobs that has not been heard of for this long is gone: its running jobs end error/lost (it beats every fifth of this).'
+  }),
+  JOB_SLURM_PARTITION: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$', description: 'The Slurm partition(s) jobs are submitted to (sbatch --partition); unset: the cluster\'s default.'
+  })),
+  JOB_SLURM_ACCOUNT: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'The Slurm account jobs are charged to (sbatch --account).' })),
+  JOB_SLURM_QOS: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'The Slurm quality of service of jobs (sbatch --qos).' })),
+  JOB_SLURM_POLL_MS: Integer({
+    minimum: 100, maximum: 600_000, default: 2000,
+    description: 'How often the Slurm jobs this process follows are asked for, all in one squeue call.'
   }),
   MIGRATE_ON_START: Type.Boolean({ default: false, description: 'Apply pending migrations to PostgreSQL at start (the embedded database always is).' }),
   DATABASE_POOL_SIZE: Integer({ minimum: 1, maximum: 500, default: 10, description: 'Connections kept to PostgreSQL.' }),
@@ -169,7 +178,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       return {
         ...config,
         peerAllowlist: PeerAllowlist.parse(config.PEER_ALLOWLIST),
-        jobRoutes: config.JOB_ROUTES === undefined ? JobRoutes.only(config.JOB_EXECUTOR) : JobRoutes.load(config.JOB_ROUTES, config.JOB_EXECUTOR)
+        jobRoutes: config.JOB_ROUTES === undefined ? JobRoutes.only(config.JOB_EXECUTOR, slurmDefaults(config)) : JobRoutes.load(config.JOB_ROUTES, config.JOB_EXECUTOR, slurmDefaults(config))
       }
     } catch (error) {
       throw new ConfigError((error as Error).message)
@@ -183,6 +192,15 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     }
   }
   throw new ConfigError(`invalid configuration: ${[...problems.values()].join('; ')}`)
+}
+
+/** The `slurm` executor of JOB_EXECUTOR=slurm: JOB_SLURM_*, and JOB_CONCURRENCY for the jobs it follows at once. */
+function slurmDefaults (config: Static<typeof ConfigSchema>): SlurmDefaults {
+  return omitUndefined({ partition: config.JOB_SLURM_PARTITION, account: config.JOB_SLURM_ACCOUNT, qos: config.JOB_SLURM_QOS, max_jobs: config.JOB_CONCURRENCY })
+}
+
+function omitUndefined<T extends object> (value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 }
 
 /** The address other servers reach this one at: PUBLIC_URL, or HOST and PORT. */

@@ -73,3 +73,14 @@ t.test('data content: where it is stored, and its limits', async (t) => {
   t.throws(() => loadConfig({ DATA_MAX_FIELD_BYTES: '10' }), { message: /DATA_MAX_FIELD_BYTES="10"/ })
   t.throws(() => loadConfig({ DATA_SWEEP_INTERVAL_SECONDS: '-5' }), { message: /DATA_SWEEP_INTERVAL_SECONDS="-5"/ })
 })
+
+t.test('jobs: the executor, and Slurm\'s options', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.JOB_EXECUTOR, 'local')
+  t.same([config.JOB_SLURM_PARTITION, config.JOB_SLURM_ACCOUNT, config.JOB_SLURM_QOS, config.JOB_SLURM_POLL_MS], [undefined, undefined, undefined, 2000])
+  const slurm = loadConfig({ JOB_EXECUTOR: 'slurm', JOB_SLURM_PARTITION: 'short,long', JOB_SLURM_ACCOUNT: 'mobyle', JOB_SLURM_QOS: 'normal', JOB_SLURM_POLL_MS: '500' })
+  t.same([slurm.JOB_EXECUTOR, slurm.JOB_SLURM_PARTITION, slurm.JOB_SLURM_ACCOUNT, slurm.JOB_SLURM_QOS, slurm.JOB_SLURM_POLL_MS], ['slurm', 'short,long', 'mobyle', 'normal', 500])
+  t.throws(() => loadConfig({ JOB_EXECUTOR: 'pbs' }), { message: /JOB_EXECUTOR="pbs"/ })
+  t.throws(() => loadConfig({ JOB_SLURM_PARTITION: 'short --wrap=id' }), { message: /JOB_SLURM_PARTITION="short --wrap=id"/ })
+  t.throws(() => loadConfig({ JOB_SLURM_POLL_MS: '10' }), { message: /JOB_SLURM_POLL_MS="10"/ })
+})

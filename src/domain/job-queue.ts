@@ -47,6 +47,16 @@ export interface ClaimedJob {
   inputs: unknown
 }
 
+/** A running job whose run a dispatcher takes over from a process gone silent: the attempt it now holds, and the run to follow. */
+export interface AdoptedJob extends ClaimedJob {
+  /** What the executor knows the run by. */
+  handle: string
+  /** The attempt that started the run (whose directory it uses). */
+  runAttempt: number
+  /** Whether a user asked to cancel it, maybe while nobody followed it. */
+  cancelRequested: boolean
+}
+
 /** One transition of a job, as its event stream sends it. */
 export interface JobEvent {
   id: bigint
@@ -133,7 +143,7 @@ export class JobQueue {
   @bookkeeping
   async started (held: Held, handle: string): Promise<boolean> {
     const count = await this.db.$executeRaw`
-      UPDATE "job" SET handle = ${handle} WHERE id = ${held.id} AND attempt = ${held.attempt} AND state = 'running'`
+      UPDATE "job" SET handle = ${handle}, run_attempt = attempt WHERE id = ${held.id} AND attempt = ${held.attempt} AND state = 'running'`
     return count === 1
   }
 
@@ -251,14 +261,18 @@ export class JobQueue {
   /**
    * Ends as error/lost every running job whose process has not been heard of for
    * `silentSeconds` (it was killed, its host lost), on the database's clock, and
+   * (but for `self`, the process asking, which is alive)
    * forgets such processes; answers the jobs it ended, with who ran them and how,
    * so that what is left of their programs can be stopped. It writes the job table
-   * only when there are such jobs (see `anyQueued`).
+   * only when there are such jobs (see `anyQueued`). Started runs of any executor
+   * but the local one go on without their process (a cluster's jobs): they are
+   * left for a dispatcher of that executor to adopt (`adopt`).
    */
   @writes('job', 'job_event')
-  async reapLost (silentSeconds: number): Promise<LostJob[]> {
-    await this.db.$executeRaw`DELETE FROM "worker" WHERE seen_at <= now() AT TIME ZONE 'UTC' - make_interval(secs => ${silentSeconds})`
-    const orphaned = Prisma.sql`j.state = 'running' AND NOT EXISTS (SELECT 1 FROM "worker" w WHERE w.name = j.claimed_by)`
+  async reapLost (silentSeconds: number, self: string): Promise<LostJob[]> {
+    await this.db.$executeRaw`DELETE FROM "worker" WHERE seen_at <= now() AT TIME ZONE 'UTC' - make_interval(secs => ${silentSeconds}) AND name <> ${self}`
+    const orphaned = Prisma.sql`j.state = 'running' AND NOT EXISTS (SELECT 1 FROM "worker" w WHERE w.name = j.claimed_by)
+      AND NOT (j.handle IS NOT NULL AND j.executor <> 'local')`
     const [found] = await this.db.$queryRaw<Array<{ any: boolean }>>`SELECT EXISTS (SELECT 1 FROM "job" j WHERE ${orphaned}) AS any`
     if (!found!.any) return []
     return await this.db.$queryRaw<LostJob[]>`
@@ -271,11 +285,31 @@ export class JobQueue {
       SELECT id, attempt, claimed_by AS "claimedBy", executor, handle FROM lost ORDER BY id`
   }
 
-  /** The attempt a job is at (0 before it first ran); undefined for none. */
+  /**
+   * Takes over for `worker` the started runs of `executor` whose process is gone
+   * (no longer in the worker table: `reapLost` forgets the silent ones first), in
+   * one statement: each job's attempt is raised, so the old holder, should it
+   * wake, records nothing (the fence). The job stays running, its history as it
+   * was. Runs another dispatcher is adopting at the same moment are skipped.
+   */
+  @writes('job')
+  async adopt (worker: string, executor: string): Promise<AdoptedJob[]> {
+    const orphaned = Prisma.sql`j.state = 'running' AND j.executor = ${executor} AND j.handle IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM "worker" w WHERE w.name = j.claimed_by)`
+    const [found] = await this.db.$queryRaw<Array<{ any: boolean }>>`SELECT EXISTS (SELECT 1 FROM "job" j WHERE ${orphaned}) AS any`
+    if (!found!.any) return []
+    return await this.db.$queryRaw<AdoptedJob[]>`
+      UPDATE "job" SET attempt = attempt + 1, claimed_by = ${worker}
+      WHERE id IN (SELECT id FROM "job" j WHERE ${orphaned} ORDER BY id FOR UPDATE SKIP LOCKED)
+      RETURNING id, attempt, project_id AS "projectId", service_id AS "serviceId", inputs, handle,
+        coalesce(run_attempt, attempt - 1) AS "runAttempt", cancel_requested AS "cancelRequested"`
+  }
+
+  /** The attempt whose directory a job's run uses (0 before it first ran; an adopted run keeps its own); undefined for no job. */
   @uncached
   async attemptOf (jobId: number): Promise<number | undefined> {
-    const job = await this.db.job.findUnique({ where: { id: jobId }, select: { attempt: true } })
-    return job?.attempt
+    const job = await this.db.job.findUnique({ where: { id: jobId }, select: { attempt: true, runAttempt: true } })
+    return job === null ? undefined : job.runAttempt ?? job.attempt
   }
 
   /** The transitions after event `afterId` of these jobs, oldest first: what their event streams send next. */

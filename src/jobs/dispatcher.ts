@@ -9,9 +9,14 @@
  * jobs it runs; it beats every `heartbeatMs` and ends as lost the running jobs of
  * processes silent for `lostAfterSeconds` (at start, with `alone`, those of every
  * other process: the embedded database has no other).
+ *
+ * An executor whose runs outlive this process (a cluster's, with `follow`) is
+ * left running when the dispatcher stops, not cancelled: the runs of a silent
+ * process on it are not lost but adopted by a dispatcher of that executor, which
+ * follows them to their end (src/domain/job-queue.ts `adopt`).
  */
 import type { ChangeFeed } from '../db/changes.ts'
-import type { ClaimedJob, Held, JobQueue, LostJob, Product } from '../domain/job-queue.ts'
+import type { AdoptedJob, ClaimedJob, Held, JobQueue, LostJob, Product } from '../domain/job-queue.ts'
 import type { Executor, Run, RunOutcome, RunSpec } from './executor.ts'
 
 export interface DispatcherOptions {
@@ -29,6 +34,8 @@ export interface DispatcherOptions {
 export interface JobHooks {
   /** The run's spec (its argv, its directory with the inputs in place); a refusal ends the job error/system. */
   prepare: (job: ClaimedJob) => Promise<RunSpec>
+  /** The spec of an adopted job's run, as it was prepared (nothing is touched); a refusal ends the job error/system. */
+  locate: (job: AdoptedJob) => Promise<RunSpec>
   /**
    * Stages the outputs of an ended run, and answers the outcome to record with the
    * data items they become (a failure to keep them is error/system); `release`
@@ -65,6 +72,9 @@ export class Dispatcher {
   private claimAgain = false
   private stopped = false
   private readonly ended = new Set<Promise<void>>()
+  /** Settles when a dispatcher whose runs outlive it stops: each run it follows is then left to another process. */
+  private readonly leaving: Promise<undefined>
+  private leave = (): void => {}
 
   constructor (
     private readonly queue: JobQueue,
@@ -72,12 +82,18 @@ export class Dispatcher {
     private readonly feed: ChangeFeed,
     private readonly hooks: JobHooks,
     private readonly options: DispatcherOptions
-  ) {}
+  ) {
+    this.leaving = new Promise((resolve) => { this.leave = () => { resolve(undefined) } })
+  }
+
+  /** Whether the runs of this dispatcher's executor outlive it. */
+  private get follows (): boolean {
+    return this.executor.follow !== undefined
+  }
 
   async start (): Promise<void> {
-    // Reaped first: alone, every process heard of before is gone, this one's earlier life too.
-    await this.reap(this.options.alone ? 0 : this.options.lostAfterSeconds)
     await this.queue.heartbeat(this.options.worker, this.executor.name)
+    await this.reap(this.options.alone ? 0 : this.options.lostAfterSeconds)
     this.unsubscribe = this.feed.subscribe({
       changed: (change) => {
         if (change.kind !== 'data' || (change.table !== undefined && change.table !== 'job')) return
@@ -103,29 +119,36 @@ export class Dispatcher {
 
   /**
    * Claims no more; stops what runs and waits for their ends to be recorded: as
-   * error/lost (the process that ran them stopped), unless a user had asked to cancel.
+   * error/lost (the process that ran them stopped), unless a user had asked to
+   * cancel. Runs that outlive this process are not stopped but left, still
+   * running, for another process to adopt once this one is silent.
    */
   async stop (): Promise<void> {
     this.stopped = true
     this.unsubscribe()
     for (const timer of this.timers) clearInterval(timer)
     await this.claiming
-    for (const { run } of this.running.values()) run?.cancel()
+    if (this.follows) this.leave()
+    else for (const { run } of this.running.values()) run?.cancel()
     await Promise.all(this.ended)
     await this.executor.close?.()
   }
 
   /**
-   * Ends as lost the jobs of processes silent for `silentSeconds`; those that ran
-   * on this host and this executor may have left their programs running (a
-   * process killed outright stops nothing): they are stopped here.
+   * Ends as lost the jobs of processes silent for `silentSeconds`, but for the runs
+   * that outlive them (a cluster's), which a dispatcher of their executor adopts:
+   * this one, if its executor's runs outlive it. Lost runs of this host and this
+   * executor may have left their programs running (a process killed outright stops
+   * nothing): they are stopped here.
    */
   private async reap (silentSeconds: number): Promise<void> {
-    for (const job of await this.queue.reapLost(silentSeconds)) {
+    for (const job of await this.queue.reapLost(silentSeconds, this.options.worker)) {
       if (!this.ranHere(job)) continue
       const handle = job.handle!
       await this.hooks.discard(job, async (workDir) => { await this.executor.abandon?.(handle, workDir) })
     }
+    if (!this.follows || this.stopped) return
+    for (const job of await this.queue.adopt(this.options.worker, this.executor.name)) this.launch(job, job)
   }
 
   private ranHere (job: LostJob): boolean {
@@ -150,12 +173,15 @@ export class Dispatcher {
     })().catch(this.hooks.onError).finally(() => { this.claiming = undefined })
   }
 
-  private launch (job: ClaimedJob): void {
+  /** Runs a claimed job, or follows the run of an `adopted` one. */
+  private launch (job: ClaimedJob, adopted?: AdoptedJob): void {
     const held: Held = { id: job.id, attempt: job.attempt }
     const entry: Running = { held }
     this.running.set(job.id, entry)
     const ended = (async () => {
-      const { outcome, products, release } = await this.run(job, entry)
+      const collected = await this.run(job, entry, adopted)
+      if (collected === undefined) return
+      const { outcome, products, release } = collected
       try {
         await this.queue.finish(held, outcome, products)
       } finally {
@@ -169,23 +195,45 @@ export class Dispatcher {
     this.ended.add(ended)
   }
 
-  private async run (job: ClaimedJob, entry: Running): Promise<Collected> {
+  /** How the run ended, its outputs collected; undefined for a run left to another process. */
+  private async run (job: ClaimedJob, entry: Running, adopted: AdoptedJob | undefined): Promise<Collected | undefined> {
     const failed = (message: string): Collected => ({ outcome: { state: 'error', reason: 'system', exitCode: null, message }, products: [], release: async () => {} })
     let spec: RunSpec
-    try {
-      spec = await this.hooks.prepare(job)
-    } catch (error) {
-      return failed(`cannot prepare the job: ${errorText(error)}`)
-    }
     let run: Run
-    try {
-      run = entry.run = await this.executor.start(spec)
-    } catch (error) {
-      return failed(`the ${this.executor.name} executor cannot start the job: ${errorText(error)}`)
+    if (adopted === undefined) {
+      try {
+        spec = await this.hooks.prepare(job)
+      } catch (error) {
+        return failed(`cannot prepare the job: ${errorText(error)}`)
+      }
+      try {
+        run = entry.run = await this.executor.start(spec)
+      } catch (error) {
+        return failed(`the ${this.executor.name} executor cannot start the job: ${errorText(error)}`)
+      }
+      if (this.stopped && !this.follows) run.cancel()
+      await this.queue.started(entry.held, run.handle)
+    } else {
+      try {
+        spec = await this.hooks.locate(adopted)
+      } catch (error) {
+        return failed(`cannot follow the job's run ${adopted.handle}: ${errorText(error)}`)
+      }
+      run = entry.run = this.executor.follow!(adopted.handle, spec)
+      // Asked while nobody followed it.
+      if (adopted.cancelRequested) {
+        entry.userCancelled = true
+        run.cancel()
+      }
     }
-    if (this.stopped) run.cancel()
-    await this.queue.started(entry.held, run.handle)
-    let outcome = await run.outcome
+    let outcome = await Promise.race([run.outcome, this.leaving])
+    if (outcome === undefined) {
+      if (entry.userCancelled !== true) {
+        run.detach?.()
+        return undefined
+      }
+      outcome = await run.outcome
+    }
     if (outcome.state === 'cancelled' && entry.userCancelled !== true) {
       outcome = { state: 'error', reason: 'lost', exitCode: null, message: `the process running it (${this.options.worker}) stopped` }
     }

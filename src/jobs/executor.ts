@@ -46,6 +46,11 @@ export interface Run {
   readonly outcome: Promise<RunOutcome>
   /** Stops the program (a grace period, then by force); `outcome` then says cancelled. */
   cancel: () => void
+  /**
+   * Stops following a run that goes on without this process (a cluster's job),
+   * for another process to follow (`Executor.follow`); `outcome` then never settles.
+   */
+  detach?: () => void
 }
 
 export interface Executor {
@@ -60,4 +65,10 @@ export interface Executor {
   abandon?: (handle: string, workDir: string) => Promise<void>
   /** Lets go of what the executor holds (a process of its own), once no run is left. */
   close?: () => Promise<void>
+  /**
+   * Follows a run started earlier, by this process before a restart or by
+   * another, known by its recorded handle and the spec it was started with: for
+   * executors whose runs outlive the process that started them.
+   */
+  follow?: (handle: string, spec: RunSpec) => Run
 }

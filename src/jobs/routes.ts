@@ -23,7 +23,9 @@ const SlurmExecutorSpec = Type.Object({
   type: Type.Literal('slurm'),
   partition: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.,-]+$' })),
   account: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
-  qos: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' }))
+  qos: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
+  /** How many of its jobs one process follows at once (submitted, pending or running). */
+  max_jobs: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 }))
 }, { additionalProperties: false })
 const ExecutorSpec = Type.Union([LocalExecutorSpec, SlurmExecutorSpec])
 
@@ -47,6 +49,8 @@ const RoutesFile = Type.Object({
 }, { additionalProperties: false })
 
 export type ExecutorSpec = Static<typeof ExecutorSpec>
+/** The `slurm` executor JOB_EXECUTOR=slurm names when no routes file does: JOB_SLURM_PARTITION and the like. */
+export type SlurmDefaults = Omit<Static<typeof SlurmExecutorSpec>, 'type'>
 type Rule = Static<typeof Rule>
 
 /** What a rule may look at of a submitted job. */
@@ -76,23 +80,23 @@ export class JobRoutes {
   ) {}
 
   /** The routes of a site without a routes file: every job to `executor` (JOB_EXECUTOR). */
-  static only (executor: 'local' | 'slurm'): JobRoutes {
-    return new JobRoutes(new Map([[executor, { type: executor }]]), [], executor)
+  static only (executor: 'local' | 'slurm', slurm: SlurmDefaults = {}): JobRoutes {
+    return new JobRoutes(new Map([[executor, executor === 'local' ? { type: 'local' } : { type: 'slurm', ...slurm }]]), [], executor)
   }
 
   /** Reads and checks the routes file `path`; throws RoutesError saying what is wrong and where. */
-  static load (path: string, fallback: 'local' | 'slurm'): JobRoutes {
+  static load (path: string, fallback: 'local' | 'slurm', slurm: SlurmDefaults = {}): JobRoutes {
     let text: string
     try {
       text = readFileSync(path, 'utf8')
     } catch (error) {
       throw new RoutesError(`JOB_ROUTES=${path}: cannot read it: ${(error as Error).message}`)
     }
-    return JobRoutes.parse(text, fallback, `JOB_ROUTES=${path}`)
+    return JobRoutes.parse(text, fallback, { where: `JOB_ROUTES=${path}`, slurm })
   }
 
   /** Checks the text of a routes file (JSON is YAML too); `where` prefixes each problem. */
-  static parse (text: string, fallback: 'local' | 'slurm', where = 'the routes'): JobRoutes {
+  static parse (text: string, fallback: 'local' | 'slurm', { where = 'the routes', slurm = {} }: { where?: string, slurm?: SlurmDefaults } = {}): JobRoutes {
     let document: unknown
     try {
       document = parse(text) ?? {}
@@ -106,10 +110,10 @@ export class JobRoutes {
     const executors = new Map<string, ExecutorSpec>([['local', { type: 'local' }]])
     for (const [name, spec] of Object.entries(document.executors ?? {})) {
       if (!new RegExp(executorNamePattern).test(name)) throw new RoutesError(`${where}: /executors/${name}: an executor's name is lower-case letters, digits, - and _`)
-      if (name === 'local' && spec.type !== 'local') throw new RoutesError(`${where}: /executors/local: local is the server's own executor; name this one otherwise`)
+      if ((name === 'local') !== (spec.type === 'local')) throw new RoutesError(`${where}: /executors/${name}: local is the processes' own executor, the only one of its type`)
       executors.set(name, spec)
     }
-    if (fallback === 'slurm' && !executors.has('slurm')) executors.set('slurm', { type: 'slurm' })
+    if (fallback === 'slurm' && !executors.has('slurm')) executors.set('slurm', { type: 'slurm', ...slurm })
     const known = (name: string, at: string): string => {
       if (!executors.has(name)) throw new RoutesError(`${where}: ${at}: no executor named ${name} (known: ${[...executors.keys()].join(', ')})`)
       return name

@@ -8,7 +8,8 @@
  * writing to its input cannot change the stored content), `tmp/` (TMPDIR), and
  * the two logs `stdout` and `stderr` beside them, outside the globs' reach. Once
  * the ending is recorded (the outputs are data items by then), `work/` and
- * `tmp/` go; the logs stay with the job.
+ * `tmp/` go; the logs stay with the job. An adopted run (src/jobs/dispatcher.ts)
+ * keeps the directory of the attempt that started it.
  */
 import { constants, createReadStream } from 'node:fs'
 import { chmod, copyFile, mkdir, rm } from 'node:fs/promises'
@@ -16,11 +17,11 @@ import { basename, join } from 'node:path'
 import type { DataStorage } from '../domain/blobs.ts'
 import { commandLine } from '../domain/interfaces/command-line.ts'
 import type { Tool } from '../domain/interfaces/tool.ts'
-import type { Held, JobQueue, Product } from '../domain/job-queue.ts'
+import type { ClaimedJob, Held, JobQueue, Product, Runnable } from '../domain/job-queue.ts'
 import { globOutputs, safeFileName, stagedNames } from '../executor/workdir.ts'
 import { BlobTooLarge } from '../storage/blob-store.ts'
 import type { JobHooks } from './dispatcher.ts'
-import type { RunOutcome } from './executor.ts'
+import type { RunOutcome, RunSpec } from './executor.ts'
 
 export interface WorkspaceOptions {
   root: string
@@ -28,18 +29,36 @@ export interface WorkspaceOptions {
   maxOutputBytes: number
 }
 
-export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: WorkspaceOptions): Pick<JobHooks, 'prepare' | 'collect' | 'discard'> {
+export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: WorkspaceOptions): Pick<JobHooks, 'prepare' | 'locate' | 'collect' | 'discard'> {
   /** The tool each prepared attempt runs, until it is collected. */
   const tools = new Map<string, Tool>()
-  const key = (job: Held): string => `${job.id}.${job.attempt}`
-  const directoryOf = (job: Held): string => join(options.root, String(job.id), String(job.attempt))
+  const key = (job: ClaimedJob): string => `${job.id}.${job.attempt}`
+  const runnableOf = async (job: ClaimedJob): Promise<Runnable & { tool: Tool }> => {
+    const runnable = await queue.runnable(job)
+    if (runnable === undefined) throw new Error('the job is no longer held by this process')
+    if (runnable.tool === undefined) throw new Error('its service has no interface any more')
+    return { ...runnable, tool: runnable.tool }
+  }
+  const directory = (job: Held, attempt: number): string => join(options.root, String(job.id), String(attempt))
+  const specOf = (job: ClaimedJob, dir: string, tool: Tool, argv: string[]): RunSpec => ({
+    jobId: job.id,
+    attempt: job.attempt,
+    argv,
+    workDir: join(dir, 'work'),
+    tmpDir: join(dir, 'tmp'),
+    stdoutPath: join(dir, 'stdout'),
+    stderrPath: join(dir, 'stderr'),
+    env: tool.env,
+    timeoutSeconds: options.timeoutSeconds,
+    maxOutputBytes: options.maxOutputBytes,
+    cores: tool.resources.coresMin,
+    ramMiB: tool.resources.ramMin
+  })
 
   return {
     prepare: async (job) => {
-      const runnable = await queue.runnable(job)
-      if (runnable === undefined) throw new Error('the job is no longer held by this process')
-      if (runnable.tool === undefined) throw new Error('its service has no interface any more')
-      const dir = directoryOf(job)
+      const runnable = await runnableOf(job)
+      const dir = directory(job, job.attempt)
       const workDir = join(dir, 'work')
       await rm(dir, { recursive: true, force: true })
       await mkdir(join(workDir, 'inputs'), { recursive: true })
@@ -53,22 +72,16 @@ export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: Wo
         await chmod(path, 0o444)
         paths.set(file.id, path)
       }
-      const tool = runnable.tool
-      tools.set(key(job), tool)
-      return {
-        jobId: job.id,
-        attempt: job.attempt,
-        argv: commandLine(tool, runnable.inputs, paths),
-        workDir,
-        tmpDir: join(dir, 'tmp'),
-        stdoutPath: join(dir, 'stdout'),
-        stderrPath: join(dir, 'stderr'),
-        env: tool.env,
-        timeoutSeconds: options.timeoutSeconds,
-        maxOutputBytes: options.maxOutputBytes,
-        cores: tool.resources.coresMin,
-        ramMiB: tool.resources.ramMin
-      }
+      tools.set(key(job), runnable.tool)
+      return specOf(job, dir, runnable.tool, commandLine(runnable.tool, runnable.inputs, paths))
+    },
+
+    locate: async (job) => {
+      const runnable = await runnableOf(job)
+      const dir = directory(job, job.runAttempt)
+      tools.set(key(job), runnable.tool)
+      // The run is under way: its argv is what it was started with, asked of no one any more.
+      return specOf(job, dir, runnable.tool, [])
     },
 
     collect: async (job, spec, outcome) => {
@@ -115,7 +128,7 @@ export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: Wo
     },
 
     discard: async (job, stop) => {
-      const dir = directoryOf(job)
+      const dir = directory(job, job.attempt)
       await stop(join(dir, 'work'))
       await rm(join(dir, 'work'), { recursive: true, force: true })
       await rm(join(dir, 'tmp'), { recursive: true, force: true })

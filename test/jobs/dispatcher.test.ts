@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { openDatabase, type Database } from '../../src/db/client.ts'
-import type { ClaimedJob } from '../../src/domain/job-queue.ts'
+import type { AdoptedJob, ClaimedJob } from '../../src/domain/job-queue.ts'
 import { openDomain, type Domain } from '../../src/domain/index.ts'
 import { Dispatcher, type DispatcherOptions, type JobHooks } from '../../src/jobs/dispatcher.ts'
 import type { RunSpec } from '../../src/jobs/executor.ts'
@@ -20,18 +20,23 @@ const executor = new LocalExecutor({ graceMs: 500, path: process.env.PATH ?? '/u
 
 /** Runs each job's `argv` input in a directory of its own under `root`. */
 function hooks (root: string, overrides: Partial<JobHooks> = {}): JobHooks {
+  const specOf = (job: ClaimedJob, attempt: number, argv: string[]): RunSpec => {
+    const dir = join(root, `${job.id}.${attempt}`)
+    return {
+      jobId: job.id, attempt: job.attempt, argv, workDir: join(dir, 'work'), tmpDir: join(dir, 'tmp'),
+      stdoutPath: join(dir, 'stdout'), stderrPath: join(dir, 'stderr'), env: {}, timeoutSeconds: 60, maxOutputBytes: 1 << 20
+    }
+  }
   return {
     prepare: async (job: ClaimedJob): Promise<RunSpec> => {
-      const dir = join(root, `${job.id}.${job.attempt}`)
-      await mkdir(join(dir, 'work'), { recursive: true })
-      await mkdir(join(dir, 'tmp'))
       const { argv } = job.inputs as { argv?: string[] }
       if (argv === undefined) throw new Error('no argv in the inputs')
-      return {
-        jobId: job.id, attempt: job.attempt, argv, workDir: join(dir, 'work'), tmpDir: join(dir, 'tmp'),
-        stdoutPath: join(dir, 'stdout'), stderrPath: join(dir, 'stderr'), env: {}, timeoutSeconds: 60, maxOutputBytes: 1 << 20
-      }
+      const spec = specOf(job, job.attempt, argv)
+      await mkdir(spec.workDir, { recursive: true })
+      await mkdir(spec.tmpDir)
+      return spec
     },
+    locate: async (job: AdoptedJob): Promise<RunSpec> => specOf(job, job.runAttempt, []),
     collect: async (_job, _spec, outcome) => ({ outcome, products: [], release: async () => {} }),
     discard: async (job, stop) => { await stop(join(root, `${job.id}.${job.attempt}`, 'work')) },
     onError: (error) => { dispatcherErrors.push(error) },
@@ -48,10 +53,12 @@ async function dispatcher (t: Teardown, db: Pick<Database, 'changes'>, domain: D
   return d
 }
 
-async function addJobs (db: Database, projectId: number, argvs: string[][]): Promise<number[]> {
+/** Jobs queued for `executor` (as their route would have chosen), each running its `argv` input. */
+async function addJobs (db: Database, projectId: number, argvs: string[][], executor = 'local'): Promise<number[]> {
   const ids: number[] = []
   for (const argv of argvs) {
-    const [row] = await db.prisma.$queryRaw<Array<{ id: number }>>`INSERT INTO "job" (project_id, name, inputs) VALUES (${projectId}, 'test', ${JSON.stringify({ argv })}::jsonb) RETURNING id`
+    const [row] = await db.prisma.$queryRaw<Array<{ id: number }>>`
+      INSERT INTO "job" (project_id, name, inputs, executor) VALUES (${projectId}, 'test', ${JSON.stringify({ argv })}::jsonb, ${executor}) RETURNING id`
     ids.push(row!.id)
   }
   return ids
@@ -203,6 +210,45 @@ for (const kind of databaseKinds) {
     t.equal(await queue.finish(claimed!, { state: 'ok', exitCode: 0 }), false, 'an ended job cannot end again')
     t.match(await job(a.db, id!), { state: 'error', reason: 'exit', exitCode: 3 })
     t.same(await queue.claim('w', 'local', 5), [], 'nothing is queued any more')
+  })
+}
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: the started runs of a silent process on a followable executor are spared by the reaper and adopted once, the old holder fenced out`, async (t) => {
+    const { a, b, seeded } = await twoProcesses(t, kind)
+    const queue = a.domain.jobQueue
+    const [started1, started2, unstarted] = await addJobs(a.db, seeded.projectId, [['true'], ['true'], ['true']], 'slurm')
+    const [local] = await addJobs(a.db, seeded.projectId, [['true']])
+    await queue.heartbeat('ghost')
+    const claimed = await queue.claim('ghost', 'slurm', 3)
+    t.same(claimed.map((job) => job.id), [started1, started2, unstarted])
+    t.ok(await queue.started(claimed[0]!, '101'))
+    t.ok(await queue.started(claimed[1]!, '102'))
+    const [claimedLocal] = await queue.claim('ghost', 'local', 1)
+    t.ok(await queue.started(claimedLocal!, '4242'))
+    t.same(await queue.adopt('heir', 'slurm'), [], 'nothing is adopted from a live process')
+    await a.db.prisma.$executeRaw`UPDATE "worker" SET seen_at = seen_at - interval '60 seconds' WHERE name = 'ghost'`
+
+    t.same((await queue.reapLost(30, 'heir')).map((lost) => lost.id), [unstarted, local], 'the run never started and the local one are lost')
+    t.match(await job(a.db, started1!), { state: 'running', handle: '101', attempt: 1 })
+    t.same(await queue.adopt('heir', 'local'), [], 'another executor adopts none of them')
+
+    await queue.heartbeat('heir-a')
+    await b.domain.jobQueue.heartbeat('heir-b')
+    const [byA, byB] = await Promise.all([queue.adopt('heir-a', 'slurm'), b.domain.jobQueue.adopt('heir-b', 'slurm')])
+    const adopted = [...byA, ...byB].sort((x, y) => x.id - y.id)
+    t.same(adopted.map((job) => ({ id: job.id, attempt: job.attempt, handle: job.handle, runAttempt: job.runAttempt, cancelRequested: job.cancelRequested })), [
+      { id: started1, attempt: 2, handle: '101', runAttempt: 1, cancelRequested: false },
+      { id: started2, attempt: 2, handle: '102', runAttempt: 1, cancelRequested: false }
+    ], 'each run adopted by one of the two, its attempt raised')
+    t.same(await queue.adopt('heir-c', 'slurm'), [], 'adopted runs have a live holder')
+    t.same(await queue.reapLost(30, 'heir-a'), [])
+    t.equal(await queue.attemptOf(started1!), 1, 'its logs are still in the directory of the attempt that started it')
+
+    t.equal(await queue.finish(claimed[0]!, { state: 'ok', exitCode: 0 }), false, 'the old holder\'s late result is not recorded')
+    t.equal(await queue.finish(adopted[0]!, { state: 'ok', exitCode: 0 }), true, 'the adopter\'s is')
+    t.same(await history(a.db, started1!), ['running', 'ok'], 'an adoption is no transition')
+    t.same(await history(a.db, unstarted!), ['running', 'error/lost'])
   })
 }
 
