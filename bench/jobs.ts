@@ -63,7 +63,7 @@ export interface JobsResult {
   reads: ChurnResult
 }
 
-export interface ChurnResult {
+interface ChurnResult {
   name: string
   connections: number
   /** Reads a second quiet, then with jobs submitted at `job_rate`, medians of the runs (interleaved). */
