@@ -48,8 +48,8 @@ if (flags['transfer-only'] && flags['jobs-only']) throw new Error('--transfer-on
 const jobConcurrency = flags['job-concurrency'] !== undefined ? Number(flags['job-concurrency']) : availableParallelism()
 if (!Number.isInteger(jobConcurrency) || jobConcurrency < 1) throw new Error(`--job-concurrency wants a whole number of at least 1, not ${flags['job-concurrency']}`)
 const jobsPlan: JobsPlan = plan.quick
-  ? { concurrency: jobConcurrency, jobs: 100, runs: 1, latencySamples: 30, churnRate: 20, reads: plan }
-  : { concurrency: jobConcurrency, jobs: 300, runs: 3, latencySamples: 100, churnRate: 20, reads: plan }
+  ? { concurrency: jobConcurrency, jobs: 100, runs: 1, readRuns: 1, latencySamples: 30, churnRate: 20, reads: plan }
+  : { concurrency: jobConcurrency, jobs: 300, runs: 3, readRuns: 5, latencySamples: 100, churnRate: 20, reads: plan }
 // The jobs bench runs in a full run (not --quick, not --transfer-only), or alone with --jobs-only.
 const withJobs = flags['jobs-only'] || (!plan.quick && !flags['transfer-only'])
 const postgresUrl = process.env.BENCH_DATABASE_URL
