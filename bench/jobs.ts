@@ -126,7 +126,7 @@ export async function runJobs (server: RunningServer, world: World, database: Da
   const rates: number[] = []
   const cpuPerJob: number[] = []
   const busy: number[] = []
-  // Interleaved, so that a burst of load from elsewhere on the machine falls on both alike.
+  // Interleaved, so that a burst of load from elsewhere on the machine falls on the floors and the server alike.
   for (let run = 1; run <= plan.runs; run++) {
     await server.settle()
     floorRates.push(plan.jobs / await spawnFloor(plan.jobs, plan.concurrency))
@@ -193,14 +193,14 @@ export async function throughput (server: RunningServer, api: Api, count: number
 }
 
 /**
- * The floor, in a node process of its own (as small as node gets, unless given `ballastMiB` to hold):
+ * The floor, in a node process of its own (as small as node gets, unless made `sizeMiB` large):
  * `count` spawns of the program's argv (no shell, standard streams ignored), `concurrency` at a time, each
  * awaited to its exit. Linux's fork copies the page tables of the process that spawns, so a process holding
- * more memory spawns more slowly: with the server's resident memory as ballast, the same floor says how much
- * of the server's own rate its size costs. Answers the seconds the spawns took.
+ * more memory spawns more slowly: made as large as the server (its resident memory), the same floor says how
+ * much of the server's own rate its size costs. Answers the seconds the spawns took.
  */
-async function spawnFloor (count: number, concurrency: number, ballastMiB = 0): Promise<number> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', floorScript, String(count), String(concurrency), String(ballastMiB), ...argv],
+async function spawnFloor (count: number, concurrency: number, sizeMiB = 0): Promise<number> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', floorScript, String(count), String(concurrency), String(sizeMiB), ...argv],
     { stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (text: string) => { output += text })
@@ -212,9 +212,10 @@ async function spawnFloor (count: number, concurrency: number, ballastMiB = 0): 
 const floorScript = `
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-const [count, width, ballastMiB, ...argv] = process.argv.slice(1)
-// Filled, so that its pages are resident (and in the page tables fork copies), as the server's heap is.
-const ballast = Buffer.alloc(Number(ballastMiB) * 2 ** 20, 1)
+const [count, width, sizeMiB, ...argv] = process.argv.slice(1)
+// Filled, so that its pages are resident (and in the page tables fork copies), as the server's heap is; what node
+// itself holds counts towards the size asked.
+const ballast = Buffer.alloc(Math.max(0, Number(sizeMiB) * 2 ** 20 - process.memoryUsage().rss), 1)
 let next = 0
 const from = performance.now()
 await Promise.all(Array.from({ length: Number(width) }, async () => {
