@@ -21,7 +21,7 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { ErrorReason, RunOutcome } from '../jobs/executor.ts'
 import type { StagedBlob } from '../storage/blob-store.ts'
 import { holdBlob, type DataStorage } from './blobs.ts'
-import { loadTool } from './interfaces/load.ts'
+import { compiledInterface } from './interfaces/load.ts'
 import { filesOf, type JobInputs, type Tool } from './interfaces/tool.ts'
 import { bookkeeping, uncached, writes } from './read-model.ts'
 import { serialized } from './transactions.ts'
@@ -45,7 +45,10 @@ export interface ClaimedJob {
   attempt: number
   projectId: number
   serviceId: number | null
+  submitterId: number | null
   inputs: unknown
+  /** Its service's interface as the claim found it; null when the service has none any more (or is gone). */
+  interfaceDocument: unknown
 }
 
 /** One transition of a job, as its event stream sends it. */
@@ -100,6 +103,8 @@ export class JobQueue {
    * Claims up to `limit` queued jobs, oldest first, for `worker` (the process)
    * running them on `executor`: each becomes running, its attempt raised. Jobs
    * another dispatcher is claiming at the same moment are skipped, not waited for.
+   * Each comes with its service's interface, read by the same statement: what it
+   * runs needs no other question (`runnable`) unless it takes files.
    */
   @writes('job', 'job_event')
   async claim (worker: string, executor: string, limit: number): Promise<ClaimedJob[]> {
@@ -109,9 +114,11 @@ export class JobQueue {
         UPDATE "job" SET state = 'running', attempt = attempt + 1, claimed_by = ${worker}, executor = ${executor},
           started_at = now() AT TIME ZONE 'UTC'
         WHERE id IN (SELECT id FROM "job" WHERE state = 'queued' ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-        RETURNING id, attempt, project_id, service_id, inputs),
+        RETURNING id, attempt, project_id, service_id, submitter_id, inputs),
       noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'running', now() AT TIME ZONE 'UTC' FROM claimed)
-      SELECT id, attempt, project_id AS "projectId", service_id AS "serviceId", inputs FROM claimed ORDER BY id`
+      SELECT c.id, c.attempt, c.project_id AS "projectId", c.service_id AS "serviceId", c.submitter_id AS "submitterId", c.inputs,
+        s.interface AS "interfaceDocument"
+      FROM claimed c LEFT JOIN "service" s ON s.id = c.service_id ORDER BY c.id`
   }
 
   /** Records what the executor knows the run by, to follow or cancel it later; false when the attempt is no longer held. */
@@ -122,16 +129,15 @@ export class JobQueue {
     return count === 1
   }
 
-  /** What the held attempt runs; undefined once it is no longer held. */
+  /**
+   * What a claimed job runs: the interface its claim read, and the data items its File inputs name (the only
+   * question asked here, and only for such inputs). A job given up since it was claimed still gets its
+   * answer: its run's start and end are fenced by its attempt (`started`, `finish`).
+   */
   @uncached
-  async runnable (held: Held): Promise<Runnable | undefined> {
-    const job = await this.db.job.findFirst({
-      where: { id: held.id, attempt: held.attempt, state: 'running' },
-      select: { projectId: true, submitterId: true, inputs: true, service: { select: { interface: true } } }
-    })
-    if (job === null) return undefined
+  async runnable (job: ClaimedJob): Promise<Runnable> {
     const inputs = job.inputs as JobInputs
-    const tool = job.service?.interface === null || job.service === null ? undefined : loadTool(job.service.interface)
+    const tool = job.interfaceDocument === null || job.interfaceDocument === undefined ? undefined : compiledInterface(job.interfaceDocument).tool
     const ids = tool === undefined ? [] : tool.inputs.flatMap((input) => filesOf(input.type, inputs[input.id]).map((file) => Number(file.data)))
     const files = ids.length === 0
       ? []

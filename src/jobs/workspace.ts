@@ -36,7 +36,6 @@ export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: Wo
   return {
     prepare: async (job) => {
       const runnable = await queue.runnable(job)
-      if (runnable === undefined) throw new Error('the job is no longer held by this process')
       if (runnable.tool === undefined) throw new Error('its service has no interface any more')
       const dir = join(options.root, String(job.id), String(job.attempt))
       const workDir = join(dir, 'work')
