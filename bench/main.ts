@@ -10,14 +10,17 @@
  *   npm run bench -- --postgresql-only PostgreSQL only (BENCH_DATABASE_URL)
  *   npm run bench -- --transfer-only   only the upload and download of one data item (256 MiB; 1 GiB with --large)
  *   npm run bench -- --transfer-mib <n>  that item's size
+ *   npm run bench -- --jobs-only       only the jobs that run (`true` through the API against spawning it), on both databases
+ *   npm run bench -- --job-concurrency <n>  the jobs server's JOB_CONCURRENCY and the floor's (default: the cores)
  */
 import { mkdir, writeFile } from 'node:fs/promises'
-import { cpus, release, totalmem, type } from 'node:os'
+import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
 import { parseArgs } from 'node:util'
 import { applyMigrations } from '../src/db/migrate.ts'
+import { jobsTable, runJobs, type JobsPlan, type JobsResult } from './jobs.ts'
 import { runScenarios, type Plan, type Result } from './scenarios.ts'
 import { defaultSize, seed, type DatasetSize, type World } from './seed.ts'
-import { embeddedStorage, postgresStorage, startServer, type Storage } from './server.ts'
+import { embeddedStorage, postgresStorage, startServer, type RunningServer, type Storage } from './server.ts'
 import { runTransfers, transferTable, type TransferPlan, type TransferResult } from './transfer.ts'
 
 const { values: flags } = parseArgs({
@@ -27,7 +30,9 @@ const { values: flags } = parseArgs({
     services: { type: 'string' },
     'postgresql-only': { type: 'boolean', default: false },
     'transfer-only': { type: 'boolean', default: false },
-    'transfer-mib': { type: 'string' }
+    'transfer-mib': { type: 'string' },
+    'jobs-only': { type: 'boolean', default: false },
+    'job-concurrency': { type: 'string' }
   }
 })
 const services = flags.services !== undefined ? Number(flags.services) : flags.large ? 100_000 : defaultSize.services
@@ -39,6 +44,14 @@ const plan: Plan = flags.quick
 const transferMib = flags['transfer-mib'] !== undefined ? Number(flags['transfer-mib']) : flags.large ? 1024 : plan.quick ? 64 : 256
 if (!Number.isInteger(transferMib) || transferMib < 1) throw new Error(`--transfer-mib wants a whole number of MiB, not ${flags['transfer-mib']}`)
 const transferPlan: TransferPlan = { bytes: transferMib * 2 ** 20, runs: 3 }
+if (flags['transfer-only'] && flags['jobs-only']) throw new Error('--transfer-only and --jobs-only: one or the other (neither runs everything)')
+const jobConcurrency = flags['job-concurrency'] !== undefined ? Number(flags['job-concurrency']) : availableParallelism()
+if (!Number.isInteger(jobConcurrency) || jobConcurrency < 1) throw new Error(`--job-concurrency wants a whole number of at least 1, not ${flags['job-concurrency']}`)
+const jobsPlan: JobsPlan = plan.quick
+  ? { concurrency: jobConcurrency, jobs: 100, runs: 1, readRuns: 1, latencySamples: 30, churnRate: 20, reads: plan }
+  : { concurrency: jobConcurrency, jobs: 300, runs: 3, readRuns: 5, latencySamples: 100, churnRate: 20, reads: plan }
+// The jobs bench runs in a full run (not --quick, not --transfer-only), or alone with --jobs-only.
+const withJobs = flags['jobs-only'] || (!plan.quick && !flags['transfer-only'])
 const postgresUrl = process.env.BENCH_DATABASE_URL
 const storages: Array<() => Promise<Storage>> = flags['postgresql-only'] ? [] : [embeddedStorage]
 // --transfer-only measures on one database: PGlite, or PostgreSQL with --postgresql-only.
@@ -52,6 +65,7 @@ const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFi
 
 const results: Result[] = []
 const transfers: TransferResult[] = []
+const jobs: JobsResult[] = []
 for (const [index, makeStorage] of storages.entries()) {
   const storage = await makeStorage()
   try {
@@ -59,32 +73,59 @@ for (const [index, makeStorage] of storages.entries()) {
     const world = await seedInto(storage)
     progress(`${storage.kind}: seeded ${size.services.toLocaleString('en')} services, ${size.users.toLocaleString('en')} users, ` +
       `${size.projects.toLocaleString('en')} projects in ${seconds(seeding)}`)
-    const server = await startServer(storage.serverEnv)
-    let measured: Result[] = []
-    try {
-      if (!flags['transfer-only']) measured = await runScenarios(server, world, storage.kind, plan, progress)
-      // Bytes stream between socket and file whatever the database: the first database of the run is enough (bench/README.md).
-      if (index === 0) transfers.push(...await runTransfers(server, world, storage.kind, transferPlan, progress))
-    } catch (error) {
-      // The scenario's failure is the news; a server slow to stop after it is not.
-      await server.stop().catch((stopping: Error) => { progress(`and then: ${stopping.message.split('\n')[0]!}`) })
-      throw error
+    if (!flags['jobs-only']) {
+      const server = await startServer(storage.serverEnv)
+      const measured = await stopAfter(server, async () => {
+        const scenarios = flags['transfer-only'] ? [] : await runScenarios(server, world, storage.kind, plan, progress)
+        // Bytes stream between socket and file whatever the database: the first database of the run is enough (bench/README.md).
+        if (index === 0) transfers.push(...await runTransfers(server, world, storage.kind, transferPlan, progress))
+        return scenarios
+      })
+      results.push(...measured)
     }
-    await server.stop()
-    results.push(...measured)
+    if (withJobs) {
+      // The scenarios' submissions stayed queued (their server runs no jobs): the jobs server would run them all first.
+      if (!flags['jobs-only']) await dropQueuedJobs(storage)
+      const server = await startServer({ ...storage.serverEnv, JOB_CONCURRENCY: String(jobConcurrency) })
+      jobs.push(await stopAfter(server, async () => await runJobs(server, world, storage.kind, jobsPlan, progress)))
+    }
   } finally {
     await storage.dispose()
   }
 }
 
-const report = { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers }
+const report = { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers, jobs }
 const resultsDir = new URL('results/', import.meta.url)
 await mkdir(resultsDir, { recursive: true })
 await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`)
 if (results.length > 0) process.stdout.write(table(results))
 if (results.length > 0 && transfers.length > 0) process.stdout.write('\n')
 if (transfers.length > 0) process.stdout.write(transferTable(transfers))
-progress(`${results.length} scenarios and ${transfers.length} transfers in ${seconds(started)}; written to bench/results/latest.json`)
+if (jobs.length > 0) process.stdout.write(`${results.length + transfers.length > 0 ? '\n' : ''}${jobsTable(jobs)}`)
+progress(`${results.length} scenarios, ${transfers.length} transfers and ${jobs.length} job runs in ${seconds(started)}; written to bench/results/latest.json`)
+
+/** Runs `work` against the server, then stops it. */
+async function stopAfter<T> (server: RunningServer, work: () => Promise<T>): Promise<T> {
+  let answer: T
+  try {
+    answer = await work()
+  } catch (error) {
+    // The scenario's failure is the news; a server slow to stop after it is not.
+    await server.stop().catch((stopping: Error) => { progress(`and then: ${stopping.message.split('\n')[0]!}`) })
+    throw error
+  }
+  await server.stop()
+  return answer
+}
+
+async function dropQueuedJobs (storage: Storage): Promise<void> {
+  const db = await storage.open()
+  try {
+    await db.prisma.$executeRawUnsafe('DELETE FROM "job" WHERE state = \'queued\'')
+  } finally {
+    await db.close()
+  }
+}
 
 /** Migrates and seeds through this process's own handle, closed before the server opens the database. */
 async function seedInto (storage: Storage): Promise<World> {

@@ -10,12 +10,15 @@
  *                                                  on BENCH_DATABASE_URL's server instead of PGlite
  *   npm run bench:profile -- --transfer [--transfer-mib 256]
  *                                                  three uploads of a data item, then three downloads
+ *   npm run bench:profile -- --jobs [--job-count 300] [--job-concurrency <n>]
+ *                                                  jobs of `true` submitted at once and run (bench/jobs.ts's throughput)
  */
 import { readdir, readFile, mkdtemp, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { applyMigrations } from '../src/db/migrate.ts'
+import { Api, throughput } from './jobs.ts'
 import { Load, verify } from './load.ts'
 import { readScenarios, writeLoads } from './scenarios.ts'
 import { defaultSize, seed } from './seed.ts'
@@ -30,7 +33,10 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '10' },
     postgresql: { type: 'boolean', default: false },
     transfer: { type: 'boolean', default: false },
-    'transfer-mib': { type: 'string', default: '256' }
+    'transfer-mib': { type: 'string', default: '256' },
+    jobs: { type: 'boolean', default: false },
+    'job-count': { type: 'string', default: '300' },
+    'job-concurrency': { type: 'string' }
   }
 })
 const names = flags.scenario ?? ['GET /servers/ anonymous', 'GET /users/{id} API key']
@@ -55,7 +61,8 @@ try {
   const world = await applyMigrations(db).then(async () => await seed(db, defaultSize)).finally(async () => await db.close())
   const scenarios = readScenarios(world)
   if (flags.transfer) await profileTransfers(world, join(kept, 'transfer'))
-  for (const name of flags.transfer ? [] : names) {
+  if (flags.jobs) await profileJobs(world, join(kept, 'jobs'))
+  for (const name of flags.transfer || flags.jobs ? [] : names) {
     const scenario = scenarios.find((s) => s.name === name)
     const writeLoad = writeLoads[name]
     if (scenario === undefined && writeLoad === undefined) {
@@ -121,6 +128,25 @@ async function profileTransfers (world: World, dir: string): Promise<void> {
   }
   const profile = JSON.parse(await readFile(await mainThreadProfile(dir), 'utf8')) as CpuProfile
   for (const [name, window] of windows) process.stdout.write(`\n${name}, ${summary(profile, window)}`)
+}
+
+/** One throughput run of bench/jobs.ts (after a warm-up of a few jobs) on a server that runs jobs. */
+async function profileJobs (world: World, dir: string): Promise<void> {
+  const count = Number(flags['job-count'])
+  const concurrency = flags['job-concurrency'] === undefined ? availableParallelism() : Number(flags['job-concurrency'])
+  const server = await startServer({ ...storage.serverEnv, JOB_CONCURRENCY: String(concurrency) }, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
+  let window: [number, number]
+  try {
+    const api = new Api(server.url, world)
+    await throughput(server, api, 10, 'warm-up')
+    const start = microseconds()
+    const { seconds, cpuMs } = await throughput(server, api, count, 'profiled')
+    window = [start, microseconds()]
+    process.stdout.write(`\n${count} jobs of true, ${concurrency} at once: ${(count / seconds).toFixed(1)} jobs/s, ${(cpuMs / count).toFixed(2)} ms of server CPU a job\n`)
+  } finally {
+    await server.stop()
+  }
+  process.stdout.write(summary(JSON.parse(await readFile(await mainThreadProfile(dir), 'utf8')) as CpuProfile, window))
 }
 
 function microseconds (): number {

@@ -155,7 +155,7 @@ interface ServerUse { rssMb: number, busy: number, cpuUsPerAnswer: number | null
  * Warms the loads up together, measures them over one window with the server's
  * peak memory, stops them, and waits for the server to be idle again.
  */
-async function measure (server: RunningServer, plan: Plan, loads: Load[]): Promise<{ stats: LoadStats[], use: ServerUse }> {
+export async function measure (server: RunningServer, plan: Plan, loads: Load[]): Promise<{ stats: LoadStats[], use: ServerUse }> {
   const peak = new PeakMemory(server.pid)
   try {
     await Promise.all(loads.map(async (load) => { await load.warm(plan.warmupSeconds) }))

@@ -48,8 +48,8 @@ export interface World {
 
 const benchPassword = 'bench password'
 
-/** The interface the job writes' program carries: it runs `true` (the bench's server runs no jobs: JOB_CONCURRENCY=0). */
-const trueTool = { cwlVersion: 'v1.2', class: 'CommandLineTool', baseCommand: 'true', inputs: {}, outputs: {} }
+/** The interface the job writes' program carries: it runs `true` (the scenarios' server runs no jobs: JOB_CONCURRENCY=0; the jobs bench's does). */
+export const trueTool = { cwlVersion: 'v1.2', class: 'CommandLineTool', baseCommand: 'true', inputs: {}, outputs: {} }
 const chunkSize = 5_000
 const roles: ProjectRole[] = ['manager', 'contributor', 'watcher']
 const tools = ['blast', 'clustalw', 'muscle', 'mafft', 'hmmer', 'emboss-needle', 'emboss-water', 'phyml', 'raxml', 'bowtie', 'bwa', 'samtools', 'fastqc', 'trimmomatic', 'spades', 'prokka']

@@ -4,7 +4,8 @@
  *
  * Triggers (prisma/migrations/…_change_notifications and later) send a notice on
  * the channel `mobyle2_changes` with each commit that changed data, naming its
- * table, and one per recorded or forgotten login failure. PostgreSQL delivers them
+ * table, and one per recorded or forgotten login failure; a cancellation asked of a
+ * running job sends one naming the job (src/domain/job-queue.ts). PostgreSQL delivers them
  * to every process LISTENing, in commit order, so each server sharing the database
  * hears every other's writes, the command line's and psql's. PGlite has one process
  * by construction (src/db/data-dir-lock.ts) and delivers the notices of its own
@@ -43,6 +44,8 @@ export type Change =
   | { kind: 'data', table?: string }
   | { kind: 'failure', id: string, username: string | null, address: string | null }
   | { kind: 'forgotten', id: string }
+  /** A user asked that a running job be stopped: the dispatcher running it hears it without asking the database after every job change. */
+  | { kind: 'cancel', job: number }
 
 export interface ChangeListener {
   changed: (change: Change) => void
@@ -75,9 +78,14 @@ export function parseChange (payload: string): Change | undefined {
   if (payload === 'data') return { kind: 'data' }
   if (payload.startsWith(dataPrefix)) return { kind: 'data', table: payload.slice(dataPrefix.length) }
   try {
-    const { failure, forgotten } = JSON.parse(payload) as { failure?: { id?: unknown, username?: unknown, address?: unknown }, forgotten?: string | number | null }
+    const { failure, forgotten, cancel } = JSON.parse(payload) as {
+      failure?: { id?: unknown, username?: unknown, address?: unknown }
+      forgotten?: string | number | null
+      cancel?: unknown
+    }
     const text = (value: unknown): string | null => typeof value === 'string' ? value : null
     if (forgotten !== undefined && forgotten !== null) return { kind: 'forgotten', id: String(forgotten) }
+    if (typeof cancel === 'number') return { kind: 'cancel', job: cancel }
     if (typeof failure !== 'object' || failure === null) return undefined
     return { kind: 'failure', id: String(failure.id), username: text(failure.username), address: text(failure.address) }
   } catch {

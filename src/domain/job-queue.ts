@@ -16,11 +16,12 @@
  * The queue is the system's: it checks no actor. Users reach jobs through
  * `Projects` (src/domain/projects.ts).
  */
+import { changeChannel } from '../db/changes.ts'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts'
 import type { ErrorReason, RunOutcome } from '../jobs/executor.ts'
 import type { StagedBlob } from '../storage/blob-store.ts'
 import { holdBlob, type DataStorage } from './blobs.ts'
-import { loadTool } from './interfaces/load.ts'
+import { compiledInterface } from './interfaces/load.ts'
 import { filesOf, type JobInputs, type Tool } from './interfaces/tool.ts'
 import { bookkeeping, uncached, writes } from './read-model.ts'
 import { serialized } from './transactions.ts'
@@ -44,7 +45,10 @@ export interface ClaimedJob {
   attempt: number
   projectId: number
   serviceId: number | null
+  submitterId: number | null
   inputs: unknown
+  /** Its service's interface as the claim found it; null when the service has none any more (or is gone). */
+  interfaceDocument: unknown
 }
 
 /** A running job whose run a dispatcher takes over from a process gone silent: the attempt it now holds, and the run to follow. */
@@ -125,7 +129,9 @@ export class JobQueue {
    * Claims up to `limit` of the jobs queued for `executor` (their route chose it),
    * oldest first, for `worker` (the process) running them: each becomes running,
    * its attempt raised. Jobs another dispatcher is claiming at the same moment are
-   * skipped, not waited for.
+   * skipped, not waited for. Each comes with its service's interface, read by the
+   * same statement: what it runs needs no other question (`runnable`) unless it
+   * takes files.
    */
   @writes('job', 'job_event')
   async claim (worker: string, executor: string, limit: number): Promise<ClaimedJob[]> {
@@ -134,9 +140,11 @@ export class JobQueue {
       WITH claimed AS (
         UPDATE "job" SET state = 'running', attempt = attempt + 1, claimed_by = ${worker}, started_at = now() AT TIME ZONE 'UTC'
         WHERE id IN (SELECT id FROM "job" WHERE state = 'queued' AND executor = ${executor} ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-        RETURNING id, attempt, project_id, service_id, inputs),
+        RETURNING id, attempt, project_id, service_id, submitter_id, inputs),
       noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'running', now() AT TIME ZONE 'UTC' FROM claimed)
-      SELECT id, attempt, project_id AS "projectId", service_id AS "serviceId", inputs FROM claimed ORDER BY id`
+      SELECT c.id, c.attempt, c.project_id AS "projectId", c.service_id AS "serviceId", c.submitter_id AS "submitterId", c.inputs,
+        s.interface AS "interfaceDocument"
+      FROM claimed c LEFT JOIN "service" s ON s.id = c.service_id ORDER BY c.id`
   }
 
   /** Records what the executor knows the run by, to follow or cancel it later; false when the attempt is no longer held. */
@@ -147,16 +155,15 @@ export class JobQueue {
     return count === 1
   }
 
-  /** What the held attempt runs; undefined once it is no longer held. */
+  /**
+   * What a claimed job runs: the interface its claim read, and the data items its File inputs name (the only
+   * question asked here, and only for such inputs). A job given up since it was claimed still gets its
+   * answer: its run's start and end are fenced by its attempt (`started`, `finish`).
+   */
   @uncached
-  async runnable (held: Held): Promise<Runnable | undefined> {
-    const job = await this.db.job.findFirst({
-      where: { id: held.id, attempt: held.attempt, state: 'running' },
-      select: { projectId: true, submitterId: true, inputs: true, service: { select: { interface: true } } }
-    })
-    if (job === null) return undefined
+  async runnable (job: ClaimedJob): Promise<Runnable> {
     const inputs = job.inputs as JobInputs
-    const tool = job.service?.interface === null || job.service === null ? undefined : loadTool(job.service.interface)
+    const tool = job.interfaceDocument === null || job.interfaceDocument === undefined ? undefined : compiledInterface(job.interfaceDocument).tool
     const ids = tool === undefined ? [] : tool.inputs.flatMap((input) => filesOf(input.type, inputs[input.id]).map((file) => Number(file.data)))
     const files = ids.length === 0
       ? []
@@ -179,6 +186,9 @@ export class JobQueue {
    */
   @writes('job', 'job_event', 'data_item', 'blob')
   async finish (held: Held, outcome: RunOutcome, products: readonly Product[] = []): Promise<boolean> {
+    // Without outputs there is no item to create nor quota to check: the fenced statement alone, not a
+    // transaction of six (each statement costs the embedded database's one thread; bench/jobs.ts).
+    if (products.length === 0) return await recordEnding(this.db, held, outcome, {})
     return await serialized(this.db, `job ${held.id}`, async (tx) => {
       const [job] = await tx.$queryRaw<Array<{ projectId: number, submitterId: number | null }>>`
         SELECT project_id AS "projectId", submitter_id AS "submitterId" FROM "job"
@@ -189,7 +199,7 @@ export class JobQueue {
       const adding = products.reduce((sum, product) => sum + product.staged.size, 0)
       const [used] = await tx.$queryRaw<Array<{ bytes: bigint }>>`
         SELECT coalesce(sum(size), 0)::bigint AS bytes FROM "data_item" WHERE project_id = ${job.projectId}`
-      if (products.length > 0 && Number(used!.bytes) + adding > this.storage.quotaBytes) {
+      if (Number(used!.bytes) + adding > this.storage.quotaBytes) {
         ending = { state: 'error', reason: 'output-limit', exitCode: outcome.state === 'cancelled' ? null : outcome.exitCode,
           message: `its outputs (${adding} bytes) pass the project's quota of ${this.storage.quotaBytes} bytes: none kept` }
       } else {
@@ -205,17 +215,7 @@ export class JobQueue {
           ;(outputs[product.output] ??= []).push(item.id)
         }
       }
-      const reason: ErrorReason | null = ending.state === 'error' ? ending.reason : null
-      const exitCode = ending.state === 'cancelled' ? null : ending.exitCode
-      const message = ending.state === 'ok' ? '' : ending.message.slice(0, 2000)
-      await tx.$executeRaw`
-        WITH ended AS (
-          UPDATE "job" SET state = ${ending.state}::"JobState", reason = ${reason}, exit_code = ${exitCode}, message = ${message},
-            outputs = ${JSON.stringify(outputs)}::jsonb, finished_at = now() AT TIME ZONE 'UTC'
-          WHERE id = ${held.id}
-          RETURNING id, state, reason)
-        INSERT INTO "job_event" (job_id, state, reason, at) SELECT id, state, reason, now() AT TIME ZONE 'UTC' FROM ended`
-      return true
+      return await recordEnding(tx, held, ending, outputs)
     })
   }
 
@@ -299,10 +299,13 @@ export class JobQueue {
     const [found] = await this.db.$queryRaw<Array<{ any: boolean }>>`SELECT EXISTS (SELECT 1 FROM "job" j WHERE ${orphaned}) AS any`
     if (!found!.any) return []
     return await this.db.$queryRaw<AdoptedJob[]>`
-      UPDATE "job" SET attempt = attempt + 1, claimed_by = ${worker}
-      WHERE id IN (SELECT id FROM "job" j WHERE ${orphaned} ORDER BY id FOR UPDATE SKIP LOCKED)
-      RETURNING id, attempt, project_id AS "projectId", service_id AS "serviceId", inputs, handle,
-        coalesce(run_attempt, attempt - 1) AS "runAttempt", cancel_requested AS "cancelRequested"`
+      WITH adopted AS (
+        UPDATE "job" SET attempt = attempt + 1, claimed_by = ${worker}
+        WHERE id IN (SELECT id FROM "job" j WHERE ${orphaned} ORDER BY id FOR UPDATE SKIP LOCKED)
+        RETURNING id, attempt, project_id, service_id, submitter_id, inputs, handle, run_attempt, cancel_requested)
+      SELECT a.id, a.attempt, a.project_id AS "projectId", a.service_id AS "serviceId", a.submitter_id AS "submitterId", a.inputs,
+        s.interface AS "interfaceDocument", a.handle, coalesce(a.run_attempt, a.attempt - 1) AS "runAttempt", a.cancel_requested AS "cancelRequested"
+      FROM adopted a LEFT JOIN "service" s ON s.id = a.service_id ORDER BY a.id`
   }
 
   /** The attempt whose directory a job's run uses (0 before it first ran; an adopted run keeps its own); undefined for no job. */
@@ -332,13 +335,31 @@ export class JobQueue {
   }
 }
 
+/**
+ * Ends the held attempt of a running job as `ending` says, with its history's event, in one statement;
+ * false, and nothing written, when the attempt is no longer held.
+ */
+async function recordEnding (db: Pick<PrismaClient, '$executeRaw'>, held: Held, ending: RunOutcome, outputs: Record<string, number[]>): Promise<boolean> {
+  const reason: ErrorReason | null = ending.state === 'error' ? ending.reason : null
+  const exitCode = ending.state === 'cancelled' ? null : ending.exitCode
+  const message = ending.state === 'ok' ? '' : ending.message.slice(0, 2000)
+  const count = await db.$executeRaw`
+    WITH ended AS (
+      UPDATE "job" SET state = ${ending.state}::"JobState", reason = ${reason}, exit_code = ${exitCode}, message = ${message},
+        outputs = ${JSON.stringify(outputs)}::jsonb, finished_at = now() AT TIME ZONE 'UTC'
+      WHERE id = ${held.id} AND attempt = ${held.attempt} AND state = 'running'
+      RETURNING id, state, reason)
+    INSERT INTO "job_event" (job_id, state, reason, at) SELECT id, state, reason, now() AT TIME ZONE 'UTC' FROM ended`
+  return count === 1
+}
+
 /** What a cancellation found: `final` for a job already ended, `absent` for none (in that project). */
 export type CancelOutcome = 'cancelled' | 'asked' | 'final' | 'absent'
 
 /**
  * Cancels a job: a queued one at once; a running one is asked to stop (its
- * holder's next heartbeat hears it, and records it cancelled once its program is
- * gone). One statement, shared by the queue and by users' cancellations
+ * holder hears the notice this sends, or asks at its next poll, and records it
+ * cancelled once its program is gone). One statement, shared by the queue and by users' cancellations
  * (`Projects.cancelJob`, which names the job's project: a job of another answers
  * `absent`). Answers what it found, and the state the job was in.
  */
@@ -351,8 +372,9 @@ Promise<{ outcome: CancelOutcome, state: JobState | null }> {
         UPDATE "job" SET state = 'cancelled', finished_at = now() AT TIME ZONE 'UTC', message = 'cancelled before it ran'
         WHERE id = ${jobId} AND ${inProject} AND state = 'queued' RETURNING id),
       noted AS (INSERT INTO "job_event" (job_id, state, at) SELECT id, 'cancelled', now() AT TIME ZONE 'UTC' FROM dequeued),
-      asked AS (UPDATE "job" SET cancel_requested = true WHERE id = ${jobId} AND ${inProject} AND state = 'running' RETURNING id)
-      SELECT EXISTS (SELECT 1 FROM dequeued) AS dequeued, EXISTS (SELECT 1 FROM asked) AS asked,
+      asked AS (UPDATE "job" SET cancel_requested = true WHERE id = ${jobId} AND ${inProject} AND state = 'running' RETURNING id),
+      told AS (SELECT pg_notify(${changeChannel}, json_build_object('cancel', id)::text) FROM asked)
+      SELECT EXISTS (SELECT 1 FROM dequeued) AS dequeued, EXISTS (SELECT 1 FROM told) AS asked,
         (SELECT state::text FROM "job" WHERE id = ${jobId} AND ${inProject}) AS state`
     const state = row!.state
     if (row!.dequeued) return { outcome: 'cancelled', state }

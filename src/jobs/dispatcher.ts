@@ -5,8 +5,8 @@
  * records how they ended, fenced by its attempt.
  *
  * It claims when told that jobs changed (the change feed's notices, from any
- * process) and every `pollMs` besides, and then looks for cancellations of the
- * jobs it runs; it beats every `heartbeatMs` and ends as lost the running jobs of
+ * process) and every `pollMs` besides; it looks for cancellations of the jobs it
+ * runs when told one was asked, and every `pollMs` besides; it beats every `heartbeatMs` and ends as lost the running jobs of
  * processes silent for `lostAfterSeconds` (at start, with `alone`, those of every
  * other process: the embedded database has no other).
  *
@@ -96,12 +96,17 @@ export class Dispatcher {
     await this.reap(this.options.alone ? 0 : this.options.lostAfterSeconds)
     this.unsubscribe = this.feed.subscribe({
       changed: (change) => {
+        // Asked only when a cancellation is announced, not after every job change: jobs change several
+        // times each (submitted, claimed, ended), and each question is a statement (bench/jobs.ts).
+        if (change.kind === 'cancel' && this.running.size > 0) this.hearCancellations()
         if (change.kind !== 'data' || (change.table !== undefined && change.table !== 'job')) return
         this.claim()
-        if (this.running.size > 0) this.hearCancellations()
       },
       deaf: () => {},
-      hearing: () => { this.claim() }
+      hearing: () => {
+        this.claim()
+        if (this.running.size > 0) this.hearCancellations()
+      }
     })
     this.timers = [
       setInterval(() => {

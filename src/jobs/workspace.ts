@@ -35,7 +35,6 @@ export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: Wo
   const key = (job: ClaimedJob): string => `${job.id}.${job.attempt}`
   const runnableOf = async (job: ClaimedJob): Promise<Runnable & { tool: Tool }> => {
     const runnable = await queue.runnable(job)
-    if (runnable === undefined) throw new Error('the job is no longer held by this process')
     if (runnable.tool === undefined) throw new Error('its service has no interface any more')
     return { ...runnable, tool: runnable.tool }
   }
