@@ -15,7 +15,7 @@ export interface ExecutorView {
   isDefault: boolean
   queued: number
   running: number
-  workers: Array<{ name: string, seenAt: Date }>
+  workers: Array<{ name: string, seenAt: Date, problem?: string }>
   /** `ok`, or what is wrong in a sentence. */
   health: string
 }
@@ -31,13 +31,15 @@ export class Executors {
     return names.map((name) => {
       const { queued = 0, running = 0, workers = [] } = atWork.get(name) ?? {}
       const spec = this.routes.executors.get(name)
-      return { name, spec, isDefault: name === this.routes.fallback, queued, running, workers, health: health(spec, queued, workers.length) }
+      return { name, spec, isDefault: name === this.routes.fallback, queued, running, workers, health: health(spec, queued, workers) }
     })
   }
 }
 
-function health (spec: ExecutorSpec | undefined, queued: number, workers: number): string {
+function health (spec: ExecutorSpec | undefined, queued: number, workers: ExecutorView['workers']): string {
   if (spec === undefined) return `no route names it any more: ${queued} queued job(s) wait for a process configured with it`
-  if (workers === 0) return queued > 0 ? `no process runs it: its ${queued} queued job(s) wait` : 'no process runs it'
+  if (workers.length === 0) return queued > 0 ? `no process runs it: its ${queued} queued job(s) wait` : 'no process runs it'
+  const troubled = workers.filter((worker) => worker.problem !== undefined)
+  if (troubled.length > 0) return troubled.map((worker) => `${worker.name}: ${worker.problem!}`).join('; ')
   return 'ok'
 }

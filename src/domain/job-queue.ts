@@ -88,7 +88,8 @@ export interface ExecutorAtWork {
   executor: string
   queued: number
   running: number
-  workers: Array<{ name: string, seenAt: Date }>
+  /** The processes that run it; `problem`, what one of them found wrong with it at its last beat. */
+  workers: Array<{ name: string, seenAt: Date, problem?: string }>
 }
 
 /** What a held job runs: its service's interface, its inputs, and the data items its File inputs name. */
@@ -225,11 +226,14 @@ export class JobQueue {
    * answer shows it, and a heartbeat wakes no other process.
    */
   @bookkeeping
-  async heartbeat (worker: string, executor = 'local'): Promise<void> {
+  async heartbeat (worker: string, executor = 'local', problem?: string): Promise<void> {
+    const problems = problem === undefined ? Prisma.sql`'{}'::jsonb` : Prisma.sql`jsonb_build_object(${executor}::text, ${problem}::text)`
     await this.db.$executeRaw`
-      INSERT INTO "worker" (name, executors, started_at, seen_at) VALUES (${worker}, ARRAY[${executor}]::varchar[], now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+      INSERT INTO "worker" (name, executors, problems, started_at, seen_at)
+      VALUES (${worker}, ARRAY[${executor}]::varchar[], ${problems}, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
       ON CONFLICT (name) DO UPDATE SET seen_at = EXCLUDED.seen_at,
-        executors = CASE WHEN ${executor} = ANY("worker".executors) THEN "worker".executors ELSE array_append("worker".executors, ${executor}::varchar) END`
+        executors = CASE WHEN ${executor} = ANY("worker".executors) THEN "worker".executors ELSE array_append("worker".executors, ${executor}::varchar) END,
+        problems = ("worker".problems - ${executor}::text) || ${problems}`
   }
 
   /** For each executor jobs were sent to: how many of its jobs wait and run, and the processes that run it and when each was last heard of. */
@@ -238,7 +242,7 @@ export class JobQueue {
     const counts = await this.db.$queryRaw<Array<{ executor: string, queued: number, running: number }>>`
       SELECT executor, count(*) FILTER (WHERE state = 'queued')::int AS queued, count(*) FILTER (WHERE state = 'running')::int AS running
       FROM "job" WHERE state IN ('queued', 'running') AND executor IS NOT NULL GROUP BY executor`
-    const workers = await this.db.worker.findMany({ select: { name: true, executors: true, seenAt: true }, orderBy: { name: 'asc' } })
+    const workers = await this.db.worker.findMany({ select: { name: true, executors: true, problems: true, seenAt: true }, orderBy: { name: 'asc' } })
     const names = new Set([...counts.map((row) => row.executor), ...workers.flatMap((worker) => worker.executors)])
     return [...names].sort().map((executor) => {
       const count = counts.find((row) => row.executor === executor)
@@ -246,7 +250,10 @@ export class JobQueue {
         executor,
         queued: count?.queued ?? 0,
         running: count?.running ?? 0,
-        workers: workers.filter((worker) => worker.executors.includes(executor)).map((worker) => ({ name: worker.name, seenAt: worker.seenAt }))
+        workers: workers.filter((worker) => worker.executors.includes(executor)).map((worker) => {
+          const problem = (worker.problems as Record<string, string>)[executor]
+          return problem === undefined ? { name: worker.name, seenAt: worker.seenAt } : { name: worker.name, seenAt: worker.seenAt, problem }
+        })
       }
     })
   }

@@ -92,7 +92,7 @@ export class Dispatcher {
   }
 
   async start (): Promise<void> {
-    await this.queue.heartbeat(this.options.worker, this.executor.name)
+    await this.queue.heartbeat(this.options.worker, this.executor.name, this.executor.problem?.())
     await this.reap(this.options.alone ? 0 : this.options.lostAfterSeconds)
     this.unsubscribe = this.feed.subscribe({
       changed: (change) => {
@@ -114,7 +114,7 @@ export class Dispatcher {
         if (this.running.size > 0) this.hearCancellations()
       }, this.options.pollMs),
       setInterval(() => {
-        this.queue.heartbeat(this.options.worker, this.executor.name)
+        this.queue.heartbeat(this.options.worker, this.executor.name, this.executor.problem?.())
           .then(async () => { await this.reap(this.options.lostAfterSeconds) })
           .catch(this.hooks.onError)
       }, this.options.heartbeatMs)

@@ -63,6 +63,8 @@ export interface Executor {
    * Never rejects; a run it cannot prove is that job's is left alone.
    */
   abandon?: (handle: string, workDir: string) => Promise<void>
+  /** What is wrong with the executor itself just now (its scheduler unreachable), for GET /_admin/executors; undefined when nothing is. */
+  problem?: () => string | undefined
   /** Lets go of what the executor holds (a process of its own), once no run is left. */
   close?: () => Promise<void>
   /**

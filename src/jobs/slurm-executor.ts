@@ -76,8 +76,15 @@ export class SlurmExecutor implements Executor {
   /** The soonest a poll was asked for while one ran: the next one comes that soon. */
   private askedDuringPoll = Number.POSITIVE_INFINITY
 
+  /** What went wrong with the last poll (the controller unreachable, squeue missing); cleared by the next that works. */
+  private trouble: string | undefined
+
   constructor (private readonly options: SlurmExecutorOptions) {
     this.name = options.name
+  }
+
+  problem (): string | undefined {
+    return this.trouble
   }
 
   async start (spec: RunSpec): Promise<Run> {
@@ -170,7 +177,14 @@ export class SlurmExecutor implements Executor {
   private async poll (): Promise<void> {
     const ids = [...this.followed.keys()]
     if (ids.length === 0) return
-    const statuses = await this.squeue(ids)
+    let statuses: Awaited<ReturnType<SlurmExecutor['squeue']>>
+    try {
+      statuses = await this.squeue(ids)
+      this.trouble = undefined
+    } catch (error) {
+      this.trouble = `following its ${ids.length} job(s) failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500)
+      throw error
+    }
     for (const id of ids) {
       const followed = this.followed.get(id)
       if (followed === undefined) continue

@@ -14,9 +14,10 @@ export const ExecutorRepresentation = Type.Object({
   running: Type.Integer({ description: 'Its jobs claimed and not ended.' }),
   workers: Type.Array(Type.Object({
     name: Type.String({ description: 'The process: host:pid.' }),
-    seen: Type.String({ format: 'date-time', description: 'When it was last heard of.' })
+    seen: Type.String({ format: 'date-time', description: 'When it was last heard of.' }),
+    problem: Type.Optional(Type.String({ description: 'What it found wrong with the executor at its last beat (the scheduler unreachable).' }))
   }), { description: 'The processes (servers, workers) that run its jobs.' }),
-  health: Type.String({ description: '"ok", or what is wrong: no process runs it, no route names it.' })
+  health: Type.String({ description: '"ok", or what is wrong: no process runs it, no route names it, or what the processes running it found (host:pid: problem).' })
 }, { $id: 'Executor', title: 'Executor' })
 
 function renderExecutor (executor: ExecutorView) {
@@ -27,7 +28,7 @@ function renderExecutor (executor: ExecutorView) {
     ...options,
     queued: executor.queued,
     running: executor.running,
-    workers: executor.workers.map((worker) => ({ name: worker.name, seen: worker.seenAt.toISOString() })),
+    workers: executor.workers.map((worker) => ({ name: worker.name, seen: worker.seenAt.toISOString(), ...(worker.problem === undefined ? {} : { problem: worker.problem }) })),
     health: executor.health
   }
 }

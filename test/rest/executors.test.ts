@@ -52,6 +52,15 @@ for (const kind of databaseKinds) {
       cluster: { queued: 1 },
       retired: { type: 'unknown', default: false, queued: 1, running: 0, workers: [], health: 'no route names it any more: 1 queued job(s) wait for a process configured with it' }
     })
+    // A process that runs the cluster finds its scheduler unreachable; its next beat without a problem clears it.
+    await domain.jobQueue.heartbeat('elsewhere:8', 'cluster', 'following its 3 job(s) failed: squeue: Unable to contact slurm controller')
+    t.match(await executors(), {
+      cluster: { workers: [{ name: 'elsewhere:8', problem: /Unable to contact/ }], health: 'elsewhere:8: following its 3 job(s) failed: squeue: Unable to contact slurm controller' },
+      local: { health: 'ok' }
+    })
+    await domain.jobQueue.heartbeat('elsewhere:8', 'cluster')
+    t.match(await executors(), { cluster: { health: 'ok' } })
+    t.notOk('problem' in ((await executors()) as { cluster: { workers: object[] } }).cluster.workers[0]!)
     for (const who of ['owner', 'contributor']) problemOf(await app.inject({ url: '/_admin/executors', headers: basic(who) }), 403)
     problemOf(await app.inject({ url: '/_admin/executors' }), 401)
   })

@@ -671,8 +671,10 @@ export interface components {
                  * @description When it was last heard of.
                  */
                 seen: string;
+                /** @description What it found wrong with the executor at its last beat (the scheduler unreachable). */
+                problem?: string;
             }[];
-            /** @description "ok", or what is wrong: no process runs it, no route names it. */
+            /** @description "ok", or what is wrong: no process runs it, no route names it, or what the processes running it found (host:pid: problem). */
             health: string;
         };
         /** Project */

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "worker" ADD COLUMN     "problems" JSONB NOT NULL DEFAULT '{}';
