@@ -59,9 +59,10 @@ export async function holdBlob (tx: Client, store: BlobStore, staged: StagedBlob
 /** Removes a blob, file and row, unless an item refers to it; answers whether it did. */
 export async function reclaim (db: PrismaClient, store: BlobStore, sha256: string): Promise<boolean> {
   return await serialized(db, `blob ${sha256}`, async (tx) => {
-    // Waits for a transaction placing this blob; gives a file without a row a row to lock.
-    await tx.$executeRaw`INSERT INTO "blob" (sha256, size) VALUES (${sha256}, 0) ON CONFLICT (sha256) DO NOTHING`
-    await tx.$queryRaw`SELECT sha256 FROM "blob" WHERE sha256 = ${sha256} FOR UPDATE`
+    // Locks the row, waiting for a transaction placing this blob; gives a file without a row a row to lock.
+    // One statement: a plain insert then a SELECT … FOR UPDATE could find the row deleted between them (by
+    // another reclaim) and lock nothing, and this file's removal would then race a creation placing it.
+    await tx.$executeRaw`INSERT INTO "blob" (sha256, size) VALUES (${sha256}, 0) ON CONFLICT (sha256) DO UPDATE SET size = "blob".size`
     const [row] = await tx.$queryRaw<Array<{ used: boolean }>>`
       SELECT EXISTS (SELECT 1 FROM "data_item" WHERE blob_sha256 = ${sha256}) AS used`
     if (row!.used) return false
