@@ -13,6 +13,7 @@ import { measure, readScenarios, type Plan } from './scenarios.ts'
 import { trueTool, type World } from './seed.ts'
 import { cpuMilliseconds, sleep, type DatabaseKind, type RunningServer } from './server.ts'
 import type autocannon from 'autocannon'
+import { median, round } from './stats.ts'
 
 export interface JobsPlan {
   /** The server's JOB_CONCURRENCY, and the floor's: as many spawns at once as the server runs jobs. */
@@ -425,17 +426,6 @@ async function pool<T> (count: number, width: number, task: (i: number) => Promi
 function residentMiB (pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return match === null ? 0 : Number(match[1]) / 1024
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
-
-function round (value: number, digits: number): number {
-  const scale = 10 ** digits
-  return Math.round(value * scale) / scale
 }
 
 export function jobsTable (rows: JobsResult[]): string {

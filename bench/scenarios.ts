@@ -7,6 +7,7 @@ import type autocannon from 'autocannon'
 import { Load, percentile, verify, type Call, type LoadStats } from './load.ts'
 import type { World } from './seed.ts'
 import { cpuMilliseconds, PeakMemory, sleep, type DatabaseKind, type RunningServer } from './server.ts'
+import { round } from './stats.ts'
 
 type Face = 'rest' | 'xmlrpc' | 'jsonrpc' | 'floor'
 
@@ -323,9 +324,4 @@ function createsLoad (world: World): { requests: autocannon.Request[], headers: 
 
 function adminHeaders (world: World): Record<string, string> {
   return { 'x-api-key': world.admin.apiKey, 'content-type': 'application/json' }
-}
-
-function round (value: number, digits: number): number {
-  const scale = 10 ** digits
-  return Math.round(value * scale) / scale
 }

@@ -17,6 +17,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { World } from './seed.ts'
 import { cpuMilliseconds, PeakMemory, quiet, repoRoot, type DatabaseKind, type RunningServer } from './server.ts'
+import { median, round } from './stats.ts'
 
 export interface TransferPlan {
   /** The content's size. */
@@ -296,17 +297,6 @@ async function okBody (url: string, response: IncomingMessage): Promise<string> 
   const status = response.statusCode ?? 0
   if (status < 200 || status > 299) throw new Error(`${url} answered HTTP ${status}: ${body.slice(0, 500)}`)
   return body
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
-
-function round (value: number, digits: number): number {
-  const scale = 10 ** digits
-  return Math.round(value * scale) / scale
 }
 
 export function transferTable (rows: TransferResult[]): string {
