@@ -254,7 +254,9 @@ class DetachedExecutor implements Executor {
     let cancelled = false
     let detached = false
     const outcome = (async (): Promise<RunOutcome> => {
-      while (alive(pid) || detached) await new Promise((resolve) => setTimeout(resolve, 50))
+      while (alive(pid) && !detached) await new Promise((resolve) => setTimeout(resolve, 50))
+      // A detached run says nothing, and keeps nothing waiting.
+      if (detached) return await new Promise<never>(() => {})
       return cancelled ? { state: 'cancelled', message: 'cancelled' } : { state: 'ok', exitCode: 0 }
     })()
     return {
