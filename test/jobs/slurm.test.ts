@@ -28,8 +28,8 @@ const slurm = process.env.TEST_SLURM === '1' ? false : 'TEST_SLURM is not set: n
 /** What the executor reported as its own problems: none, each test checks. */
 const executorErrors: unknown[] = []
 
-function executor (): SlurmExecutor {
-  return new SlurmExecutor({ pollMs: 250, path: process.env.PATH ?? '/usr/bin:/bin', slurmConf: process.env.SLURM_CONF, onError: (error) => { executorErrors.push(error) } })
+function executor (path = process.env.PATH ?? '/usr/bin:/bin'): SlurmExecutor {
+  return new SlurmExecutor({ pollMs: 250, path, slurmConf: process.env.SLURM_CONF, onError: (error) => { executorErrors.push(error) } })
 }
 
 /** A job directory of the test's own, where the node sees it (this host): work/, tmp/, and the two logs beside them. */
@@ -189,6 +189,24 @@ t.test('on Slurm', { skip: slurm }, async (t) => {
     t.same(await Promise.all(runs.map(async (run) => await run.outcome)), [{ state: 'ok', exitCode: 0 }, { state: 'ok', exitCode: 0 }])
     const [startA, endA, startB, endB] = (await Promise.all([a, b].map(async (s) => await readFile(s.stdoutPath, 'utf8')))).join(' ').trim().split(/\s+/).map(Number)
     t.ok(startA! < endB! && startB! < endA!, `their runs overlap (${startA}-${endA}, ${startB}-${endB})`)
+  })
+
+  t.test('one squeue call per poll follows every job, however many', async (t) => {
+    // squeue through a wrapper that notes each call: the real squeue answers.
+    const bin = await mkdtemp(join(tmpdir(), 'mobyle2-slurm-bin-'))
+    t.teardown(() => rm(bin, { recursive: true, force: true }))
+    const real = execFileSync('sh', ['-c', 'command -v squeue']).toString().trim()
+    await writeFile(join(bin, 'squeue'), `#!/bin/sh\necho "$*" >> ${join(bin, 'calls')}\nexec ${real} "$@"\n`, { mode: 0o755 })
+    const counted = executor(`${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`)
+    const specs = await Promise.all(Array.from({ length: 6 }, async () => await spec(t, ['sleep', '1'])))
+    const started = performance.now()
+    const runs = await Promise.all(specs.map(async (s) => await counted.start(s)))
+    t.same(new Set(await Promise.all(runs.map(async (run) => (await run.outcome).state))), new Set(['ok']), 'six jobs, two at a time on the two CPUs, all ok')
+    const polls = Math.ceil((performance.now() - started) / 250)
+    const calls = (await readFile(join(bin, 'calls'), 'utf8')).trim().split('\n')
+    t.ok(calls.length <= polls + 1, `${calls.length} squeue calls in ${polls} poll intervals`)
+    const widest = calls.map((call) => call.match(/--jobs=(\S+)/)![1]!.split(',')).sort((a, b) => b.length - a.length)[0]!
+    t.same(widest.sort(), runs.map((run) => run.handle).sort(), 'one call asks for all six jobs at once')
   })
 
   t.test('a job asking for more than the cluster has is refused at submission', async (t) => {
