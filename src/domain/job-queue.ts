@@ -51,7 +51,7 @@ export interface ClaimedJob {
 export interface AdoptedJob extends ClaimedJob {
   /** What the executor knows the run by. */
   handle: string
-  /** The attempt that started the run (whose directory it uses). */
+  /** The attempt that started the run (whose directory it uses): recorded with its handle. */
   runAttempt: number
   /** Whether a user asked to cancel it, maybe while nobody followed it. */
   cancelRequested: boolean
@@ -267,7 +267,7 @@ export class JobQueue {
       UPDATE "job" SET attempt = attempt + 1, claimed_by = ${worker}
       WHERE id IN (SELECT id FROM "job" j WHERE ${orphaned} ORDER BY id FOR UPDATE SKIP LOCKED)
       RETURNING id, attempt, project_id AS "projectId", service_id AS "serviceId", inputs, handle,
-        coalesce(run_attempt, attempt - 1) AS "runAttempt", cancel_requested AS "cancelRequested"`
+        run_attempt AS "runAttempt", cancel_requested AS "cancelRequested"`
   }
 
   /** The attempt whose directory a job's run uses (0 before it first ran; an adopted run keeps its own); undefined for no job. */
