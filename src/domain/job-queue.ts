@@ -55,7 +55,7 @@ export interface ClaimedJob {
 export interface AdoptedJob extends ClaimedJob {
   /** What the executor knows the run by. */
   handle: string
-  /** The attempt that started the run (whose directory it uses). */
+  /** The attempt that started the run (whose directory it uses): recorded with its handle. */
   runAttempt: number
   /** Whether a user asked to cancel it, maybe while nobody followed it. */
   cancelRequested: boolean
@@ -311,7 +311,7 @@ export class JobQueue {
         WHERE id IN (SELECT id FROM "job" j WHERE ${orphaned} ORDER BY id FOR UPDATE SKIP LOCKED)
         RETURNING id, attempt, project_id, service_id, submitter_id, inputs, handle, run_attempt, cancel_requested)
       SELECT a.id, a.attempt, a.project_id AS "projectId", a.service_id AS "serviceId", a.submitter_id AS "submitterId", a.inputs,
-        s.interface AS "interfaceDocument", a.handle, coalesce(a.run_attempt, a.attempt - 1) AS "runAttempt", a.cancel_requested AS "cancelRequested"
+        s.interface AS "interfaceDocument", a.handle, a.run_attempt AS "runAttempt", a.cancel_requested AS "cancelRequested"
       FROM adopted a LEFT JOIN "service" s ON s.id = a.service_id ORDER BY a.id`
   }
 

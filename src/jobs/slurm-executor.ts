@@ -22,7 +22,7 @@
  * what it forgets.
  */
 import { execFile } from 'node:child_process'
-import { readFile, stat, truncate, writeFile } from 'node:fs/promises'
+import { open, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import type { ErrorReason, Executor, Run, RunOutcome, RunSpec } from './executor.ts'
@@ -192,12 +192,9 @@ export class SlurmExecutor implements Executor {
       if (status === undefined) {
         this.end(followed, await this.vanished(followed))
       } else if (finalStates.has(status.state)) {
-        const outcome = slurmOutcome(id, status, followed.stop)
-        // A script that exits by itself without recording an exit status never ran the program.
-        const unrun = status.state === 'FAILED' && exitCodeOf(status.waitStatus).signal === 0 && await this.recorded(followed) === undefined
-        this.end(followed, unrun
-          ? { state: 'error', reason: 'system', exitCode: null, message: `the batch script ended before the program ran (see stderr); Slurm job ${id}: FAILED` }
-          : outcome)
+        this.end(followed, status.state === 'FAILED' && await unentered(followed.spec)
+          ? { state: 'error', reason: 'system', exitCode: null, message: `the node could not enter the job's working directory (is JOB_WORK_DIR shared with the nodes?); Slurm job ${id}: FAILED` }
+          : slurmOutcome(id, status, followed.stop))
       } else if (status.state === 'RUNNING') {
         await this.watchOutput(followed)
       }
@@ -226,7 +223,7 @@ export class SlurmExecutor implements Executor {
   /** How a job the controller no longer knows ended: as its script recorded, or lost. */
   private async vanished (followed: Followed): Promise<RunOutcome> {
     const code = await this.recorded(followed)
-    if (code !== undefined) return exitOutcome(code)
+    if (code !== undefined) return exitOutcome(code, `Slurm no longer knows job ${followed.id}: its script recorded the code`)
     if (followed.stop?.reason === 'cancelled') return { state: 'cancelled', message: followed.stop.message }
     if (followed.stop !== undefined) return { state: 'error', reason: followed.stop.reason, exitCode: null, message: followed.stop.message }
     return {
@@ -270,6 +267,21 @@ export class SlurmExecutor implements Executor {
   }
 }
 
+/** What the batch script says on stderr when it cannot enter the working directory (after slurmstepd's own lines). */
+const unenteredLine = 'mobyle2: cannot enter the working directory'
+
+/** Whether the batch script stopped before the program, unable to enter its directory (the first lines of its stderr say so). */
+async function unentered (spec: RunSpec): Promise<boolean> {
+  const file = await open(spec.stderrPath).catch(() => undefined)
+  if (file === undefined) return false
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(4096), 0, 4096, 0)
+    return buffer.subarray(0, bytesRead).toString().split('\n').some((line) => line.startsWith(unenteredLine))
+  } finally {
+    await file.close()
+  }
+}
+
 /** Which of stdout and stderr is past the spec's limit, if any. */
 async function overLimit (spec: RunSpec): Promise<'stdout' | 'stderr' | undefined> {
   for (const [name, path] of [['stdout', spec.stdoutPath], ['stderr', spec.stderrPath]] as const) {
@@ -299,11 +311,12 @@ export function exitCodeOf (waitStatus: number): { exitCode: number, signal: num
   return { exitCode: signal === 0 ? (waitStatus >> 8) & 0xff : 128 + signal, signal }
 }
 
-function exitOutcome (exitCode: number): RunOutcome {
+/** How a program that exited with `exitCode` ended; `detail` says where that code comes from. */
+function exitOutcome (exitCode: number, detail: string): RunOutcome {
   if (exitCode === 0) return { state: 'ok', exitCode: 0 }
   // The script's shell reports a program killed by signal n as 128 + n.
   const killed = exitCode > 128 && exitCode < 128 + 65 ? ` (128 + ${exitCode - 128}: killed by signal ${exitCode - 128})` : ''
-  return { state: 'error', reason: 'exit', exitCode, message: `the program exited with code ${exitCode}${killed}` }
+  return { state: 'error', reason: 'exit', exitCode, message: `the program exited with code ${exitCode}${killed}; ${detail}` }
 }
 
 /**
@@ -318,10 +331,10 @@ export function slurmOutcome (id: string, status: SlurmStatus, stop?: Stop): Run
     ({ state: 'error', reason, exitCode: code, message: `${message}; ${slurm}` })
   switch (status.state) {
     case 'COMPLETED':
-      return exitOutcome(exitCode)
+      return exitOutcome(exitCode, slurm)
     case 'FAILED':
       if (status.reason !== 'NonZeroExitCode' && !status.reason.startsWith('RaisedSignal')) return error('system', 'Slurm could not run it', null)
-      return signal === 0 ? exitOutcome(exitCode) : error('exit', `the program was killed by signal ${signal}`)
+      return signal === 0 ? exitOutcome(exitCode, slurm) : error('exit', `the program was killed by signal ${signal}`)
     case 'CANCELLED':
       if (stop?.reason === 'cancelled') return { state: 'cancelled', message: stop.message }
       if (stop !== undefined) return error(stop.reason, stop.message)
@@ -364,7 +377,7 @@ export function batchScript (spec: RunSpec, exitPath: string): string {
     '#!/bin/sh',
     `# mobyle2 job ${spec.jobId}, attempt ${spec.attempt} (src/jobs/slurm-executor.ts): every value is one single-quoted word.`,
     // Slurm runs a job whose directory it cannot enter in /tmp instead: not this one.
-    `cd ${shellWord(spec.workDir)} || exit 1`,
+    `cd ${shellWord(spec.workDir)} 2>/dev/null || { echo ${shellWord(`${unenteredLine} ${spec.workDir}`)} >&2; exit 1; }`,
     ...env.map(([name, value]) => `${name}=${shellWord(value)}; export ${name}`),
     `${spec.argv.map(shellWord).join(' ')} </dev/null`,
     'status=$?',

@@ -31,13 +31,13 @@ export function jobWorkRoot (config: Config): string {
 }
 
 /** Apps started in this process: a second one (tests do that) is another worker, whose first's jobs are not its own. */
-let started = 0
+let appsStarted = 0
 
 export function startRunningJobs (app: FastifyInstance, feed: ChangeFeed, storage: DataStorage, options: { alone: boolean }): void {
   const { config } = app
   if (config.JOB_CONCURRENCY === 0) return
-  started += 1
-  const worker = `${hostname()}:${process.pid}${started > 1 ? `.${started}` : ''}`
+  appsStarted += 1
+  const worker = `${hostname()}:${process.pid}${appsStarted > 1 ? `.${appsStarted}` : ''}`
   const path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'
   const hooks = {
     ...jobWorkspace(app.domain.jobQueue, storage, {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -6,7 +7,7 @@ import { openDatabase, type Database } from '../../src/db/client.ts'
 import type { AdoptedJob, ClaimedJob } from '../../src/domain/job-queue.ts'
 import { openDomain, type Domain } from '../../src/domain/index.ts'
 import { Dispatcher, type DispatcherOptions, type JobHooks } from '../../src/jobs/dispatcher.ts'
-import type { RunSpec } from '../../src/jobs/executor.ts'
+import type { Executor, Run, RunOutcome, RunSpec } from '../../src/jobs/executor.ts'
 import { LocalExecutor } from '../../src/jobs/local-executor.ts'
 import { seed, type Seed } from '../fixtures.ts'
 import { databaseKinds, freshDatabase, gone, postgresDatabase, postgresTemplate, tempDir, testStorage, until } from '../helper.ts'
@@ -44,8 +45,9 @@ function hooks (root: string, overrides: Partial<JobHooks> = {}): JobHooks {
   }
 }
 
-async function dispatcher (t: Teardown, db: Pick<Database, 'changes'>, domain: Domain, root: string, options: Partial<DispatcherOptions> = {}, hookOverrides: Partial<JobHooks> = {}): Promise<Dispatcher> {
-  const d = new Dispatcher(domain.jobQueue, executor, db.changes, hooks(root, hookOverrides), {
+async function dispatcher (t: Teardown, db: Pick<Database, 'changes'>, domain: Domain, root: string, options: Partial<DispatcherOptions> = {},
+  hookOverrides: Partial<JobHooks> = {}, using: Executor = executor): Promise<Dispatcher> {
+  const d = new Dispatcher(domain.jobQueue, using, db.changes, hooks(root, hookOverrides), {
     worker: `test-${Math.random().toString(36).slice(2)}`, concurrency: 2, pollMs: 200, heartbeatMs: 500, lostAfterSeconds: 30, alone: false, ...options
   })
   t.teardown(() => d.stop())
@@ -252,6 +254,80 @@ for (const kind of databaseKinds) {
   })
 }
 
+/** Whether a process is there (a child of this one is reaped by Node as soon as it exits). */
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Runs each program detached from its dispatcher, as a cluster runs its jobs: its
+ * runs outlive the dispatcher that started them, and are followed by their
+ * process id; under the name of an executor the reaper spares.
+ */
+class DetachedExecutor implements Executor {
+  readonly name = 'slurm'
+
+  async start (spec: RunSpec): Promise<Run> {
+    const child = spawn(spec.argv[0]!, spec.argv.slice(1), { cwd: spec.workDir, detached: true, stdio: 'ignore' })
+    child.unref()
+    return this.follow(String(child.pid))
+  }
+
+  follow (handle: string): Run {
+    const pid = Number(handle)
+    let cancelled = false
+    let detached = false
+    const outcome = (async (): Promise<RunOutcome> => {
+      while (alive(pid) && !detached) await new Promise((resolve) => setTimeout(resolve, 50))
+      // A detached run says nothing, and keeps nothing waiting.
+      if (detached) return await new Promise<never>(() => {})
+      return cancelled ? { state: 'cancelled', message: 'cancelled' } : { state: 'ok', exitCode: 0 }
+    })()
+    return {
+      handle,
+      outcome,
+      cancel: () => {
+        if (cancelled) return
+        cancelled = true
+        process.kill(-pid, 'SIGTERM')
+      },
+      detach: () => { detached = true }
+    }
+  }
+}
+
+for (const kind of databaseKinds) {
+  t.test(`${kind}: a dispatcher that stops leaves the runs that outlive it running; another adopts them once it is silent, and ends them`, async (t) => {
+    const { a, b, seeded } = await twoProcesses(t, kind)
+    const root = await tempDir(t)
+    const [finishing, cancelling] = await addJobs(a.db, seeded.projectId, [['sleep', '1'], ['sleep', '600']], 'slurm')
+    const first = await dispatcher(t, a.db, a.domain, root, {}, {}, new DetachedExecutor())
+    const [, sleeper] = await until('both to run', async () => {
+      const rows = [await job(a.db, finishing!), await job(a.db, cancelling!)]
+      return rows.every((row) => row.handle !== null) ? rows.map((row) => Number(row.handle)) : undefined
+    })
+    t.teardown(() => { if (alive(sleeper!)) process.kill(-sleeper!, 'SIGKILL') })
+    await first.stop()
+    t.match(await job(a.db, cancelling!), { state: 'running', attempt: 1 }, 'the stopped dispatcher recorded nothing')
+    t.ok(alive(sleeper!), 'its programs run on')
+    t.equal(await a.domain.jobQueue.cancel(cancelling!), 'asked', 'a cancel asked while nobody follows the job')
+
+    await dispatcher(t, b.db, b.domain, root, { lostAfterSeconds: 1, heartbeatMs: 200 }, {}, new DetachedExecutor())
+    await until('the first to end', async () => (await job(a.db, finishing!)).state === 'running' ? undefined : true)
+    t.match(await job(a.db, finishing!), { state: 'ok', attempt: 2 }, 'adopted, and followed to its end')
+    t.same(await history(a.db, finishing!), ['running', 'ok'])
+    await until('the second to end', async () => (await job(a.db, cancelling!)).state === 'running' ? undefined : true)
+    t.match(await job(a.db, cancelling!), { state: 'cancelled', attempt: 2 }, 'the cancel was carried out by the adopter')
+    t.notOk(alive(sleeper!), 'its program is gone')
+    t.same(dispatcherErrors.splice(0), [])
+  })
+}
+
 t.test('the embedded database: at start, every job left running by an earlier process is lost at once', async (t) => {
   const { a, seeded } = await twoProcesses(t, 'pglite')
   const [id] = await addJobs(a.db, seeded.projectId, [['true']])
@@ -259,6 +335,27 @@ t.test('the embedded database: at start, every job left running by an earlier pr
   await a.domain.jobQueue.claim('before the restart', 'local', 1)
   await dispatcher(t, a.db, a.domain, await tempDir(t), { alone: true })
   t.match(await job(a.db, id!), { state: 'error', reason: 'lost' })
+})
+
+t.test('the embedded database: at start, the runs an earlier process left on an executor whose runs outlive it are adopted by a dispatcher of it, and wait for one otherwise', async (t) => {
+  const { a, seeded } = await twoProcesses(t, 'pglite')
+  const queue = a.domain.jobQueue
+  const [followed, elsewhere] = await addJobs(a.db, seeded.projectId, [['true'], ['true']], 'slurm')
+  await queue.heartbeat('before the restart')
+  for (const id of [followed!, elsewhere!]) {
+    const [claimed] = await queue.claim('before the restart', 'slurm', 1)
+    t.equal(claimed?.id, id)
+    // Runs that ended while nobody followed them: their process is gone.
+    await queue.started(claimed!, '2147483647')
+  }
+  await a.db.prisma.$executeRaw`UPDATE "job" SET executor = 'elsewhere' WHERE id = ${elsewhere}`
+  await dispatcher(t, a.db, a.domain, await tempDir(t), { alone: true }, {}, new DetachedExecutor())
+  await until('the adopted run to end', async () => (await job(a.db, followed!)).state === 'running' ? undefined : true)
+  t.match(await job(a.db, followed!), { state: 'ok', attempt: 2 }, 'the slurm run is followed')
+  await dispatcher(t, a.db, a.domain, await tempDir(t), { alone: true })
+  t.match(await job(a.db, elsewhere!), { state: 'running', attempt: 1 },
+    'a run of an executor no process here runs is not lost: it waits for a process that runs it (GET /_admin/executors shows it)')
+  t.same(dispatcherErrors.splice(0), [])
 })
 
 t.test('a job that cannot be prepared or started ends error/system', async (t) => {
