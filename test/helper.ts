@@ -4,7 +4,7 @@
  * on it exactly as src/main.ts builds it.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +15,7 @@ import { openDatabase, type Database } from '../src/db/client.ts'
 import { applyMigrations } from '../src/db/migrate.ts'
 import type { DataStorage } from '../src/domain/blobs.ts'
 import type { Domain } from '../src/domain/index.ts'
+import type { RunSpec } from '../src/jobs/executor.ts'
 import { FileBlobStore } from '../src/storage/file-store.ts'
 import { FileUploadStore } from '../src/storage/upload-store.ts'
 
@@ -247,4 +248,16 @@ export async function gone (what: string, pid: number, seconds = 10): Promise<vo
       return (error as NodeJS.ErrnoException).code === 'ESRCH' ? true : undefined
     }
   }, seconds)
+}
+
+/** A job's directory of the test's own (work/, tmp/, and the two logs beside them), and the spec of a run of `argv` there. */
+export async function runSpec (t: Teardown, argv: string[], overrides: Partial<RunSpec> = {}): Promise<RunSpec> {
+  const dir = await tempDir(t, 'mobyle2-job-')
+  await mkdir(join(dir, 'work'))
+  await mkdir(join(dir, 'tmp'))
+  return {
+    jobId: 1, attempt: 1, argv, workDir: join(dir, 'work'), tmpDir: join(dir, 'tmp'),
+    stdoutPath: join(dir, 'stdout'), stderrPath: join(dir, 'stderr'),
+    env: {}, timeoutSeconds: 60, maxOutputBytes: 1 << 20, ...overrides
+  }
 }

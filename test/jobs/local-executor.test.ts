@@ -1,30 +1,16 @@
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import type { RunSpec } from '../../src/jobs/executor.ts'
 import { LaunchedExecutor } from '../../src/jobs/launched-executor.ts'
 import { LocalExecutor } from '../../src/jobs/local-executor.ts'
+import { runSpec as spec } from '../helper.ts'
 
 const options = { graceMs: 1000, path: process.env.PATH ?? '/usr/bin:/bin' }
 const launched = new LaunchedExecutor(options)
 t.teardown(() => launched.close())
 /** The same programs, run by this process and by the launcher as servers run them: the same outcomes. */
 const executors = [['in this process', new LocalExecutor(options)], ['by the launcher', launched]] as const
-
-/** A job directory of the test's own: work/, tmp/, and the two logs beside them. */
-async function spec (t: { teardown: (fn: () => unknown) => void }, argv: string[], overrides: Partial<RunSpec> = {}): Promise<RunSpec> {
-  const dir = await mkdtemp(join(tmpdir(), 'mobyle2-job-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  await mkdir(join(dir, 'work'))
-  await mkdir(join(dir, 'tmp'))
-  return {
-    jobId: 1, attempt: 1, argv, workDir: join(dir, 'work'), tmpDir: join(dir, 'tmp'),
-    stdoutPath: join(dir, 'stdout'), stderrPath: join(dir, 'stderr'),
-    env: {}, timeoutSeconds: 60, maxOutputBytes: 1 << 20, ...overrides
-  }
-}
 
 /** Whether any process of the group is left running (one that has exited and waits to be reaped by init is not). */
 async function groupAlive (group: number): Promise<boolean> {

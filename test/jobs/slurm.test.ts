@@ -11,7 +11,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { createReadStream } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -21,7 +21,7 @@ import type { RunOutcome, RunSpec } from '../../src/jobs/executor.ts'
 import { batchScript, exitCodeOf, parseSqueue, SlurmExecutor, slurmOutcome } from '../../src/jobs/slurm-executor.ts'
 import { formatId } from '../../src/rest/common.ts'
 import { basic, seededApp } from '../fixtures.ts'
-import { databaseKinds, tempDir, until } from '../helper.ts'
+import { databaseKinds, runSpec, tempDir, until } from '../helper.ts'
 
 const slurm = process.env.TEST_SLURM === '1' ? false : 'TEST_SLURM is not set: no Slurm cluster to run jobs on (scripts/slurm-test-cluster.sh start, then TEST_SLURM=1 and its SLURM_CONF)'
 
@@ -32,17 +32,9 @@ function executor (path = process.env.PATH ?? '/usr/bin:/bin'): SlurmExecutor {
   return new SlurmExecutor({ name: 'slurm', pollMs: 250, path, slurmConf: process.env.SLURM_CONF, onError: (error) => { executorErrors.push(error) } })
 }
 
-/** A job directory of the test's own, where the node sees it (this host): work/, tmp/, and the two logs beside them. */
+/** A job directory of the test's own, where the node sees it (this host): a run of one CPU, with ten minutes for it. */
 async function spec (t: { teardown: (fn: () => unknown) => void }, argv: string[], overrides: Partial<RunSpec> = {}): Promise<RunSpec> {
-  const dir = await mkdtemp(join(tmpdir(), 'mobyle2-slurm-job-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  await mkdir(join(dir, 'work'))
-  await mkdir(join(dir, 'tmp'))
-  return {
-    jobId: 1, attempt: 1, argv, workDir: join(dir, 'work'), tmpDir: join(dir, 'tmp'),
-    stdoutPath: join(dir, 'stdout'), stderrPath: join(dir, 'stderr'),
-    env: {}, timeoutSeconds: 600, maxOutputBytes: 1 << 20, cores: 1, ...overrides
-  }
+  return await runSpec(t, argv, { timeoutSeconds: 600, cores: 1, ...overrides })
 }
 
 /** The state Slurm shows a job in; undefined once it has forgotten it. */
