@@ -10,14 +10,16 @@
  *   npm run bench -- --postgresql-only PostgreSQL only (BENCH_DATABASE_URL)
  *   npm run bench -- --transfer-only   only the upload and download of one data item (256 MiB; 1 GiB with --large)
  *   npm run bench -- --transfer-mib <n>  that item's size
+ *   npm run bench -- --slurm-only      only the jobs on Slurm (bench/slurm.ts; SLURM_CONF), into latest.json's `slurm`
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { cpus, release, totalmem, type } from 'node:os'
 import { parseArgs } from 'node:util'
 import { applyMigrations } from '../src/db/migrate.ts'
 import { runScenarios, type Plan, type Result } from './scenarios.ts'
 import { defaultSize, seed, type DatasetSize, type World } from './seed.ts'
 import { embeddedStorage, postgresStorage, startServer, type Storage } from './server.ts'
+import { runSlurm, slurmTable, slurmUnreachable } from './slurm.ts'
 import { runTransfers, transferTable, type TransferPlan, type TransferResult } from './transfer.ts'
 
 const { values: flags } = parseArgs({
@@ -27,7 +29,8 @@ const { values: flags } = parseArgs({
     services: { type: 'string' },
     'postgresql-only': { type: 'boolean', default: false },
     'transfer-only': { type: 'boolean', default: false },
-    'transfer-mib': { type: 'string' }
+    'transfer-mib': { type: 'string' },
+    'slurm-only': { type: 'boolean', default: false }
   }
 })
 const services = flags.services !== undefined ? Number(flags.services) : flags.large ? 100_000 : defaultSize.services
@@ -40,11 +43,12 @@ const transferMib = flags['transfer-mib'] !== undefined ? Number(flags['transfer
 if (!Number.isInteger(transferMib) || transferMib < 1) throw new Error(`--transfer-mib wants a whole number of MiB, not ${flags['transfer-mib']}`)
 const transferPlan: TransferPlan = { bytes: transferMib * 2 ** 20, runs: 3 }
 const postgresUrl = process.env.BENCH_DATABASE_URL
-const storages: Array<() => Promise<Storage>> = flags['postgresql-only'] ? [] : [embeddedStorage]
+const slurmOnly = flags['slurm-only']
+const storages: Array<() => Promise<Storage>> = flags['postgresql-only'] || slurmOnly ? [] : [embeddedStorage]
 // --transfer-only measures on one database: PGlite, or PostgreSQL with --postgresql-only.
 const withPostgres = !plan.quick && (flags['postgresql-only'] || !flags['transfer-only'])
-if (withPostgres && postgresUrl !== undefined && postgresUrl !== '') storages.push(async () => await postgresStorage(postgresUrl))
-if (storages.length === 0) throw new Error('--postgresql-only needs BENCH_DATABASE_URL (and not --quick)')
+if (withPostgres && !slurmOnly && postgresUrl !== undefined && postgresUrl !== '') storages.push(async () => await postgresStorage(postgresUrl))
+if (storages.length === 0 && !slurmOnly) throw new Error('--postgresql-only needs BENCH_DATABASE_URL (and not --quick)')
 
 const progress = (line: string): void => { process.stderr.write(`${line}\n`) }
 const started = Date.now()
@@ -77,13 +81,27 @@ for (const [index, makeStorage] of storages.entries()) {
   }
 }
 
-const report = { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers }
+// Jobs on Slurm, in full runs and with --slurm-only, when a cluster answers (bench/README.md, "Slurm").
+const measureSlurm = slurmOnly || (!plan.quick && !flags['transfer-only'] && !flags['postgresql-only'])
+const unreachable = measureSlurm ? await slurmUnreachable() : undefined
+if (unreachable !== undefined) progress(`slurm: skipped, no cluster to measure (${unreachable})`)
+const slurm = measureSlurm && unreachable === undefined
+  ? await runSlurm({ sequential: 20, burst: 100, queued: 1000, pollMs: [2000, 250], windowSeconds: 20 }, progress)
+  : undefined
 const resultsDir = new URL('results/', import.meta.url)
+// --slurm-only replaces the Slurm section of the last results and keeps the rest.
+const report = {
+  ...(slurmOnly
+    ? JSON.parse(await readFile(new URL('latest.json', resultsDir), 'utf8').catch(() => '{}')) as object
+    : { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers }),
+  ...(slurm === undefined ? {} : { slurm })
+}
 await mkdir(resultsDir, { recursive: true })
 await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`)
 if (results.length > 0) process.stdout.write(table(results))
 if (results.length > 0 && transfers.length > 0) process.stdout.write('\n')
 if (transfers.length > 0) process.stdout.write(transferTable(transfers))
+if (slurm !== undefined) process.stdout.write(`${results.length + transfers.length > 0 ? '\n' : ''}${slurmTable(slurm)}`)
 progress(`${results.length} scenarios and ${transfers.length} transfers in ${seconds(started)}; written to bench/results/latest.json`)
 
 /** Migrates and seeds through this process's own handle, closed before the server opens the database. */
