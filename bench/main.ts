@@ -86,7 +86,7 @@ const measureSlurm = slurmOnly || (!plan.quick && !flags['transfer-only'] && !fl
 const unreachable = measureSlurm ? await slurmUnreachable() : undefined
 if (unreachable !== undefined) progress(`slurm: skipped, no cluster to measure (${unreachable})`)
 const slurm = measureSlurm && unreachable === undefined
-  ? await runSlurm({ sequential: 20, burst: 100, queued: 1000, pollMs: [2000, 250], windowSeconds: 20 }, progress)
+  ? await runSlurm({ sequential: 20, burst: 100, queued: 1000, pollMs: [2000, 250], windowSeconds: 60 }, progress)
   : undefined
 const resultsDir = new URL('results/', import.meta.url)
 // --slurm-only replaces the Slurm section of the last results and keeps the rest.

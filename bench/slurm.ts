@@ -97,10 +97,12 @@ const waitLimitMs = 600_000
 export async function slurmUnreachable (): Promise<string | undefined> {
   if (process.env.SLURM_CONF === undefined || process.env.SLURM_CONF === '') return 'SLURM_CONF is not set'
   try {
-    await slurm('sinfo', ['--noheader', '--format=%a'])
+    // Without an answer, sinfo retries for about a minute.
+    await slurm('sinfo', ['--noheader', '--format=%a'], 10_000)
     return undefined
   } catch (error) {
-    return `sinfo failed: ${error instanceof Error ? error.message.split('\n')[0]! : String(error)}`
+    const stderr = (error as { stderr?: string }).stderr?.trim().split('\n')[0]
+    return `sinfo failed: ${stderr !== undefined && stderr !== '' ? stderr : error instanceof Error ? error.message.split('\n')[0]! : String(error)}`
   }
 }
 
@@ -181,9 +183,9 @@ function serverEnv (dir: string, pollMs: number, path = process.env.PATH ?? '/us
 }
 
 /** A Slurm command with the environment the executor gives its own: PATH, LANG and SLURM_CONF only. */
-async function slurm (file: string, args: string[]): Promise<{ stdout: string, stderr: string }> {
+async function slurm (file: string, args: string[], timeout = 120_000): Promise<{ stdout: string, stderr: string }> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', SLURM_CONF: process.env.SLURM_CONF ?? '' }
-  return await execFileAsync(file, args, { env, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 })
+  return await execFileAsync(file, args, { env, timeout, maxBuffer: 64 * 1024 * 1024 })
 }
 
 /** sbatch's options as the executor passes them (src/jobs/slurm-executor.ts), for `true` in `dir`. */
