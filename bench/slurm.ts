@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process'
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { cpus, hostname, release, totalmem, type } from 'node:os'
+import { cpus, hostname, release, tmpdir, totalmem, type } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { applyMigrations } from '../src/db/migrate.ts'
@@ -107,7 +107,8 @@ export async function slurmUnreachable (): Promise<string | undefined> {
 }
 
 export async function runSlurm (plan: SlurmPlan, progress: (line: string) => void): Promise<SlurmReport> {
-  const dir = await mkdtemp(join('/tmp', 'mobyle2-slurm-bench-'))
+  // The jobs' directories, which the nodes must see as JOB_WORK_DIR must be: TMPDIR on a shared filesystem for a cluster of several nodes.
+  const dir = await mkdtemp(join(tmpdir(), 'mobyle2-slurm-bench-'))
   const storage = await embeddedStorage()
   try {
     const db = await storage.open()
