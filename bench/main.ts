@@ -12,8 +12,9 @@
  *   npm run bench -- --transfer-mib <n>  that item's size
  *   npm run bench -- --jobs-only       only the jobs that run (`true` through the API against spawning it), on both databases
  *   npm run bench -- --job-concurrency <n>  the jobs server's JOB_CONCURRENCY and the floor's (default: the cores)
+ *   npm run bench -- --slurm-only      only the jobs on Slurm (bench/slurm.ts; SLURM_CONF), into latest.json's `slurm`
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
 import { parseArgs } from 'node:util'
 import { applyMigrations } from '../src/db/migrate.ts'
@@ -21,6 +22,7 @@ import { jobsTable, runJobs, type JobsPlan, type JobsResult } from './jobs.ts'
 import { runScenarios, type Plan, type Result } from './scenarios.ts'
 import { defaultSize, seed, type DatasetSize, type World } from './seed.ts'
 import { embeddedStorage, postgresStorage, startServer, type RunningServer, type Storage } from './server.ts'
+import { runSlurm, slurmTable, slurmUnreachable } from './slurm.ts'
 import { runTransfers, transferTable, type TransferPlan, type TransferResult } from './transfer.ts'
 
 const { values: flags } = parseArgs({
@@ -32,7 +34,8 @@ const { values: flags } = parseArgs({
     'transfer-only': { type: 'boolean', default: false },
     'transfer-mib': { type: 'string' },
     'jobs-only': { type: 'boolean', default: false },
-    'job-concurrency': { type: 'string' }
+    'job-concurrency': { type: 'string' },
+    'slurm-only': { type: 'boolean', default: false }
   }
 })
 const services = flags.services !== undefined ? Number(flags.services) : flags.large ? 100_000 : defaultSize.services
@@ -53,11 +56,12 @@ const jobsPlan: JobsPlan = plan.quick
 // The jobs bench runs in a full run (not --quick, not --transfer-only), or alone with --jobs-only.
 const withJobs = flags['jobs-only'] || (!plan.quick && !flags['transfer-only'])
 const postgresUrl = process.env.BENCH_DATABASE_URL
-const storages: Array<() => Promise<Storage>> = flags['postgresql-only'] ? [] : [embeddedStorage]
+const slurmOnly = flags['slurm-only']
+const storages: Array<() => Promise<Storage>> = flags['postgresql-only'] || slurmOnly ? [] : [embeddedStorage]
 // --transfer-only measures on one database: PGlite, or PostgreSQL with --postgresql-only.
 const withPostgres = !plan.quick && (flags['postgresql-only'] || !flags['transfer-only'])
-if (withPostgres && postgresUrl !== undefined && postgresUrl !== '') storages.push(async () => await postgresStorage(postgresUrl))
-if (storages.length === 0) throw new Error('--postgresql-only needs BENCH_DATABASE_URL (and not --quick)')
+if (withPostgres && !slurmOnly && postgresUrl !== undefined && postgresUrl !== '') storages.push(async () => await postgresStorage(postgresUrl))
+if (storages.length === 0 && !slurmOnly) throw new Error('--postgresql-only needs BENCH_DATABASE_URL (and not --quick)')
 
 const progress = (line: string): void => { process.stderr.write(`${line}\n`) }
 const started = Date.now()
@@ -94,15 +98,31 @@ for (const [index, makeStorage] of storages.entries()) {
   }
 }
 
-const report = { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers, jobs }
+// Jobs on Slurm, in full runs and with --slurm-only, when a cluster answers (bench/README.md, "Slurm").
+const measureSlurm = slurmOnly || (!plan.quick && !flags['transfer-only'] && !flags['postgresql-only'] && !flags['jobs-only'])
+const unreachable = measureSlurm ? await slurmUnreachable() : undefined
+if (unreachable !== undefined) progress(`slurm: skipped, no cluster to measure (${unreachable})`)
+const slurm = measureSlurm && unreachable === undefined
+  ? await runSlurm({ sequential: 20, burst: 100, queued: 1000, pollMs: [2000, 250], windowSeconds: 60 }, progress)
+  : undefined
 const resultsDir = new URL('results/', import.meta.url)
+// --jobs-only and --slurm-only replace their own section of the last results and keep the rest.
+const partial = slurmOnly || flags['jobs-only']
+const report = {
+  ...(partial
+    ? JSON.parse(await readFile(new URL('latest.json', resultsDir), 'utf8').catch(() => '{}')) as object
+    : { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers }),
+  ...(jobs.length === 0 && partial ? {} : { jobs }),
+  ...(slurm === undefined ? {} : { slurm })
+}
 await mkdir(resultsDir, { recursive: true })
 await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`)
 if (results.length > 0) process.stdout.write(table(results))
 if (results.length > 0 && transfers.length > 0) process.stdout.write('\n')
 if (transfers.length > 0) process.stdout.write(transferTable(transfers))
 if (jobs.length > 0) process.stdout.write(`${results.length + transfers.length > 0 ? '\n' : ''}${jobsTable(jobs)}`)
-progress(`${results.length} scenarios, ${transfers.length} transfers and ${jobs.length} job runs in ${seconds(started)}; written to bench/results/latest.json`)
+if (slurm !== undefined) process.stdout.write(`${results.length + transfers.length + jobs.length > 0 ? '\n' : ''}${slurmTable(slurm)}`)
+progress(`${results.length} scenarios, ${transfers.length} transfers, ${jobs.length} job runs${slurm === undefined ? '' : ' and Slurm\'s'} in ${seconds(started)}; written to bench/results/latest.json`)
 
 /** Runs `work` against the server, then stops it. */
 async function stopAfter<T> (server: RunningServer, work: () => Promise<T>): Promise<T> {
