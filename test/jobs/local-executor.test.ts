@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { LaunchedExecutor } from '../../src/jobs/launched-executor.ts'
 import { LocalExecutor } from '../../src/jobs/local-executor.ts'
-import { runSpec as spec } from '../helper.ts'
+import { runSpec as spec, until } from '../helper.ts'
 
 const options = { graceMs: 1000, path: process.env.PATH ?? '/usr/bin:/bin' }
 const launched = new LaunchedExecutor(options)
@@ -70,9 +70,10 @@ for (const [how, executor] of executors) {
   })
 
   t.test(`${how}: cancel stops the program and everything it started, within the grace period`, async (t) => {
-    const s = await spec(t, ['sh', '-c', 'sleep 600 & sleep 600'])
+    // It says so once its child runs, so that the cancel finds both.
+    const s = await spec(t, ['sh', '-c', 'sleep 600 & echo started; sleep 600'])
     const run = await executor.start(s)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await until('the program and its child to run', async () => (await readFile(s.stdoutPath, 'utf8').catch(() => '')).includes('started') ? true : undefined, 10)
     const started = performance.now()
     run.cancel()
     t.same(await run.outcome, { state: 'cancelled', message: 'cancelled' })
