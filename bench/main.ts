@@ -13,6 +13,7 @@
  *   npm run bench -- --jobs-only       only the jobs that run (`true` through the API against spawning it), on both databases
  *   npm run bench -- --job-concurrency <n>  the jobs server's JOB_CONCURRENCY and the floor's (default: the cores)
  *   npm run bench -- --slurm-only      only the jobs on Slurm (bench/slurm.ts; SLURM_CONF), into latest.json's `slurm`
+ *   npm run bench -- --only <text>     only the scenarios whose name contains <text> (and the floor); no transfers, no jobs
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
@@ -35,7 +36,8 @@ const { values: flags } = parseArgs({
     'transfer-mib': { type: 'string' },
     'jobs-only': { type: 'boolean', default: false },
     'job-concurrency': { type: 'string' },
-    'slurm-only': { type: 'boolean', default: false }
+    'slurm-only': { type: 'boolean', default: false },
+    only: { type: 'string' }
   }
 })
 const services = flags.services !== undefined ? Number(flags.services) : flags.large ? 100_000 : defaultSize.services
@@ -44,6 +46,7 @@ const size: DatasetSize = { ...defaultSize, services }
 const plan: Plan = flags.quick
   ? { quick: true, warmupSeconds: 0.5, seconds: 2, writeRate: 0 }
   : { quick: false, warmupSeconds: 1, seconds: 4, writeRate: 20 }
+if (flags.only !== undefined) plan.only = flags.only
 const transferMib = flags['transfer-mib'] !== undefined ? Number(flags['transfer-mib']) : flags.large ? 1024 : plan.quick ? 64 : 256
 if (!Number.isInteger(transferMib) || transferMib < 1) throw new Error(`--transfer-mib wants a whole number of MiB, not ${flags['transfer-mib']}`)
 const transferPlan: TransferPlan = { bytes: transferMib * 2 ** 20, runs: 3 }
@@ -54,7 +57,8 @@ const jobsPlan: JobsPlan = plan.quick
   ? { concurrency: jobConcurrency, jobs: 100, runs: 1, readRuns: 1, latencySamples: 30, churnRate: 20, reads: plan }
   : { concurrency: jobConcurrency, jobs: 300, runs: 3, readRuns: 5, latencySamples: 100, churnRate: 20, reads: plan }
 // The jobs bench runs in a full run (not --quick, not --transfer-only), or alone with --jobs-only.
-const withJobs = flags['jobs-only'] || (!plan.quick && !flags['transfer-only'])
+const only = flags.only !== undefined
+const withJobs = flags['jobs-only'] || (!plan.quick && !flags['transfer-only'] && !only)
 const postgresUrl = process.env.BENCH_DATABASE_URL
 const slurmOnly = flags['slurm-only']
 const storages: Array<() => Promise<Storage>> = flags['postgresql-only'] || slurmOnly ? [] : [embeddedStorage]
@@ -82,7 +86,7 @@ for (const [index, makeStorage] of storages.entries()) {
       const measured = await stopAfter(server, async () => {
         const scenarios = flags['transfer-only'] ? [] : await runScenarios(server, world, storage.kind, plan, progress)
         // Bytes stream between socket and file whatever the database: the first database of the run is enough (bench/README.md).
-        if (index === 0) transfers.push(...await runTransfers(server, world, storage.kind, transferPlan, progress))
+        if (index === 0 && !only) transfers.push(...await runTransfers(server, world, storage.kind, transferPlan, progress))
         return scenarios
       })
       results.push(...measured)
@@ -99,7 +103,7 @@ for (const [index, makeStorage] of storages.entries()) {
 }
 
 // Jobs on Slurm, in full runs and with --slurm-only, when a cluster answers (bench/README.md, "Slurm").
-const measureSlurm = slurmOnly || (!plan.quick && !flags['transfer-only'] && !flags['postgresql-only'] && !flags['jobs-only'])
+const measureSlurm = slurmOnly || (!plan.quick && !only && !flags['transfer-only'] && !flags['postgresql-only'] && !flags['jobs-only'])
 const unreachable = measureSlurm ? await slurmUnreachable() : undefined
 if (unreachable !== undefined) progress(`slurm: skipped, no cluster to measure (${unreachable})`)
 const slurm = measureSlurm && unreachable === undefined
@@ -115,14 +119,18 @@ const report = {
   ...(jobs.length === 0 && partial ? {} : { jobs }),
   ...(slurm === undefined ? {} : { slurm })
 }
-await mkdir(resultsDir, { recursive: true })
-await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`)
+// A run of a few scenarios (--only) is for looking, not for keeping.
+const written = only ? 'not written (--only)' : 'written to bench/results/latest.json'
+if (!only) {
+  await mkdir(resultsDir, { recursive: true })
+  await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`)
+}
 if (results.length > 0) process.stdout.write(table(results))
 if (results.length > 0 && transfers.length > 0) process.stdout.write('\n')
 if (transfers.length > 0) process.stdout.write(transferTable(transfers))
 if (jobs.length > 0) process.stdout.write(`${results.length + transfers.length > 0 ? '\n' : ''}${jobsTable(jobs)}`)
 if (slurm !== undefined) process.stdout.write(`${results.length + transfers.length + jobs.length > 0 ? '\n' : ''}${slurmTable(slurm)}`)
-progress(`${results.length} scenarios, ${transfers.length} transfers, ${jobs.length} job runs${slurm === undefined ? '' : ' and Slurm\'s'} in ${seconds(started)}; written to bench/results/latest.json`)
+progress(`${results.length} scenarios, ${transfers.length} transfers, ${jobs.length} job runs${slurm === undefined ? '' : ' and Slurm\'s'} in ${seconds(started)}; ${written}`)
 
 /** Runs `work` against the server, then stops it. */
 async function stopAfter<T> (server: RunningServer, work: () => Promise<T>): Promise<T> {

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util'
 import { applyMigrations } from '../src/db/migrate.ts'
 import { Api, throughput } from './jobs.ts'
 import { Load, verify } from './load.ts'
-import { readScenarios, writeLoads } from './scenarios.ts'
+import { readScenarios, requestLoads } from './scenarios.ts'
 import { defaultSize, seed } from './seed.ts'
 import { embeddedStorage, postgresStorage, sleep, startServer, type RunningServer } from './server.ts'
 import { download, multipart, remove, upload, writeRandomFile } from './transfer.ts'
@@ -64,9 +64,9 @@ try {
   if (flags.jobs) await profileJobs(world, join(kept, 'jobs'))
   for (const name of flags.transfer || flags.jobs ? [] : names) {
     const scenario = scenarios.find((s) => s.name === name)
-    const writeLoad = writeLoads[name]
-    if (scenario === undefined && writeLoad === undefined) {
-      throw new Error(`no scenario "${name}"; there are: ${[...scenarios.map((s) => s.name), ...Object.keys(writeLoads)].join(', ')}`)
+    const requestLoad = requestLoads[name]
+    if (scenario === undefined && requestLoad === undefined) {
+      throw new Error(`no scenario "${name}"; there are: ${[...scenarios.map((s) => s.name), ...Object.keys(requestLoads)].join(', ')}`)
     }
     const dir = join(kept, name.replace(/[^A-Za-z0-9]+/g, '-'))
     // The profile is written when the server exits: stop() ends it gracefully.
@@ -74,7 +74,7 @@ try {
     let window: [number, number]
     try {
       if (scenario !== undefined) await verify(server.url, scenario.call, scenario.refuse)
-      const load = new Load(server.url, { connections, ...(scenario === undefined ? writeLoad!(world) : { call: scenario.call }) })
+      const load = new Load(server.url, { connections, ...(scenario === undefined ? requestLoad!(world) : { call: scenario.call }) })
       await load.warm(1)
       // Profile timestamps are microseconds on the monotonic clock, which process.hrtime reads too.
       const start = microseconds()

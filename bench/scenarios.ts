@@ -51,6 +51,8 @@ export interface Plan {
   seconds: number
   /** Writes per second in the write mix that runs beside a read. */
   writeRate: number
+  /** Only the scenarios whose name contains this (the floor always runs: ratios are to it). */
+  only?: string
 }
 
 const basic = (user: { username: string, password: string }): string =>
@@ -208,8 +210,9 @@ export async function runScenarios (server: RunningServer, world: World, databas
     }
   }
 
+  const chosen = (name: string): boolean => plan.only === undefined || name.includes(plan.only)
   const reads = readScenarios(world).filter((scenario) => !plan.quick || scenario.quick === true)
-  for (const scenario of reads) {
+  for (const scenario of reads.filter((read) => read.face === 'floor' || chosen(read.name))) {
     for (const connections of plan.quick ? [10] : scenario.connections) {
       await named(scenario.name, async () => {
         await verify(server.url, scenario.call, scenario.refuse)
@@ -231,7 +234,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
   // where fewer connections would cap it at connections ÷ latency, below the rate asked.
   const writers = plan.writeRate
   const mixName = `write mix at ${plan.writeRate}/s: POST+PATCH /services/, PUT /projects/{id}/members/{user}`
-  await named(mixName, async () => {
+  if (chosen(mixName) || chosen(underWrites)) await named(mixName, async () => {
     for (const call of firstCalls(writeRequests(world, 'bench-check', ['create', 'update', 'member']), asAdmin)) await verify(server.url, call)
     const { stats: [readStats, writeStats], use } = await measure(server, plan, [
       new Load(server.url, { connections: 10, call: listing.call }),
@@ -244,7 +247,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
   // Many callers, each with its own key, each asking for its own record, round robin, for longer than
   // bookkeeping's interval (a key's last use is written once a minute): what a thousand scripts polling cost.
   const manyUsers = `GET /users/{id} API key, ${world.keyHolders.length} users round robin`
-  await named(manyUsers, async () => {
+  if (chosen(manyUsers)) await named(manyUsers, async () => {
     const [first] = manyUsersRequests(world)
     await verify(server.url, firstCalls([first!], {})[0]!)
     const { stats: [stats], use } = await measure(server, { ...plan, seconds: manyUsersSeconds },
@@ -256,7 +259,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
   // read jobs must stay remembered. The same reads quiet are measured above, in this run.
   for (const read of reads.filter((scenario) => churnedReads.includes(scenario.name))) {
     const name = `${read.name}, under ${jobRate} job writes/s`
-    await named(name, async () => {
+    if (chosen(name)) await named(name, async () => {
       const jobs = jobRequests(world)
       await verify(server.url, firstCalls(jobs, asAdmin)[0]!)
       const { stats: [readStats, writeStats], use } = await measure(server, plan, [
@@ -269,7 +272,7 @@ export async function runScenarios (server: RunningServer, world: World, databas
   }
 
   // Writes alone, as fast as they go: every request creates a new service.
-  await named(createsName, async () => {
+  if (chosen(createsName)) await named(createsName, async () => {
     const creates = new Load(server.url, { connections: 10, ...createsLoad(world) })
     const { stats: [stats], use } = await measure(server, plan, [creates])
     record(createsName, 'rest', 10, stats!, use)
@@ -298,9 +301,10 @@ function manyUsersRequests (world: World): autocannon.Request[] {
 
 const jobsName = 'POST /projects/{id}/jobs API key, a new job each'
 
-/** Write loads by name, for bench:profile: each request a new service, or a new job. */
-export const writeLoads: Record<string, (world: World) => { requests: autocannon.Request[], headers: Record<string, string> }> = {
+/** Loads of changing requests by name, for bench:profile: each request a new service, or a new job, or another user's key. */
+export const requestLoads: Record<string, (world: World) => { requests: autocannon.Request[], headers: Record<string, string> }> = {
   [createsName]: createsLoad,
+  'GET /users/{id} API key, many users round robin': (world) => ({ requests: manyUsersRequests(world), headers: {} }),
   [jobsName]: (world) => ({ requests: jobRequests(world), headers: adminHeaders(world) })
 }
 

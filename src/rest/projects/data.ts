@@ -16,6 +16,7 @@ import Type from 'typebox'
 import type { Actor } from '../../domain/actor.ts'
 import type { DataContent, DataView } from '../../domain/projects.ts'
 import { DataCreate, DataFromUpload, DataName, Description, EdamFormat } from '../../domain/schemas.ts'
+import { sendFileBytes } from '../../http/file-body.ts'
 import { sendProblem } from '../../http/problems.ts'
 import { createdResponse, formatId, IdParam, IdString, NoContent, omitEmpty, parseId, problems, readResponse, Timestamp } from '../common.ts'
 import { validatorCompiler } from '../validation.ts'
@@ -246,7 +247,12 @@ const dataRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Whatever the media type, a browser neither guesses another nor runs it.
       .header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'; sandbox")
     if (sent.statusCode !== 200) privately(reply)
-    return await reply.send(sent.stream)
+    if (request.method === 'HEAD') return await reply.send(sent.stream)
+    // The range @fastify/send chose (in its Content-Range), sent through buffers of our own (src/http/file-body.ts).
+    sent.stream.destroy()
+    const start = sent.statusCode === 206 ? Number(/^bytes (\d+)-/.exec(String(sent.headers['Content-Range']))![1]) : 0
+    await sendFileBytes(reply, sent.metadata.path, start, Number(sent.headers['Content-Length']))
+    return reply
   })
 }
 
