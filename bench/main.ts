@@ -112,10 +112,10 @@ const slurm = measureSlurm && unreachable === undefined
 const resultsDir = new URL('results/', import.meta.url)
 // --jobs-only and --slurm-only replace their own section of the last results and keep the rest.
 const partial = slurmOnly || flags['jobs-only']
+const previous = JSON.parse(await readFile(new URL('latest.json', resultsDir), 'utf8').catch(() => '{}')) as { slurm?: unknown }
 const report = {
-  ...(partial
-    ? JSON.parse(await readFile(new URL('latest.json', resultsDir), 'utf8').catch(() => '{}')) as object
-    : { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers }),
+  // Slurm's figures, with their own date, stay until a run measures them again.
+  ...(partial ? previous : { machine: machine(), node: process.version, date: new Date().toISOString(), scenarios: results, transfers, slurm: previous.slurm }),
   ...(jobs.length === 0 && partial ? {} : { jobs }),
   ...(slurm === undefined ? {} : { slurm })
 }
@@ -176,10 +176,10 @@ function machine (): string {
 }
 
 function table (rows: Result[]): string {
-  const header = ['scenario', 'face', 'database', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'RSS MB', 'srv µs', 'busy', '× floor']
+  const header = ['scenario', 'face', 'database', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'RSS MB', 'srv µs', 'busy', '× floor', '× ref']
   const cells = rows.map((r) => [r.name, r.face, r.database, String(r.connections), r.req_per_s.toFixed(r.req_per_s < 100 ? 1 : 0),
     r.p50_ms.toFixed(2), r.p99_ms.toFixed(2), r.rss_mb.toFixed(0), r.server_cpu_us === null ? '-' : r.server_cpu_us.toFixed(0),
-    r.server_busy.toFixed(2), r.ratio_to_floor === null ? '-' : r.ratio_to_floor.toPrecision(3)])
+    r.server_busy.toFixed(2), r.ratio_to_floor === null ? '-' : r.ratio_to_floor.toPrecision(3), r.reference?.ratio.toPrecision(3) ?? ''])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
   const line = (c: string[]): string => c.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join('  ')
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n'

@@ -32,6 +32,11 @@ export interface Result {
   server_busy: number
   /** req_per_s over the floor's at the same connections, same run and server; null for a rate the bench sets. */
   ratio_to_floor: number | null
+  /**
+   * For a scenario that is a harder version of another (many keys for one, reads under
+   * writes for reads quiet): that other, measured again just before it, and req_per_s over its.
+   */
+  reference?: { name: string, req_per_s: number, ratio: number }
 }
 
 export interface ReadScenario {
@@ -185,7 +190,8 @@ export async function runScenarios (server: RunningServer, world: World, databas
   progress: (line: string) => void): Promise<Result[]> {
   const results: Result[] = []
   const floor = new Map<number, number>()
-  const record = (name: string, face: Face, connections: number, stats: LoadStats, server: ServerUse, rated = true): void => {
+  const record = (name: string, face: Face, connections: number, stats: LoadStats, server: ServerUse, rated = true,
+    reference?: Result): void => {
     const reqPerS = stats.answers / stats.seconds
     if (face === 'floor') floor.set(connections, reqPerS)
     const floorRate = floor.get(connections)
@@ -197,7 +203,10 @@ export async function runScenarios (server: RunningServer, world: World, databas
       rss_mb: round(server.rssMb, 1),
       server_cpu_us: server.cpuUsPerAnswer === null ? null : round(server.cpuUsPerAnswer, 1),
       server_busy: round(server.busy, 2),
-      ratio_to_floor: rated && floorRate !== undefined ? Number((reqPerS / floorRate).toPrecision(3)) : null
+      ratio_to_floor: rated && floorRate !== undefined ? Number((reqPerS / floorRate).toPrecision(3)) : null,
+      ...(reference === undefined
+        ? {}
+        : { reference: { name: reference.name, req_per_s: reference.req_per_s, ratio: Number((reqPerS / reference.req_per_s).toPrecision(3)) } })
     }
     results.push(result)
     progress(`${database} ${name} ×${connections}: ${result.req_per_s} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${result.rss_mb} MB`)
@@ -212,6 +221,12 @@ export async function runScenarios (server: RunningServer, world: World, databas
 
   const chosen = (name: string): boolean => plan.only === undefined || name.includes(plan.only)
   const reads = readScenarios(world).filter((scenario) => !plan.quick || scenario.quick === true)
+  /** `read` measured again now, recorded as such: the reference of the harder scenario that follows it. */
+  const again = async (read: ReadScenario): Promise<Result> => {
+    const { stats: [stats], use } = await measure(server, plan, [new Load(server.url, { connections: 10, call: read.call })])
+    record(`${read.name}, again just before`, read.face, 10, stats!, use)
+    return results.at(-1)!
+  }
   for (const scenario of reads.filter((read) => read.face === 'floor' || chosen(read.name))) {
     for (const connections of plan.quick ? [10] : scenario.connections) {
       await named(scenario.name, async () => {
@@ -250,9 +265,10 @@ export async function runScenarios (server: RunningServer, world: World, databas
   if (chosen(manyUsers)) await named(manyUsers, async () => {
     const [first] = manyUsersRequests(world)
     await verify(server.url, firstCalls([first!], {})[0]!)
+    const oneKey = await again(readScenarios(world).find((scenario) => scenario.name === 'GET /users/{id} API key')!)
     const { stats: [stats], use } = await measure(server, { ...plan, seconds: manyUsersSeconds },
       [new Load(server.url, { connections: 10, requests: manyUsersRequests(world) })])
-    record(manyUsers, 'rest', 10, stats!, use)
+    record(manyUsers, 'rest', 10, stats!, use, true, oneKey)
   })
 
   // Reads while another table's rows change fast (jobs are added to a project): answers that do not
@@ -262,11 +278,12 @@ export async function runScenarios (server: RunningServer, world: World, databas
     if (chosen(name)) await named(name, async () => {
       const jobs = jobRequests(world)
       await verify(server.url, firstCalls(jobs, asAdmin)[0]!)
+      const quiet = await again(read)
       const { stats: [readStats, writeStats], use } = await measure(server, plan, [
         new Load(server.url, { connections: 10, call: read.call }),
         new Load(server.url, { connections: 20, requests: jobs, headers: asAdmin, overallRate: jobRate })
       ])
-      record(name, 'rest', 10, readStats!, use)
+      record(name, 'rest', 10, readStats!, use, true, quiet)
       record(`POST /projects/{id}/jobs at ${jobRate}/s, beside ${read.name}`, 'rest', 20, writeStats!, use, false)
     })
   }

@@ -7,7 +7,7 @@ import { Federation, type FederationOptions } from './federation.ts'
 import { Groups } from './groups.ts'
 import { JobQueue } from './job-queue.ts'
 import { LoginRecords } from './login-records.ts'
-import { Projects, Rosters } from './projects.ts'
+import { Programs, Projects, Rosters } from './projects.ts'
 import { ReadModel, remembering } from './read-model.ts'
 import { Servers } from './servers.ts'
 import { Services } from './services.ts'
@@ -83,7 +83,8 @@ export function openDomain (db: Pick<Database, 'prisma' | 'changes'>, options: D
       federation: remembering(memory, new Federation(client, servers, federation)),
       users: remembering(memory, new Users(client)),
       groups: remembering(memory, new Groups(client)),
-      projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)), options.routes ?? JobRoutes.only('local'))),
+      projects: remembering(memory, new Projects(client, storage, remembering(memory, new Rosters(client)), options.routes ?? JobRoutes.only('local'),
+        remembering(memory, new Programs(client)))),
       apiKeys: remembering(memory, new ApiKeys(client)),
       blobs: remembering(memory, new Blobs(client, storage)),
       uploads: remembering(memory, new Uploads(storage)),

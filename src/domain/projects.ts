@@ -367,16 +367,39 @@ export class Rosters {
   }
 }
 
+/**
+ * Programs by full name, as submissions read them: the same for every caller (who
+ * may see and call one is decided from the answer and the project's roster), so
+ * one remembered answer per program serves every submission of it until a
+ * service, server or project changes.
+ */
+export class Programs {
+  constructor (private readonly db: PrismaClient) {}
+
+  @reads('service', 'server', 'project')
+  async named (fullName: string): Promise<Program | null> {
+    const named = fullNameWhere(fullName)
+    if (named === undefined) return null
+    return await this.db.service.findFirst({ where: { AND: [named], retiredAt: null }, select: programSelect })
+  }
+}
+
+const programSelect = {
+  interface: true, disabled: true, exported: true, projectId: true, ...serviceSelect, server: { select: { name: true, active: true } }
+} satisfies Prisma.ServiceSelect
+type Program = Prisma.ServiceGetPayload<{ select: typeof programSelect }>
+
 const rosterSelect = { id: true, name: true, ownerId: true, retiredAt: true, ...standingInclude } satisfies Prisma.ProjectSelect
 type ProjectRoster = Prisma.ProjectGetPayload<{ select: typeof rosterSelect }>
 
 export class Projects {
-  /** `rosters` as the read model answers it (src/domain/index.ts): what `idOf` reads outside a transaction. */
+  /** `rosters` and `programs` as the read model answers them (src/domain/index.ts): what `idOf` and submissions read outside a transaction. */
   constructor (
     private readonly db: PrismaClient,
     private readonly storage: DataStorage,
     private readonly rosters: Rosters = new Rosters(db),
-    private readonly routes: JobRoutes = JobRoutes.only('local')
+    private readonly routes: JobRoutes = JobRoutes.only('local'),
+    private readonly programs: Programs = new Programs(db)
   ) {}
 
   /** Listing all projects is for administrators; users reach theirs through their user record. */
@@ -682,14 +705,15 @@ export class Projects {
   async addJob (actor: Actor, ref: ProjectRef, input: unknown): Promise<JobView> {
     const projectId = await this.idOf(actor, ref, 'contributor')
     const data = validate('job', JobSubmission, input)
-    const named = fullNameWhere(data.service)
-    if (named === undefined) throw Invalid.field('job', 'service', `"${data.service}" is not a service full name`)
-    const service = await this.db.service.findFirst({
-      where: { AND: [named, visibleServices(actor)], retiredAt: null },
-      select: { interface: true, disabled: true, projectId: true, ...serviceSelect, server: { select: { name: true, active: true } } }
-    })
-    if (service === null) throw Invalid.field('job', 'service', `no such service ${data.service}`)
-    if (!await this.mayCall(actor, service)) {
+    if (fullNameWhere(data.service) === undefined) throw Invalid.field('job', 'service', `"${data.service}" is not a service full name`)
+    const service = await this.programs.named(data.service)
+    // Who sees and who may call a service, as visibleServices and services.ts's authorizedWhere
+    // select them, told from the remembered program and its project's remembered roster.
+    const roster = service === null || service.projectId === null ? null : await this.rosters.of(service.projectId)
+    const reaches = isAdmin(actor) || service?.projectId === null || (roster !== null && standingIn(roster, actor) !== undefined)
+    // One the actor may not see is one that does not exist.
+    if (service === null || !(reaches || service.exported)) throw Invalid.field('job', 'service', `no such service ${data.service}`)
+    if (service.disabled || !service.server.active || !reaches) {
       throw Invalid.field('job', 'service', `${data.service} is not yours to call: it is disabled, its server is inactive, or it belongs to a project you are not in`)
     }
     if (service.interface === null) throw Invalid.field('job', 'service', `${data.service} has no interface: nothing says how to run it`)
@@ -727,20 +751,6 @@ export class Projects {
   private async groupNamesOf (userId: number): Promise<string[]> {
     const rows = await this.db.groupMember.findMany({ where: { userId, group: { active: true, retiredAt: null } }, select: { group: { select: { name: true } } } })
     return rows.map((row) => row.group.name)
-  }
-
-  /**
-   * Whether the actor may call the service it sees (ServiceView.authorized, as
-   * src/domain/services.ts's authorizedWhere selects it): not disabled, on an
-   * active server, and server-level (or imported) or in a project the actor
-   * reaches, read from the project's remembered roster. An actor refused outright
-   * (suspended, pending) never gets here.
-   */
-  private async mayCall (actor: Actor, service: { disabled: boolean, projectId: number | null, server: { active: boolean } }): Promise<boolean> {
-    if (service.disabled || !service.server.active) return false
-    if (isAdmin(actor) || service.projectId === null) return true
-    const roster = await this.rosters.of(service.projectId)
-    return roster !== null && standingIn(roster, actor) !== undefined
   }
 
   /** A job as it is now, read from the database (not remembered): what a write answers. */

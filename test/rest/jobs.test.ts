@@ -82,7 +82,8 @@ for (const kind of databaseKinds) {
       t.match((await refused('an unknown service', { service: 'nothing::pasteur', inputs: {} }, ['service'])).detail, /no such service nothing::pasteur/)
       t.match((await refused('a service without an interface', { service: 'assembly::genomics::pasteur', inputs: {} }, ['service'])).detail, /has no interface/)
       t.match((await refused('a disabled service', { service: 'clustalw::pasteur', inputs: {} }, ['service'])).detail, /not yours to call/)
-      await refused('a service out of sight', { service: 'hidden::private::pasteur', inputs: {} }, ['service'])
+      t.match((await refused('a service out of sight', { service: 'hidden::private::pasteur', inputs: {} }, ['service'])).detail,
+        /^service: no such service hidden::private::pasteur \(job\)$/, 'as one that does not exist')
       // An exported program is seen by all, called only by its project's members: the outsider, in a project of its own, may not.
       const outsiders = problemOf(await app.inject({
         method: 'POST', url: `/projects/${formatId(s.otherProjectId)}/jobs`, headers: basic('outsider'), payload: { service: 'shared::genomics::pasteur', inputs: {} }
@@ -103,6 +104,16 @@ for (const kind of databaseKinds) {
       await refused('no service', { name: 'run 9' }, ['service'])
       await refused('inputs that are no object', { service: 'blast::pasteur', inputs: ['x'] }, ['inputs'])
       t.equal((await domain.projects.listJobs(systemActor)).length, before, 'no job was made')
+      // What a submission knows of a program is remembered (src/domain/projects.ts, Programs): a change to it is seen at once.
+      const admin = { ...basic('admin'), 'content-type': 'application/json' }
+      const setDisabled = async (disabled: boolean) => {
+        t.equal((await app.inject({ method: 'PATCH', url: '/services/blast::pasteur', headers: admin, payload: { disabled } })).statusCode, 200)
+      }
+      t.equal((await submit({ service: 'blast::pasteur' })).statusCode, 201, 'a program called once, and so remembered')
+      await setDisabled(true)
+      t.match((await refused('a program disabled since', { service: 'blast::pasteur', inputs: {} }, ['service'])).detail, /not yours to call/)
+      await setDisabled(false)
+      t.equal((await submit({ service: 'blast::pasteur' })).statusCode, 201, 'and enabled again')
       problemOf(await submit({ service: 'blast::pasteur', inputs: {} }, 'watcher'), 403)
       problemOf(await submit({ service: 'blast::pasteur', inputs: {} }, 'outsider'), 404)
       problemOf(await app.inject({ method: 'POST', url, payload: { service: 'blast::pasteur' } }), 404)
