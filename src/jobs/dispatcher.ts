@@ -70,6 +70,8 @@ export class Dispatcher {
   private unsubscribe = (): void => {}
   private claiming: Promise<void> | undefined
   private claimAgain = false
+  /** The last claim found all it had room for: more are likely queued, and the next claim need not ask first. */
+  private backlog = false
   private stopped = false
   private readonly ended = new Set<Promise<void>>()
   /** Settles when a dispatcher whose runs outlive it stops: each run it follows is then left to another process. */
@@ -172,7 +174,9 @@ export class Dispatcher {
       do {
         this.claimAgain = false
         const room = this.options.concurrency - this.running.size
-        const jobs = room > 0 && await this.queue.anyQueued(this.executor.name) ? await this.queue.claim(this.options.worker, this.executor.name, room) : []
+        if (room <= 0 || !(this.backlog || await this.queue.anyQueued(this.executor.name))) continue
+        const jobs = await this.queue.claim(this.options.worker, this.executor.name, room)
+        this.backlog = jobs.length === room
         for (const job of jobs) this.launch(job)
       } while (this.claimAgain && !this.stopped)
     })().catch(this.hooks.onError).finally(() => { this.claiming = undefined })
