@@ -78,6 +78,26 @@ t.test('the embedded database gathers the planner statistics autovacuum would', 
   t.equal(await estimate(), 300, 'analyzed when the server starts')
 })
 
+t.test('the embedded database analyzes a table again once it has changed enough, and only that table', async (t) => {
+  const db = await openDatabase({ dataDir: 'memory://', statistics: { changesBetween: 3, minIntervalMs: 0 } })
+  t.teardown(() => db.close())
+  await applyMigrations(db)
+  const estimate = async (table: string): Promise<number> =>
+    Number((await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT reltuples::int AS n FROM pg_class WHERE relname = ${table}`)[0]!.n)
+  const addServers = async (from: number): Promise<void> => {
+    await db.prisma.$executeRaw`INSERT INTO server (name, url, updated_at) SELECT 's' || n, 'http://s', now() FROM generate_series(${from}::int, ${from + 99}::int) n`
+  }
+  await addServers(1)
+  await addServers(101)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(await estimate('server'), -1, 'two changes: not yet')
+  await addServers(201)
+  const deadline = Date.now() + 10_000
+  while (await estimate('server') === -1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(await estimate('server'), 300, 'the third change: analyzed')
+  t.equal(await estimate('user'), -1, 'a table that did not change is left alone')
+})
+
 t.test('usernames and group names that differ only by case stop their migrations, named, and are one name after them', async (t) => {
   const db = await openDatabase({ dataDir: 'memory://' })
   t.teardown(() => db.close())
