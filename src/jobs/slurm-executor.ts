@@ -11,10 +11,12 @@
  * that ended while nobody followed it, and that the controller has forgotten
  * since (MinJobAge), still ends as it did.
  *
- * One `squeue` call per poll asks for every followed job, however many; the
- * output files' sizes are watched at each poll (a job past maxOutputBytes is
- * cancelled: error/output-limit). Slurm enforces the time limit itself, in whole
- * minutes, checked about every 30 s.
+ * One `squeue` call per poll asks for every followed job, however many; at each
+ * poll a running job's output files' sizes are watched (past maxOutputBytes it is
+ * cancelled: error/output-limit), and so is the time it has run as Slurm counts it
+ * (past timeoutSeconds it is cancelled: error/timeout). Slurm's own `--time` is
+ * only the backstop: it counts whole minutes and checks them about every 30 s, so
+ * a one-second limit would stop a job after 60 to 100 s.
  *
  * Why squeue and not sacct: sacct needs an accounting database (slurmdbd), which
  * many small clusters lack ("accounting storage is disabled"); squeue answers for
@@ -46,7 +48,7 @@ export interface SlurmExecutorOptions {
 }
 
 /** Why this executor stopped a job, when it did. */
-type Stop = { reason: 'output-limit', message: string } | { reason: 'cancelled', message: string }
+interface Stop { reason: 'output-limit' | 'timeout' | 'cancelled', message: string }
 
 interface Followed {
   id: string
@@ -61,6 +63,8 @@ export interface SlurmStatus {
   reason: string
   /** The batch script's wait status, as Slurm keeps it (exit code × 256 + signal). */
   waitStatus: number
+  /** How long it has run (or ran), in seconds, as Slurm counts it: 0 while it waits. */
+  ranSeconds: number
 }
 
 /** Longest a Slurm command may take: a controller that slow is as good as down, and the next poll tries again. */
@@ -196,7 +200,7 @@ export class SlurmExecutor implements Executor {
           ? { state: 'error', reason: 'system', exitCode: null, message: `the node could not enter the job's working directory (is JOB_WORK_DIR shared with the nodes?); Slurm job ${id}: FAILED` }
           : slurmOutcome(id, status, followed.stop))
       } else if (status.state === 'RUNNING') {
-        await this.watchOutput(followed)
+        await this.watchLimits(followed, status)
       }
     }
   }
@@ -204,7 +208,7 @@ export class SlurmExecutor implements Executor {
   /** The followed jobs the controller knows, by id; an error when it cannot answer. */
   private async squeue (ids: readonly string[]): Promise<Map<string, SlurmStatus>> {
     try {
-      const { stdout } = await this.command('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--Format=JobID:|,State:|,Reason:|,exit_code:|'])
+      const { stdout } = await this.command('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, `--Format=${squeueFormat}`])
       return parseSqueue(stdout)
     } catch (error) {
       // Asked only for jobs it has forgotten, squeue says so and fails; with one it knows, it lists that one.
@@ -232,10 +236,19 @@ export class SlurmExecutor implements Executor {
     }
   }
 
-  /** Cancels a job whose stdout or stderr passed the limit. */
-  private async watchOutput (followed: Followed): Promise<void> {
+  /**
+   * Cancels a job that has run past its time limit, or whose stdout or stderr passed
+   * the output limit. The time is Slurm's: a job adopted from another process is
+   * held to the same limit, counted from when it started on the cluster.
+   */
+  private async watchLimits (followed: Followed, status: SlurmStatus): Promise<void> {
+    const { timeoutSeconds, maxOutputBytes } = followed.spec
+    if (status.ranSeconds > timeoutSeconds) {
+      this.stop(followed, { reason: 'timeout', message: `it ran longer than its time limit of ${timeoutSeconds} s` })
+      return
+    }
     const over = await overLimit(followed.spec)
-    if (over !== undefined) this.stop(followed, { reason: 'output-limit', message: `wrote more than ${followed.spec.maxOutputBytes} bytes to ${over}` })
+    if (over !== undefined) this.stop(followed, { reason: 'output-limit', message: `wrote more than ${maxOutputBytes} bytes to ${over}` })
   }
 
   /** Records how a job ended: past the output limit (written faster than the polls saw) its logs are cut to it, and it is an error. */
@@ -294,15 +307,26 @@ async function overLimit (spec: RunSpec): Promise<'stdout' | 'stderr' | undefine
 /** The states after which a job runs no more (COMPLETING is not one: its processes are still being stopped). */
 const finalStates = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'DEADLINE', 'OUT_OF_MEMORY', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'REVOKED'])
 
-/** Reads `squeue --noheader --Format=JobID:|,State:|,Reason:|,exit_code:|`. */
+/** What squeue is asked to show of each job: fields ended by `|`, which none of them holds. */
+const squeueFormat = 'JobID:|,State:|,Reason:|,exit_code:|,TimeUsed:|'
+
+/** Reads `squeue --noheader --Format=<squeueFormat>`. */
 export function parseSqueue (text: string): Map<string, SlurmStatus> {
   const statuses = new Map<string, SlurmStatus>()
   for (const line of text.split('\n')) {
-    const [id, state, reason, waitStatus] = line.trim().split('|')
-    if (id === undefined || state === undefined || reason === undefined || waitStatus === undefined || id === '') continue
-    statuses.set(id.trim(), { state: state.trim(), reason: reason.trim(), waitStatus: Number(waitStatus.trim()) })
+    const [id, state, reason, waitStatus, used] = line.trim().split('|')
+    if (id === undefined || state === undefined || reason === undefined || waitStatus === undefined || used === undefined || id === '') continue
+    statuses.set(id.trim(), { state: state.trim(), reason: reason.trim(), waitStatus: Number(waitStatus.trim()), ranSeconds: slurmSeconds(used.trim()) })
   }
   return statuses
+}
+
+/** Seconds of a Slurm duration: `S`, `M:SS`, `H:MM:SS` or `D-HH:MM:SS`; 0 for anything else (`INVALID`, none yet). */
+export function slurmSeconds (text: string): number {
+  const match = /^(?:(\d+)-)?(?:(?:(\d+):)?(\d+):)?(\d+)$/.exec(text)
+  if (match === null) return 0
+  const [, days, hours, minutes, seconds] = match
+  return ((Number(days ?? 0) * 24 + Number(hours ?? 0)) * 60 + Number(minutes ?? 0)) * 60 + Number(seconds)
 }
 
 /** What a wait status says: the code, or 128 plus the signal that killed it. */

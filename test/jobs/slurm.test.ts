@@ -18,7 +18,7 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { buildApp } from '../../src/app.ts'
 import type { RunOutcome, RunSpec } from '../../src/jobs/executor.ts'
-import { batchScript, exitCodeOf, parseSqueue, SlurmExecutor, slurmOutcome } from '../../src/jobs/slurm-executor.ts'
+import { batchScript, exitCodeOf, parseSqueue, SlurmExecutor, slurmOutcome, slurmSeconds } from '../../src/jobs/slurm-executor.ts'
 import { formatId } from '../../src/rest/common.ts'
 import { basic, seededApp } from '../fixtures.ts'
 import { databaseKinds, runSpec, tempDir, until } from '../helper.ts'
@@ -52,21 +52,22 @@ async function running (pid: number): Promise<boolean> {
 const python = (code: string, ...args: string[]) => ['python3', '-c', code, ...args]
 
 t.test('squeue\'s answer is read as it is written (captured from the test cluster)', async (t) => {
-  const captured = '7|RUNNING|None|0|\n1|FAILED|NonZeroExitCode|768|\n3|CANCELLED|None|15|\n12|PENDING|Resources|0|\n'
+  const captured = '7|RUNNING|None|0|0:02|\n1|FAILED|NonZeroExitCode|768|1:05:09|\n3|CANCELLED|None|15|2-03:00:01|\n12|PENDING|Resources|0|0:00|\n'
   t.same([...parseSqueue(captured)], [
-    ['7', { state: 'RUNNING', reason: 'None', waitStatus: 0 }],
-    ['1', { state: 'FAILED', reason: 'NonZeroExitCode', waitStatus: 768 }],
-    ['3', { state: 'CANCELLED', reason: 'None', waitStatus: 15 }],
-    ['12', { state: 'PENDING', reason: 'Resources', waitStatus: 0 }]
+    ['7', { state: 'RUNNING', reason: 'None', waitStatus: 0, ranSeconds: 2 }],
+    ['1', { state: 'FAILED', reason: 'NonZeroExitCode', waitStatus: 768, ranSeconds: 3909 }],
+    ['3', { state: 'CANCELLED', reason: 'None', waitStatus: 15, ranSeconds: 183601 }],
+    ['12', { state: 'PENDING', reason: 'Resources', waitStatus: 0, ranSeconds: 0 }]
   ])
   t.same(parseSqueue(''), new Map())
+  t.same(['45', '12:34', 'INVALID', ''].map(slurmSeconds), [45, 754, 0, 0])
   t.same(exitCodeOf(768), { exitCode: 3, signal: 0 })
   t.same(exitCodeOf(15), { exitCode: 143, signal: 15 })
 })
 
 t.test('each final Slurm state is one of ours, with a reason', async (t) => {
   const outcome = (state: string, reason = 'None', waitStatus = 0, stop?: Parameters<typeof slurmOutcome>[2]): RunOutcome =>
-    slurmOutcome('42', { state, reason, waitStatus }, stop)
+    slurmOutcome('42', { state, reason, waitStatus, ranSeconds: 1 }, stop)
   t.same(outcome('COMPLETED'), { state: 'ok', exitCode: 0 })
   t.match(outcome('FAILED', 'NonZeroExitCode', 3 << 8), { state: 'error', reason: 'exit', exitCode: 3, message: /exited with code 3; Slurm job 42: FAILED \(NonZeroExitCode\)/ })
   t.match(outcome('FAILED', 'NonZeroExitCode', 137 << 8), { state: 'error', reason: 'exit', exitCode: 137, message: /killed by signal 9/ })
@@ -78,6 +79,7 @@ t.test('each final Slurm state is one of ours, with a reason', async (t) => {
   t.match(outcome('CANCELLED', 'None', 15), { state: 'error', reason: 'lost', message: /cancelled on the cluster/ }, 'cancelled behind our back')
   t.same(outcome('CANCELLED', 'None', 15, { reason: 'cancelled', message: 'cancelled' }), { state: 'cancelled', message: 'cancelled' })
   t.match(outcome('CANCELLED', 'None', 15, { reason: 'output-limit', message: 'wrote more than 10 bytes to stdout' }), { state: 'error', reason: 'output-limit' })
+  t.match(outcome('CANCELLED', 'None', 15, { reason: 'timeout', message: 'it ran longer than its time limit of 1 s' }), { state: 'error', reason: 'timeout', exitCode: 143 })
   for (const state of ['NODE_FAIL', 'PREEMPTED', 'REVOKED']) t.match(outcome(state), { state: 'error', reason: 'lost', exitCode: null }, state)
   t.match(outcome('BOOT_FAIL'), { state: 'error', reason: 'system' })
 })
@@ -347,15 +349,15 @@ for (const kind of databaseKinds) {
   })
 }
 
-t.test('past its time limit a job ends error/timeout, its program stopped', { skip: slurm }, async (t) => {
-  // --time=1: Slurm stops it 60 to about 100 s after it started (limits are checked every 30 s).
-  const s = await spec(t, ['sh', '-c', 'echo $$ > pid; exec sleep 600'], { timeoutSeconds: 1 })
+t.test('past its time limit a job ends error/timeout within a poll, not Slurm\'s whole minute', { skip: slurm }, async (t) => {
+  // Slurm's own --time=1 would stop it 60 to about 100 s after it started (limits are checked every 30 s).
+  const s = await spec(t, ['sh', '-c', 'echo $$ > pid; exec sleep 600'], { timeoutSeconds: 2 })
   const run = await executor().start(s)
   const pid = Number(await until('the program to start', async () => (await readFile(join(s.workDir, 'pid'), 'utf8').catch(() => '')).trim() || undefined, 10))
   const started = performance.now()
-  t.match(await run.outcome, { state: 'error', reason: 'timeout', exitCode: 128 + 15, message: /TIMEOUT/ })
+  t.match(await run.outcome, { state: 'error', reason: 'timeout', exitCode: 128 + 15, message: /time limit of 2 s; Slurm job \d+: CANCELLED/ })
   const took = (performance.now() - started) / 1000
-  t.ok(took >= 55 && took < 120, `stopped after ${Math.round(took)} s`)
+  t.ok(took >= 1 && took < 10, `stopped after ${took.toFixed(1)} s`)
   t.notOk(await running(pid), 'its process is gone')
   t.same(executorErrors.splice(0), [])
 })
