@@ -23,7 +23,7 @@ import type { StagedBlob } from '../storage/blob-store.ts'
 import { holdBlob, type DataStorage } from './blobs.ts'
 import { compiledInterface } from './interfaces/load.ts'
 import { filesOf, type JobInputs, type Tool } from './interfaces/tool.ts'
-import { bookkeeping, uncached, writes } from './read-model.ts'
+import { bookkeeping, systemWrites, uncached, writes } from './read-model.ts'
 import { serialized } from './transactions.ts'
 
 export type JobState = 'queued' | 'running' | 'ok' | 'error' | 'cancelled'
@@ -134,7 +134,7 @@ export class JobQueue {
    * same statement: what it runs needs no other question (`runnable`) unless it
    * takes files.
    */
-  @writes('job', 'job_event')
+  @systemWrites('job', 'job_event')
   async claim (worker: string, executor: string, limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return []
     return await this.db.$queryRaw<ClaimedJob[]>`
@@ -185,7 +185,7 @@ export class JobQueue {
    * or cancelled and ended meanwhile. Outputs past the project's quota end the job
    * error/output-limit, keeping none of them.
    */
-  @writes('job', 'job_event', 'data_item', 'blob')
+  @systemWrites('job', 'job_event', 'data_item', 'blob')
   async finish (held: Held, outcome: RunOutcome, products: readonly Product[] = []): Promise<boolean> {
     // Without outputs there is no item to create nor quota to check: the fenced statement alone, not a
     // transaction of six (each statement costs the embedded database's one thread; bench/jobs.ts).
@@ -275,7 +275,7 @@ export class JobQueue {
    * but the local one go on without their process (a cluster's jobs): they are
    * left for a dispatcher of that executor to adopt (`adopt`).
    */
-  @writes('job', 'job_event')
+  @systemWrites('job', 'job_event')
   async reapLost (silentSeconds: number, self: string): Promise<LostJob[]> {
     await this.db.$executeRaw`DELETE FROM "worker" WHERE seen_at <= now() AT TIME ZONE 'UTC' - make_interval(secs => ${silentSeconds}) AND name <> ${self}`
     const orphaned = Prisma.sql`j.state = 'running' AND NOT EXISTS (SELECT 1 FROM "worker" w WHERE w.name = j.claimed_by)
@@ -299,7 +299,7 @@ export class JobQueue {
    * wake, records nothing (the fence). The job stays running, its history as it
    * was. Runs another dispatcher is adopting at the same moment are skipped.
    */
-  @writes('job')
+  @systemWrites('job')
   async adopt (worker: string, executor: string): Promise<AdoptedJob[]> {
     const orphaned = Prisma.sql`j.state = 'running' AND j.executor = ${executor} AND j.handle IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM "worker" w WHERE w.name = j.claimed_by)`

@@ -13,6 +13,10 @@
  *   returns they count as changed here, and its answer waits until every other
  *   process has heard its changes (src/db/changes.ts), so that its client, asking
  *   any process next, reads them;
+ * - `@systemWrites(...tables)`: as `@writes`, for a write of the system's own whose
+ *   answer goes to no client (a dispatcher claiming or ending jobs): its tables
+ *   count as changed here, and it waits for nobody, since there is no next read of
+ *   its client to see it. Other processes hear it as they hear any commit;
  * - `@readsBookkeeping(...tables)`: as `@reads`, for an answer that also shows
  *   bookkeeping (last login, last use of a key): remembered no longer than
  *   bookkeeping is written, once a minute;
@@ -113,8 +117,8 @@ export class ReadModel {
     return this.remember(key, tables, compute, maxAgeMs)
   }
 
-  /** Runs a write that changes `tables`; see the module's comment. */
-  async write<T> (tables: readonly Table[], run: () => Promise<T>): Promise<T> {
+  /** Runs a write that changes `tables`, waiting for the other processes to hear it if `waits`; see the module's comment. */
+  async write<T> (tables: readonly Table[], run: () => Promise<T>, waits = true): Promise<T> {
     let result: T
     try {
       result = await run()
@@ -122,11 +126,11 @@ export class ReadModel {
       // A refusal wrote nothing (its transaction rolled back); anything else may have.
       // A failed sync is a refusal that recorded itself on the server row.
       if (!(error instanceof DomainError) || error instanceof PeerFailed) for (const table of tables) this.changed(table)
-      if (error instanceof PeerFailed) await this.feed.caughtUp()
+      if (error instanceof PeerFailed && waits) await this.feed.caughtUp()
       throw error
     }
     for (const table of tables) this.changed(table)
-    await this.feed.caughtUp()
+    if (waits) await this.feed.caughtUp()
     return result
   }
 
@@ -211,7 +215,7 @@ type Method = (...args: never[]) => Promise<unknown>
 type Decorator = <M extends Method>(method: M, context: ClassMethodDecoratorContext) => M
 
 interface Declaration {
-  kind: 'reads' | 'writes' | 'uncached' | 'bookkeeping'
+  kind: 'reads' | 'writes' | 'systemWrites' | 'uncached' | 'bookkeeping'
   tables: readonly Table[]
   /** How long a read's answer may be given again, whatever changes. */
   maxAgeMs: number
@@ -235,6 +239,9 @@ export const readsBookkeeping = (...tables: Table[]): Decorator => declare('read
 
 /** A write that changes `tables` (cascades included). */
 export const writes = (...tables: Table[]): Decorator => declare('writes', tables)
+
+/** A write that changes `tables`, answered to no client: it waits for no other process. */
+export const systemWrites = (...tables: Table[]): Decorator => declare('systemWrites', tables)
 
 /** A read that asks the database every time (what only the authenticator reads, never twice the same). */
 export const uncached: Decorator = declare('uncached', [])
@@ -266,8 +273,8 @@ export function remembering<T extends object> (model: ReadModel, service: T): T 
         method = declaration?.kind === 'reads'
           // No async wrapper of its own: a remembered answer is handed out as the very promise kept (reads are asked on every request).
           ? (...args: unknown[]) => model.read(declaration.tables, question, args, () => call(...args), declaration.maxAgeMs)
-          : declaration?.kind === 'writes'
-            ? async (...args: unknown[]) => await model.write(declaration.tables, async () => await call(...args))
+          : declaration?.kind === 'writes' || declaration?.kind === 'systemWrites'
+            ? async (...args: unknown[]) => await model.write(declaration.tables, async () => await call(...args), declaration.kind === 'writes')
             : call
         methods.set(property, method)
       }

@@ -1,14 +1,14 @@
 /**
  * Every public method of a domain service says what it is where it is written
- * (src/domain/read-model.ts): a read remembered, a write waited for, an uncached
- * read or bookkeeping. Nothing is decided by a method's name: an undeclared method
+ * (src/domain/read-model.ts): a read remembered, a write waited for (or, the
+ * system's own, not), an uncached read or bookkeeping. Nothing is decided by a method's name: an undeclared method
  * would be neither remembered nor waited for, so the sources are read for it.
  */
 import { readdir, readFile } from 'node:fs/promises'
 import t from 'tap'
 import ts from 'typescript'
 
-const declaring = new Set(['reads', 'readsBookkeeping', 'writes', 'uncached', 'bookkeeping'])
+const declaring = new Set(['reads', 'readsBookkeeping', 'writes', 'systemWrites', 'uncached', 'bookkeeping'])
 const domainDir = new URL('../../src/domain/', import.meta.url)
 
 /** The public async methods of each class that declares any, and how each is declared. */
@@ -38,5 +38,5 @@ t.test('every public method of a domain service declares whether it reads or wri
   const methods = await domainMethods()
   t.ok(methods.length > 50, `the domain services' public methods are found (${methods.length})`)
   const undeclared = methods.filter(({ decorators }) => decorators.filter((d) => declaring.has(d)).length !== 1)
-  t.same(undeclared.map(({ where }) => where), [], 'each has exactly one of @reads, @readsBookkeeping, @writes, @uncached, @bookkeeping')
+  t.same(undeclared.map(({ where }) => where), [], 'each has exactly one of @reads, @readsBookkeeping, @writes, @systemWrites, @uncached, @bookkeeping')
 })

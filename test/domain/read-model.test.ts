@@ -327,6 +327,19 @@ t.test('postgresql: a write is answered once every other listening process has h
   t.ok(performance.now() - started >= boundMs, 'answered once the bound passed')
   t.ok(unacknowledged.length > 0, 'the silent listener heard the mark and did not answer')
   t.equal((await rest(w.reader, 'GET', '/servers/pasteur')).json().description, 'unacknowledged')
+
+  // A dispatcher's own writes answer no client: the writer (whose bound is a minute) waits for nobody.
+  await listener.stir()
+  const marks = unacknowledged.length
+  const queue = w.writer.domain.jobQueue
+  const dispatching = performance.now()
+  const [claimed] = await queue.claim('test-worker', 'local', 1)
+  t.equal(claimed?.id, w.jobId, 'the queued job is claimed')
+  t.ok(await queue.finish(claimed!, { state: 'ok', exitCode: 0 }), 'and ended')
+  t.ok(performance.now() - dispatching < 30_000, 'without waiting for the silent listener')
+  t.equal(unacknowledged.length, marks, 'no mark sent for them')
+  const job = `/projects/${formatId(w.projectId)}/jobs/${formatId(w.jobId)}`
+  await until('the other server reads the job ended', async () => (await rest(w.reader, 'GET', job, admin)).json().state === 'ok')
 })
 
 t.test('postgresql: a write made while the writer cannot listen is answered once the bound has passed', {
