@@ -13,6 +13,7 @@ import { PrismaClient } from '../generated/prisma/client.ts'
 import { PGliteFeed, PostgresFeed, type ChangeFeed, type PostgresFeedOptions } from './changes.ts'
 import { lockDataDir, type LockHolder, type LockRole } from './data-dir-lock.ts'
 import { createDataDir, describeFailure, embeddedStartParams, holdsDatabase } from './embedded-init.ts'
+import { oneTripClient } from './pglite-one-trip.ts'
 
 export interface DatabaseOptions {
   /** postgres://… — a real server; otherwise the embedded database. */
@@ -183,11 +184,12 @@ const everyTable = '*'
  * pglite-prisma-adapter 0.7 starts `executeScript` without awaiting it, so a
  * failing migration script looks applied to the schema engine (and the error
  * surfaces later as an unhandled rejection). This factory hands out adapters whose
- * `executeScript` waits for the script and reports its failure.
+ * `executeScript` waits for the script and reports its failure, and whose
+ * statements reach PGlite in one call each (src/db/pglite-one-trip.ts).
  */
 class ScriptAwaitingPGlite extends PrismaPGlite {
   constructor (private readonly pglite: PGlite) {
-    super(pglite)
+    super(oneTripClient(pglite))
   }
 
   override async connect (): Promise<SqlDriverAdapter> {
