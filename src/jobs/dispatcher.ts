@@ -182,13 +182,22 @@ export class Dispatcher {
     })().catch(this.hooks.onError).finally(() => { this.claiming = undefined })
   }
 
-  /** Runs a claimed job, or follows the run of an `adopted` one. */
+  /**
+   * Runs a claimed job, or follows the run of an `adopted` one. Its place among the
+   * `concurrency` is given back once its program has ended: collecting its outputs
+   * and recording its end go on beside the next job's start.
+   */
   private launch (job: ClaimedJob, adopted?: AdoptedJob): void {
     const held: Held = { id: job.id, attempt: job.attempt }
     const entry: Running = { held }
     this.running.set(job.id, entry)
+    const vacate = (): void => {
+      if (this.running.get(job.id) !== entry) return
+      this.running.delete(job.id)
+      this.claim()
+    }
     const ended = (async () => {
-      const collected = await this.run(job, entry, adopted)
+      const collected = await this.run(job, entry, adopted, vacate)
       if (collected === undefined) return
       const { outcome, products, release } = collected
       try {
@@ -197,15 +206,17 @@ export class Dispatcher {
         await release()
       }
     })().catch(this.hooks.onError).finally(() => {
-      this.running.delete(job.id)
+      vacate()
       this.ended.delete(ended)
-      this.claim()
     })
     this.ended.add(ended)
   }
 
-  /** How the run ended, its outputs collected; undefined for a run left to another process. */
-  private async run (job: ClaimedJob, entry: Running, adopted: AdoptedJob | undefined): Promise<Collected | undefined> {
+  /**
+   * How the run ended, its outputs collected; undefined for a run left to another
+   * process. `vacate` is called once its program has ended.
+   */
+  private async run (job: ClaimedJob, entry: Running, adopted: AdoptedJob | undefined, vacate: () => void): Promise<Collected | undefined> {
     const failed = (message: string): Collected => ({ outcome: { state: 'error', reason: 'system', exitCode: null, message }, products: [], release: async () => {} })
     let spec: RunSpec
     let run: Run
@@ -221,7 +232,8 @@ export class Dispatcher {
         return failed(`the ${this.executor.name} executor cannot start the job: ${errorText(error)}`)
       }
       if (this.stopped && !this.follows) run.cancel()
-      await this.queue.started(entry.held, run.handle)
+      // Recorded while the program runs: a job whose handle could not be recorded (the database out of reach for a moment) still ends as it ran.
+      this.queue.started(entry.held, run.handle).catch(this.hooks.onError)
     } else {
       try {
         spec = await this.hooks.locate(adopted)
@@ -246,6 +258,7 @@ export class Dispatcher {
     if (outcome.state === 'cancelled' && entry.userCancelled !== true) {
       outcome = { state: 'error', reason: 'lost', exitCode: null, message: `the process running it (${this.options.worker}) stopped` }
     }
+    vacate()
     try {
       return await this.hooks.collect(job, spec, outcome)
     } catch (error) {

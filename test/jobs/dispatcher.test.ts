@@ -156,6 +156,28 @@ for (const kind of databaseKinds) {
     t.same(dispatcherErrors.splice(0), [])
   })
 
+  t.test(`${kind}: a job's place is given back once its program ends: the next one runs while the first one's outputs are collected`, async (t) => {
+    const { a, seeded } = await twoProcesses(t, kind)
+    const root = await tempDir(t)
+    let letGo!: () => void
+    const held = new Promise<void>((resolve) => { letGo = resolve })
+    const [first, second] = await addJobs(a.db, seeded.projectId, [['true'], ['true']])
+    await dispatcher(t, a.db, a.domain, root, { concurrency: 1 }, {
+      collect: async (job, _spec, outcome) => {
+        if (job.id === first) await held
+        return { outcome, products: [], release: async () => {} }
+      }
+    })
+    // Run first of the teardowns: a dispatcher stops once what it collects is let go.
+    t.teardown(letGo)
+    await until('the second job to end', async () => (await job(a.db, second!)).state === 'ok' ? true : undefined)
+    t.equal((await job(a.db, first!)).state, 'running', 'the first one still being collected')
+    letGo()
+    await until('the first job to end', async () => (await job(a.db, first!)).state === 'ok' ? true : undefined)
+    t.same(await history(a.db, first!), ['running', 'ok'])
+    t.same(dispatcherErrors.splice(0), [])
+  })
+
   t.test(`${kind}: a job whose process went silent ends error/lost, and that process's late result is not recorded`, async (t) => {
     const { a, seeded } = await twoProcesses(t, kind)
     const root = await tempDir(t)
