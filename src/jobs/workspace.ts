@@ -4,7 +4,7 @@
  *
  * `<JOB_WORK_DIR>/<job>/<attempt>/` holds `work/` (the program's working
  * directory, where its output globs look), `work/inputs/` (a copy of each File
- * input under a safe, distinct name: a copy, not a link, so that a program
+ * input, when there are any, under a safe, distinct name: a copy, not a link, so that a program
  * writing to its input cannot change the stored content), `tmp/` (TMPDIR), and
  * the two logs `stdout` and `stderr` beside them, outside the globs' reach. Once
  * the ending is recorded (the outputs are data items by then), `work/` and
@@ -59,9 +59,15 @@ export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: Wo
       const runnable = await runnableOf(job)
       const dir = directory(job, job.attempt)
       const workDir = join(dir, 'work')
-      await rm(dir, { recursive: true, force: true })
-      await mkdir(join(workDir, 'inputs'), { recursive: true })
-      await mkdir(join(dir, 'tmp'))
+      // Each attempt has a directory of its own: one already there is what a database that gave out this job's
+      // id before left behind (a new embedded database over an old JOB_WORK_DIR), and goes. Each step is a trip
+      // through the thread pool, on every job's way to its start: no more of them than that.
+      if (await mkdir(dir, { recursive: true }) === undefined) {
+        await rm(dir, { recursive: true, force: true })
+        await mkdir(dir)
+      }
+      await Promise.all([mkdir(workDir), mkdir(join(dir, 'tmp'))])
+      if (runnable.files.length > 0) await mkdir(join(workDir, 'inputs'))
       const names = stagedNames(runnable.files)
       const paths = new Map<number, string>()
       for (const file of runnable.files) {
