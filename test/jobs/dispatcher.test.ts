@@ -178,6 +178,19 @@ for (const kind of databaseKinds) {
     t.same(dispatcherErrors.splice(0), [])
   })
 
+  t.test(`${kind}: a job whose handle cannot be recorded still ends as its program ran, the failure reported`, async (t) => {
+    const { a, seeded } = await twoProcesses(t, kind)
+    await a.db.prisma.$executeRawUnsafe(`
+      CREATE FUNCTION refuse_handles() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.handle IS DISTINCT FROM OLD.handle THEN RAISE EXCEPTION 'handles refused by the test'; END IF; RETURN NEW; END $$`)
+    await a.db.prisma.$executeRawUnsafe('CREATE TRIGGER refuse_handles BEFORE UPDATE ON "job" FOR EACH ROW EXECUTE FUNCTION refuse_handles()')
+    const [id] = await addJobs(a.db, seeded.projectId, [['sh', '-c', 'exit 3']])
+    await dispatcher(t, a.db, a.domain, await tempDir(t), { concurrency: 1 })
+    await until('the job to end', async () => (await job(a.db, id!)).state === 'error' ? true : undefined)
+    t.match(await job(a.db, id!), { reason: 'exit', exitCode: 3, handle: null })
+    t.match(dispatcherErrors.splice(0), [/handles refused by the test/], 'the failure to record it reported')
+  })
+
   t.test(`${kind}: a job whose process went silent ends error/lost, and that process's late result is not recorded`, async (t) => {
     const { a, seeded } = await twoProcesses(t, kind)
     const root = await tempDir(t)
