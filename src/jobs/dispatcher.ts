@@ -220,6 +220,9 @@ export class Dispatcher {
     const failed = (message: string): Collected => ({ outcome: { state: 'error', reason: 'system', exitCode: null, message }, products: [], release: async () => {} })
     let spec: RunSpec
     let run: Run
+    // The handle's record, made while the program runs; the run is over only once it is made (or failed), so
+    // that a stopping process never closes the database under it: a run left to another process is found by it.
+    let recorded = Promise.resolve()
     if (adopted === undefined) {
       try {
         spec = await this.hooks.prepare(job)
@@ -232,8 +235,8 @@ export class Dispatcher {
         return failed(`the ${this.executor.name} executor cannot start the job: ${errorText(error)}`)
       }
       if (this.stopped && !this.follows) run.cancel()
-      // Recorded while the program runs: a job whose handle could not be recorded (the database out of reach for a moment) still ends as it ran.
-      this.queue.started(entry.held, run.handle).catch(this.hooks.onError)
+      // A job whose handle could not be recorded (the database out of reach for a moment) still ends as it ran.
+      recorded = this.queue.started(entry.held, run.handle).then(() => {}, this.hooks.onError)
     } else {
       try {
         spec = await this.hooks.locate(adopted)
@@ -251,6 +254,7 @@ export class Dispatcher {
     if (outcome === undefined) {
       if (entry.userCancelled !== true) {
         run.detach?.()
+        await recorded
         return undefined
       }
       outcome = await run.outcome
@@ -259,6 +263,7 @@ export class Dispatcher {
       outcome = { state: 'error', reason: 'lost', exitCode: null, message: `the process running it (${this.options.worker}) stopped` }
     }
     vacate()
+    await recorded
     try {
       return await this.hooks.collect(job, spec, outcome)
     } catch (error) {
