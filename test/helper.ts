@@ -68,6 +68,8 @@ export async function postgresDatabase (t: Teardown, template?: string): Promise
  */
 const migratedFingerprint = (async () => {
   const hash = createHash('sha256')
+  // How the copies are made, too: a copy made another way (with the template databases) is not used.
+  hash.update('without template databases')
   hash.update(JSON.parse(await readFile(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')).version)
   const dir = new URL('../prisma/migrations/', import.meta.url)
   for (const entry of (await readdir(dir, { recursive: true })).sort()) {
@@ -92,6 +94,12 @@ async function pgliteSnapshot (): Promise<Blob> {
     let snapshot: Blob
     try {
       await applyMigrations(db)
+      // PGlite opens only `postgres`: without the two template databases nobody uses (a third of the
+      // tarball: 26 MB instead of 40), a fresh database costs about a quarter less CPU to open.
+      await db.prisma.$executeRawUnsafe("UPDATE pg_database SET datistemplate = false WHERE datname IN ('template0', 'template1')")
+      await db.prisma.$executeRawUnsafe('DROP DATABASE template0')
+      await db.prisma.$executeRawUnsafe('DROP DATABASE template1')
+      await db.prisma.$executeRawUnsafe('CHECKPOINT')
       snapshot = await db.dumpSnapshot!()
     } finally {
       await db.close()
