@@ -84,7 +84,7 @@ const migratedFingerprint = (async () => {
  * about 1.5 s per database, a copy a tenth of that.
  */
 let migratedSnapshot: Promise<Blob> | undefined
-async function pgliteSnapshot (): Promise<Blob> {
+export async function pgliteSnapshot (): Promise<Blob> {
   migratedSnapshot ??= (async () => {
     const file = join(tmpdir(), `mobyle2-test-database-${await migratedFingerprint}.tar`)
     try {

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { openDatabase } from '../../src/db/client.ts'
 import { applyMigrations, pendingMigrations, prepareDatabase } from '../../src/db/migrate.ts'
 import { migrationsDir } from '../../src/db/schema-engine.ts'
-import { databaseKinds, freshDatabase, tempDir } from '../helper.ts'
+import { databaseKinds, freshDatabase, pgliteSnapshot, tempDir } from '../helper.ts'
 
 for (const kind of databaseKinds) {
   t.test(`${kind}: migrations are applied once and recorded by Prisma's engine`, async (t) => {
@@ -67,9 +67,8 @@ t.test('keys issued before hints were shortened keep only the short hint', async
 })
 
 t.test('the embedded database gathers the planner statistics autovacuum would', async (t) => {
-  const db = await openDatabase({ dataDir: 'memory://' })
+  const db = await openDatabase({ dataDir: 'memory://', snapshot: await pgliteSnapshot() })
   t.teardown(() => db.close())
-  await applyMigrations(db)
   await db.prisma.$executeRaw`INSERT INTO server (name, url, updated_at) SELECT 's' || n, 'http://s', now() FROM generate_series(1, 300) n`
   const estimate = async (): Promise<number> =>
     Number((await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT reltuples::int AS n FROM pg_class WHERE relname = 'server'`)[0]!.n)
@@ -79,9 +78,8 @@ t.test('the embedded database gathers the planner statistics autovacuum would', 
 })
 
 t.test('the embedded database analyzes a table again once it has changed enough, and only that table', async (t) => {
-  const db = await openDatabase({ dataDir: 'memory://', statistics: { changesBetween: 3, minIntervalMs: 0 } })
+  const db = await openDatabase({ dataDir: 'memory://', snapshot: await pgliteSnapshot(), statistics: { changesBetween: 3, minIntervalMs: 0 } })
   t.teardown(() => db.close())
-  await applyMigrations(db)
   const estimate = async (table: string): Promise<number> =>
     Number((await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT reltuples::int AS n FROM pg_class WHERE relname = ${table}`)[0]!.n)
   const addServers = async (from: number): Promise<void> => {
