@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { Load, percentile } from './load.ts'
+import { Load, percentile, pool } from './load.ts'
 import { measure, readScenarios, type Plan } from './scenarios.ts'
 import { trueTool, type World } from './seed.ts'
 import { cpuMilliseconds, sleep, type DatabaseKind, type RunningServer } from './server.ts'
@@ -408,19 +408,6 @@ export class Api {
     if (answer.status !== status) throw new Error(`${method} ${path} answered HTTP ${answer.status}: ${text.slice(0, 500)}`)
     return JSON.parse(text) as T
   }
-}
-
-/** Runs `task(0…count-1)`, at most `width` at once; answers their results in order. */
-async function pool<T> (count: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results = new Array<T>(count)
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(width, count) }, async () => {
-    while (next < count) {
-      const i = next++
-      results[i] = await task(i)
-    }
-  }))
-  return results
 }
 
 function residentMiB (pid: number): number {

@@ -139,3 +139,16 @@ export async function verify (url: string, call: Call, refuse?: (body: string) =
   if (problem !== null) throw new Error(`${call.method} ${call.path} answered HTTP ${response.status} with ${problem}: ${body.slice(0, 500)}`)
   return body
 }
+
+/** Runs `task(0…count-1)`, at most `width` at once; answers their results in order. */
+export async function pool<T> (count: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(width, count) }, async () => {
+    while (next < count) {
+      const i = next++
+      results[i] = await task(i)
+    }
+  }))
+  return results
+}
