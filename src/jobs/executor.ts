@@ -28,6 +28,23 @@ export interface RunSpec {
   /** What the interface asks for (ResourceRequirement); a cluster executor reserves it. */
   cores?: number
   ramMiB?: number
+  /** The directories and files a new run needs, made by the executor as it starts it (`layOut`); none for a run followed again. */
+  layout?: RunLayout
+}
+
+/**
+ * An attempt's directory as its program must find it. The executor makes it just
+ * before the start: the local one in its launcher, off the server's thread, which
+ * would otherwise wait on each trip through the thread pool (bench/README.md,
+ * what bounds jobs per second).
+ */
+export interface RunLayout {
+  /** The attempt's directory: emptied first when something is there already (what a database that gave out this job's id before left behind). */
+  dir: string
+  /** Directories to make inside it, each after its parent. */
+  dirs: string[]
+  /** Files to copy into it, read-only: the job's File inputs. */
+  copies: Array<{ from: string, to: string }>
 }
 
 /** Why a job ended in error. */

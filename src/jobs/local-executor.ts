@@ -14,6 +14,7 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { constants } from 'node:os'
 import type { ErrorReason, Executor, Run, RunOutcome, RunSpec } from './executor.ts'
+import { layOut } from './layout.ts'
 
 export interface LocalExecutorOptions {
   /** How long a program asked to stop (SIGTERM) has before it is killed (SIGKILL). */
@@ -31,6 +32,7 @@ export class LocalExecutor implements Executor {
   constructor (private readonly options: LocalExecutorOptions) {}
 
   async start (spec: RunSpec): Promise<Run> {
+    if (spec.layout !== undefined) await layOut(spec.layout)
     const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
       cwd: spec.workDir,
       env: { PATH: this.options.path, HOME: spec.workDir, TMPDIR: spec.tmpDir, LANG: 'C.UTF-8', ...spec.env },

@@ -27,6 +27,7 @@ import { execFile } from 'node:child_process'
 import { open, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
+import { layOut } from './layout.ts'
 import type { ErrorReason, Executor, Run, RunOutcome, RunSpec } from './executor.ts'
 
 const execFileAsync = promisify(execFile)
@@ -92,6 +93,7 @@ export class SlurmExecutor implements Executor {
   }
 
   async start (spec: RunSpec): Promise<Run> {
+    if (spec.layout !== undefined) await layOut(spec.layout)
     const dir = dirname(spec.stdoutPath)
     const script = join(dir, 'slurm.sh')
     await writeFile(script, batchScript(spec, join(dir, 'slurm.exit')), { mode: 0o755 })

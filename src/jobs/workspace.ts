@@ -9,10 +9,11 @@
  * the two logs `stdout` and `stderr` beside them, outside the globs' reach. Once
  * the ending is recorded (the outputs are data items by then), `work/` and
  * `tmp/` go; the logs stay with the job. An adopted run (src/jobs/dispatcher.ts)
- * keeps the directory of the attempt that started it.
+ * keeps the directory of the attempt that started it. The directory is described
+ * here and made by the executor that starts the run (the spec's `layout`).
  */
-import { constants, createReadStream } from 'node:fs'
-import { chmod, copyFile, mkdir, rm } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { DataStorage } from '../domain/blobs.ts'
 import { commandLine } from '../domain/interfaces/command-line.ts'
@@ -59,26 +60,20 @@ export function jobWorkspace (queue: JobQueue, storage: DataStorage, options: Wo
       const runnable = await runnableOf(job)
       const dir = directory(job, job.attempt)
       const workDir = join(dir, 'work')
-      // Each attempt has a directory of its own: one already there is what a database that gave out this job's
-      // id before left behind (a new embedded database over an old JOB_WORK_DIR), and goes. Each step is a trip
-      // through the thread pool, on every job's way to its start: no more of them than that.
-      if (await mkdir(dir, { recursive: true }) === undefined) {
-        await rm(dir, { recursive: true, force: true })
-        await mkdir(dir)
-      }
-      await Promise.all([mkdir(workDir), mkdir(join(dir, 'tmp'))])
-      if (runnable.files.length > 0) await mkdir(join(workDir, 'inputs'))
+      // Made by the executor as it starts the run (src/jobs/layout.ts): an attempt's own directory, emptied
+      // first if a database that gave out this job's id before left one; `work/inputs/` only for file inputs.
+      const inputsDir = join(workDir, 'inputs')
       const names = stagedNames(runnable.files)
       const paths = new Map<number, string>()
-      for (const file of runnable.files) {
-        const path = join(workDir, 'inputs', names.get(file.id)!)
+      const copies = runnable.files.map((file) => {
+        const path = join(inputsDir, names.get(file.id)!)
         const blob = storage.store.locate(file.sha256)
-        await copyFile(join(blob.root, blob.path), path, constants.COPYFILE_FICLONE)
-        await chmod(path, 0o444)
         paths.set(file.id, path)
-      }
+        return { from: join(blob.root, blob.path), to: path }
+      })
+      const layout = { dir, dirs: [workDir, join(dir, 'tmp'), ...(copies.length > 0 ? [inputsDir] : [])], copies }
       tools.set(key(job), runnable.tool)
-      return specOf(job, dir, runnable.tool, commandLine(runnable.tool, runnable.inputs, paths))
+      return { ...specOf(job, dir, runnable.tool, commandLine(runnable.tool, runnable.inputs, paths)), layout }
     },
 
     locate: async (job) => {

@@ -1,11 +1,12 @@
 /**
  * src/jobs/workspace.ts: each attempt of a job runs in a directory of its own,
- * empty but for what the job brings.
+ * empty but for what the job brings, laid out by its executor (src/jobs/layout.ts).
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { JobQueue, type ClaimedJob } from '../../src/domain/job-queue.ts'
+import { layOut } from '../../src/jobs/layout.ts'
 import { jobWorkspace } from '../../src/jobs/workspace.ts'
 import { freshDatabase, tempDir, testStorage } from '../helper.ts'
 
@@ -23,11 +24,14 @@ t.test('an attempt\'s directory starts empty, even over one an earlier database 
   await writeFile(join(root, '7', '1', 'stdout'), 'its output')
 
   const first = await workspace.prepare(job)
-  t.same((await readdir(join(root, '7', '1'))).sort(), ['tmp', 'work'], 'nothing of the old one left')
+  t.same((await readdir(join(root, '7', '1'))).sort(), ['stdout', 'work'], 'preparing describes the directory and touches nothing')
+  await layOut(first.layout!)
+  t.same((await readdir(join(root, '7', '1'))).sort(), ['tmp', 'work'], 'laid out by the executor: nothing of the old one left')
   t.same(await readdir(first.workDir), [], 'an empty working directory: no inputs, no inputs directory')
   t.same(first.argv, ['true'])
 
   const second = await workspace.prepare({ ...job, attempt: 2 })
+  await layOut(second.layout!)
   t.equal(second.workDir, join(root, '7', '2', 'work'), 'the next attempt has its own')
   t.same(await readdir(second.workDir), [])
   t.same((await readdir(join(root, '7'))).sort(), ['1', '2'])
